@@ -1,0 +1,262 @@
+"""web.yaml: the web application's configuration, loaded once, typed and validated.
+
+Each section of web.yaml is a frozen dataclass below; each key's limits and help text live in the
+field's metadata, so the loader, the documentation check and the error messages share one table
+(`key_table()`). Errors name the file, the key and what is allowed; unknown keys only warn, so a
+newer web.yaml still starts an older program.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LOG = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A web.yaml value is missing, of the wrong type or out of range (the message says which)."""
+
+
+def _meta(help: str, *, min: float | None = None, max: float | None = None,
+          choices: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """One configuration key's limits and one line of help (a dataclass field's metadata)."""
+    return {"help": help, "min": min, "max": max, "choices": choices}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """`server:` — where and how the web server listens."""
+
+    host: str = field(default="0.0.0.0", metadata=_meta(
+        "address to listen on (0.0.0.0: the whole LAN, 127.0.0.1: this machine only)"))
+    port: int = field(default=5000, metadata=_meta("TCP port", min=1, max=65535))
+    threads: int = field(default=64, metadata=_meta(
+        "waitress worker threads; each open live stream holds one", min=4, max=1024))
+    max_streams: int = field(default=40, metadata=_meta(
+        "live streams (/api/stream) open at once; one more gets a 503. At most threads - 2, "
+        "so the JSON API keeps answering", min=0, max=1000))
+    keepalive_s: float = field(default=15.0, metadata=_meta(
+        "seconds between keep-alive comments on an idle live stream", min=0.05, max=300))
+    log_level: str = field(default="INFO", metadata=_meta(
+        "logging level", choices=("DEBUG", "INFO", "WARNING", "ERROR")))
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """`data:` — where the inverter values come from (the daemon's Prometheus files)."""
+
+    prom_dir: str = field(default="prometheus", metadata=_meta(
+        "directory of the daemon's .prom files (relative: to web.yaml's folder)"))
+    poll_interval_s: float = field(default=0.5, metadata=_meta(
+        "how often the reader looks for changed files", min=0.05, max=60))
+    stale_after_s: float = field(default=180.0, metadata=_meta(
+        "a device whose newest values are older than this is stale (/api/data answers 503)",
+        min=1, max=86400))
+    ring_size: int = field(default=1000, metadata=_meta(
+        "recent samples kept in memory per device", min=10, max=100000))
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """`history:` — the SQLite history database and its retention tiers."""
+
+    db_path: str = field(default="var/history.db", metadata=_meta(
+        "SQLite database file (relative: to web.yaml's folder)"))
+    raw_retention_days: float = field(default=30.0, metadata=_meta(
+        "days raw samples are kept", min=1, max=3650))
+    minute_retention_days: float = field(default=365.0, metadata=_meta(
+        "days 1-minute rollups are kept (15-minute rollups are kept forever)", min=1, max=36500))
+    timezone: str = field(default="", metadata=_meta(
+        "IANA time zone for energy days and months (empty: the system's)"))
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """`daemon:` — the inverter daemon's control socket, used by POST /api/command."""
+
+    control_socket: str = field(default="/run/mpp-solar/control.sock", metadata=_meta(
+        "the daemon's Unix control socket"))
+    timeout_s: float = field(default=30.0, metadata=_meta(
+        "seconds to wait for the daemon's reply to a command", min=0.1, max=600))
+    command_token_file: str = field(default="", metadata=_meta(
+        "file holding the bearer token for POST /api/command (mode 0600). Empty: commands are off"))
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """`mqtt:` — the broker carrying house sensors and weather."""
+
+    enabled: bool = field(default=False, metadata=_meta("subscribe to the house and weather topics"))
+    host: str = field(default="localhost", metadata=_meta("MQTT broker host"))
+    port: int = field(default=1883, metadata=_meta("MQTT broker port", min=1, max=65535))
+    topics: list = field(default_factory=lambda: ["house/#", "weather/#"], metadata=_meta(
+        "topics to subscribe to"))
+    stale_after_s: float = field(default=1800.0, metadata=_meta(
+        "a sensor older than this is shown as stale", min=1, max=604800))
+
+
+SECTIONS: dict[str, type] = {
+    "server": ServerConfig,
+    "data": DataConfig,
+    "history": HistoryConfig,
+    "daemon": DaemonConfig,
+    "mqtt": MqttConfig,
+}
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The whole of web.yaml; `base_dir` anchors its relative paths."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    base_dir: Path = field(default_factory=Path.cwd)
+    source: str = "<defaults>"
+
+    def path(self, value: str) -> Path:
+        """Resolve a configured path: absolute as given, relative to web.yaml's folder."""
+        return Path(value) if os.path.isabs(value) else self.base_dir / value
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """One row of the key table: what docs/CONFIGURATION.md must describe."""
+
+    section: str
+    name: str
+    type: str
+    default: Any
+    help: str
+    min: float | None
+    max: float | None
+    choices: tuple[str, ...] | None
+
+    @property
+    def dotted(self) -> str:
+        """`section.name`, as written in errors and documentation."""
+        return f"{self.section}.{self.name}"
+
+
+def key_table() -> list[KeyInfo]:
+    """Every web.yaml key with its type, default, limits and help, in file order."""
+    rows = []
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            rows.append(KeyInfo(section, f.name, _type_name(f.type), default, f.metadata["help"],
+                                f.metadata["min"], f.metadata["max"], f.metadata["choices"]))
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    """The annotation as a plain word (annotations are strings under `from __future__`)."""
+    return annotation if isinstance(annotation, str) else annotation.__name__
+
+
+def _convert(where: str, info: KeyInfo, value: Any) -> Any:
+    """Check one value against its key's type and limits; return it typed."""
+    kind = info.type
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {info.dotted} must be true or false, not {value!r}")
+        return value
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+                kind == "int" and isinstance(value, float) and not value.is_integer()):
+            wanted = "an integer" if kind == "int" else "a number"
+            raise ConfigError(f"{where}: {info.dotted} must be {wanted}, not {value!r}")
+        value = int(value) if kind == "int" else float(value)
+        if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
+            raise ConfigError(f"{where}: {info.dotted} = {value} is out of range "
+                              f"({info.min:g} to {info.max:g})")
+        return value
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{where}: {info.dotted} must be a list of strings, not {value!r}")
+        return list(value)
+    if value is None:
+        value = ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ConfigError(f"{where}: {info.dotted} must be a string, not {value!r}")
+    value = str(value)
+    if info.choices is not None:
+        upper = value.upper()
+        if upper not in info.choices:
+            raise ConfigError(f"{where}: {info.dotted} = {value!r} is not one of {', '.join(info.choices)}")
+        value = upper
+    return value
+
+
+def config_from_mapping(data: Mapping[str, Any] | None, *, where: str = "<dict>",
+                        base_dir: Path | None = None) -> WebConfig:
+    """Build a validated WebConfig from parsed web.yaml content (raises ConfigError)."""
+    data = {} if data is None else data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: the top level must be a mapping of sections ({', '.join(SECTIONS)})")
+    table: dict[str, dict[str, KeyInfo]] = {}
+    for info in key_table():
+        table.setdefault(info.section, {})[info.name] = info
+    sections: dict[str, Any] = {}
+    for section, body in data.items():
+        if section not in SECTIONS:
+            LOG.warning("%s: unknown section %r ignored (known: %s)", where, section, ", ".join(SECTIONS))
+            continue
+        if body is None:
+            body = {}
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"{where}: section {section!r} must be a mapping of keys")
+        values = {}
+        for name, value in body.items():
+            info = table[section].get(name)
+            if info is None:
+                LOG.warning("%s: unknown key %s.%s ignored (known: %s)", where, section, name,
+                            ", ".join(table[section]))
+                continue
+            values[name] = _convert(where, info, value)
+        sections[section] = SECTIONS[section](**values)
+    config = WebConfig(**sections, base_dir=base_dir or Path.cwd(), source=where)
+    _check_together(config)
+    return config
+
+
+def _check_together(config: WebConfig) -> None:
+    """Rules that span keys: streams must leave threads free for the JSON API."""
+    server = config.server
+    if server.max_streams > server.threads - 2:
+        raise ConfigError(f"{config.source}: server.max_streams ({server.max_streams}) must be at most "
+                          f"server.threads - 2 ({server.threads - 2}) so the JSON API keeps answering")
+    if config.history.timezone:
+        try:
+            zoneinfo.ZoneInfo(config.history.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{config.source}: history.timezone = {config.history.timezone!r} is not a "
+                              "known IANA time zone (e.g. Europe/Berlin, America/New_York)") from exc
+    if config.history.minute_retention_days < config.history.raw_retention_days:
+        raise ConfigError(f"{config.source}: history.minute_retention_days must be at least "
+                          f"history.raw_retention_days ({config.history.raw_retention_days:g})")
+
+
+def load_config(path: str | os.PathLike[str]) -> WebConfig:
+    """Read, parse and validate a web.yaml file (raises ConfigError naming the file)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return config_from_mapping(data, where=str(path), base_dir=path.resolve().parent)
