@@ -1,0 +1,197 @@
+"""House-sensor and weather subscriber: `house/#` + `weather/#` into the live state and history.
+
+paho's thread only parses (payload.py) and stores into a `SensorBoard` (a lock and a dict) and
+queues the accepted value. One worker thread drains the queue into the owner's sinks (live state,
+history writer: possibly slow) and rewrites house.prom / weather.prom at most every
+`prom_interval_s`, never per message.
+
+Fetcher bookkeeping topics are not sensors: `weather/status` is the fetcher's availability and
+`weather/current` the JSON digest of the values it also publishes one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from solarmon.mqtt.client import Message, MqttConnection, MqttSettings
+from solarmon.mqtt.payload import PayloadRejected, SensorValue, parse_sensor_message
+from solarmon.mqtt.promfile import SensorSnapshot, write_snapshot
+
+LOG = logging.getLogger(__name__)
+
+TOPICS = ("house/#", "weather/#")
+WEATHER_STATUS_TOPIC = "weather/status"
+WEATHER_DIGEST_TOPIC = "weather/current"
+PROM_INTERVAL_S = 5.0
+QUEUE_MAX = 50_000
+Sink = Callable[[SensorValue], None]
+
+
+@dataclass
+class SensorBoard:
+    """Latest value per sensor and message counters; thread-safe, hands out copies."""
+
+    clock: Callable[[], float] = time.time
+    _values: dict[tuple[str, str], SensorValue] = field(default_factory=dict)
+    _accepted: Counter[str] = field(default_factory=Counter)
+    _rejected: dict[str, Counter[str]] = field(default_factory=dict)
+    _weather_online: bool | None = None
+    _dirty: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def store(self, value: SensorValue) -> None:
+        """Record an accepted value."""
+        with self._lock:
+            self._values[(value.source, value.name)] = value
+            self._accepted[value.source] += 1
+            self._dirty.add(value.source)
+
+    def reject(self, source: str, reason: str) -> None:
+        """Count a rejected message under its root (`house`, `weather` or `other`)."""
+        with self._lock:
+            self._rejected.setdefault(source, Counter())[reason] += 1
+            self._dirty.add(source)
+
+    def set_weather_online(self, online: bool) -> None:
+        """The fetcher's availability as last announced by it (or its last will)."""
+        with self._lock:
+            self._weather_online = online
+
+    def values(self, source: str) -> dict[str, dict[str, Any]]:
+        """{name: {"value", "unit", "ts"}} for one source, a copy."""
+        with self._lock:
+            items = [v for (src, _), v in self._values.items() if src == source]
+        return {v.name: {"value": v.value, "unit": v.unit, "ts": v.received_s} for v in items}
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for /api/status and the benchmark."""
+        with self._lock:
+            return {
+                "accepted": dict(self._accepted),
+                "rejected": {src: dict(c) for src, c in self._rejected.items()},
+                "rejected_total": sum(sum(c.values()) for c in self._rejected.values()),
+                "accepted_total": sum(self._accepted.values()),
+                "weather_fetcher_online": self._weather_online,
+            }
+
+    def take_dirty(self) -> list[SensorSnapshot]:
+        """Snapshots of the sources changed since the last call (for the .prom writer)."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, set()
+            return [
+                SensorSnapshot(
+                    source=src,
+                    values=[v for (s, _), v in self._values.items() if s == src],
+                    accepted=self._accepted[src],
+                    rejected=dict(self._rejected.get(src, {})),
+                )
+                for src in sorted(dirty & {"house", "weather"})
+            ]
+
+
+@dataclass
+class HouseSubscriber:
+    """Subscribe to house and weather topics; feed sinks; keep .prom files; report health."""
+
+    settings: MqttSettings
+    sinks: Sequence[Sink] = ()
+    prom_dir: Path | None = None
+    prom_interval_s: float = PROM_INTERVAL_S
+    topics: Sequence[str] = TOPICS
+    clock: Callable[[], float] = time.time
+    board: SensorBoard = field(default_factory=SensorBoard)
+    _queue: queue.Queue[SensorValue | None] = field(default_factory=lambda: queue.Queue(QUEUE_MAX))
+    _worker: threading.Thread | None = None
+    _connection: MqttConnection | None = None
+    _dropped: int = 0
+
+    def start(self) -> None:
+        """Start the worker, then connect (values may arrive as soon as we subscribe)."""
+        if self._worker is not None:
+            return
+        self._worker = threading.Thread(target=self._drain, name="house-sensors", daemon=True)
+        self._worker.start()
+        self._connection = MqttConnection(
+            self.settings, subscriptions=list(self.topics), on_message=self._on_message, clock=self.clock
+        )
+        self._connection.start()
+
+    def stop(self) -> None:
+        """Disconnect, let the worker finish the queue and write the .prom files one last time."""
+        if self._connection is not None:
+            self._connection.stop()
+            self._connection = None
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(timeout=10)
+            self._worker = None
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Block until the broker accepted us (tests, start-up logs)."""
+        return self._connection is not None and self._connection.wait_connected(timeout_s)
+
+    def health(self) -> dict[str, Any]:
+        """Connection state and message counters, JSON-able, for /api/status."""
+        conn = self._connection.health().as_dict() if self._connection is not None else {"connected": False}
+        return {**conn, **self.board.stats(), "queue_dropped": self._dropped}
+
+    # paho's thread: parse, store, queue. Nothing slow here.
+    def _on_message(self, message: Message) -> None:
+        if message.topic == WEATHER_STATUS_TOPIC:
+            self.board.set_weather_online(message.payload.strip() == b"online")
+            return
+        if message.topic == WEATHER_DIGEST_TOPIC:
+            return
+        try:
+            value = parse_sensor_message(message.topic, message.payload, received_s=self.clock())
+        except PayloadRejected as exc:
+            root = message.topic.split("/", 1)[0]
+            self.board.reject(root if root in ("house", "weather") else "other", exc.reason)
+            LOG.debug("rejected MQTT message: %s", exc)
+            return
+        self.board.store(value)
+        try:
+            self._queue.put_nowait(value)
+        except queue.Full:
+            # The board already has the value; only the history misses it. Counted, not hidden.
+            self._dropped += 1
+
+    def _drain(self) -> None:
+        next_write = 0.0
+        while True:
+            try:
+                item = self._queue.get(timeout=max(0.05, min(1.0, next_write - time.monotonic())))
+            except queue.Empty:
+                item = ...
+            if item is None:
+                break
+            if isinstance(item, SensorValue):
+                self._feed(item)
+            if time.monotonic() >= next_write:
+                self._write_prom()
+                next_write = time.monotonic() + self.prom_interval_s
+        self._write_prom()
+
+    def _feed(self, value: SensorValue) -> None:
+        for sink in self.sinks:
+            try:
+                sink(value)
+            except Exception:
+                LOG.exception("house sensor sink %r failed for %s", sink, value.topic)
+
+    def _write_prom(self) -> None:
+        if self.prom_dir is None:
+            return
+        for snapshot in self.board.take_dirty():
+            try:
+                write_snapshot(self.prom_dir / f"{snapshot.source}.prom", snapshot)
+            except OSError as exc:
+                LOG.warning("cannot write %s.prom in %s: %s", snapshot.source, self.prom_dir, exc)

@@ -1,0 +1,166 @@
+"""HouseSubscriber against a real private Mosquitto: values, rejections, .prom files, reconnect."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from solarmon.mqtt.client import MqttConnection
+from solarmon.mqtt.house import HouseSubscriber
+from solarmon.mqtt.payload import SensorValue
+from tests.fixtures.broker import Broker
+from tests.mqtt.conftest import settings_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+@pytest.fixture
+def received() -> list[SensorValue]:
+    return []
+
+
+@pytest.fixture
+def subscriber(mqtt_broker: Broker, tmp_path: Path, received: list[SensorValue]) -> Iterator[HouseSubscriber]:
+    sub = HouseSubscriber(
+        settings_for(mqtt_broker, "solarmon-web"),
+        sinks=[received.append],
+        prom_dir=tmp_path / "prometheus",
+        prom_interval_s=0.2,
+    )
+    sub.start()
+    assert sub.wait_connected(5)
+    yield sub
+    sub.stop()
+
+
+def prom_samples(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    samples = {}
+    for family in text_string_to_metric_families(path.read_text()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def test_values_reach_board_sinks_and_prom(
+    subscriber: HouseSubscriber,
+    connect: Callable[..., MqttConnection],
+    received: list[SensorValue],
+    tmp_path: Path,
+) -> None:
+    sensor = connect("house-sensor")
+    sensor.publish("house/temperature", "23.5", qos=1)
+    sensor.publish("house/living_room/humidity", '{"value": 41, "unit": "%"}', qos=1)
+    assert wait_until(lambda: len(received) == 2)
+    values = subscriber.board.values("house")
+    assert values["temperature"]["value"] == 23.5
+    assert values["living_room/humidity"] == {
+        "value": 41.0,
+        "unit": "%",
+        "ts": values["living_room/humidity"]["ts"],
+    }
+    prom = tmp_path / "prometheus" / "house.prom"
+    assert wait_until(lambda: prom.exists() and "living_room" in prom.read_text())
+    samples = prom_samples(prom)
+    assert samples[("house_sensor_value", (("sensor", "temperature"), ("unit", "")))] == 23.5
+    assert samples[("house_sensor_value", (("sensor", "living_room/humidity"), ("unit", "%")))] == 41.0
+    assert samples[("house_messages_accepted_total", ())] == 2
+
+
+def test_bad_payloads_counted_never_stored(
+    subscriber: HouseSubscriber, connect: Callable[..., MqttConnection], received: list[SensorValue]
+) -> None:
+    sensor = connect("house-sensor")
+    bad = {"house/temperature": ["nan", "warm", "x" * 300, '{"value": "1"}', ""], "house/a/b/c/d": ["1"]}
+    for topic, payloads in bad.items():
+        for payload in payloads:
+            sensor.publish(topic, payload, qos=1)
+    sensor.publish("house/ok", "1", qos=1)  # a good one after the bad: the subscriber is still alive
+    assert wait_until(lambda: subscriber.board.stats()["accepted_total"] == 1)
+    assert wait_until(lambda: subscriber.board.stats()["rejected_total"] == 6)
+    stats = subscriber.board.stats()
+    assert stats["rejected"]["house"] == {
+        "non_finite": 1,
+        "not_a_number": 2,
+        "oversized": 1,
+        "empty": 1,
+        "too_deep": 1,
+    }
+    assert [v.name for v in received] == ["ok"]
+    assert set(subscriber.board.values("house")) == {"ok"}
+
+
+def test_weather_status_and_digest_are_not_sensors(
+    subscriber: HouseSubscriber, connect: Callable[..., MqttConnection]
+) -> None:
+    fetcher = connect("solarmon-weather")
+    fetcher.publish("weather/current", '{"temperature_2m": 1.5}', qos=1)
+    fetcher.publish("weather/status", "online", qos=1)
+    fetcher.publish("weather/temperature_2m", "1.5", qos=1)
+    assert wait_until(lambda: subscriber.board.stats()["accepted_total"] == 1)
+    assert wait_until(lambda: subscriber.board.stats()["weather_fetcher_online"] is True)
+    assert subscriber.board.values("weather") == {
+        "temperature_2m": {
+            "value": 1.5,
+            "unit": None,
+            "ts": subscriber.board.values("weather")["temperature_2m"]["ts"],
+        }
+    }
+    assert subscriber.board.stats()["rejected_total"] == 0
+
+
+def test_reconnects_after_broker_restart(
+    subscriber: HouseSubscriber, mqtt_broker: Broker, connect: Callable[..., MqttConnection]
+) -> None:
+    mqtt_broker.stop()
+    assert wait_until(lambda: not subscriber.health()["connected"])
+    mqtt_broker.start()
+    restarted = time.monotonic()
+    assert wait_until(lambda: subscriber.health()["connected"], timeout_s=5.0)
+    assert time.monotonic() - restarted < 5.0
+    health = subscriber.health()
+    assert health["connects"] == 2
+    assert health["disconnects"] == 1
+    # Subscriptions were renewed on reconnect: a new value arrives.
+    connect("house-sensor").publish("house/after_restart", "7", qos=1)
+    assert wait_until(lambda: "after_restart" in subscriber.board.values("house"))
+
+
+def test_wrong_password_reported_not_connected(mqtt_broker: Broker) -> None:
+    settings = settings_for(mqtt_broker, "solarmon-web")
+    bad = HouseSubscriber(
+        type(settings)(host=settings.host, port=settings.port, username=settings.username, password="wrong")
+    )
+    bad.start()
+    try:
+        assert wait_until(lambda: bad.health()["last_error"] is not None)
+        assert not bad.health()["connected"]
+        assert bad.health()["last_error"] in ("bad username or password", "not authorised")
+    finally:
+        bad.stop()
+
+
+def test_acl_keeps_sensors_out_of_inverter_topics(
+    mqtt_broker: Broker, connect: Callable[..., MqttConnection]
+) -> None:
+    from tests.mqtt.conftest import Recorder
+
+    recorder = Recorder()
+    connect("admin", subscriptions=["#"], on_message=recorder)
+    sensor = connect("house-sensor")
+    sensor.publish("solarmon/main/set", '{"command": "POP02"}', qos=1)
+    sensor.publish("house/marker", "1", qos=1)
+    assert recorder.wait_for(lambda ms: any(m.topic == "house/marker" for m in ms))
+    assert recorder.on("solarmon/main/set") == []
