@@ -1,0 +1,194 @@
+"""The transport contract: one request out, the one reply that belongs to it back.
+
+:class:`Transport` owns the exchange algorithm both device kinds share — take the device lock,
+drain stale bytes, write the request, collect frames until ours arrives or the deadline passes —
+and leaves the device-specific reading and writing to subclasses. A device failure closes the
+transport and raises :class:`DeviceGone`; the next exchange opens it again (PI30.md §5).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from solarmon.inverter.errors import DeviceGone, DeviceTimeout
+from solarmon.inverter.frame import ReplyFrame, encode_request
+from solarmon.inverter.transport.collector import Accept, ReplyCollector
+from solarmon.inverter.transport.lock import DEFAULT_LOCK_DIR, DeviceLock
+
+DEFAULT_BAUD = 2400
+
+
+@dataclass
+class TransportStats:
+    """What happened on the wire so far; :meth:`Transport.stats` hands out copies."""
+
+    exchanges: int = 0
+    replies: int = 0
+    timeouts: int = 0
+    opens: int = 0
+    device_gone: int = 0
+    drained_bytes: int = 0
+    discarded: Counter[str] = field(default_factory=Counter)
+
+    def copy(self) -> TransportStats:
+        """A snapshot that later exchanges do not change."""
+        return TransportStats(
+            exchanges=self.exchanges,
+            replies=self.replies,
+            timeouts=self.timeouts,
+            opens=self.opens,
+            device_gone=self.device_gone,
+            drained_bytes=self.drained_bytes,
+            discarded=Counter(self.discarded),
+        )
+
+
+class Transport(ABC):
+    """A PI30 device on a file: ``open()``, ``close()``, ``exchange()``; a context manager.
+
+    ``exclusive`` takes the advisory device lock (see :mod:`.lock`) on every open, so a second
+    process — or a second transport in this one — gets :class:`DeviceBusy` instead of
+    interleaving its commands with ours.
+    """
+
+    porttype = "base"
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        baud: int = DEFAULT_BAUD,
+        exclusive: bool = True,
+        lock_dir: str | Path = DEFAULT_LOCK_DIR,
+    ) -> None:
+        self.port = port
+        self.baud = baud
+        self._exclusive = exclusive
+        self._lock_dir = Path(lock_dir)
+        self._lock: DeviceLock | None = None
+        self._stats = TransportStats()
+        # One exchange at a time even when several threads share the transport.
+        self._mutex = threading.RLock()
+
+    # -- device-specific parts -------------------------------------------------------------
+
+    @abstractmethod
+    def _open_device(self) -> tuple[str, int]:
+        """Open the device; return its path and a file descriptor to lock."""
+
+    @abstractmethod
+    def _close_device(self) -> None:
+        """Close the device (never raises)."""
+
+    @abstractmethod
+    def _drain(self) -> int:
+        """Throw away whatever the device sent before this command; return the byte count."""
+
+    @abstractmethod
+    def _write(self, request: bytes, deadline: float) -> None:
+        """Send one request frame."""
+
+    @abstractmethod
+    def _read_into(self, collector: ReplyCollector, deadline: float) -> ReplyFrame | None:
+        """Wait for input until ``deadline``, feed it to ``collector``; return our reply if complete."""
+
+    @property
+    @abstractmethod
+    def is_open(self) -> bool:
+        """True while the device is open."""
+
+    # -- the shared algorithm ----------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open (and lock) the device. Raises DeviceGone or DeviceBusy."""
+        with self._mutex:
+            if self.is_open:
+                return
+            path, fd = self._open_device()
+            if self._exclusive:
+                lock = DeviceLock(path, lock_dir=self._lock_dir)
+                try:
+                    lock.acquire(fd)
+                except BaseException:
+                    self._close_device()
+                    raise
+                self._lock = lock
+            self._stats.opens += 1
+
+    def close(self) -> None:
+        """Close the device and release the lock; safe to call twice."""
+        with self._mutex:
+            self._close_device()
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def exchange(
+        self,
+        command: str,
+        *,
+        timeout_s: float,
+        accept: Accept | None = None,
+        allow_no_crc: bool = False,
+    ) -> ReplyFrame:
+        """Send ``command`` and return its reply frame.
+
+        Frames that fail to decode or that ``accept`` rejects are discarded and counted; reading
+        goes on until ``timeout_s``. Then the last framing error seen is raised, else
+        :class:`DeviceTimeout`. A failing device raises :class:`DeviceGone` and is closed.
+        """
+        request = encode_request(command)
+        with self._mutex:
+            self._stats.exchanges += 1
+            deadline = time.monotonic() + timeout_s
+            collector = ReplyCollector(command, accept=accept, allow_no_crc=allow_no_crc)
+            try:
+                self.open()
+                self._stats.drained_bytes += self._drain()
+                self._write(request, deadline)
+                while time.monotonic() < deadline:
+                    frame = self._read_into(collector, deadline)
+                    if frame is not None:
+                        self._stats.replies += 1
+                        self._stats.drained_bytes += collector.leftover_bytes
+                        return frame
+                collector.finish()
+            except DeviceGone:
+                self._stats.device_gone += 1
+                self.close()
+                raise
+            finally:
+                self._stats.discarded.update(collector.discarded)
+            self._stats.timeouts += 1
+            if collector.last_error is not None:
+                raise collector.last_error
+            raise DeviceTimeout(f"no reply to {command} within {timeout_s:.2f} s on {self.port}")
+
+    def stats(self) -> TransportStats:
+        """A copy of the counters."""
+        with self._mutex:
+            return self._stats.copy()
+
+    def reset_device(self) -> bool:
+        """Reset a wedged device if this transport can; True when a reset was done."""
+        return False
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
