@@ -115,6 +115,7 @@ class MqttConnection:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connected_event: threading.Event = field(default_factory=threading.Event)
     _client: Any = None
+    _pending: list[Any] = field(default_factory=list)
 
     def start(self) -> None:
         """Create the paho client and start its network thread (connects in the background)."""
@@ -162,8 +163,24 @@ class MqttConnection:
             return False
         with self._lock:
             self._health.published += 1
+            if qos > 0:
+                # Remember unacknowledged messages for flush(); drop the acknowledged ones as we go.
+                self._pending = [i for i in self._pending if not _done(i)]
+                self._pending.append(info)
         # While disconnected paho queues QoS > 0 messages and sends them after reconnecting.
         return info.rc == paho.MQTT_ERR_SUCCESS or qos > 0
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every QoS > 0 message published so far is acknowledged (`--once`, tests)."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            pending = list(self._pending)
+        for info in pending:
+            while not _done(info):
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.01)
+        return True
 
     def subscribe(self, topic: str) -> None:
         """Add a subscription now and after every reconnect."""
@@ -238,3 +255,13 @@ class MqttConnection:
             self._health.last_error_s = self.clock()
         if first:
             LOG.warning("MQTT %s:%s: %s", self.settings.host, self.settings.port, reason)
+
+
+def _done(info: Any) -> bool:
+    """True once the broker acknowledged a message (paho raises for never-queued ones)."""
+    try:
+        return bool(info.is_published())
+    except (ValueError, RuntimeError):
+        # Published while disconnected: paho keeps QoS > 0 messages and sends them on reconnect,
+        # but its MessageInfo keeps the old error code; look at the flag itself.
+        return bool(getattr(info, "_published", False))
