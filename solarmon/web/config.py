@@ -91,26 +91,15 @@ class DaemonConfig:
         "file holding the bearer token for POST /api/command (mode 0600). Empty: commands are off"))
 
 
-@dataclass(frozen=True)
-class MqttConfig:
-    """`mqtt:` — the broker carrying house sensors and weather."""
-
-    enabled: bool = field(default=False, metadata=_meta("subscribe to the house and weather topics"))
-    host: str = field(default="localhost", metadata=_meta("MQTT broker host"))
-    port: int = field(default=1883, metadata=_meta("MQTT broker port", min=1, max=65535))
-    topics: list = field(default_factory=lambda: ["house/#", "weather/#"], metadata=_meta(
-        "topics to subscribe to"))
-    stale_after_s: float = field(default=1800.0, metadata=_meta(
-        "a sensor older than this is shown as stale", min=1, max=604800))
-
-
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "data": DataConfig,
     "history": HistoryConfig,
     "daemon": DaemonConfig,
-    "mqtt": MqttConfig,
 }
+# Sections other parts validate themselves (e.g. `mqtt:` by solarmon.mqtt.credentials): kept as
+# parsed in WebConfig.raw_sections, neither typed nor warned about here.
+EXTENSION_SECTIONS: tuple[str, ...] = ("mqtt", "house", "weather", "security")
 
 
 @dataclass(frozen=True)
@@ -121,7 +110,7 @@ class WebConfig:
     data: DataConfig = field(default_factory=DataConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
-    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    raw_sections: dict[str, Any] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "<defaults>"
 
@@ -209,9 +198,14 @@ def config_from_mapping(data: Mapping[str, Any] | None, *, where: str = "<dict>"
     for info in key_table():
         table.setdefault(info.section, {})[info.name] = info
     sections: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     for section, body in data.items():
+        if section in EXTENSION_SECTIONS:
+            raw[section] = body
+            continue
         if section not in SECTIONS:
-            LOG.warning("%s: unknown section %r ignored (known: %s)", where, section, ", ".join(SECTIONS))
+            LOG.warning("%s: unknown section %r ignored (known: %s)", where, section,
+                        ", ".join([*SECTIONS, *EXTENSION_SECTIONS]))
             continue
         if body is None:
             body = {}
@@ -226,7 +220,7 @@ def config_from_mapping(data: Mapping[str, Any] | None, *, where: str = "<dict>"
                 continue
             values[name] = _convert(where, info, value)
         sections[section] = SECTIONS[section](**values)
-    config = WebConfig(**sections, base_dir=base_dir or Path.cwd(), source=where)
+    config = WebConfig(**sections, raw_sections=raw, base_dir=base_dir or Path.cwd(), source=where)
     _check_together(config)
     return config
 

@@ -1,0 +1,153 @@
+"""The solarmon web application: `create_app()` builds a Flask app and everything it shares.
+
+Build first, start later: this module only builds objects (configuration, live state, daemon
+client, blueprints) and never starts a thread; `solarmon.web.runtime.Runtime` starts the
+background services the app and its extensions registered. Every part of the web app joins through
+one list, `EXTENSIONS` (see docs/INTERFACES.md "Web app").
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from solarmon.web.config import WebConfig, config_from_mapping
+from solarmon.web.control import ControlClient
+from solarmon.web.runtime import EXTENSION_KEY, WebContext
+
+LOG = logging.getLogger(__name__)
+
+# Every part of the web app, in registration order: (module, required). A module that is not
+# required may be absent (another engineer's part not landed yet, or left out of an install): it
+# is then skipped with a log line. See `_register_extension` for what a module may provide.
+EXTENSIONS: tuple[tuple[str, bool], ...] = (
+    ("solarmon.web.api", True),
+    ("solarmon.web.stream", True),
+    ("solarmon.web.metrics", True),
+    ("solarmon.web.openapi", True),
+    ("solarmon.web.house", False),  # MQTT house sensors and weather
+    ("solarmon.web.pages", False),  # dashboard pages of both themes
+    ("solarmon.web.security", False),  # user accounts (a later issue)
+)
+MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
+JSON_PREFIXES = ("/api/", "/metrics")
+
+
+def create_app(config: WebConfig | Mapping[str, Any] | None = None) -> Flask:
+    """Build the web app for `config` (a WebConfig, a dict shaped like web.yaml, or the defaults).
+
+    Nothing runs yet: start the background services with `Runtime.for_app(app).start()`.
+    """
+    if not isinstance(config, WebConfig):
+        config = config_from_mapping(config, where="create_app(config)")
+    # The pages blueprint serves its own static files; an app-wide /static route would shadow them.
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.json.sort_keys = False  # keep values in the order the inverter reports them
+    ctx = WebContext(config)
+    app.extensions[EXTENSION_KEY] = ctx
+    _build_core(ctx)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    for module_name, required in EXTENSIONS:
+        _register_extension(app, ctx, module_name, required)
+    return app
+
+
+def _build_core(ctx: WebContext) -> None:
+    """The parts every endpoint relies on: daemon client, live state, history, reader, energy.
+
+    Services are added in start order: the history writer before the reader that feeds it.
+    """
+    config = ctx.config
+    control = ControlClient(config.path(config.daemon.control_socket), config.daemon.timeout_s)
+    ctx.parts["control"] = control
+    ctx.health["daemon"] = lambda: {"ok": control.available(), "socket": control.socket_path}
+    try:
+        from solarmon.web.promreader import PromReader
+        from solarmon.web.state import LiveState
+    except ImportError:  # the data path has not landed: data endpoints answer 503
+        LOG.exception("the web data path is missing: no live data")
+        return
+    # Streams are bounded by server.max_streams in stream.py; the margin is for internal
+    # subscribers (extensions), which must never be refused.
+    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16)
+    ctx.parts["state"] = state
+    sinks = []
+    try:
+        from solarmon.web.energy import Energy
+        from solarmon.web.history import History
+    except ImportError:
+        LOG.exception("the history database module is missing: no history, energy or export")
+    else:
+        history = History(config.path(config.history.db_path),
+                          raw_retention_days=config.history.raw_retention_days,
+                          minute_retention_days=config.history.minute_retention_days)
+        ctx.add_service(history, "history")
+        ctx.health["history"] = history.status
+        ctx.parts["energy"] = Energy(history, config.history.timezone or None)
+        sinks.append(history.submit)
+    reader = PromReader(config.path(config.data.prom_dir), state, sinks=tuple(sinks),
+                        poll_interval_s=config.data.poll_interval_s)
+    ctx.add_service(reader, "reader")
+
+
+def _register_extension(app: Flask, ctx: WebContext, module_name: str, required: bool) -> None:
+    """Import one part and let it register: `init_app(app, ctx)`, else a Blueprint attribute."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if required or exc.name != module_name:
+            raise
+        LOG.debug("optional web module %s is not installed", module_name)
+        return
+    init_app = getattr(module, "init_app", None)
+    if callable(init_app):
+        init_app(app, ctx)
+        return
+    short = module_name.rsplit(".", 1)[-1]
+    for attribute in ("bp", "blueprint", short):
+        candidate = getattr(module, attribute, None)
+        if isinstance(candidate, Blueprint):
+            app.register_blueprint(candidate)
+            return
+    raise TypeError(f"{module_name} has neither init_app(app, ctx) nor a Blueprint to register")
+
+
+def wants_json() -> bool:
+    """True for API and metrics paths, whose errors are JSON rather than HTML pages."""
+    return request.path.startswith(JSON_PREFIXES) or request.path == "/api"
+
+
+def error_response(status: int, error: str, message: str) -> Response:
+    """The API's error body: {"error": <stable code>, "message": <for people>} with `status`."""
+    from flask import jsonify
+
+    response = jsonify({"error": error, "message": message})
+    response.status_code = status
+    return response
+
+
+def _http_error(exc: HTTPException) -> Response | HTTPException:
+    """404, 405, 413... as JSON on the API, as Flask's HTML page elsewhere."""
+    if not wants_json():
+        return exc
+    code = exc.code or 500
+    name = (exc.name or "error").lower().replace(" ", "_")
+    response = error_response(code, name, exc.description or exc.name or "error")
+    if code == 405 and exc.get_response().headers.get("Allow"):
+        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    return response
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    """A bug: log it with the traceback; the client gets a JSON 500 without internals."""
+    if isinstance(exc, HTTPException):  # pragma: no cover - Flask routes these to _http_error
+        return _http_error(exc)  # type: ignore[return-value]
+    LOG.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "the server failed to handle this request; see its log")
