@@ -64,7 +64,8 @@ class WebAppCollector(Collector):
                     name = metric_name(key, unit)
                     family = families.get(name)
                     if family is None:
-                        family = GaugeMetricFamily(name, f"{key} [{unit}]" if unit else key, labels=["source"])
+                        help_text = f"{key} [{unit}]" if unit else key
+                        family = GaugeMetricFamily(name, help_text, labels=["source"])
                         families[name] = family
                     family.add_metric([source], float(value))
             for source, health in state.health().items():

@@ -18,6 +18,7 @@ bp = Blueprint("openapi", __name__, url_prefix="/api")
 NAME_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 ERROR = {"$ref": "#/components/schemas/Error"}
 JSON_OBJECT = {"type": "object"}
+TEXT = {"type": "string"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -47,7 +48,8 @@ RANGE = [
            "hours back from now (default 24); not together with start/end"),
     _query("start", {"type": "string", "format": "date-time"}, "ISO 8601 start (naive: UTC)"),
     _query("end", {"type": "string", "format": "date-time"}, "ISO 8601 end (default: now)"),
-    _query("metrics", {"type": "string"}, f"comma-separated metric keys (at most {MAX_METRICS}); default all"),
+    _query("metrics", {"type": "string"},
+           f"comma-separated metric keys (at most {MAX_METRICS}); default all"),
 ]
 SNAPSHOT = {"type": "object", "required": ["source", "ts", "age_s", "values", "units", "ok"],
             "properties": {"source": {"type": "string"}, "ts": {"type": "number"},
@@ -116,7 +118,7 @@ def build_document() -> dict[str, Any]:
                                       "responses": {"200": _json(JSON_OBJECT, "OpenAPI 3.1")}}},
         "/metrics": {"get": {"summary": "Prometheus exposition of values and app health",
                              "responses": {"200": {"description": "text exposition format",
-                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+                                                   "content": {"text/plain": {"schema": TEXT}}}}}},
     }
     return {
         "openapi": "3.1.0",
@@ -126,7 +128,7 @@ def build_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {"Error": {"type": "object", "required": ["error", "message"],
-                                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}},
+                                  "properties": {"error": TEXT, "message": TEXT}}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "the token in web.yaml daemon.command_token_file"}},
         },
