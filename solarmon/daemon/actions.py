@@ -1,0 +1,152 @@
+"""What a control request does, on the device's worker thread: queries, and guarded settings.
+
+Queries are always allowed. A setting must be in the section's ``allowed_settings``, must pass the
+codec's validation (ranges depend on the unit's QPIRI), and a dangerous one (PI30.md §4) needs
+``"confirm": true``. After an ACK the worker re-reads QPIRI and QFLAG and returns what the inverter
+now reports. Every setting attempt, whatever its outcome, is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from solarmon.daemon.audit import AuditLog
+from solarmon.daemon.worker import SLOW, DeviceWorker
+from solarmon.inverter.errors import CommandRefused, InverterError, SettingRejected
+from solarmon.inverter.policy import CommandClass, classify
+from solarmon.inverter.readings import Reading
+from solarmon.inverter.setters import validate_setting
+
+LOG = logging.getLogger(__name__)
+
+# The QPIRI field (Field.key) each setting family changes; the QFLAG ones (PE/PD) return all flags.
+SETTING_KEYS = {
+    "POP": ("output_source_priority",),
+    "PCP": ("charger_source_priority",),
+    "PGR": ("input_voltage_range",),
+    "PBT": ("battery_type",),
+    "PBCV": ("battery_recharge_voltage",),
+    "PBDV": ("battery_redischarge_voltage",),
+    "PSDV": ("battery_under_voltage",),
+    "PCVV": ("battery_bulk_charge_voltage",),
+    "PBFT": ("battery_float_charge_voltage",),
+    "MCHGC": ("max_charging_current",),
+    "MUCHGC": ("max_ac_charging_current",),
+    "F": ("rated_ac_output_frequency",),
+}
+
+
+def error_reply(device: str, command: str, error: str, message: str, **extra: Any) -> dict[str, Any]:
+    """A failed request's reply: ``error`` is a stable kind (nak, timeout, refused, invalid, ...)."""
+    return {"ok": False, "device": device, "command": command, "error": error, "message": message} | extra
+
+
+def _class_name(command_class: CommandClass) -> str:
+    return command_class.name.lower()
+
+
+def verified_values(command: str, ratings: Reading | None, flags: Reading | None) -> dict[str, Any]:
+    """What the inverter reports now for the field(s) ``command`` changes."""
+    if command.startswith(("PE", "PD")):
+        return flags.as_dict() if flags is not None else {}
+    if command == "PF":
+        return (ratings.as_dict() if ratings else {}) | (flags.as_dict() if flags else {})
+    for family in sorted(SETTING_KEYS, key=len, reverse=True):
+        if command.startswith(family):
+            values = ratings.as_dict() if ratings is not None else {}
+            return {key: values.get(key) for key in SETTING_KEYS[family]}
+    return {}
+
+
+class Actions:
+    """Runs requests for one device; every method is called on the device's worker thread."""
+
+    def __init__(self, worker: DeviceWorker, audit: AuditLog) -> None:
+        self.worker = worker
+        self.audit = audit
+        self.name = worker.device.name
+
+    def query(self, command: str) -> dict[str, Any]:
+        """Send a query; a reply to a polled command also refreshes the next .prom file."""
+        try:
+            reading = self.worker.exchange(command)
+        except InverterError as exc:
+            return error_reply(self.name, command, exc.kind, str(exc), **{"class": "query"})
+        if command in self.worker.cycle_commands + self.worker.slow_commands:
+            self.worker.store(reading)
+        return {"ok": True, "device": self.name, "command": command, "class": "query",
+                "reply": reading.as_dict(), "units": reading.units()}
+
+    def _currents(self, command: str) -> list[int] | None:
+        # MCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4).
+        list_command = {"MCHGC": "QMCHGCR", "MUCHGC": "QMUCHGCR"}.get(command.rstrip("0123456789"))
+        if list_command is None:
+            return None
+        try:
+            reading = self.worker.exchange(list_command)
+        except InverterError:
+            return None
+        return [int(v) for v in reading.as_dict().values() if isinstance(v, int | float)]
+
+    def setting(self, command: str, command_class: CommandClass, confirm: bool) -> dict[str, Any]:
+        """Check, send, verify and audit one setting."""
+        kind = _class_name(command_class)
+
+        def fail(error: str, message: str, **extra: Any) -> dict[str, Any]:
+            self.audit.record(device=self.name, command=command, result=error, message=message,
+                              confirm=confirm)
+            return error_reply(self.name, command, error, message, **{"class": kind} | extra)
+
+        if not self.worker.device.setting_allowed(command):
+            return fail("refused", f"{command} is not in allowed_settings of [{self.name}] "
+                        f"({', '.join(self.worker.device.allowed_settings) or 'none'})", reason="not_allowed")
+        if command_class is CommandClass.DANGEROUS and not confirm:
+            return fail("refused", f"{command} is dangerous (PI30.md §4): send it with \"confirm\": true",
+                        reason="confirm_required")
+        ratings = self.worker.latest("QPIRI")
+        if ratings is None:
+            try:
+                ratings = self.worker.exchange("QPIRI")
+                self.worker.store(ratings)
+            except InverterError as exc:
+                return fail(exc.kind, f"cannot read QPIRI to check the value: {exc}")
+        try:
+            checked = validate_setting(command, ratings=ratings, currents=self._currents(command))
+        except SettingRejected as exc:
+            return fail("invalid", str(exc))
+        try:
+            self.worker.exchange(checked, setting=True)
+        except CommandRefused as exc:
+            return fail("nak", f"the inverter refused {checked}: {exc}")
+        except InverterError as exc:
+            return fail(exc.kind, f"{checked}: {exc}")
+        self.worker.slow.mark_stale()
+        reread: dict[str, Reading | None] = {}
+        for slow in SLOW:
+            try:
+                reread[slow] = self.worker.exchange(slow)
+                self.worker.store(reread[slow])
+            except InverterError as exc:
+                LOG.warning("[%s] %s after %s failed: %s", self.name, slow, checked, exc)
+                reread[slow] = None
+        if all(reread.values()):
+            self.worker.slow.done()
+        self.worker.write_prom()
+        verified = verified_values(checked, reread["QPIRI"], reread["QFLAG"])
+        self.audit.record(device=self.name, command=checked, result="ok", confirm=confirm, verified=verified)
+        LOG.info("[%s] setting %s accepted; inverter reports %s", self.name, checked, verified)
+        return {"ok": True, "device": self.name, "command": checked, "class": kind, "reply": {"ack": True},
+                "units": {}, "verified": verified,
+                "verify_complete": all(reread.values())}
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one parsed request (``command`` already checked to be a non-empty string)."""
+        command = request["command"].strip()
+        command_class = classify(command)
+        if command_class is CommandClass.QUERY:
+            return self.query(command)
+        if command_class is CommandClass.UNKNOWN:
+            return error_reply(self.name, command, "refused", f"{command!r} is not a known PI30 command",
+                               reason="unknown_command", **{"class": "unknown"})
+        return self.setting(command, command_class, request.get("confirm") is True)

@@ -1,0 +1,358 @@
+"""mpp-solar.conf: mppsolar's own daemon format, loaded once, typed and validated at start-up.
+
+``[SETUP]`` holds daemon-wide keys; every other section is one device with its own port, thread and
+Prometheus file. Every key is described once in :data:`KEYS` (type, default, limits, meaning); the
+loader, the error messages and docs/CONFIGURATION.md all follow that table. A bad value raises
+:class:`ConfigError` naming the file, section, key and the allowed values; an unknown key only warns.
+Relative paths are resolved against the folder of the config file, so a cloned repo works anywhere.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+SETUP = "SETUP"
+SCOPE_SETUP = "SETUP"
+SCOPE_DEVICE = "device"
+
+# Polling only ever sends queries; settings go through the control socket and its checks.
+_QUERY_RE = re.compile(r"^Q[A-Z0-9]{1,15}$")
+# The setting families of PI30.md §4; "PEa" / "PDx" narrow an enable/disable to one QFLAG letter.
+_SETTING_RE = re.compile(r"^(POP|PCP|PGR|PBT|PBCV|PBDV|PSDV|PCVV|PBFT|F|MCHGC|MUCHGC|PF|PE[a-z]?|PD[a-z]?)$")
+_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# mppsolar output names: prom_file is what this daemon produces; the others are accepted so a
+# mppsolar file loads, and ignored with a warning.
+_OUTPUTS = ("prom_file", "prom", "screen", "json", "mqtt", "json_mqtt", "hass_mqtt", "influx2_mqtt",
+            "influx_mqtt", "tag_mqtt", "domoticz_mqtt", "simple", "raw", "value", "json_units", "boxdraw")
+
+
+class ConfigError(Exception):
+    """A config that must not start the daemon; the message names file, section, key and limits."""
+
+    def __init__(self, path: Path | str, section: str | None, key: str | None, message: str) -> None:
+        where = str(path)
+        if section is not None:
+            where += f" [{section}]"
+        if key is not None:
+            where += f" {key}"
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.section = section
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """One config key: where it lives, its type, default, limits and meaning (the documented table)."""
+
+    name: str
+    scope: str  # SCOPE_SETUP or SCOPE_DEVICE
+    kind: str  # int, float, str, path, choice, commands, settings, outputs, port
+    default: Any
+    doc: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] = ()
+    new: bool = False  # True for keys mppsolar does not have
+
+    def limits(self) -> str:
+        """The allowed values in words, as used in error messages and the docs."""
+        if self.choices:
+            return ", ".join(str(c) for c in self.choices)
+        if self.minimum is not None and self.maximum is not None:
+            return f"{self.minimum:g} to {self.maximum:g}"
+        return {
+            "path": "a file path (relative paths are resolved against the config file's folder)",
+            "port": "a device path, or auto (hidraw: found by USB id 0665:5161)",
+            "commands": "PI30 queries separated by # (e.g. QPIGS#QPIGS2)",
+            "settings": "comma-separated setting families: " + _SETTING_RE.pattern[2:-2].replace("|", ", "),
+            "outputs": "comma-separated: " + ", ".join(_OUTPUTS),
+        }.get(self.kind, "any text")
+
+
+KEYS: tuple[KeySpec, ...] = (
+    KeySpec("pause", SCOPE_SETUP, "float", 60, "Seconds between poll cycles (monotonic, no drift).",
+            0.1, 86400),
+    KeySpec("log_file", SCOPE_SETUP, "path", "", "Log file (reopened when rotated); empty: stderr, "
+            "which is the journal under systemd."),
+    KeySpec("mqtt_broker", SCOPE_SETUP, "str", "localhost", "Accepted for mppsolar compatibility; "
+            "the daemon publishes no MQTT (the web app does)."),
+    KeySpec("mqtt_port", SCOPE_SETUP, "int", 1883, "Accepted for mppsolar compatibility.", 1, 65535),
+    KeySpec("mqtt_user", SCOPE_SETUP, "str", "", "Accepted for mppsolar compatibility."),
+    KeySpec("mqtt_pass", SCOPE_SETUP, "str", "", "Accepted for mppsolar compatibility."),
+    KeySpec("control_socket", SCOPE_SETUP, "path", "var/mpp-solar.sock",
+            "Unix control socket (mode 0660); empty: no control socket.", new=True),
+    KeySpec("audit_log", SCOPE_SETUP, "path", "var/mpp-solar-audit.jsonl",
+            "JSON-lines audit log of every setting attempt.", new=True),
+    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol.", choices=("pi30", "pi30max")),
+    KeySpec("type", SCOPE_DEVICE, "choice", "mppsolar", "mppsolar device type.", choices=("mppsolar",)),
+    KeySpec("port", SCOPE_DEVICE, "port", "/dev/hidraw0", "Device file, or auto."),
+    KeySpec("porttype", SCOPE_DEVICE, "choice", "", "Transport; empty: hidraw when the port names "
+            "hidraw (or is auto), else serial.", choices=("hidraw", "serial", "usbserial")),
+    KeySpec("baud", SCOPE_DEVICE, "int", 2400, "Serial speed.", choices=_BAUDS),
+    KeySpec("command", SCOPE_DEVICE, "commands", "QPIGS", "Queries each cycle; QMOD and QPIWS are "
+            "added, QPIRI and QFLAG are read every settings_interval."),
+    KeySpec("tag", SCOPE_DEVICE, "str", "", "Accepted for mppsolar compatibility (its MQTT topic)."),
+    KeySpec("outputs", SCOPE_DEVICE, "outputs", "prom_file", "Only prom_file is produced; other "
+            "mppsolar outputs are accepted and ignored with a warning."),
+    KeySpec("prom_output_dir", SCOPE_DEVICE, "path", "prometheus",
+            "Folder of mpp-solar-<section>.prom (created if missing)."),
+    KeySpec("dev", SCOPE_DEVICE, "str", "", "The device label; empty: None, as mppsolar writes it."),
+    KeySpec("allowed_settings", SCOPE_DEVICE, "settings", "", "Setting families the control socket "
+            "may send; empty: none (queries are always allowed).", new=True),
+    KeySpec("settings_interval", SCOPE_DEVICE, "float", 600, "Seconds between QPIRI/QFLAG reads "
+            "(also read after every accepted setting).", 1, 86400, new=True),
+    KeySpec("timeout", SCOPE_DEVICE, "float", 0, "Seconds to wait for one reply; 0: sized per command "
+            "from its wire time at this baud plus a margin.", 0, 60, new=True),
+    KeySpec("retry_max", SCOPE_DEVICE, "float", 60, "Longest backoff in seconds between retries of a "
+            "failing device (never longer than pause).", 0.1, 3600, new=True),
+)
+
+
+def key_table() -> list[dict[str, Any]]:
+    """The key table as JSON-able rows (scope, name, default, limits, doc): what the docs list."""
+    return [{"scope": k.scope, "name": k.name, "default": k.default, "limits": k.limits(), "doc": k.doc,
+             "new": k.new} for k in KEYS]
+
+
+@dataclass(frozen=True, slots=True)
+class SetupConfig:
+    """The [SETUP] section."""
+
+    pause_s: float
+    log_file: Path | None
+    mqtt_broker: str
+    mqtt_port: int
+    mqtt_user: str
+    mqtt_pass: str
+    control_socket: Path | None
+    audit_log: Path
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """One device section: its port, what to poll, where to write."""
+
+    name: str
+    protocol: str
+    port: str
+    porttype: str
+    baud: int
+    commands: tuple[str, ...]
+    tag: str
+    outputs: tuple[str, ...]
+    prom_output_dir: Path
+    dev: str
+    allowed_settings: tuple[str, ...]
+    settings_interval_s: float
+    timeout_s: float
+    retry_max_s: float
+
+    @property
+    def prom_file(self) -> Path:
+        """``<prom_output_dir>/mpp-solar-<section>.prom``."""
+        return self.prom_output_dir / f"mpp-solar-{self.name}.prom"
+
+    @property
+    def device_label(self) -> str:
+        """The ``device`` label value: ``dev``, or the literal None like mppsolar."""
+        return self.dev or "None"
+
+    def setting_allowed(self, command: str) -> bool:
+        """True when ``command`` (e.g. POP02, PEa) belongs to a family in allowed_settings."""
+        return any(_family_matches(family, command) for family in self.allowed_settings)
+
+
+def _family_matches(family: str, command: str) -> bool:
+    if family in ("PE", "PD") or (len(family) == 3 and family[:2] in ("PE", "PD")):
+        return command.startswith(family) and len(command) == 3
+    if family == "PF":
+        return command == "PF"
+    if family == "F":
+        return re.fullmatch(r"F\d{2}", command) is not None
+    return command.startswith(family) and command[len(family):][:1].isdigit()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole file: [SETUP] and the devices in file order."""
+
+    path: Path
+    setup: SetupConfig
+    devices: tuple[DeviceConfig, ...]
+
+    def device(self, name: str | None) -> DeviceConfig:
+        """The device section ``name`` (the first when None); KeyError when unknown."""
+        if name is None:
+            return self.devices[0]
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(name)
+
+
+class _Reader:
+    """Typed getters over one configparser section, raising ConfigError that names the key."""
+
+    def __init__(self, path: Path, section: str, values: dict[str, str]) -> None:
+        self.path = path
+        self.section = section
+        self.values = values
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.path, self.section, key, message)
+
+    def get(self, spec: KeySpec) -> Any:
+        raw = self.values.get(spec.name)
+        if raw is None:
+            raw = str(spec.default)
+        raw = raw.strip()
+        parse: Callable[[KeySpec, str], Any] = getattr(self, f"_{spec.kind}")
+        return parse(spec, raw)
+
+    def _number(self, spec: KeySpec, raw: str, cast: type) -> Any:
+        try:
+            value = cast(raw)
+        except ValueError:
+            raise self.error(spec.name, f"{raw!r} is not a number; allowed: {spec.limits()}") from None
+        if value != value or (spec.choices and value not in spec.choices):  # NaN or not a choice
+            raise self.error(spec.name, f"{raw!r} is not allowed; allowed: {spec.limits()}")
+        if spec.minimum is not None and not spec.minimum <= value <= (spec.maximum or value):
+            raise self.error(spec.name, f"{raw!r} is out of range; allowed: {spec.limits()}")
+        return value
+
+    def _int(self, spec: KeySpec, raw: str) -> int:
+        return self._number(spec, raw, int)
+
+    def _float(self, spec: KeySpec, raw: str) -> float:
+        return self._number(spec, raw, float)
+
+    def _str(self, spec: KeySpec, raw: str) -> str:
+        if '"' in raw or "\\" in raw or "\n" in raw:
+            # Such values end up in Prometheus labels; refuse rather than escape surprises.
+            raise self.error(spec.name, f"{raw!r} must not contain quotes, backslashes or newlines")
+        return raw
+
+    def _path(self, spec: KeySpec, raw: str) -> Path | None:
+        if not raw:
+            return None
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else (self.path.parent / path).resolve()
+
+    def _port(self, spec: KeySpec, raw: str) -> str:
+        if not raw:
+            raise self.error(spec.name, f"must not be empty; allowed: {spec.limits()}")
+        if raw == "auto":
+            return raw
+        return str(self._path(spec, raw))
+
+    def _choice(self, spec: KeySpec, raw: str) -> str:
+        value = raw.lower()
+        if value == "" and spec.default == "":
+            return ""
+        if value not in spec.choices:
+            raise self.error(spec.name, f"{raw!r} is not allowed; allowed: {spec.limits()}")
+        return value
+
+    def _commands(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
+        commands = tuple(c.strip() for c in raw.split("#"))
+        for command in commands:
+            if not _QUERY_RE.match(command):
+                raise self.error(spec.name, f"{command!r} is not a PI30 query (only queries are polled); "
+                                 f"allowed: {spec.limits()}")
+        return tuple(dict.fromkeys(commands))
+
+    def _settings(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
+        families = tuple(f.strip() for f in raw.split(",") if f.strip())
+        for family in families:
+            if not _SETTING_RE.match(family):
+                raise self.error(spec.name, f"{family!r} is not a setting family; allowed: {spec.limits()}")
+        return families
+
+    def _outputs(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
+        outputs = tuple(o.strip() for o in raw.split(",") if o.strip())
+        for output in outputs:
+            if output not in _OUTPUTS:
+                raise self.error(spec.name, f"{output!r} is not an output; allowed: {spec.limits()}")
+        ignored = [o for o in outputs if o != "prom_file"]
+        if ignored:
+            LOG.warning("%s [%s] outputs: %s ignored (this daemon writes prom_file only)",
+                        self.path, self.section, ", ".join(ignored))
+        return outputs
+
+
+def _warn_unknown(path: Path, section: str, values: dict[str, str], scope: str) -> None:
+    known = {k.name for k in KEYS if k.scope == scope}
+    for key in values:
+        if key not in known:
+            LOG.warning("%s [%s] %s: unknown key, ignored; known keys: %s", path, section, key,
+                        ", ".join(sorted(known)))
+
+
+def _load_setup(path: Path, values: dict[str, str]) -> SetupConfig:
+    _warn_unknown(path, SETUP, values, SCOPE_SETUP)
+    reader = _Reader(path, SETUP, values)
+    get = {k.name: reader.get(k) for k in KEYS if k.scope == SCOPE_SETUP}
+    return SetupConfig(
+        pause_s=get["pause"], log_file=get["log_file"], mqtt_broker=get["mqtt_broker"],
+        mqtt_port=get["mqtt_port"], mqtt_user=get["mqtt_user"], mqtt_pass=get["mqtt_pass"],
+        control_socket=get["control_socket"], audit_log=get["audit_log"] or path.parent / "audit.jsonl",
+    )
+
+
+def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConfig:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", section):
+        raise ConfigError(path, section, None, "a section name may only use letters, digits, _ . - "
+                          "(it names the .prom file and the inverter label)")
+    _warn_unknown(path, section, values, SCOPE_DEVICE)
+    reader = _Reader(path, section, values)
+    get = {k.name: reader.get(k) for k in KEYS if k.scope == SCOPE_DEVICE}
+    porttype = get["porttype"] or ("hidraw" if "hidraw" in get["port"] or get["port"] == "auto" else "serial")
+    if porttype == "usbserial":
+        porttype = "serial"
+    if get["port"] == "auto" and porttype != "hidraw":
+        raise reader.error("port", "auto is only supported with porttype = hidraw")
+    return DeviceConfig(
+        name=section, protocol=get["protocol"], port=get["port"], porttype=porttype, baud=get["baud"],
+        commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],
+        prom_output_dir=get["prom_output_dir"], dev=get["dev"], allowed_settings=get["allowed_settings"],
+        settings_interval_s=get["settings_interval"], timeout_s=get["timeout"], retry_max_s=get["retry_max"],
+    )
+
+
+def load_config(path: Path | str) -> Config:
+    """Read, type and validate ``path``; raise :class:`ConfigError` on anything that cannot run."""
+    path = Path(path).expanduser().resolve()
+    # No interpolation: a "%" in a password must not explode; no inline comments, like mppsolar,
+    # because "#" separates commands.
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=None)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except FileNotFoundError:
+        raise ConfigError(path, None, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, None, f"cannot be read: {exc}") from None
+    except configparser.Error as exc:
+        raise ConfigError(path, None, None, f"is not an INI file: {exc.message.splitlines()[0]}") from None
+    setup = _load_setup(path, dict(parser[SETUP]) if parser.has_section(SETUP) else {})
+    devices = tuple(_load_device(path, s, dict(parser[s])) for s in parser.sections() if s != SETUP)
+    if not devices:
+        raise ConfigError(path, None, None, "no device section; add one, e.g. [inverter] with port = ...")
+    seen: dict[tuple[str, str], str] = {}
+    for device in devices:
+        other = seen.setdefault((device.porttype, device.port), device.name)
+        if other != device.name:
+            raise ConfigError(path, device.name, "port", f"{device.port} is already used by [{other}]; "
+                              "one process, one owner per port")
+    if setup.control_socket is not None and len(str(setup.control_socket).encode()) > 107:
+        raise ConfigError(path, SETUP, "control_socket", "path longer than 107 bytes (AF_UNIX limit)")
+    return Config(path=path, setup=setup, devices=devices)

@@ -1,0 +1,178 @@
+"""The control socket: a Unix stream socket (mode 0660) taking one JSON request per line.
+
+Each connection gets its own thread that parses and checks a request, hands it to the device's
+worker queue (shared with polling, so nothing interleaves on the wire) and writes the reply as one
+JSON line, in request order. Any ``"id"`` in a request is echoed in its reply. Requests:
+
+- ``{"command": "QPIRI"}`` / ``{"command": "POP02", "confirm": true, "device": "inverter"}``
+- ``{"request": "status"}``: health of every device, answered without touching a device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+MAX_LINE_BYTES = 4096
+MAX_COMMAND_CHARS = 32
+SOCKET_MODE = 0o660
+
+# Returns the reply, or raises KeyError for an unknown device.
+Dispatch = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class SocketInUse(Exception):
+    """Another live process answers on the control socket path."""
+
+
+def parse_request(line: bytes) -> dict[str, Any]:
+    """Decode and check one request line; raise ValueError with a message for the client."""
+    try:
+        request = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a JSON line: {exc}") from None
+    if not isinstance(request, dict):
+        raise ValueError("a request is a JSON object, e.g. {\"command\": \"QPIGS\"}")
+    if request.get("request") == "status":
+        return request
+    command = request.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise ValueError("missing \"command\" (a PI30 command string) or {\"request\": \"status\"}")
+    command = command.strip()
+    printable = command.isascii() and command.isprintable() and " " not in command
+    if len(command) > MAX_COMMAND_CHARS or not printable:
+        raise ValueError(f"\"command\" must be printable ASCII without spaces, at most {MAX_COMMAND_CHARS}")
+    if "confirm" in request and not isinstance(request["confirm"], bool):
+        raise ValueError("\"confirm\" must be true or false")
+    if "device" in request and not isinstance(request["device"], str):
+        raise ValueError("\"device\" must be a section name")
+    return request
+
+
+def _with_id(request: Mapping[str, Any] | None, reply: dict[str, Any]) -> dict[str, Any]:
+    if request is not None and "id" in request:
+        return {"id": request["id"]} | reply
+    return reply
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    """One client connection: read a line, answer a line, until the client closes."""
+
+    server: _Server
+
+    def handle(self) -> None:
+        while not self.server.stopping.is_set():
+            line = self.rfile.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            if len(line) > MAX_LINE_BYTES:
+                self._send({"ok": False, "error": "invalid",
+                            "message": f"request longer than {MAX_LINE_BYTES} bytes"})
+                return  # the rest of the line cannot be trusted to be a new request
+            if not line.strip():
+                continue
+            self._send(self.server.answer(line))
+
+    def _send(self, reply: dict[str, Any]) -> None:
+        try:
+            self.wfile.write(json.dumps(reply, ensure_ascii=False, default=str).encode() + b"\n")
+            self.wfile.flush()
+        except OSError:
+            LOG.debug("control client went away before its reply")
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    # The path is ours to clean; socketserver's bind would fail on a stale file anyway.
+    allow_reuse_address = False
+
+    def __init__(self, path: str, dispatch: Dispatch, status: Callable[[], dict[str, Any]],
+                 reply_timeout_s: float) -> None:
+        self.dispatch = dispatch
+        self.status = status
+        self.reply_timeout_s = reply_timeout_s
+        self.stopping = threading.Event()
+        super().__init__(path, _Handler, bind_and_activate=True)
+
+    def answer(self, line: bytes) -> dict[str, Any]:
+        request: dict[str, Any] | None = None
+        try:
+            request = parse_request(line)
+            if request.get("request") == "status":
+                return _with_id(request, {"ok": True, "devices": self.status()})
+            return _with_id(request, self.dispatch(request))
+        except ValueError as exc:
+            return _with_id(request, {"ok": False, "error": "invalid", "message": str(exc)})
+        except KeyError as exc:
+            return _with_id(request, {"ok": False, "error": "invalid", "message": f"unknown device {exc}"})
+        except FutureTimeout:
+            return _with_id(request, {"ok": False, "error": "timeout", "message":
+                                      f"no answer from the device queue within {self.reply_timeout_s:g} s"})
+
+
+def _claim_path(path: Path) -> None:
+    """Remove a stale socket file, but never steal the socket of a running daemon."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_socket():
+        raise SocketInUse(f"{path} exists and is not a socket; refusing to replace it")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # nobody listens: a leftover of a crash
+            return
+    raise SocketInUse(f"another process answers on {path}; is the daemon already running?")
+
+
+class ControlServer:
+    """Owns the socket file and the accept thread."""
+
+    def __init__(self, path: Path, dispatch: Dispatch, status: Callable[[], dict[str, Any]], *,
+                 reply_timeout_s: float = 120.0) -> None:
+        self.path = path
+        self.dispatch = dispatch
+        self.status = status
+        self.reply_timeout_s = reply_timeout_s
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Bind (mode 0660), then serve on a thread. Raises SocketInUse or OSError."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _claim_path(self.path)
+        old_umask = os.umask(0o117)  # no window in which the socket is world-writable
+        try:
+            self._server = _Server(str(self.path), self.dispatch, self.status, self.reply_timeout_s)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, SOCKET_MODE)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="control-socket", daemon=True)
+        self._thread.start()
+        LOG.info("control socket on %s", self.path)
+
+    def stop(self) -> None:
+        """Stop accepting, close the socket and remove its file."""
+        if self._server is None:
+            return
+        self._server.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._server = None

@@ -1,0 +1,173 @@
+"""Prometheus text files: rendered from decoded readings, written atomically.
+
+Names and labels follow mppsolar's ``prom_file`` output (PI30.md §6) so existing dashboards keep
+working: ``mpp_solar_<Field.name>{inverter, device, cmd}``, strings as a ``myStr`` label with value 1,
+and ``machine_role{role="mpp_solar"} 1``. Unlike mppsolar, every family has ``# HELP`` and
+``# TYPE`` and appears once: where QPIRI's rating and QPIGS's live value share a name (e.g.
+``battery_voltage``), they are two samples of one family told apart by ``cmd``. Field.key is not
+added as a label: it would change every series' identity for existing users, and (name, cmd) is
+already unambiguous.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PREFIX = "mpp_solar_"
+# Counters exist from the first file on (a counter that appears late loses its first increase).
+BASE_ERROR_KINDS = ("timeout", "device_gone", "busy", "nak", "decode", "truncated", "echo", "garbage", "crc")
+_INVALID_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_]")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSample:
+    """What the health tracker reports for one device at write time."""
+
+    up: bool
+    last_success_wall: float  # Unix time of the last valid reply, 0 when never
+    poll_duration_s: float
+    consecutive_failures: int
+    errors: Mapping[str, int]
+    discarded: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedReading:
+    """A decoded reading and the Unix time it was read."""
+
+    reading: Any  # solarmon.inverter.readings.Reading (command, fields)
+    wall_time: float
+
+
+def metric_name(field_name: str) -> str:
+    """mppsolar's name mangling (lower case, space and / to _, - removed), then anything else invalid to _."""
+    name = field_name.replace(" ", "_").replace("/", "_").replace("-", "").lower()
+    return PREFIX + _INVALID_NAME_CHARS.sub("_", name)
+
+
+def escape_label(value: str) -> str:
+    """Escape a label value per the text exposition format."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def format_value(value: float | int | bool) -> str:
+    """A sample value: booleans as 1/0, integers exactly, floats in their shortest repr."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+class _Families:
+    """Families in first-seen order, each with one HELP, one TYPE and its unique samples."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, tuple[str, str]] = {}
+        self.samples: dict[str, dict[str, str]] = {}
+
+    def add(self, name: str, kind: str, help_text: str, labels: str, value: str) -> None:
+        if name not in self.meta:
+            self.meta[name] = (kind, help_text)
+            self.samples[name] = {}
+        # A repeated (name, labels) would make the file invalid; the first one wins.
+        self.samples[name].setdefault(labels, value)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for name, (kind, help_text) in self.meta.items():
+            lines.append(f"# HELP {name} {_escape_help(help_text)}")
+            lines.append(f"# TYPE {name} {kind}")
+            lines.extend(f"{name}{{{labels}}} {value}" for labels, value in self.samples[name].items())
+        return "\n".join(lines) + "\n"
+
+
+def _field_help(field: Any) -> str:
+    help_text = (getattr(field, "help", "") or field.name.replace("_", " ")).strip()
+    unit = getattr(field, "unit", "")
+    return f"{help_text} ({unit})" if unit and f"({unit})" not in help_text else help_text
+
+
+def render(inverter: str, device: str, readings: Iterable[TimedReading], health: HealthSample) -> str:
+    """The whole file for one device: mppsolar-compatible values, then the daemon's own metrics."""
+    base = f'inverter="{escape_label(inverter)}",device="{escape_label(device)}"'
+    families = _Families()
+    families.add("machine_role", "gauge", "Role of the machine that wrote this file (mppsolar compatible).",
+                 'role="mpp_solar"', "1")
+    timed = list(readings)
+    own = {"up", "last_success_timestamp_seconds", "poll_duration_seconds", "errors_total",
+           "consecutive_failures", "reading_timestamp_seconds", "discarded_frames_total"}
+    for item in timed:
+        command = item.reading.command
+        labels = f'{base},cmd="{escape_label(command)}"'
+        for field in item.reading.fields:
+            name = metric_name(field.name)
+            if name[len(PREFIX):] in own:
+                continue  # a codec field must never shadow the daemon's health families
+            value = field.value
+            if isinstance(value, str):
+                string_labels = f'{labels},myStr="{escape_label(value)}"'
+                families.add(name, "gauge", _field_help(field), string_labels, "1")
+            elif value is not None:
+                families.add(name, "gauge", _field_help(field), labels, format_value(value))
+    families.add(PREFIX + "up", "gauge", "1 when the device answered validly in its last poll cycle.",
+                 base, format_value(health.up))
+    families.add(PREFIX + "last_success_timestamp_seconds", "gauge",
+                 "Unix time of the last valid reply from the device (0: never).", base,
+                 format_value(float(health.last_success_wall)))
+    families.add(PREFIX + "poll_duration_seconds", "gauge", "Duration of the last poll cycle.", base,
+                 format_value(float(health.poll_duration_s)))
+    families.add(PREFIX + "consecutive_failures", "gauge", "Poll cycles failed in a row.", base,
+                 format_value(health.consecutive_failures))
+    errors = dict.fromkeys(BASE_ERROR_KINDS, 0) | dict(health.errors)
+    for kind in sorted(errors):
+        families.add(PREFIX + "errors_total", "counter", "Failed exchanges with the device, by kind.",
+                     f'{base},kind="{escape_label(kind)}"', format_value(errors[kind]))
+    for kind in sorted(health.discarded):
+        families.add(PREFIX + "discarded_frames_total", "counter",
+                     "Frames the transport threw away (corrupt, stale or not ours), by kind.",
+                     f'{base},kind="{escape_label(kind)}"', format_value(health.discarded[kind]))
+    for item in timed:
+        cmd_labels = f'{base},cmd="{escape_label(item.reading.command)}"'
+        families.add(PREFIX + "reading_timestamp_seconds", "gauge",
+                     "Unix time the values of this command were read.", cmd_labels,
+                     format_value(float(item.wall_time)))
+    return families.render()
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never a part.
+
+    The temp file lives in the same folder (rename is atomic only within one file system) and is
+    fsynced before the rename, so a power cut cannot leave an empty file behind the new name.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise

@@ -1,0 +1,129 @@
+"""The daemon as one object: build everything from the config, then start, run, stop.
+
+Building starts nothing (house style: build first, start later). :meth:`Daemon.run` starts the
+device workers and the control socket, tells systemd it is ready, and pings the watchdog only
+while every worker keeps coming round its loop, so a wedged thread gets the service restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from solarmon.daemon.actions import Actions
+from solarmon.daemon.audit import AuditLog
+from solarmon.daemon.config import Config
+from solarmon.daemon.control import ControlServer, SocketInUse
+from solarmon.daemon.notify import Notifier
+from solarmon.daemon.worker import DeviceWorker, LinkFactory
+
+LOG = logging.getLogger(__name__)
+
+# A worker that has not come round its loop for this long (beyond its own worst-case cycle) is stuck.
+STALL_MARGIN_S = 30.0
+WORST_CASE_EXCHANGE_S = 5.0
+
+
+class Daemon:
+    """All devices of one config, the control socket and the systemd notifier."""
+
+    def __init__(self, config: Config, link_factory: LinkFactory, *, notifier: Notifier | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.notifier = notifier or Notifier()
+        self.audit = AuditLog(config.setup.audit_log)
+        self.workers = {d.name: DeviceWorker(d, link_factory, pause_s=config.setup.pause_s, clock=clock)
+                        for d in config.devices}
+        self.actions = {name: Actions(worker, self.audit) for name, worker in self.workers.items()}
+        self.control: ControlServer | None = None
+        if config.setup.control_socket is not None:
+            self.control = ControlServer(config.setup.control_socket, self.dispatch, self.status)
+        self.stop_event = threading.Event()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Queue a control request on its device's worker and wait for the reply (KeyError: no device)."""
+        name = request.get("device") or self.config.devices[0].name
+        worker = self.workers[name]
+        actions = self.actions[name]
+        future = worker.submit(lambda: actions.run(request))
+        assert self.control is not None  # dispatch is only reached through the control socket
+        return future.result(timeout=self.control.reply_timeout_s)
+
+    def status(self) -> dict[str, Any]:
+        """Health of every device (a copy)."""
+        return {name: {"port": w.device.port, "porttype": w.device.porttype, "cycles": w.cycles,
+                       **w.health.snapshot()} for name, w in self.workers.items()}
+
+    # -- modes ---------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """One cycle of every device, files written: 0 when every device answered, else 1."""
+        failed = []
+        for name, worker in self.workers.items():
+            try:
+                ok = worker.run_cycle()
+            finally:
+                worker.stop()
+            if not ok:
+                failed.append(name)
+                LOG.error("[%s] no valid reply from %s: %s", name, worker.device.port,
+                          worker.health.snapshot()["last_error"] or "nothing received")
+        return 1 if failed else 0
+
+    def _stall_limit_s(self, worker: DeviceWorker) -> float:
+        commands = len(worker.cycle_commands) + len(worker.slow_commands) + 2
+        per_exchange = worker.device.timeout_s or WORST_CASE_EXCHANGE_S
+        return commands * per_exchange + STALL_MARGIN_S
+
+    def healthy_threads(self) -> bool:
+        """True when every worker thread is alive and not stuck (what the watchdog ping vouches for)."""
+        return not any(w.stalled(self._stall_limit_s(w)) for w in self.workers.values())
+
+    def _status_line(self) -> str:
+        up = sum(w.health.up for w in self.workers.values())
+        return f"{up}/{len(self.workers)} devices up"
+
+    def start(self) -> None:
+        """Start the workers, then the control socket (SocketInUse / OSError propagate)."""
+        for worker in self.workers.values():
+            worker.start()
+        if self.control is not None:
+            try:
+                self.control.start()
+            except (SocketInUse, OSError):
+                for worker in self.workers.values():
+                    worker.stop()
+                raise
+
+    def stop(self) -> None:
+        """Stop accepting requests, then stop every worker (each closes its device)."""
+        self.notifier.stopping()
+        if self.control is not None:
+            self.control.stop()
+        for worker in self.workers.values():
+            worker.stop()
+
+    def run(self) -> int:
+        """Run until :attr:`stop_event` is set (by a signal); 0 on a clean stop, 1 if start failed."""
+        try:
+            self.start()
+        except (SocketInUse, OSError) as exc:
+            LOG.error("cannot start: %s", exc)
+            return 1
+        self.notifier.ready(self._status_line())
+        LOG.info("started: %s", ", ".join(f"[{d.name}] {d.porttype} {d.port}" for d in self.config.devices))
+        interval = self.notifier.watchdog_s / 2 if self.notifier.watchdog_s else 5.0
+        while not self.stop_event.wait(interval):
+            if self.healthy_threads():
+                self.notifier.watchdog()
+            else:
+                LOG.error("a device thread is stuck; withholding the watchdog ping")
+            self.notifier.status(self._status_line())
+        LOG.info("stopping")
+        self.stop()
+        return 0

@@ -1,0 +1,242 @@
+"""One device, one thread, one queue: polling cycles and control requests, never interleaved.
+
+The worker owns the device's :class:`~solarmon.inverter.link.InverterLink`. Its thread waits for
+the next cycle deadline or a queued control request, whichever comes first, and runs them one at a
+time, so a setting can never land between a query and its reply. A device fault is counted, logged
+on the up/down transition and retried with backoff; nothing a device does can end the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from solarmon.daemon.config import DeviceConfig
+from solarmon.daemon.health import Health
+from solarmon.daemon.promfile import TimedReading, render, write_atomic
+from solarmon.daemon.schedule import Clock, Interval, Schedule
+from solarmon.inverter.errors import DeviceBusy, DeviceGone, InverterError
+from solarmon.inverter.readings import Reading
+
+LOG = logging.getLogger(__name__)
+
+EVERY_CYCLE = ("QMOD", "QPIWS")
+SLOW = ("QPIRI", "QFLAG")
+IDLE_WAKE_S = 1.0  # the thread wakes at least this often, so its heartbeat shows it is alive
+
+
+class Link(Protocol):
+    """What the worker needs from an inverter link (``solarmon.inverter.link.InverterLink``)."""
+
+    def query(self, command: str) -> Reading:
+        """Send a query and return its decoded reading."""
+
+    def send(self, command: str) -> Reading:
+        """Send a setting and return the decoded ACK (NAK raises CommandRefused)."""
+
+    def close(self) -> None:
+        """Release the device."""
+
+
+LinkFactory = Callable[[DeviceConfig], Link]
+
+
+@dataclass
+class _Job:
+    """A control request waiting for the worker thread."""
+
+    action: Callable[[], dict[str, Any]]
+    future: Future[dict[str, Any]]
+
+
+class DeviceWorker:
+    """Polls one device and executes its control requests on its own thread."""
+
+    def __init__(self, device: DeviceConfig, link_factory: LinkFactory, *, pause_s: float,
+                 clock: Clock = time.monotonic, wall_clock: Callable[[], float] = time.time) -> None:
+        self.device = device
+        self.link_factory = link_factory
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.health = Health(device.name, wall_clock=wall_clock)
+        self.schedule = Schedule(pause_s, retry_max_s=device.retry_max_s, clock=clock)
+        self.slow = Interval(device.settings_interval_s, clock=clock)
+        self.cycle_commands = tuple(dict.fromkeys(device.commands + EVERY_CYCLE))
+        self.slow_commands = tuple(c for c in SLOW if c not in self.cycle_commands)
+        self._readings: dict[str, TimedReading] = {}
+        self._readings_lock = threading.Lock()
+        self._link: Link | None = None
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.heartbeat = clock()
+        self.cycles = 0
+
+    # -- the device ------------------------------------------------------------------------
+
+    def link(self) -> Link:
+        """The open link, built on first use and again after a failure closed it."""
+        if self._link is None:
+            self._link = self.link_factory(self.device)
+        return self._link
+
+    def _drop_link(self) -> None:
+        if self._link is not None:
+            try:
+                self._link.close()
+            except Exception:  # closing a dead device may fail in any way; it is gone either way
+                LOG.debug("[%s] close failed", self.device.name, exc_info=True)
+            self._link = None
+
+    def exchange(self, command: str, *, setting: bool = False) -> Reading:
+        """One query or setting through the link; counts a failure in health and re-raises it."""
+        try:
+            link = self.link()
+            reading = link.send(command) if setting else link.query(command)
+        except InverterError as exc:
+            self.health.count_error(exc.kind, str(exc))
+            if isinstance(exc, DeviceGone | DeviceBusy):
+                self._drop_link()
+            raise
+        except OSError as exc:
+            # A transport should map these; if one slips through it is still the device failing.
+            self.health.count_error(DeviceGone.kind, str(exc))
+            self._drop_link()
+            raise DeviceGone(str(exc)) from exc
+        self.health.success()
+        return reading
+
+    def store(self, reading: Reading) -> None:
+        """Keep ``reading`` as its command's latest values (what the next file shows)."""
+        with self._readings_lock:
+            self._readings[reading.command] = TimedReading(reading, self.wall_clock())
+
+    def latest(self, command: str) -> Reading | None:
+        """The last good reading of ``command``, if any."""
+        with self._readings_lock:
+            item = self._readings.get(command)
+        return item.reading if item is not None else None
+
+    # -- polling -----------------------------------------------------------------------------
+
+    def run_cycle(self) -> bool:
+        """Poll once: the cycle commands, and QPIRI/QFLAG when due. True when any reply was valid.
+
+        A per-cycle command that fails loses its old values (a stale live value is a lie); the slow
+        ratings stay until they are read again.
+        """
+        started = self.clock()
+        commands = self.cycle_commands + (self.slow_commands if self.slow.due() else ())
+        ok = False
+        slow_ok = True
+        for command in commands:
+            try:
+                reading = self.exchange(command)
+            except InverterError as exc:
+                LOG.debug("[%s] %s failed: %s: %s", self.device.name, command, exc.kind, exc)
+                if command in self.slow_commands:
+                    slow_ok = False
+                else:
+                    with self._readings_lock:
+                        self._readings.pop(command, None)
+                if isinstance(exc, DeviceGone | DeviceBusy):
+                    break  # the rest would fail the same way; the next cycle re-opens
+                continue
+            self.store(reading)
+            ok = True
+        else:
+            if slow_ok and commands[len(self.cycle_commands):]:
+                self.slow.done()
+        self.cycles += 1
+        self.health.cycle_done(ok, self.clock() - started)
+        self.write_prom()
+        return ok
+
+    def write_prom(self) -> None:
+        """Write the device's .prom file from the stored readings and the health (errors logged)."""
+        if "prom_file" not in self.device.outputs and "prom" not in self.device.outputs:
+            return
+        with self._readings_lock:
+            order = [c for c in self.cycle_commands + self.slow_commands if c in self._readings]
+            order += [c for c in self._readings if c not in order]
+            items = [self._readings[c] for c in order]
+        text = render(self.device.name, self.device.device_label, items, self.health.sample())
+        try:
+            write_atomic(self.device.prom_file, text)
+        except OSError as exc:
+            LOG.error("[%s] cannot write %s: %s", self.device.name, self.device.prom_file, exc)
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def submit(self, action: Callable[[], dict[str, Any]]) -> Future[dict[str, Any]]:
+        """Queue ``action`` to run on the worker thread between cycles; its result is the reply."""
+        future: Future[dict[str, Any]] = Future()
+        if self._stopping.is_set():
+            future.set_result({"ok": False, "error": "stopping", "message": "the daemon is stopping"})
+        else:
+            self._jobs.put(_Job(action, future))
+        return future
+
+    def _run_job(self, job: _Job) -> None:
+        if not job.future.set_running_or_notify_cancel():
+            return
+        try:
+            job.future.set_result(job.action())
+        except Exception as exc:  # a bug in one request must not take the device down
+            LOG.exception("[%s] control request failed", self.device.name)
+            job.future.set_result({"ok": False, "error": "internal", "message": str(exc)})
+
+    def loop(self) -> None:
+        """The thread body: cycles on schedule, jobs in between, until :meth:`stop`."""
+        while not self._stopping.is_set():
+            self.heartbeat = self.clock()
+            try:
+                job = self._jobs.get(timeout=min(self.schedule.seconds_left(), IDLE_WAKE_S))
+            except queue.Empty:
+                job = None
+            if job is None and self._stopping.is_set():
+                break
+            if job is not None:
+                self._run_job(job)
+                continue  # run every queued request before the next cycle check
+            if self.schedule.due():
+                try:
+                    ok = self.run_cycle()
+                except Exception:  # never die: log the bug, count the cycle as failed
+                    LOG.exception("[%s] poll cycle failed", self.device.name)
+                    ok = False
+                self.schedule.succeeded() if ok else self.schedule.failed()
+        self._drain_jobs()
+        self._drop_link()
+
+    def _drain_jobs(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and not job.future.done():
+                job.future.set_result({"ok": False, "error": "stopping", "message": "the daemon is stopping"})
+
+    def start(self) -> None:
+        """Start the thread (the first cycle runs at once)."""
+        self._thread = threading.Thread(target=self.loop, name=f"device-{self.device.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Finish the current exchange, answer queued requests with "stopping", close the device."""
+        self._stopping.set()
+        self._jobs.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def stalled(self, limit_s: float) -> bool:
+        """True when the thread has not come round its loop for ``limit_s`` (the watchdog's test)."""
+        alive = self._thread is not None and self._thread.is_alive()
+        return not alive or self.clock() - self.heartbeat > limit_s
