@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Entry point of the web app: parse arguments, load web.yaml, build the app, start, serve.
+
+Thin on purpose: everything it wires lives in solarmon.web. Exit status 2 on a configuration
+error (the message names the file and key), 0 after a clean stop (SIGTERM or Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from solarmon.web import create_app
+from solarmon.web.config import ConfigError, load_config
+from solarmon.web.runtime import Runtime
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "web.yaml"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: the config file, and host/port overrides for demos and tests."""
+    parser = argparse.ArgumentParser(description="solarmon web interface (dashboard + JSON API)")
+    parser.add_argument("-c", "--config", type=Path, default=DEFAULT_CONFIG, help="web.yaml to use")
+    parser.add_argument("--host", help="override server.host")
+    parser.add_argument("--port", type=int, help="override server.port")
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the configuration, build and start the app, serve until SIGTERM or Ctrl-C."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(config.server.log_level)
+    if args.check:
+        print(f"{args.config}: ok")
+        return 0
+    import waitress  # imported late: --check must work without starting anything
+
+    app = create_app(config)
+    runtime = Runtime.for_app(app)
+    server = waitress.create_server(app, host=args.host or config.server.host,
+                                    port=args.port if args.port is not None else config.server.port,
+                                    threads=config.server.threads, ident="solarmon")
+
+    def on_signal(signum: int, _frame: object) -> None:
+        # waitress' loop ends when the server closes; the streams end when runtime.stop() runs.
+        logging.getLogger(__name__).info("signal %d: stopping", signum)
+        runtime.stopping.set()
+        server.close()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runtime.start()
+    logging.getLogger(__name__).info("serving on http://%s:%s/", server.effective_host, server.effective_port)
+    print(f"listening on http://{server.effective_host}:{server.effective_port}/", flush=True)
+    try:
+        server.run()
+    except (OSError, ValueError):  # select() on the closed socket after on_signal: a normal stop
+        pass
+    finally:
+        runtime.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
