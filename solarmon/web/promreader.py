@@ -260,6 +260,10 @@ class PromReader:
                 del self._seen[gone]
             return count
 
+    def refresh(self) -> int:
+        """Re-read every file now, changed or not (GET /api/refresh); return how many."""
+        return self.scan(force=True)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:

@@ -1,0 +1,285 @@
+"""Energy: kWh per day and per month for PV, load, battery charge / discharge and grid.
+
+Power per kind comes from one reading's values (`power_flows`):
+- pv: `pv_input_power` (+ `pv2_input_power`), else PV current into the battery x SCC battery voltage;
+- load: `ac_output_active_power`;
+- battery: battery_voltage x (battery_charging_current - battery_discharge_current); positive is
+  `battery_charge`, negative `battery_discharge`;
+- grid: a grid power field when the unit reports one (`grid_power`, `ac_input_active_power`,
+  `ac_input_power`). PI30 units do not, so it is estimated from the power balance
+  pv + grid + battery discharge = load + battery charge, i.e. grid = load + battery net - pv,
+  clipped at 0, and 0 when there is no grid (AC input under 90 V, or the unit in battery mode).
+  Conversion losses are not modelled, so the estimate errs low by the inverter's own draw.
+
+Integration (`EnergyIntegrator`) is the trapezoid rule between consecutive samples of one source;
+a gap longer than `max_gap_s` is not bridged. Energy is kept in 15-minute UTC buckets (the history's
+`energy` table): every time zone's midnight falls on a quarter hour, so a local day — 23, 24 or
+25 hours long — and a month are sums of whole buckets. Where the inverter counts energy itself
+(QED/QEM, QLD/QLM on MAX-class firmware), `Energy.report` uses the counter instead and says so.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import os
+import sqlite3
+import zoneinfo
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from solarmon.web.state import Value
+
+KINDS = ("pv", "load", "battery_charge", "battery_discharge", "grid")
+BUCKET_S = 900
+MAX_GAP_S = 300.0
+NO_GRID_BELOW_V = 90.0
+GRID_POWER_FIELDS = ("grid_power", "ac_input_active_power", "ac_input_power")
+BATTERY_MODES = frozenset({"Battery", "B", "battery"})
+# The inverter's own counters (Wh), by period and kind.
+COUNTER_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "day": {"pv": ("pv_generated_energy_for_day",), "load": ("output_load_energy_for_day",)},
+    "month": {"pv": ("pv_generated_energy_for_month",), "load": ("output_load_energy_for_month",)},
+}
+# Metrics the backfill reads from raw history to rebuild energy after an upgrade.
+POWER_INPUTS = (
+    "pv_input_power", "pv2_input_power", "pv_input_current_for_battery", "battery_voltage_from_scc",
+    "ac_output_active_power", "battery_voltage", "battery_charging_current",
+    "battery_discharge_current", "ac_input_voltage", *GRID_POWER_FIELDS,
+)  # fmt: skip
+
+
+def _num(values: Mapping[str, Value], key: str) -> float | None:
+    value = values.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def power_flows(values: Mapping[str, Value]) -> dict[str, float]:
+    """Return watts per energy kind that one reading allows to compute (missing kinds omitted)."""
+    flows: dict[str, float] = {}
+    pv = _num(values, "pv_input_power")
+    if pv is not None:
+        flows["pv"] = max(0.0, pv + (_num(values, "pv2_input_power") or 0.0))
+    else:
+        amps = _num(values, "pv_input_current_for_battery")
+        volts = _num(values, "battery_voltage_from_scc") or _num(values, "battery_voltage")
+        if amps is not None and volts is not None:
+            flows["pv"] = max(0.0, amps * volts)
+    load = _num(values, "ac_output_active_power")
+    if load is not None:
+        flows["load"] = max(0.0, load)
+    volts = _num(values, "battery_voltage")
+    charge = _num(values, "battery_charging_current")
+    discharge = _num(values, "battery_discharge_current")
+    net: float | None = None
+    if volts is not None and (charge is not None or discharge is not None):
+        net = volts * ((charge or 0.0) - (discharge or 0.0))
+        flows["battery_charge"] = max(0.0, net)
+        flows["battery_discharge"] = max(0.0, -net)
+    grid = next((g for g in (_num(values, f) for f in GRID_POWER_FIELDS) if g is not None), None)
+    if grid is not None:
+        flows["grid"] = max(0.0, grid)
+    elif load is not None:
+        ac_in = _num(values, "ac_input_voltage")
+        if (ac_in is not None and ac_in < NO_GRID_BELOW_V) or values.get("device_mode") in BATTERY_MODES:
+            flows["grid"] = 0.0
+        elif ac_in is not None:
+            flows["grid"] = max(0.0, load + (net or 0.0) - flows.get("pv", 0.0))
+    return flows
+
+
+def split_trapezoid(t0: float, p0: float, t1: float, p1: float) -> dict[int, float]:
+    """Return Wh per 15-minute bucket of the straight line from (t0, p0 W) to (t1, p1 W)."""
+    out: dict[int, float] = {}
+    ta, pa = t0, p0
+    while ta < t1:
+        bucket = int(ta // BUCKET_S) * BUCKET_S
+        tb = min(t1, bucket + BUCKET_S)
+        pb = p0 + (p1 - p0) * (tb - t0) / (t1 - t0)
+        out[bucket] = out.get(bucket, 0.0) + (pa + pb) / 2.0 * (tb - ta) / 3600.0
+        ta, pa = tb, pb
+    return out
+
+
+class EnergyIntegrator:
+    """Trapezoid integration per (source, kind) into 15-minute buckets; gaps > max_gap_s not bridged."""
+
+    def __init__(
+        self, *, max_gap_s: float = MAX_GAP_S, last: dict[tuple[str, str], tuple[float, float]] | None = None
+    ) -> None:
+        self.max_gap_s = max_gap_s
+        self.last: dict[tuple[str, str], tuple[float, float]] = dict(last or {})
+
+    def add(self, source: str, ts: float, flows: Mapping[str, float]) -> dict[tuple[str, str, int], float]:
+        """Feed one reading's flows; return Wh to add per (source, kind, bucket)."""
+        out: dict[tuple[str, str, int], float] = {}
+        for kind, watts in flows.items():
+            prev = self.last.get((source, kind))
+            if prev is not None and ts <= prev[0]:
+                continue  # an old or repeated reading: integrating it would count energy twice
+            self.last[(source, kind)] = (ts, watts)
+            if prev is None or ts - prev[0] > self.max_gap_s:
+                continue
+            for bucket, wh in split_trapezoid(prev[0], prev[1], ts, watts).items():
+                out[(source, kind, bucket)] = out.get((source, kind, bucket), 0.0) + wh
+        return out
+
+
+def store_energy(conn: sqlite3.Connection, increments: Mapping[tuple[str, str, int], float]) -> None:
+    """Add Wh increments to the `energy` table (inside the caller's transaction)."""
+    conn.executemany(
+        "INSERT INTO energy (source, kind, ts, wh) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (source, kind, ts) DO UPDATE SET wh = wh + excluded.wh",
+        [(src, kind, bucket, wh) for (src, kind, bucket), wh in increments.items()],
+    )
+
+
+def save_integrator(conn: sqlite3.Connection, integrator: EnergyIntegrator) -> None:
+    """Persist the integrator's last samples so integration resumes after a restart."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO energy_state (source, kind, ts, watts) VALUES (?, ?, ?, ?)",
+        [(src, kind, ts, w) for (src, kind), (ts, w) in integrator.last.items()],
+    )
+
+
+def load_integrator(conn: sqlite3.Connection, max_gap_s: float = MAX_GAP_S) -> EnergyIntegrator:
+    """Return an integrator that continues from the saved last samples."""
+    rows = conn.execute("SELECT source, kind, ts, watts FROM energy_state").fetchall()
+    return EnergyIntegrator(max_gap_s=max_gap_s, last={(s, k): (t, w) for s, k, t, w in rows})
+
+
+def backfill_energy(conn: sqlite3.Connection, max_gap_s: float = MAX_GAP_S) -> None:
+    """Rebuild energy buckets from the raw samples (schema upgrade; inside its transaction)."""
+    marks = ",".join("?" * len(POWER_INPUTS))
+    sources = [r[0] for r in conn.execute("SELECT DISTINCT source FROM series ORDER BY source")]
+    integrator = EnergyIntegrator(max_gap_s=max_gap_s)
+    for source in sources:
+        # Only "?" placeholders are formatted into the statement; the names travel as parameters.
+        rows = conn.execute(
+            "SELECT r.ts, s.metric, r.value FROM raw r JOIN series s ON s.id = r.series"  # noqa: S608
+            f" WHERE s.source = ? AND s.metric IN ({marks}) ORDER BY r.ts",
+            (source, *POWER_INPUTS),
+        )
+        current_ts: int | None = None
+        values: dict[str, Value] = {}
+        for ts, metric, value in [*rows, (None, "", 0.0)]:
+            if ts != current_ts and current_ts is not None:
+                store_energy(conn, integrator.add(source, current_ts, power_flows(values)))
+                values = {}
+            current_ts = ts
+            values[metric] = value
+    save_integrator(conn, integrator)
+
+
+class EnergySource(Protocol):
+    """What `Energy` needs from the history (implemented by `History`)."""
+
+    def energy_rows(self, start: int, end: int) -> list[tuple[str, str, int, float]]:
+        """Return (source, kind, bucket ts, Wh) rows in [start, end)."""
+        ...
+
+    def period_max(self, source: str, metric: str, bounds: list[tuple[int, int]]) -> list[float | None]:
+        """Return the largest value of one metric in each [start, end) range (None: no data)."""
+        ...
+
+    def metrics(self, source: str | None = None) -> list[dict[str, str]]:
+        """Return the (source, metric, unit) series known."""
+        ...
+
+
+def period_bounds(
+    period: str, count: int, now: float, tz: dt.tzinfo
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """Return labels and [start, end) Unix times of the last `count` local days or months, oldest
+    first. Boundaries are local midnights computed by zoneinfo, so DST days are 23 or 25 h long."""
+    today = dt.datetime.fromtimestamp(now, tz).date()
+    firsts: list[dt.date] = []
+    if period == "day":
+        firsts = [today - dt.timedelta(days=i) for i in range(count - 1, -2, -1)]
+    elif period == "month":
+        month_index = today.year * 12 + today.month - 1
+        firsts = [dt.date(m // 12, m % 12 + 1, 1) for m in range(month_index - count + 1, month_index + 2)]
+    else:
+        raise ValueError(f"period must be 'day' or 'month', not {period!r}")
+    starts = [int(dt.datetime.combine(d, dt.time(), tz).timestamp()) for d in firsts]
+    labels = [d.isoformat() if period == "day" else d.strftime("%Y-%m") for d in firsts[:-1]]
+    return labels, list(itertools.pairwise(starts))
+
+
+class Energy:
+    """kWh per local day or month, per device and in total, from the history's energy buckets."""
+
+    def __init__(self, history: EnergySource, timezone: str | None = None) -> None:
+        self._history = history
+        self._tz: dt.tzinfo = zoneinfo.ZoneInfo(timezone) if timezone else _system_tz()
+        self.timezone = timezone or str(getattr(self._tz, "key", "UTC"))
+
+    def report(
+        self, period: str = "day", *, source: str | None = None, count: int | None = None,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        """Return kWh per kind for the last `count` periods (31 days / 12 months by default)."""
+        count = count or (31 if period == "day" else 12)
+        now = dt.datetime.now().timestamp() if now is None else now
+        labels, bounds = period_bounds(period, count, now, self._tz)
+        rows = self._history.energy_rows(bounds[0][0], bounds[-1][1])
+        starts = [b[0] for b in bounds]
+        devices: dict[str, dict[str, Any]] = {}
+        for src, kind, ts, wh in rows:
+            if (source is not None and src != source) or kind not in KINDS:
+                continue
+            dev = devices.setdefault(src, _empty(len(bounds)))
+            index = _bucket_index(starts, ts)
+            dev[kind][index] = (dev[kind][index] or 0.0) + wh / 1000.0
+        known = {(m["source"], m["metric"]) for m in self._history.metrics(source)}
+        for src in sorted({s for s, _ in known if source is None or s == source}):
+            for kind, names in COUNTER_FIELDS[period].items():
+                name = next((n for n in names if (src, n) in known), None)
+                if name is None:
+                    continue
+                dev = devices.setdefault(src, _empty(len(bounds)))
+                dev[kind] = [None if v is None else v / 1000.0 for v in
+                             self._history.period_max(src, name, bounds)]
+                dev["method"][kind] = "counter"
+        total = _empty(len(bounds))
+        del total["method"]
+        for dev in devices.values():
+            for kind in KINDS:
+                dev[kind] = [None if v is None else round(v, 3) for v in dev[kind]]
+                total[kind] = [_add(a, b) for a, b in zip(total[kind], dev[kind], strict=True)]
+        return {
+            "period": period, "timezone": self.timezone, "kinds": list(KINDS), "periods": labels,
+            "devices": devices, "total": total,
+        }
+
+
+def _empty(n: int) -> dict[str, Any]:
+    dev: dict[str, Any] = {kind: [None] * n for kind in KINDS}
+    dev["method"] = dict.fromkeys(KINDS, "integrated")
+    return dev
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return a if b is None else (b if a is None else round(a + b, 3))
+
+
+def _bucket_index(starts: list[int], ts: int) -> int:
+    return bisect.bisect_right(starts, ts) - 1
+
+
+def _system_tz() -> dt.tzinfo:
+    """Return the system's zone: $TZ, else /etc/timezone (Debian), else UTC."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            with open("/etc/timezone", encoding="utf-8") as fh:
+                name = fh.read().strip()
+        except OSError:
+            name = ""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC

@@ -1,0 +1,196 @@
+"""The SQLite history of every numeric reading: raw samples, 1-minute and 15-minute rollups and
+integrated energy, fed by one writer thread and read by any number of request threads.
+
+`History` is the one object the web app holds (part "history", a service): `submit()` is the
+reader's sink, `historical()` / `export_rows()` serve the charts and the CSV export, and
+`energy_rows()` / `period_max()` feed `solarmon.web.energy.Energy`. Each request thread gets its
+own read-only connection (WAL lets readers run beside the writer without blocking either).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from solarmon.web.energy import KINDS, MAX_GAP_S
+from solarmon.web.history import queries
+from solarmon.web.history.rollups import Retention
+from solarmon.web.history.schema import SCHEMA_VERSION, connect, schema_version
+from solarmon.web.history.writer import HistoryWriter
+from solarmon.web.state import SourceUpdate
+
+__all__ = ["History", "HistoryUnavailableError", "Retention"]
+
+
+class HistoryUnavailableError(RuntimeError):
+    """The history database is not open (not started yet, or it failed to open)."""
+
+
+class History:
+    """SQLite history: one writer thread, per-thread readers. Build cold, then `start()`."""
+
+    name = "history"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        raw_retention_days: float | None = 30.0,
+        minute_retention_days: float | None = 365.0,
+        quarter_retention_days: float | None = None,
+        commit_interval_s: float = 0.5,
+        queue_size: int = 200_000,
+        max_gap_s: float = MAX_GAP_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.retention = Retention(raw_retention_days, minute_retention_days, quarter_retention_days)
+        self._clock = clock
+        self._writer = HistoryWriter(
+            self.path, self.retention, commit_interval_s=commit_interval_s, queue_size=queue_size,
+            max_gap_s=max_gap_s, clock=clock,
+        )
+        self._local = threading.local()
+        self._series_lock = threading.Lock()
+        self._series: dict[str, dict[str, tuple[int, str]]] = {}
+        self._started = False
+        self._open_error: str | None = None
+
+    # -- service ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open (create or migrate) the database and start the writer thread."""
+        try:
+            self._writer.start()
+        except Exception as exc:
+            self._open_error = f"{type(exc).__name__}: {exc}"
+            raise
+        self._open_error = None
+        self._started = True
+
+    def stop(self) -> None:
+        """Commit what is queued and stop the writer thread."""
+        self._writer.stop()
+        self._started = False
+
+    def submit(self, update: SourceUpdate) -> None:
+        """Queue one reading for writing (the reader's sink); never blocks."""
+        self._writer.submit(update)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything submitted so far is committed and rolled up."""
+        return self._writer.flush(timeout_s)
+
+    # -- reads --------------------------------------------------------------------------------
+    def historical(
+        self, source: str, metrics: Sequence[str], start: float, end: float, points: int = 1000
+    ) -> dict[str, Any]:
+        """Downsampled series for a chart; see docs/INTERFACES.md "Web data path"."""
+        conn = self._reader()
+        series = self._series_of(conn, source, metrics)
+        return queries.historical(
+            conn, series, source, metrics, start, end, points, self.retention, self._clock()
+        )
+
+    def export_rows(
+        self, source: str, metrics: Sequence[str], start: float, end: float
+    ) -> Iterator[tuple[int, list[float | None]]]:
+        """(ts, values in `metrics` order) rows for the CSV export, oldest first."""
+        conn = self._reader()
+        series = self._series_of(conn, source, metrics)
+        ids = [series[m][0] if m in series else None for m in metrics]
+        return queries.export_rows(conn, ids, start, end, self.retention, self._clock())
+
+    def metrics(self, source: str | None = None) -> list[dict[str, str]]:
+        """Every (source, metric, unit) series with history, optionally of one source."""
+        conn = self._reader()
+        sql = "SELECT source, metric, unit FROM series"
+        rows = conn.execute(sql + " WHERE source = ? ORDER BY metric", (source,)) if source else \
+            conn.execute(sql + " ORDER BY source, metric")
+        return [{"source": s, "metric": m, "unit": u} for s, m, u in rows]
+
+    def sources(self) -> list[str]:
+        """Every source with history."""
+        conn = self._reader()
+        return [row[0] for row in conn.execute("SELECT DISTINCT source FROM series ORDER BY source")]
+
+    def energy_rows(self, start: int, end: int) -> list[tuple[str, str, int, float]]:
+        """(source, kind, bucket ts, Wh) of integrated energy in [start, end)."""
+        conn = self._reader()
+        return conn.execute(
+            "SELECT source, kind, ts, wh FROM energy WHERE ts >= ? AND ts < ?", (start, end)
+        ).fetchall()
+
+    def energy_wh(self, source: str, start: int, end: int) -> dict[str, float]:
+        """Integrated Wh per kind of one source in [start, end)."""
+        totals = dict.fromkeys(KINDS, 0.0)
+        for src, kind, _ts, wh in self.energy_rows(start, end):
+            if src == source:
+                totals[kind] = totals.get(kind, 0.0) + wh
+        return totals
+
+    def period_max(self, source: str, metric: str, bounds: list[tuple[int, int]]) -> list[float | None]:
+        """The largest value of one metric in each [start, end) range (counters), None where no data."""
+        conn = self._reader()
+        series = self._series_of(conn, source, [metric])
+        if metric not in series:
+            return [None] * len(bounds)
+        sid = series[metric][0]
+        out: list[float | None] = []
+        for lo, hi in bounds:
+            raw_cut = self.retention.cutoff("raw", self._clock())
+            table, column = ("raw", "value") if raw_cut is None or lo >= raw_cut else ("roll_1m", "vmax")
+            # Table and column come from the fixed pair above, never from input.
+            row = conn.execute(
+                f"SELECT max({column}) FROM {table} WHERE series = ? AND ts >= ? AND ts < ?",  # noqa: S608
+                (sid, lo, hi),
+            ).fetchone()
+            out.append(row[0])
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """JSON-able health of the history for /api/status."""
+        stats = self._writer.stats
+        try:
+            size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
+        except OSError:
+            size = None
+        error = self._open_error or (stats.last_error if stats.errors else None)
+        return {
+            "ok": self._started and self._open_error is None,
+            "error": error if error else (None if self._started else "not started"),
+            "schema_version": SCHEMA_VERSION,
+            "migrated_from": stats.migrated_from,
+            "path": str(self.path),
+            "queued": self._writer.queued,
+            "dropped": stats.dropped,
+            "rows_written": stats.rows_written,
+            "write_errors": stats.errors,
+            "last_commit": stats.last_commit,
+            "size_bytes": size,
+        }
+
+    # -- internals ----------------------------------------------------------------------------
+    def _reader(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self._started:
+                raise HistoryUnavailableError(self._open_error or "history database not started")
+            conn = connect(self.path, read_only=True)
+            if schema_version(conn) != SCHEMA_VERSION:
+                conn.close()
+                raise HistoryUnavailableError("history database has an unexpected schema version")
+            self._local.conn = conn
+        return conn
+
+    def _series_of(self, conn: Any, source: str, metrics: Sequence[str]) -> dict[str, tuple[int, str]]:
+        with self._series_lock:
+            known = self._series.get(source, {})
+            if any(m not in known for m in metrics):
+                rows = conn.execute("SELECT metric, id, unit FROM series WHERE source = ?", (source,))
+                known = {metric: (sid, unit) for metric, sid, unit in rows}
+                self._series[source] = known
+            return {m: known[m] for m in metrics if m in known}

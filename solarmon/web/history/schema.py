@@ -1,0 +1,113 @@
+"""History database schema: versioned in `PRAGMA user_version`, migrated forward on start.
+
+Layout, chosen for range reads by (metric, time):
+- `series(id, source, metric, unit)`: one row per (source, metric), so samples carry a small
+  integer instead of two strings;
+- `raw`, `roll_1m`, `roll_15m`: WITHOUT ROWID tables keyed (series, ts), ts in integer Unix
+  seconds; a chart query is then one contiguous B-tree range per metric, no separate index;
+- `energy(source, kind, ts, wh)`: integrated energy per 15-minute UTC bucket (every time zone's
+  midnight falls on a quarter hour, so local days and months are sums of whole buckets);
+- `energy_state`: the last power sample per (source, kind), so integration resumes after a restart.
+
+Each migration is a function taking the connection inside one transaction: an upgrade either
+completes or leaves the old version untouched. Nothing is dropped: v2 derives rollups and energy
+from the v1 raw rows it keeps.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from solarmon.web.energy import backfill_energy
+
+SCHEMA_VERSION = 2
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    """The first schema: series and raw samples only."""
+    conn.execute(
+        "CREATE TABLE series (id INTEGER PRIMARY KEY, source TEXT NOT NULL, metric TEXT NOT NULL,"
+        " UNIQUE (source, metric))"
+    )
+    conn.execute(
+        "CREATE TABLE raw (series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL,"
+        " PRIMARY KEY (series, ts)) WITHOUT ROWID"
+    )
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """Units, 1-minute and 15-minute rollups, energy buckets; all derived from the kept raw rows."""
+    conn.execute("ALTER TABLE series ADD COLUMN unit TEXT NOT NULL DEFAULT ''")
+    for table in ("roll_1m", "roll_15m"):
+        conn.execute(
+            f"CREATE TABLE {table} (series INTEGER NOT NULL, ts INTEGER NOT NULL, n INTEGER NOT NULL,"
+            " vmin REAL NOT NULL, vavg REAL NOT NULL, vmax REAL NOT NULL,"
+            " PRIMARY KEY (series, ts)) WITHOUT ROWID"
+        )
+    conn.execute(
+        "CREATE TABLE energy (source TEXT NOT NULL, kind TEXT NOT NULL, ts INTEGER NOT NULL,"
+        " wh REAL NOT NULL, PRIMARY KEY (source, kind, ts)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "CREATE TABLE energy_state (source TEXT NOT NULL, kind TEXT NOT NULL, ts REAL NOT NULL,"
+        " watts REAL NOT NULL, PRIMARY KEY (source, kind)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO roll_1m SELECT series, (ts / 60) * 60, count(*), min(value), avg(value),"
+        " max(value) FROM raw GROUP BY series, ts / 60"
+    )
+    conn.execute(
+        "INSERT INTO roll_15m SELECT series, (ts / 900) * 900, sum(n), min(vmin),"
+        " sum(vavg * n) / sum(n), max(vmax) FROM roll_1m GROUP BY series, ts / 900"
+    )
+    backfill_energy(conn)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+
+
+class SchemaError(RuntimeError):
+    """The database is newer than this program, or not a history database."""
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open the database with the pragmas every connection needs (WAL, busy timeout).
+
+    `isolation_level=None` leaves transactions to explicit BEGIN/COMMIT, so a batch is exactly one
+    transaction. synchronous=NORMAL in WAL mode keeps every committed batch across a killed
+    process (only an OS crash may lose the last few commits).
+    """
+    conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=True)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    if read_only:
+        conn.execute("PRAGMA query_only = 1")
+    else:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """Return the database's schema version (0 for a new, empty file)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database forward to `target`, one transaction per step; return the old version."""
+    old = schema_version(conn)
+    if old > len(MIGRATIONS):
+        raise SchemaError(f"database schema v{old} is newer than this program (v{SCHEMA_VERSION})")
+    if old == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise SchemaError("file holds tables but no schema version: not a solarmon history database")
+    for version in range(old + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version - 1](conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return old
