@@ -78,16 +78,17 @@ class Actions:
         return {"ok": True, "device": self.name, "command": command, "class": "query",
                 "reply": reading.as_dict(), "units": reading.units()}
 
-    def _currents(self, command: str) -> list[int] | None:
-        # MCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4).
+    def _currents(self, command: str) -> list[Reading] | None:
+        # MCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4); without the list
+        # validate_setting refuses them, which is the safe answer when the query fails.
         list_command = {"MCHGC": "QMCHGCR", "MUCHGC": "QMUCHGCR"}.get(command.rstrip("0123456789"))
         if list_command is None:
             return None
         try:
-            reading = self.worker.exchange(list_command)
-        except InverterError:
+            return [self.worker.exchange(list_command)]
+        except InverterError as exc:
+            LOG.warning("[%s] %s before %s failed: %s", self.name, list_command, command, exc)
             return None
-        return [int(v) for v in reading.as_dict().values() if isinstance(v, int | float)]
 
     def setting(self, command: str, command_class: CommandClass, confirm: bool) -> dict[str, Any]:
         """Check, send, verify and audit one setting."""
