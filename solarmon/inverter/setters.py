@@ -1,0 +1,350 @@
+"""Setting commands: typed builders, validation of raw strings, and a description for the UI.
+
+Every builder returns the canonical wire command (``output_source_priority("SBU") -> "POP02"``)
+or raises :class:`SettingRejected` with a message that names the setting, the value and what is
+allowed. :func:`validate_setting` does the same for a raw string typed by a user ("PBCV48"),
+which is how the daemon's control socket and the web app's command box check what they send.
+
+Battery voltage ranges depend on the battery class of the unit, read from QPIRI (``ratings``:
+a :class:`~solarmon.inverter.readings.Ratings` or its ``as_dict()``); without it a voltage
+setting is rejected rather than guessed, because a 48 V value sent to a 24 V unit over-charges the
+battery. MCHGC / MUCHGC take only a value the unit listed in QMCHGCR / QMUCHGCR (``currents``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from solarmon.inverter.errors import SettingRejected
+from solarmon.inverter.policy import DANGEROUS_FLAGS, FLAG_LETTERS, CommandClass, classify
+from solarmon.inverter.readings import CurrentOptions, Reading
+from solarmon.inverter.setting_rules import (
+    BATTERY_CLASSES_V,
+    CHOICE_RULES,
+    CURRENT_RULES,
+    MAX_BATTERY_TYPES,
+    OUTPUT_FREQUENCIES_HZ,
+    VOLTAGE_RULES,
+    ChoiceRule,
+)
+from solarmon.inverter.tables import BATTERY_TYPES
+from solarmon.inverter.tables import FLAG_LETTERS as FLAG_BITS
+
+Ratings = Reading | Mapping[str, Any]
+Currents = Mapping[str, Iterable[int]] | Iterable[CurrentOptions]
+
+_SETTING = re.compile(r"(POP|PCP|PGR|PBT|PBCV|PBDV|PSDV|PCVV|PBFT|MUCHGC|MCHGC|F|PE|PD|PF)(.*)",
+                      re.IGNORECASE)
+
+
+def _rating(ratings: Ratings | None, key: str) -> Any:
+    if ratings is None:
+        return None
+    if isinstance(ratings, Reading):
+        return ratings.get(key)
+    return ratings.get(key)
+
+
+def battery_class(ratings: Ratings | None) -> int | None:
+    """The battery voltage class (12, 24, 48) from QPIRI's rated battery voltage, or None."""
+    rated = _rating(ratings, "rated_battery_voltage")
+    if not isinstance(rated, int | float):
+        return None
+    nearest = min(BATTERY_CLASSES_V, key=lambda cls: abs(cls - rated))
+    return nearest if abs(nearest - rated) <= 2 else None
+
+
+def _is_max_unit(ratings: Ratings | None) -> bool:
+    return _rating(ratings, "operation_logic") is not None
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _choice(rule: ChoiceRule, value: str | int, extra_codes: Iterable[int] = ()) -> str:
+    allowed = {c.code: c for c in rule.choices}
+    names = {c.code: c.label for c in rule.choices}
+    if rule.prefix == "PBT":
+        names.update({code: BATTERY_TYPES[code] for code in extra_codes})
+    wanted: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        wanted = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        wanted = int(value.strip())
+    elif isinstance(value, str):
+        text = _normal(value)
+        for code, label in names.items():
+            aliases = allowed[code].aliases if code in allowed else ()
+            if text == _normal(label) or text in aliases:
+                wanted = code
+    if wanted is None or wanted not in names:
+        options = ", ".join(f"{code:02d} {label}" for code, label in sorted(names.items()))
+        raise SettingRejected(f"{rule.label} ({rule.prefix}): {value!r} is not one of {options}")
+    return f"{rule.prefix}{wanted:0{rule.digits}d}"
+
+
+def output_source_priority(value: str | int) -> str:
+    """POPnn: "Utility first" / "Solar first" / "SBU first" (or "utility", "solar", "SBU", 0-2)."""
+    return _choice(CHOICE_RULES["POP"], value)
+
+
+def charger_source_priority(value: str | int) -> str:
+    """PCPnn: "Utility first" / "Solar first" / "Solar + Utility" / "Only solar charging permitted"."""
+    return _choice(CHOICE_RULES["PCP"], value)
+
+
+def grid_working_range(value: str | int) -> str:
+    """PGRnn: "Appliance" or "UPS"."""
+    return _choice(CHOICE_RULES["PGR"], value)
+
+
+def battery_type(value: str | int, ratings: Ratings | None = None) -> str:
+    """PBTnn: AGM, Flooded, User; on MAX units (28-field QPIRI) also the lithium types."""
+    extra = MAX_BATTERY_TYPES if _is_max_unit(ratings) else ()
+    return _choice(CHOICE_RULES["PBT"], value, extra)
+
+
+def _voltage(prefix: str, volts: float, ratings: Ratings | None) -> str:
+    rule = VOLTAGE_RULES[prefix]
+    cls = battery_class(ratings)
+    if cls is None:
+        raise SettingRejected(
+            f"{rule.label} ({prefix}): the battery voltage class is unknown; read QPIRI first")
+    allowed = rule.ranges[cls]
+    if not allowed.allows(volts):
+        raise SettingRejected(
+            f"{rule.label} ({prefix}): {volts:g} V is not allowed on a {cls} V unit "
+            f"(allowed: {allowed.describe()})")
+    _check_order(prefix, volts, ratings)
+    return f"{prefix}{volts:04.1f}"
+
+
+def _check_order(prefix: str, volts: float, ratings: Ratings | None) -> None:
+    """Reject values that contradict the unit's other battery settings (float above bulk...)."""
+    bulk = _rating(ratings, "battery_bulk_charge_voltage")
+    floating = _rating(ratings, "battery_float_charge_voltage")
+    cutoff = _rating(ratings, "battery_under_voltage")
+    recharge = _rating(ratings, "battery_recharge_voltage")
+    problems = {
+        "PBFT": bulk is not None and volts > bulk and f"above the bulk voltage {bulk:g} V",
+        "PCVV": floating is not None and volts < floating and f"below the float voltage {floating:g} V",
+        "PBCV": cutoff is not None and volts <= cutoff and f"not above the cut-off voltage {cutoff:g} V",
+        "PSDV": recharge is not None and volts >= recharge
+        and f"not below the re-charge voltage {recharge:g} V",
+        "PBDV": recharge is not None and volts != 0 and volts <= recharge
+        and f"not above the re-charge voltage {recharge:g} V",
+    }
+    problem = problems.get(prefix)
+    if problem:
+        raise SettingRejected(f"{VOLTAGE_RULES[prefix].label} ({prefix}): {volts:g} V is {problem}")
+
+
+def battery_recharge_voltage(volts: float, ratings: Ratings | None) -> str:
+    """PBCVnn.n: the voltage at which charging resumes (range per battery class)."""
+    return _voltage("PBCV", volts, ratings)
+
+
+def battery_redischarge_voltage(volts: float, ratings: Ratings | None) -> str:
+    """PBDVnn.n: the voltage at which discharging resumes; 0 means "when the battery is full"."""
+    return _voltage("PBDV", volts, ratings)
+
+
+def battery_cutoff_voltage(volts: float, ratings: Ratings | None) -> str:
+    """PSDVnn.n: the low-battery cut-off voltage."""
+    return _voltage("PSDV", volts, ratings)
+
+
+def battery_bulk_voltage(volts: float, ratings: Ratings | None) -> str:
+    """PCVVnn.n: the bulk (constant-voltage) charging voltage."""
+    return _voltage("PCVV", volts, ratings)
+
+
+def battery_float_voltage(volts: float, ratings: Ratings | None) -> str:
+    """PBFTnn.n: the float charging voltage."""
+    return _voltage("PBFT", volts, ratings)
+
+
+def output_frequency(hertz: int) -> str:
+    """Fnn: output frequency 50 or 60 Hz."""
+    if hertz not in OUTPUT_FREQUENCIES_HZ:
+        raise SettingRejected(f"Output frequency (F): {hertz!r} Hz is not 50 or 60")
+    return f"F{hertz:02d}"
+
+
+def _allowed_currents(prefix: str, currents: Currents | None) -> tuple[int, ...] | None:
+    query = CURRENT_RULES[prefix][0]
+    if currents is None:
+        return None
+    if isinstance(currents, Mapping):
+        values = currents.get(prefix, currents.get(query))
+        return None if values is None else tuple(int(v) for v in values)
+    for reading in currents:
+        if reading.command == query:
+            return reading.options_a
+    return None
+
+
+def _current(prefix: str, amps: int, currents: Currents | None) -> str:
+    query, _key, label = CURRENT_RULES[prefix]
+    allowed = _allowed_currents(prefix, currents)
+    if allowed is None:
+        raise SettingRejected(f"{label} ({prefix}): the allowed currents are unknown; read {query} first")
+    if amps not in allowed:
+        listed = ", ".join(str(a) for a in allowed)
+        raise SettingRejected(f"{label} ({prefix}): {amps} A is not one the unit allows ({listed} A)")
+    return f"{prefix}{amps:03d}"
+
+
+def max_charging_current(amps: int, currents: Currents | None) -> str:
+    """MCHGCnnn: max total charging current, one of QMCHGCR's values."""
+    return _current("MCHGC", amps, currents)
+
+
+def max_utility_charging_current(amps: int, currents: Currents | None) -> str:
+    """MUCHGCnnn: max grid charging current, one of QMUCHGCR's values."""
+    return _current("MUCHGC", amps, currents)
+
+
+def flag(letter_or_key: str, enabled: bool) -> str:
+    """PEx / PDx: enable or disable a QFLAG switch, by letter ("a") or key ("buzzer")."""
+    letter = letter_or_key
+    by_key = {bit.key: ltr for ltr, bit in FLAG_BITS.items()}
+    letter = by_key.get(letter_or_key, letter_or_key)
+    if len(letter) != 1 or letter not in FLAG_LETTERS:
+        known = ", ".join(f"{ltr} {bit.key}" for ltr, bit in sorted(FLAG_BITS.items()))
+        raise SettingRejected(f"Flag (PE/PD): {letter_or_key!r} is not a known flag ({known})")
+    return ("PE" if enabled else "PD") + letter
+
+
+def factory_reset() -> str:
+    """PF: restore every setting to the factory default (battery settings back to lead-acid)."""
+    return "PF"
+
+
+def _volts(prefix: str, text: str) -> float:
+    if not re.fullmatch(r"\d{1,2}(\.\d)?", text):
+        raise SettingRejected(f"{VOLTAGE_RULES[prefix].label} ({prefix}): {text!r} is not a voltage "
+                              f"like 48.0")
+    return float(text)
+
+
+def validate_setting(command: str, ratings: Ratings | None = None, currents: Currents | None = None) -> str:
+    """Check a raw setting command such as "PBCV48.0" and return its canonical wire form.
+
+    Raises :class:`SettingRejected` for a query, an unknown command, a malformed value or one
+    outside what this unit allows.
+    """
+    text = command.strip()
+    if classify(text) is CommandClass.QUERY or text[:1].upper() == "Q":
+        raise SettingRejected(f"{text!r} is a query, not a setting")
+    match = _SETTING.fullmatch(text)
+    if not match:
+        raise SettingRejected(f"{text!r} is not a known setting command")
+    prefix, value = match.group(1).upper(), match.group(2)
+    if prefix == "PF":
+        if value:
+            raise SettingRejected(f"PF takes no value, got {value!r}")
+        return factory_reset()
+    if prefix in ("PE", "PD"):
+        return flag(value, prefix == "PE")
+    if prefix in CHOICE_RULES:
+        if not re.fullmatch(r"\d{2}", value):
+            raise SettingRejected(f"{CHOICE_RULES[prefix].label} ({prefix}): {value!r} is not a "
+                                  "two-digit code like 01")
+        if prefix == "PBT":
+            return battery_type(int(value), ratings)
+        return _choice(CHOICE_RULES[prefix], int(value))
+    if prefix in VOLTAGE_RULES:
+        return _voltage(prefix, _volts(prefix, value), ratings)
+    if prefix == "F":
+        if not value.isdigit():
+            raise SettingRejected(f"Output frequency (F): {value!r} is not 50 or 60")
+        return output_frequency(int(value))
+    if not value.isdigit() or len(value) > 3:
+        raise SettingRejected(f"{CURRENT_RULES[prefix][2]} ({prefix}): {value!r} is not a current "
+                              "like 030")
+    return _current(prefix, int(value), currents)
+
+
+def is_dangerous_flag(letter: str) -> bool:
+    """True for the QFLAG letters whose PE/PD change protective behaviour (b, u, v)."""
+    return letter in DANGEROUS_FLAGS
+
+
+def _choice_entry(rule: ChoiceRule, extra_codes: Iterable[int] = ()) -> dict[str, Any]:
+    codes = [(c.code, c.label) for c in rule.choices]
+    codes += [(code, BATTERY_TYPES[code]) for code in extra_codes]
+    return {
+        "prefix": rule.prefix, "label": rule.label, "kind": "choice",
+        "choices": [{"value": f"{code:02d}", "label": label, "command": f"{rule.prefix}{code:02d}"}
+                    for code, label in codes],
+    }
+
+
+def _voltage_entry(prefix: str, cls: int | None) -> dict[str, Any]:
+    rule = VOLTAGE_RULES[prefix]
+    entry: dict[str, Any] = {"prefix": prefix, "label": rule.label, "unit": "V", "format": "nn.n"}
+    if cls is None:
+        return {**entry, "kind": "range", "available": False, "reason": "battery class unknown: read QPIRI"}
+    allowed = rule.ranges[cls]
+    values = allowed.values()
+    if len(values) <= 20:
+        choices = [{"value": f"{v:04.1f}", "label": f"{v:.1f} V", "command": f"{prefix}{v:04.1f}"}
+                   for v in values]
+        return {**entry, "kind": "choice", "choices": choices}
+    return {**entry, "kind": "range", "min": allowed.low, "max": allowed.high, "step": allowed.step}
+
+
+def describe_settings(ratings: Ratings | None = None,
+                      currents: Currents | None = None) -> list[dict[str, Any]]:
+    """Every setting the UI may offer, JSON-able, with the values this unit allows.
+
+    Each entry: ``prefix`` (the command is prefix + value), ``label``, ``kind`` ("choice" with
+    ``choices`` [{value, label, command}] or "range" with ``min``/``max``/``step``), ``dangerous``,
+    ``current_key`` (the QPIRI / QFLAG field holding the current value) and ``available`` (False
+    with a ``reason`` when QPIRI or QMCHGCR/QMUCHGCR has not been read yet).
+    """
+    cls = battery_class(ratings)
+    entries: list[dict[str, Any]] = []
+    for prefix, rule in CHOICE_RULES.items():
+        extra = MAX_BATTERY_TYPES if prefix == "PBT" and _is_max_unit(ratings) else ()
+        entries.append({**_choice_entry(rule, extra), "current_key": rule.current_key})
+    for prefix, vrule in VOLTAGE_RULES.items():
+        entries.append({**_voltage_entry(prefix, cls), "current_key": vrule.current_key})
+    entries.append({
+        "prefix": "F", "label": "Output frequency", "kind": "choice", "unit": "Hz",
+        "current_key": "rated_ac_output_frequency",
+        "choices": [{"value": f"{hz}", "label": f"{hz} Hz", "command": f"F{hz}"}
+                    for hz in OUTPUT_FREQUENCIES_HZ],
+    })
+    for prefix, (query, key, label) in CURRENT_RULES.items():
+        allowed = _allowed_currents(prefix, currents)
+        entry: dict[str, Any] = {"prefix": prefix, "label": label, "kind": "choice", "unit": "A",
+                                 "current_key": key}
+        if allowed is None:
+            entry.update(available=False, reason=f"allowed currents unknown: read {query}", choices=[])
+        else:
+            entry["choices"] = [{"value": f"{a:03d}", "label": f"{a} A", "command": f"{prefix}{a:03d}"}
+                                for a in allowed]
+        entries.append(entry)
+    for letter, bit in sorted(FLAG_BITS.items()):
+        entries.append({
+            "prefix": "P", "label": bit.key.replace("_", " ").capitalize(), "kind": "choice",
+            "current_key": bit.key, "flag": letter,
+            "choices": [{"value": f"E{letter}", "label": "enabled", "command": f"PE{letter}"},
+                        {"value": f"D{letter}", "label": "disabled", "command": f"PD{letter}"}],
+        })
+    entries.append({
+        "prefix": "PF", "label": "Restore factory defaults", "kind": "choice", "current_key": None,
+        "choices": [{"value": "", "label": "restore", "command": "PF"}],
+    })
+    for entry in entries:
+        entry.setdefault("available", True)
+        # Classify a well-formed example of the command: policy decides by syntax.
+        example = {**{p: f"{p}48.0" for p in VOLTAGE_RULES}, **{p: f"{p}010" for p in CURRENT_RULES}}
+        sample = entry["choices"][0]["command"] if entry.get("choices") else example[entry["prefix"]]
+        entry["dangerous"] = classify(sample) is CommandClass.DANGEROUS
+    return entries
