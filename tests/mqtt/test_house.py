@@ -12,8 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from solarmon.mqtt.client import MqttConnection
 from solarmon.mqtt.house import HouseSubscriber
 from solarmon.mqtt.payload import SensorValue
-from tests.fixtures.broker import Broker
-from tests.mqtt.conftest import settings_for
+from tests.fixtures.broker import Broker, Recorder, settings_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,11 +55,11 @@ def prom_samples(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
 
 def test_values_reach_board_sinks_and_prom(
     subscriber: HouseSubscriber,
-    connect: Callable[..., MqttConnection],
+    mqtt_connect: Callable[..., MqttConnection],
     received: list[SensorValue],
     tmp_path: Path,
 ) -> None:
-    sensor = connect("house-sensor")
+    sensor = mqtt_connect("house-sensor")
     sensor.publish("house/temperature", "23.5", qos=1)
     sensor.publish("house/living_room/humidity", '{"value": 41, "unit": "%"}', qos=1)
     assert wait_until(lambda: len(received) == 2)
@@ -80,9 +79,9 @@ def test_values_reach_board_sinks_and_prom(
 
 
 def test_bad_payloads_counted_never_stored(
-    subscriber: HouseSubscriber, connect: Callable[..., MqttConnection], received: list[SensorValue]
+    subscriber: HouseSubscriber, mqtt_connect: Callable[..., MqttConnection], received: list[SensorValue]
 ) -> None:
-    sensor = connect("house-sensor")
+    sensor = mqtt_connect("house-sensor")
     bad = {"house/temperature": ["nan", "warm", "x" * 300, '{"value": "1"}', ""], "house/a/b/c/d": ["1"]}
     for topic, payloads in bad.items():
         for payload in payloads:
@@ -103,9 +102,9 @@ def test_bad_payloads_counted_never_stored(
 
 
 def test_weather_status_and_digest_are_not_sensors(
-    subscriber: HouseSubscriber, connect: Callable[..., MqttConnection]
+    subscriber: HouseSubscriber, mqtt_connect: Callable[..., MqttConnection]
 ) -> None:
-    fetcher = connect("solarmon-weather")
+    fetcher = mqtt_connect("solarmon-weather")
     fetcher.publish("weather/current", '{"temperature_2m": 1.5}', qos=1)
     fetcher.publish("weather/status", "online", qos=1)
     fetcher.publish("weather/temperature_2m", "1.5", qos=1)
@@ -122,7 +121,7 @@ def test_weather_status_and_digest_are_not_sensors(
 
 
 def test_reconnects_after_broker_restart(
-    subscriber: HouseSubscriber, mqtt_broker: Broker, connect: Callable[..., MqttConnection]
+    subscriber: HouseSubscriber, mqtt_broker: Broker, mqtt_connect: Callable[..., MqttConnection]
 ) -> None:
     mqtt_broker.stop()
     assert wait_until(lambda: not subscriber.health()["connected"])
@@ -134,7 +133,7 @@ def test_reconnects_after_broker_restart(
     assert health["connects"] == 2
     assert health["disconnects"] == 1
     # Subscriptions were renewed on reconnect: a new value arrives.
-    connect("house-sensor").publish("house/after_restart", "7", qos=1)
+    mqtt_connect("house-sensor").publish("house/after_restart", "7", qos=1)
     assert wait_until(lambda: "after_restart" in subscriber.board.values("house"))
 
 
@@ -153,13 +152,11 @@ def test_wrong_password_reported_not_connected(mqtt_broker: Broker) -> None:
 
 
 def test_acl_keeps_sensors_out_of_inverter_topics(
-    mqtt_broker: Broker, connect: Callable[..., MqttConnection]
+    mqtt_broker: Broker, mqtt_connect: Callable[..., MqttConnection]
 ) -> None:
-    from tests.mqtt.conftest import Recorder
-
     recorder = Recorder()
-    connect("admin", subscriptions=["#"], on_message=recorder)
-    sensor = connect("house-sensor")
+    mqtt_connect("admin", subscriptions=["#"], on_message=recorder)
+    sensor = mqtt_connect("house-sensor")
     sensor.publish("solarmon/main/set", '{"command": "POP02"}', qos=1)
     sensor.publish("house/marker", "1", qos=1)
     assert recorder.wait_for(lambda ms: any(m.topic == "house/marker" for m in ms))
