@@ -62,7 +62,7 @@ class DataConfig:
         "a device whose newest values are older than this is stale (/api/data answers 503)",
         min=1, max=86400))
     ring_size: int = field(default=1000, metadata=_meta(
-        "recent samples kept in memory per device", min=10, max=100000))
+        "recent readings kept in memory (all sources together)", min=10, max=100000))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,107 @@
+"""web.yaml: typed keys, limits, errors naming file and key, unknown keys, docs and file in sync."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from solarmon.web.config import ConfigError, config_from_mapping, key_table, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    ({"server": {"port": 0}}, "server.port = 0 is out of range (1 to 65535)"),
+    ({"server": {"port": "http"}}, "server.port must be an integer"),
+    ({"server": {"port": 80.5}}, "server.port must be an integer"),
+    ({"server": {"port": True}}, "server.port must be an integer"),
+    ({"server": {"threads": 8, "max_streams": 7}}, "server.max_streams (7) must be at most"),
+    ({"server": {"log_level": "LOUD"}}, "'LOUD' is not one of DEBUG, INFO, WARNING, ERROR"),
+    ({"server": {"keepalive_s": 0}}, "server.keepalive_s = 0.0 is out of range"),
+    ({"server": ["port"]}, "section 'server' must be a mapping"),
+    ({"data": {"prom_dir": ["a"]}}, "data.prom_dir must be a string"),
+    ({"data": {"poll_interval_s": "fast"}}, "data.poll_interval_s must be a number"),
+    ({"history": {"timezone": "Mars/Olympus"}}, "'Mars/Olympus' is not a known IANA time zone"),
+    ({"history": {"raw_retention_days": 60, "minute_retention_days": 30}},
+     "history.minute_retention_days must be at least history.raw_retention_days"),
+    ({"daemon": {"timeout_s": -1}}, "daemon.timeout_s = -1.0 is out of range"),
+    (["server"], "the top level must be a mapping"),
+])
+def test_bad_values_are_refused_with_file_and_key(data, fragment):
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(data, where="/etc/web.yaml")
+    assert str(info.value).startswith("/etc/web.yaml: ")
+    assert fragment in str(info.value)
+
+
+def test_values_are_typed_and_defaults_fill_the_rest():
+    config = config_from_mapping({"server": {"port": 8080, "keepalive_s": 5, "log_level": "debug"},
+                                  "history": {"timezone": "Europe/Berlin"}})
+    assert config.server.port == 8080
+    assert isinstance(config.server.keepalive_s, float)
+    assert config.server.log_level == "DEBUG"
+    assert config.server.threads == 64
+    assert config.history.timezone == "Europe/Berlin"
+
+
+def test_unknown_keys_and_sections_warn_and_are_ignored(caplog):
+    with caplog.at_level(logging.WARNING):
+        config = config_from_mapping({"server": {"prot": 1}, "extra": {}, "mqtt": {"host": "x"}},
+                                     where="w.yaml")
+    assert "unknown key server.prot ignored" in caplog.text
+    assert "unknown section 'extra' ignored" in caplog.text
+    assert len(caplog.records) == 2  # extension sections (mqtt) are passed on, not warned about
+    assert config.raw_sections == {"mqtt": {"host": "x"}}
+    assert config.server.port == 5000
+
+
+def test_relative_paths_resolve_against_the_file(tmp_path):
+    path = tmp_path / "web.yaml"
+    path.write_text("data:\n  prom_dir: prom\nhistory:\n  db_path: /abs/h.db\n")
+    config = load_config(path)
+    assert config.path(config.data.prom_dir) == tmp_path / "prom"
+    assert config.path(config.history.db_path) == Path("/abs/h.db")
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    (None, "cannot read"),
+    ("server: [unclosed\n", "not valid YAML"),
+    ("server:\n  port: 70000\n", "server.port = 70000"),
+])
+def test_load_config_errors_name_the_file(tmp_path, text, fragment):
+    path = tmp_path / "web.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(str(path))) as info:
+        load_config(path)
+    assert fragment in str(info.value)
+
+
+def test_the_shipped_web_yaml_is_valid_and_names_every_key():
+    raw = yaml.safe_load((REPO / "web.yaml").read_text())
+    load_config(REPO / "web.yaml")
+    for info in key_table():
+        assert info.name in raw[info.section], f"web.yaml lacks {info.dotted}"
+
+
+def test_configuration_doc_describes_every_key():
+    text = (REPO / "docs" / "CONFIGURATION.md").read_text()
+    section = text[text.index("## web.yaml"):]
+    for info in key_table():
+        assert f"`{info.dotted}`" in section, f"docs/CONFIGURATION.md web.yaml section lacks {info.dotted}"
+
+
+@pytest.mark.timeout(60)
+def test_web_interface_exits_2_on_a_bad_config(tmp_path):
+    bad = tmp_path / "web.yaml"
+    bad.write_text("server:\n  threads: 2\n")
+    result = subprocess.run([sys.executable, str(REPO / "web_interface.py"), "-c", str(bad), "--check"],
+                            capture_output=True, text=True, timeout=50, cwd=REPO, check=False)
+    assert result.returncode == 2
+    assert "server.threads = 2 is out of range (4 to 1024)" in result.stderr
