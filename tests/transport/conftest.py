@@ -87,6 +87,10 @@ class PtyDevice:
         os.read(self._stop_r, 16)
 
 
+# What the pty_device fixture yields: start a device with a script.
+DeviceFactory = Callable[[Script], "PtyDevice"]
+
+
 def reply(payload: str) -> bytes:
     """A well-formed reply frame for ``payload`` (without the leading "(")."""
     return encode_reply(payload)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from solarmon.inverter.errors import DeviceGone, DeviceTimeout
 from solarmon.inverter.frame import FrameError, ReplyFrame, encode_request
 from solarmon.inverter.transport import SerialTransport, open_transport
 from solarmon.inverter.transport.collector import STALE
-from tests.transport.conftest import PtyDevice, Script, reply
+from tests.transport.conftest import DeviceFactory, reply
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -39,7 +38,7 @@ def serial_transport(tmp_path: Path, lock_dir: Path) -> SerialTransport:
 
 
 def test_round_trips(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     device = pty_device(answers)
     assert serial_transport.exchange("QMOD", timeout_s=5).payload == "B"
@@ -51,7 +50,7 @@ def test_round_trips(
 
 
 def test_stale_bytes_are_drained_before_sending(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     device = pty_device(answers)
     serial_transport.open()
@@ -63,7 +62,7 @@ def test_stale_bytes_are_drained_before_sending(
 
 
 def test_late_tail_during_the_command_is_discarded(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     pty_device(lambda req: [b"2 00 00856 010\x9a\x33\r", reply("0" * 32), reply("B")])
     frame = serial_transport.exchange("QMOD", timeout_s=5, accept=is_mode)
@@ -72,7 +71,7 @@ def test_late_tail_during_the_command_is_discarded(
 
 
 def test_echo_only_raises_echo_at_timeout(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     pty_device(lambda req: [req])
     with pytest.raises(FrameError) as caught:
@@ -81,7 +80,7 @@ def test_echo_only_raises_echo_at_timeout(
 
 
 def test_silence_is_a_timeout(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     pty_device(lambda req: [])
     with pytest.raises(DeviceTimeout, match="QMOD"):
@@ -91,7 +90,7 @@ def test_silence_is_a_timeout(
 
 
 def test_wrong_reply_only_is_a_timeout(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     pty_device(lambda req: [reply("0" * 32)])
     with pytest.raises(DeviceTimeout):
@@ -100,7 +99,7 @@ def test_wrong_reply_only_is_a_timeout(
 
 
 def test_device_gone_and_back(
-    pty_device: Callable[[Script], PtyDevice], serial_transport: SerialTransport
+    pty_device: DeviceFactory, serial_transport: SerialTransport
 ) -> None:
     device = pty_device(answers)
     assert serial_transport.exchange("QMOD", timeout_s=5).payload == "B"
