@@ -47,9 +47,20 @@ class ApiError(Exception):
 
 
 def init_app(app: Flask, ctx: WebContext) -> None:
-    """Register the blueprint and the ApiError handler (the extension hook)."""
+    """Register the blueprint and the error handlers (the extension hook)."""
     app.register_blueprint(bp)
     app.register_error_handler(ApiError, api_error_response)
+    try:
+        from solarmon.web.history import HistoryUnavailableError
+    except ImportError:
+        return
+    app.register_error_handler(HistoryUnavailableError, history_unavailable_response)
+
+
+def history_unavailable_response(exc: Exception) -> Response:
+    """The history database is not open (not started, or failed): 503 with its reason."""
+    return api_error_response(ApiError(503, "history_unavailable",
+                                       f"the history database is unavailable: {exc}"))
 
 
 def api_error_response(exc: ApiError) -> Response:
@@ -148,19 +159,28 @@ def pick_device(ctx: WebContext) -> str:
     raw = request.args.get("device")
     if raw is None or raw == "":
         if not devices:
-            history = ctx.part("history")
-            known = [s for s in (history.sources() if history else []) if s.startswith("inverter:")]
+            # After a restart the history knows the devices before the first file is read.
+            known = [s for s in history_sources(ctx) if s.startswith("inverter:")]
             if known:
                 return known[0]
             raise ApiError(503, "no_data", "no inverter has delivered data yet (is the daemon running?)")
         return inverter_source(devices[0])
     if not NAME_RE.match(raw):
         raise ApiError(400, "bad_parameter", f"device: {raw[:40]!r} is not a device name")
-    history = ctx.part("history")
-    sources = set(history.sources()) if history is not None else set()
-    if raw not in devices and inverter_source(raw) not in sources:
+    if raw not in devices and inverter_source(raw) not in history_sources(ctx):
         raise ApiError(404, "unknown_device", f"no device {raw!r}; known: {', '.join(devices) or 'none'}")
     return inverter_source(raw)
+
+
+def history_sources(ctx: WebContext) -> list[str]:
+    """The sources the history database holds ([] when there is none, or it is not open)."""
+    history = ctx.part("history")
+    if history is None:
+        return []
+    try:
+        return list(history.sources())
+    except RuntimeError:  # HistoryUnavailableError: not started or broken; /api/status says why
+        return []
 
 
 # -- endpoints ---------------------------------------------------------------------------------
