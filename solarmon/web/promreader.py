@@ -32,6 +32,8 @@ INVERTER_FILE_PREFIX = "mpp-solar-"
 METRIC_PREFIX = "mpp_solar_"
 # Labels that identify where a value comes from rather than which value it is.
 ROUTING_LABELS = frozenset({"inverter", "device", "cmd", "myStr"})
+# This project's daemon states when each command was read: the newest one is the reading's time.
+READ_TIME_NAME = "reading_timestamp_seconds"
 # mppsolar reuses live field names for ratings (QPIRI's battery_voltage is the rated one): the
 # `cmd` label tells them apart, and the rating gets a prefix so it never overwrites the live value.
 RATING_PREFIX_BY_CMD = {"QPIRI": "rated_", "QDI": "default_"}
@@ -144,6 +146,9 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
                 name = name[len(METRIC_PREFIX) :]
             if name == "up":
                 up[source] = sample.value >= 1
+                continue
+            if name == READ_TIME_NAME and is_inverter_file:
+                stamps[source] = max(stamps.get(source, 0.0), float(sample.value))
                 continue
             prefix = RATING_PREFIX_BY_CMD.get(labels.get("cmd", ""), "")
             if prefix and name in LIVE_FIELD_NAMES:
