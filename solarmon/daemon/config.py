@@ -73,7 +73,8 @@ class KeySpec:
             "path": "a file path (relative paths are resolved against the config file's folder)",
             "port": "a device path, or auto (hidraw: found by USB id 0665:5161)",
             "commands": "PI30 queries separated by # (e.g. QPIGS#QPIGS2)",
-            "settings": "comma-separated setting families: " + _SETTING_RE.pattern[2:-2].replace("|", ", "),
+            "settings": "comma-separated setting families: POP, PCP, PGR, PBT, PBCV, PBDV, PSDV, PCVV, "
+                        "PBFT, F, MCHGC, MUCHGC, PF, PE, PD (PEx / PDx: only QFLAG letter x)",
             "outputs": "comma-separated: " + ", ".join(_OUTPUTS),
         }.get(self.kind, "any text")
 
@@ -88,8 +89,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("mqtt_port", SCOPE_SETUP, "int", 1883, "Accepted for mppsolar compatibility.", 1, 65535),
     KeySpec("mqtt_user", SCOPE_SETUP, "str", "", "Accepted for mppsolar compatibility."),
     KeySpec("mqtt_pass", SCOPE_SETUP, "str", "", "Accepted for mppsolar compatibility."),
-    KeySpec("control_socket", SCOPE_SETUP, "path", "var/mpp-solar.sock",
-            "Unix control socket (mode 0660); empty: no control socket.", new=True),
+    KeySpec("control_socket", SCOPE_SETUP, "path", "/run/mpp-solar/control.sock",
+            "Unix control socket (mode 0660; systemd creates /run/mpp-solar); empty: no socket.", new=True),
     KeySpec("audit_log", SCOPE_SETUP, "path", "var/mpp-solar-audit.jsonl",
             "JSON-lines audit log of every setting attempt.", new=True),
     KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol.", choices=("pi30", "pi30max")),

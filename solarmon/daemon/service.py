@@ -25,6 +25,8 @@ LOG = logging.getLogger(__name__)
 # A worker that has not come round its loop for this long (beyond its own worst-case cycle) is stuck.
 STALL_MARGIN_S = 30.0
 WORST_CASE_EXCHANGE_S = 5.0
+# How long a control request may wait for its device's queue (a cycle of timeouts, then ours).
+REPLY_TIMEOUT_S = 120.0
 
 
 class Daemon:
@@ -40,7 +42,8 @@ class Daemon:
         self.actions = {name: Actions(worker, self.audit) for name, worker in self.workers.items()}
         self.control: ControlServer | None = None
         if config.setup.control_socket is not None:
-            self.control = ControlServer(config.setup.control_socket, self.dispatch, self.status)
+            self.control = ControlServer(config.setup.control_socket, self.dispatch, self.status,
+                                         reply_timeout_s=REPLY_TIMEOUT_S)
         self.stop_event = threading.Event()
 
     # -- requests --------------------------------------------------------------------------
@@ -51,8 +54,7 @@ class Daemon:
         worker = self.workers[name]
         actions = self.actions[name]
         future = worker.submit(lambda: actions.run(request))
-        assert self.control is not None  # dispatch is only reached through the control socket
-        return future.result(timeout=self.control.reply_timeout_s)
+        return future.result(timeout=REPLY_TIMEOUT_S)
 
     def status(self) -> dict[str, Any]:
         """Health of every device (a copy)."""
@@ -89,16 +91,22 @@ class Daemon:
         return f"{up}/{len(self.workers)} devices up"
 
     def start(self) -> None:
-        """Start the workers, then the control socket (SocketInUse / OSError propagate)."""
-        for worker in self.workers.values():
-            worker.start()
+        """Start the control socket, then the workers.
+
+        Another daemon on the socket (SocketInUse) stops the start: two daemons would fight over
+        the devices. A socket that cannot be created (no permission, no folder) is logged and the
+        polling runs without it: the files are worth more than the remote control.
+        """
         if self.control is not None:
             try:
                 self.control.start()
-            except (SocketInUse, OSError):
-                for worker in self.workers.values():
-                    worker.stop()
+            except SocketInUse:
                 raise
+            except OSError as exc:
+                LOG.error("control socket %s unavailable, polling without it: %s", self.control.path, exc)
+                self.control = None
+        for worker in self.workers.values():
+            worker.start()
 
     def stop(self) -> None:
         """Stop accepting requests, then stop every worker (each closes its device)."""
@@ -112,7 +120,7 @@ class Daemon:
         """Run until :attr:`stop_event` is set (by a signal); 0 on a clean stop, 1 if start failed."""
         try:
             self.start()
-        except (SocketInUse, OSError) as exc:
+        except SocketInUse as exc:
             LOG.error("cannot start: %s", exc)
             return 1
         self.notifier.ready(self._status_line())
