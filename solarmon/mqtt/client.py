@@ -116,6 +116,7 @@ class MqttConnection:
     _connected_event: threading.Event = field(default_factory=threading.Event)
     _client: Any = None
     _pending: list[Any] = field(default_factory=list)
+    _refused: bool = False
 
     def start(self) -> None:
         """Create the paho client and start its network thread (connects in the background)."""
@@ -188,9 +189,15 @@ class MqttConnection:
         if self._client is not None and self._connected_event.is_set():
             self._client.subscribe(topic, qos=self.subscribe_qos)
 
-    def wait_connected(self, timeout_s: float) -> bool:
-        """Block until connected (for tests and `--once`)."""
-        return self._connected_event.wait(timeout_s)
+    def wait_connected(self, timeout_s: float, *, until_refused: bool = False) -> bool:
+        """Block until connected (tests, `--once`); `until_refused` also gives up on a refused login."""
+        if not until_refused:
+            return self._connected_event.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while not self._connected_event.wait(0.02):
+            if self._refused or time.monotonic() >= deadline:
+                return False
+        return True
 
     def health(self) -> ConnectionHealth:
         """A copy of the connection's state and counters."""
@@ -206,8 +213,10 @@ class MqttConnection:
 
     def _handle_connect(self, client: Any, _userdata: Any, _flags: Any, rc: int) -> None:
         if rc != 0:
+            self._refused = True
             self._record_error(CONNACK_REASONS.get(rc, f"connection refused (rc={rc})"))
             return
+        self._refused = False
         with self._lock:
             self._health.connected = True
             self._health.connects += 1

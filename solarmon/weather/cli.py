@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_once(fetcher: WeatherFetcher, connection: MqttConnection | None) -> int:
     """One fetch; 0 only if it was fetched and (when publishing) acknowledged by the broker."""
-    if connection is not None and not connection.wait_connected(CONNECT_TIMEOUT_S):
+    if connection is not None and not connection.wait_connected(CONNECT_TIMEOUT_S, until_refused=True):
         LOG.error(
             "cannot connect to the MQTT broker %s:%s (%s)",
             connection.settings.host,

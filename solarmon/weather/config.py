@@ -78,7 +78,9 @@ def _number(
 
 
 def _section(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
-    section = data.get(name) or {}
+    section = data.get(name)
+    if section is None:
+        return {}
     if not isinstance(section, Mapping):
         raise WeatherConfigError(f"{source}: {name} must be a mapping, got {type(section).__name__}")
     for key in sorted(set(section) - SECTIONS[name]):
