@@ -333,6 +333,7 @@ def command() -> Response:
                            request.headers.get("Authorization"))
     if not verdict.allowed:
         raise ApiError(verdict.status, verdict.error, verdict.message)
+    request.get_data(cache=True)  # raises 413 for an oversized body, which get_json(silent) would hide
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", 'send a JSON object such as {"command": "QPIGS"}')
