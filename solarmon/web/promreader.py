@@ -235,6 +235,11 @@ class PromReader:
             return dict(self._errors)
 
     @property
+    def running(self) -> bool:
+        """True while the polling thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def reads(self) -> int:
         """How many files were read and parsed (for tests of "no re-read when unchanged")."""
         return self._reads
@@ -292,6 +297,12 @@ class PromReader:
             return
         if len(raw) > self._max_file_bytes:  # grew after the stat
             self._count_error("too_large", source, f"{path.name}: over {self._max_file_bytes} bytes")
+            return
+        if len(raw) != size:
+            # Rewritten in place while we read it: forget it, so the next poll reads it again
+            # even if the writer's final version ends up with the same size and mtime tick.
+            self._seen.pop(path.name, None)
+            self._errors["changing"] += 1
             return
         try:
             text = raw.decode("utf-8")

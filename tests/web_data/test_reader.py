@@ -1,0 +1,158 @@
+"""The folder reader: notices new and changed files, reads nothing when nothing changed, and
+survives every kind of bad file with a counted error."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from solarmon.web.promreader import PromReader
+from tests.web_data.conftest import QMOD, QPIGS, QPIRI, touch_later, write_daemon_file, write_mppsolar_files
+
+
+def wait_until(predicate, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_constructor_starts_no_thread(prom_dir, live):
+    before = threading.active_count()
+    PromReader(prom_dir, live)
+    assert threading.active_count() == before
+
+
+def test_mppsolar_files_build_one_device(reader, live, prom_dir):
+    write_mppsolar_files(prom_dir, "Inverter_1", {"QPIGS": QPIGS, "QPIRI": QPIRI, "QMOD": QMOD})
+    assert reader.scan() == 3
+    snap = live.snapshot("inverter:Inverter_1")
+    assert snap is not None
+    assert snap.values["battery_voltage"] == 57.5
+    assert snap.values["rated_battery_voltage"] == 48.0
+    assert snap.values["device_mode"] == "Battery"
+    assert snap.units["battery_voltage"] == "V"
+    assert live.devices() == ["Inverter_1"]
+
+
+def test_unchanged_files_are_not_read_again(reader, prom_dir):
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    assert reader.scan() == 1
+    reads = reader.reads
+    for _ in range(5):
+        assert reader.scan() == 0
+    assert reader.reads == reads
+
+
+def test_rewritten_file_is_read_again(reader, live, prom_dir):
+    path = write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS}, read_at=1000.0)
+    reader.scan()
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS.replace("57.50", "52.10")}, read_at=1010.0)
+    touch_later(path)
+    assert reader.scan() == 1
+    assert live.snapshot("inverter:main").values["battery_voltage"] == 52.1
+
+
+def test_refresh_rereads_everything(reader, prom_dir):
+    write_daemon_file(prom_dir, "a", {"QPIGS": QPIGS})
+    write_daemon_file(prom_dir, "b", {"QPIGS": QPIGS})
+    reader.scan()
+    assert reader.refresh() == 2
+
+
+def test_thread_notices_new_file(reader, live, prom_dir):
+    reader.start()
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    assert wait_until(lambda: live.snapshot("inverter:main") is not None)
+    reader.stop()
+
+
+def test_sink_gets_every_reading(prom_dir, live):
+    seen = []
+    rdr = PromReader(prom_dir, live, sinks=[seen.append])
+    write_mppsolar_files(prom_dir, "x", {"QPIGS": QPIGS, "QMOD": QMOD})
+    rdr.scan()
+    assert sorted(u.file for u in seen) == ["mpp-solar-x-qmod.prom", "mpp-solar-x-qpigs.prom"]
+
+
+def test_failing_sink_does_not_stop_live_updates(prom_dir, live):
+    def broken(update):
+        raise RuntimeError("disk on fire")
+
+    rdr = PromReader(prom_dir, live, sinks=[broken])
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    rdr.scan()
+    assert live.snapshot("inverter:main") is not None
+    assert rdr.errors() == {"sink": 1}
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"", "empty"),
+        (b'mpp_solar_battery_voltage{inverter="main",cmd="QPIGS"} 5', "truncated"),
+        (b"\x00\xff\xfe garbage \x89PNG\r\n", "garbage"),
+        (b"{{{{ not prometheus }}}}\n", "garbage"),
+        (b"# HELP nothing here\n", "no_samples"),
+    ],
+)
+def test_bad_file_is_counted_and_good_data_kept(reader, live, prom_dir, content, kind):
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    reader.scan()
+    (prom_dir / "mpp-solar-main.prom").write_bytes(content)
+    touch_later(prom_dir / "mpp-solar-main.prom")
+    reader.scan()
+    assert reader.errors() == {kind: 1}
+    health = live.health()["inverter:main"]
+    assert not health.ok
+    assert health.errors_by_kind == {kind: 1}
+    assert live.snapshot("inverter:main").values["battery_voltage"] == 57.5  # nothing lost
+
+
+def test_huge_file_is_not_read(prom_dir, live):
+    rdr = PromReader(prom_dir, live, max_file_bytes=10_000)
+    line = 'mpp_solar_battery_voltage{inverter="big",cmd="QPIGS"} 50\n'
+    (prom_dir / "mpp-solar-big.prom").write_text(line * 1000)
+    rdr.scan()
+    assert rdr.errors() == {"too_large": 1}
+    assert live.snapshot("inverter:big") is None
+    assert rdr.reads == 1
+    rdr.scan()
+    assert rdr.reads == 1  # counted once, not on every poll
+
+
+def test_good_file_after_bad_one_recovers_health(reader, live, prom_dir):
+    (prom_dir / "mpp-solar-main.prom").write_text("garbage garbage\n")
+    reader.scan()
+    assert not live.health()["inverter:main"].ok
+    os.unlink(prom_dir / "mpp-solar-main.prom")
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    reader.scan()
+    assert live.health()["inverter:main"].ok
+
+
+def test_missing_folder_is_an_error_not_a_crash(tmp_path, live):
+    rdr = PromReader(tmp_path / "nope", live)
+    assert rdr.scan() == 0
+    assert rdr.errors() == {"folder": 1}
+
+
+@pytest.mark.timeout(60)
+def test_writer_racing_the_reader_never_crashes_it(reader, live, prom_dir):
+    """A writer that rewrites in place (not atomically) while the thread reads: partial files are
+    counted, complete ones are read, the thread stays alive."""
+    reader.start()
+    path = prom_dir / "mpp-solar-race.prom"
+    text = "".join(f'mpp_solar_v{i}{{inverter="race",cmd="QPIGS"}} {i}.5\n' for i in range(2000))
+    for _ in range(30):
+        with path.open("w") as fh:
+            for start in range(0, len(text), 4096):
+                fh.write(text[start : start + 4096])
+                fh.flush()
+    assert wait_until(lambda: (s := live.snapshot("inverter:race")) is not None and len(s.values) == 2000)
+    assert reader.running
