@@ -182,8 +182,9 @@ def _allowed_currents(prefix: str, currents: Currents | None) -> tuple[int, ...]
         values = currents.get(prefix, currents.get(query))
         return None if values is None else tuple(int(v) for v in values)
     for reading in currents:
-        if reading.command == query:
-            return reading.options_a
+        options = getattr(reading, "options_a", None)
+        if reading.command == query and options is not None:
+            return tuple(options)
     return None
 
 
