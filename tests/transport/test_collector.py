@@ -95,6 +95,24 @@ def test_stream_keeps_bytes_after_the_terminator() -> None:
     assert collector.leftover_bytes == 2
 
 
+def test_reply_starting_in_the_report_that_ends_a_tail() -> None:
+    collector = ReplyCollector("QMOD", accept=_mode_reply_only)
+    # "...\r" of a tail, then "(B" + CRC + CR of our reply, packed by the bridge.
+    stream = b"56 010\x11\x22\r" + QMOD_B
+    results = [collector.feed_report(r) for r in _reports(stream, filler=b"\x00")]
+    found = [r for r in results if r is not None]
+    assert [f.payload for f in found] == ["B"]
+    assert collector.discarded == {"garbage": 1}
+
+
+def test_zero_filler_after_a_tail_is_dropped() -> None:
+    collector = ReplyCollector("QMOD", accept=_mode_reply_only)
+    assert collector.feed_report(b"0\x11\x22\r\x00\x00\x00\x00") is None
+    assert collector.feed_report(b"\x00Zq\x00\x00\x00\x00\x00") is None  # junk: not after a CR
+    collector.finish()
+    assert collector.discarded == {"garbage": 1, "truncated": 1}
+
+
 def test_late_tail_in_reports_then_reply() -> None:
     tail = QPIGS[60:]
     collector = ReplyCollector("QMOD", accept=_mode_reply_only)

@@ -50,11 +50,23 @@ class ReplyCollector:
         return None
 
     def feed_report(self, report: bytes) -> ReplyFrame | None:
-        """Feed one HID input report; bytes after a terminator in it are filler and are dropped."""
-        for byte in report:
+        """Feed one HID input report; after a terminator the rest of it is filler and is dropped.
+
+        Only a "(" in that rest is kept, as the start of the next frame: a bridge that packs the
+        end of a late tail and the start of our reply into one report must not cost us the reply.
+        """
+        index = 0
+        while index < len(report):
+            byte = report[index]
             frame = self._push(byte)
-            if byte in (CR, LF):
+            if frame is not None:
                 return frame
+            if byte in (CR, LF):
+                index = report.find(b"(", index + 1)
+                if index < 0:
+                    return None
+                continue
+            index += 1
         return None
 
     def finish(self) -> None:
