@@ -11,8 +11,11 @@ Every solarmon client (web app, weather fetcher, daemon) reads the same keys:
       keepalive_s: 30
       tls_ca_file: null      # set to use TLS
 
-The password comes from, first match wins: the environment variable (SOLARMON_MQTT_PASSWORD by
-default), `password_file`, `password`. There is no default password.
+The password comes from, first match wins: the environment variable SOLARMON_MQTT_PASSWORD,
+`password_file`, the systemd credential `mqtt-password` (LoadCredential= in the unit, read from
+$CREDENTIALS_DIRECTORY), `password`. There is no default password. Each program passes its own
+default username (solarmon-web, solarmon-weather, solarmon-daemon: the users of
+mosquitto/solarmon.acl).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ LOG = logging.getLogger(__name__)
 
 PASSWORD_ENV = "SOLARMON_MQTT_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 USERNAME_ENV = "SOLARMON_MQTT_USERNAME"
+SYSTEMD_CREDENTIAL = "mqtt-password"
 KNOWN_KEYS = frozenset(
     {"host", "port", "username", "password", "password_file", "keepalive_s", "tls_ca_file"}
 )
@@ -78,6 +82,7 @@ def mqtt_settings_from_config(
     *,
     source: str,
     client_id: str = "",
+    default_username: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> MqttSettings:
     """Validate an `mqtt:` config section into MqttSettings (raises MqttConfigError)."""
@@ -90,11 +95,15 @@ def mqtt_settings_from_config(
     host = _opt_str(section, "host", source) or "127.0.0.1"
     port = _int_in(section, "port", DEFAULT_PORT, 1, 65535, source)
     keepalive_s = _int_in(section, "keepalive_s", 30, 5, MAX_KEEPALIVE_S, source)
-    username = env.get(USERNAME_ENV) or _opt_str(section, "username", source)
+    username = env.get(USERNAME_ENV) or _opt_str(section, "username", source) or default_username
     password_file = _opt_str(section, "password_file", source)
     password = env.get(PASSWORD_ENV)
     if not password and password_file:
         password = read_password_file(Path(password_file))
+    if not password and env.get("CREDENTIALS_DIRECTORY"):
+        credential = Path(env["CREDENTIALS_DIRECTORY"]) / SYSTEMD_CREDENTIAL
+        if credential.exists():
+            password = read_password_file(credential)
     if not password:
         password = _opt_str(section, "password", source)
     if password and not username:

@@ -111,7 +111,11 @@ def parse_weather_config(
         raise WeatherConfigError(f"{source}: api.retries must be an integer in 0..10, got {retries!r}")
     try:
         mqtt = mqtt_settings_from_config(
-            data.get("mqtt"), source=source, client_id="solarmon-weather", env=env
+            data.get("mqtt"),
+            source=source,
+            client_id="solarmon-weather",
+            default_username="solarmon-weather",
+            env=env,
         )
     except MqttConfigError as exc:
         raise WeatherConfigError(str(exc)) from exc
