@@ -54,7 +54,9 @@ def _qdi(payload: str) -> bool:
 
 def _qpigs2(payload: str) -> bool:
     tokens = payload.split()
-    return 3 <= len(tokens) < 17 and all(_numeric(t) for t in tokens)
+    # "AA.A BBB.B CCCCC": the decimals tell it from a list of whole currents.
+    return (3 <= len(tokens) < 17 and all(_numeric(t) for t in tokens)
+            and any("." in t for t in tokens[:2]))
 
 
 def _bits(payload: str) -> bool:
@@ -67,7 +69,7 @@ def _qflag(payload: str) -> bool:
 
 def _current_list(payload: str) -> bool:
     tokens = payload.split()
-    return bool(tokens) and all(t.isdigit() for t in tokens)
+    return bool(tokens) and all(t.isdigit() and len(t) <= 4 for t in tokens)
 
 
 def _single_digit(payload: str) -> bool:
@@ -79,11 +81,15 @@ def _short_number(payload: str) -> bool:
 
 
 def _energy(payload: str) -> bool:
-    return len(payload) >= 4 and payload.isdigit()
+    return 4 <= len(payload) <= 10 and payload.isdigit()
 
 
 def _serial(payload: str) -> bool:
-    return len(payload) >= 6 and payload.isalnum()
+    return 6 <= len(payload) <= 20 and payload.isdigit()
+
+
+def _long_serial(payload: str) -> bool:
+    return 6 <= len(payload) <= 40 and payload.isalnum()
 
 
 def _prefix(text: str) -> Callable[[str], bool]:
@@ -99,7 +105,7 @@ _SHAPES: dict[str, Callable[[str], bool]] = {
     "QPIWS": _bits,
     "QFLAG": _qflag,
     "QID": _serial,
-    "QSID": _serial,
+    "QSID": _long_serial,
     "QPI": lambda payload: payload.startswith("PI") and payload[2:].isdigit(),
     "QVFW": _prefix("VERFW:"),
     "QVFW2": _prefix("VERFW2:"),
