@@ -122,17 +122,18 @@ class Actions:
             return fail("nak", f"the inverter refused {checked}: {exc}")
         except InverterError as exc:
             return fail(exc.kind, f"{checked}: {exc}")
-        self.worker.slow.mark_stale()
+        self.worker.mark_slow_stale()  # if a re-read below fails, the next cycle reads again
         reread: dict[str, Reading | None] = {}
         for slow in SLOW:
             try:
                 reread[slow] = self.worker.exchange(slow)
-                self.worker.store(reread[slow])
             except InverterError as exc:
                 LOG.warning("[%s] %s after %s failed: %s", self.name, slow, checked, exc)
                 reread[slow] = None
-        if all(reread.values()):
-            self.worker.slow.done()
+                continue
+            self.worker.store(reread[slow])
+            if slow in self.worker.slow:
+                self.worker.slow[slow].done()
         self.worker.write_prom()
         verified = verified_values(checked, reread["QPIRI"], reread["QFLAG"])
         self.audit.record(device=self.name, command=checked, result="ok", confirm=confirm, verified=verified)

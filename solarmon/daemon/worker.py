@@ -21,7 +21,7 @@ from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
 from solarmon.daemon.promfile import TimedReading, render, write_atomic
 from solarmon.daemon.schedule import Clock, Interval, Schedule
-from solarmon.inverter.errors import DeviceBusy, DeviceGone, InverterError
+from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
 from solarmon.inverter.readings import Reading
 
 LOG = logging.getLogger(__name__)
@@ -66,9 +66,9 @@ class DeviceWorker:
         self.wall_clock = wall_clock
         self.health = Health(device.name, wall_clock=wall_clock)
         self.schedule = Schedule(pause_s, retry_max_s=device.retry_max_s, clock=clock)
-        self.slow = Interval(device.settings_interval_s, clock=clock)
         self.cycle_commands = tuple(dict.fromkeys(device.commands + EVERY_CYCLE))
         self.slow_commands = tuple(c for c in SLOW if c not in self.cycle_commands)
+        self.slow = {c: Interval(device.settings_interval_s, clock=clock) for c in self.slow_commands}
         self._readings: dict[str, TimedReading] = {}
         self._readings_lock = threading.Lock()
         self._link: Link | None = None
@@ -117,6 +117,11 @@ class DeviceWorker:
         with self._readings_lock:
             self._readings[reading.command] = TimedReading(reading, self.wall_clock())
 
+    def mark_slow_stale(self) -> None:
+        """Read QPIRI/QFLAG again at the next cycle (after a setting changed the inverter)."""
+        for interval in self.slow.values():
+            interval.mark_stale()
+
     def latest(self, command: str) -> Reading | None:
         """The last good reading of ``command``, if any."""
         with self._readings_lock:
@@ -132,16 +137,16 @@ class DeviceWorker:
         ratings stay until they are read again.
         """
         started = self.clock()
-        commands = self.cycle_commands + (self.slow_commands if self.slow.due() else ())
+        commands = self.cycle_commands + tuple(c for c, interval in self.slow.items() if interval.due())
         ok = False
-        slow_ok = True
         for command in commands:
             try:
                 reading = self.exchange(command)
             except InverterError as exc:
                 LOG.debug("[%s] %s failed: %s: %s", self.device.name, command, exc.kind, exc)
-                if command in self.slow_commands:
-                    slow_ok = False
+                if command in self.slow:
+                    if isinstance(exc, CommandRefused):
+                        self.slow[command].done()  # a unit without it must not be asked every cycle
                 else:
                     with self._readings_lock:
                         self._readings.pop(command, None)
@@ -150,9 +155,8 @@ class DeviceWorker:
                 continue
             self.store(reading)
             ok = True
-        else:
-            if slow_ok and commands[len(self.cycle_commands):]:
-                self.slow.done()
+            if command in self.slow:
+                self.slow[command].done()
         self.cycles += 1
         self.health.cycle_done(ok, self.clock() - started)
         self.write_prom()
@@ -211,7 +215,10 @@ class DeviceWorker:
                 except Exception:  # never die: log the bug, count the cycle as failed
                     LOG.exception("[%s] poll cycle failed", self.device.name)
                     ok = False
-                self.schedule.succeeded() if ok else self.schedule.failed()
+                if ok:
+                    self.schedule.succeeded()
+                else:
+                    self.schedule.failed()
         self._drain_jobs()
         self._drop_link()
 
@@ -235,6 +242,9 @@ class DeviceWorker:
         self._jobs.put(None)
         if self._thread is not None:
             self._thread.join(timeout_s)
+        else:
+            self._drain_jobs()
+            self._drop_link()
 
     def stalled(self, limit_s: float) -> bool:
         """True when the thread has not come round its loop for ``limit_s`` (the watchdog's test)."""
