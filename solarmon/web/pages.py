@@ -1,0 +1,234 @@
+"""The dashboard pages: a Flask blueprint serving the HTML pages of both themes and their assets.
+
+Pages are thin shells: every value on them is fetched by the browser from the JSON API
+(`/api/data`, `/api/stream`, `/api/historical`, ...), so a page never touches the live state
+itself and renders the same with or without a running daemon. The front-end packages (Bootstrap,
+Chart.js, date-fns, Font Awesome, the Antonio font) come from npm into `node_modules/` and are
+served from `/static/vendor/<package>/...`; nothing is loaded from outside the box, and every page
+carries a Content-Security-Policy that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, send_from_directory
+from flask.sansio.blueprints import BlueprintSetupState
+
+LOG = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / "templates"
+STATIC_DIR = REPO_ROOT / "static"
+NODE_MODULES_DIR = REPO_ROOT / "node_modules"
+
+# Only these folders of node_modules are reachable, each under a short, stable name: the rest of
+# node_modules (package sources, build scripts) is never served.
+VENDOR_DIRS: dict[str, str] = {
+    "bootstrap": "bootstrap/dist",
+    "chart.js": "chart.js/dist",
+    "chartjs-adapter-date-fns": "chartjs-adapter-date-fns/dist",
+    "date-fns": "date-fns",
+    "fontawesome": "@fortawesome/fontawesome-free",
+    "antonio": "@fontsource/antonio",
+}
+# One file per package proves `npm ci` ran; a missing one is named in the log and on the pages.
+VENDOR_PROBES: tuple[str, ...] = (
+    "bootstrap/dist/css/bootstrap.min.css",
+    "chart.js/dist/chart.umd.min.js",
+    "chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.min.js",
+    "date-fns/cdn.min.js",
+    "@fortawesome/fontawesome-free/css/all.min.css",
+    "@fontsource/antonio/latin-400.css",
+)
+
+# Self only: no CDN, no inline script or style. data: images are Bootstrap's own SVG icons
+# (navbar toggler, form controls), which it embeds in its CSS.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+VENDOR_MAX_AGE_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the site: its endpoint, its navigation label and icon, and its template."""
+
+    endpoint: str
+    label: str
+    icon: str
+    template: str
+
+
+PAGES: tuple[Page, ...] = (
+    Page("dashboard", "Dashboard", "fa-gauge-high", "pages/dashboard.html"),
+    Page("charts", "Charts", "fa-chart-line", "pages/charts.html"),
+    Page("battery", "Battery", "fa-car-battery", "pages/battery.html"),
+    Page("house", "House", "fa-house", "pages/house.html"),
+)
+THEMES: tuple[str, ...] = ("standard", "lcars")
+
+pages = Blueprint(
+    "pages",
+    __name__,
+    template_folder=str(TEMPLATE_DIR),
+    static_folder=str(STATIC_DIR),
+    static_url_path="/static/app",
+)
+
+
+def missing_vendor_files(node_modules: Path = NODE_MODULES_DIR) -> list[str]:
+    """Return the front-end files that `npm ci` should have installed but are not there."""
+    return [probe for probe in VENDOR_PROBES if not (node_modules / probe).is_file()]
+
+
+@pages.record_once
+def _check_vendor(state: BlueprintSetupState) -> None:
+    """Say once, at registration, when the front-end packages are missing (pages would be bare)."""
+    missing = missing_vendor_files()
+    if missing:
+        LOG.warning("front-end packages missing (run `npm ci` in %s): %s", REPO_ROOT, ", ".join(missing))
+
+
+def _live_ratings() -> dict[str, Any] | None:
+    """The first inverter's latest values (QPIRI's rated_* keys among them), or None without data.
+
+    describe_settings() reads the battery voltage class and the unit type from them, so the
+    console offers the voltage ranges this unit accepts.
+    """
+    try:
+        from solarmon.web.runtime import get_context
+        from solarmon.web.state import inverter_source
+    except ImportError:
+        return None
+    try:
+        state = get_context().parts.get("state")
+    except (LookupError, RuntimeError):  # an app built without create_app(): no live state
+        return None
+    if state is None:
+        return None
+    devices = state.devices()
+    snap = state.snapshot(inverter_source(devices[0])) if devices else None
+    return None if snap is None else dict(snap.values)
+
+
+def _settings_spec() -> list[dict[str, Any]]:
+    """Choices and ranges of the settings the console offers, from the codec when it is there."""
+    # Imported here: the codec lands separately, and without it the console offers queries only.
+    try:
+        from solarmon.inverter.setters import describe_settings
+    except ImportError:
+        return []
+    try:
+        return list(describe_settings(_live_ratings()))
+    except Exception:  # a codec bug must not take the dashboard down: the console then offers queries
+        LOG.exception("describe_settings failed; the console offers free-form queries only")
+        return []
+
+
+def _page_url(endpoint: str, theme: str) -> str:
+    """The URL of a page in a theme: the standard page's path, with /lcars appended for LCARS."""
+    paths = {"dashboard": "/", "charts": "/charts", "battery": "/battery", "house": "/house"}
+    path = paths[endpoint]
+    if theme == "standard":
+        return path
+    return "/lcars" if path == "/" else f"{path}/lcars"
+
+
+def render_page(endpoint: str, theme: str) -> str:
+    """Render one page in one theme with the navigation, the theme switch and the console spec."""
+    page = next(p for p in PAGES if p.endpoint == endpoint)
+    nav = [
+        {"label": p.label, "icon": p.icon, "url": _page_url(p.endpoint, theme), "active": p is page}
+        for p in PAGES
+    ]
+    other = "lcars" if theme == "standard" else "standard"
+    return render_template(
+        page.template,
+        layout=f"{theme}/base.html",
+        theme=theme,
+        page=page,
+        nav=nav,
+        other_theme_url=_page_url(endpoint, other),
+        other_theme_label="LCARS" if other == "lcars" else "Standard",
+        vendor_missing=missing_vendor_files(),
+        settings_spec_json=json.dumps(_settings_spec() if endpoint == "dashboard" else []),
+    )
+
+
+@pages.after_request
+def _security_headers(response: Response) -> Response:
+    """Every page and asset says: load nothing from anywhere but this server."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@pages.get("/")
+def dashboard() -> str:
+    """The live dashboard, standard theme."""
+    return render_page("dashboard", "standard")
+
+
+@pages.get("/lcars")
+def dashboard_lcars() -> str:
+    """The live dashboard, LCARS theme."""
+    return render_page("dashboard", "lcars")
+
+
+@pages.get("/charts")
+def charts() -> str:
+    """Historical charts and daily energy, standard theme."""
+    return render_page("charts", "standard")
+
+
+@pages.get("/charts/lcars")
+def charts_lcars() -> str:
+    """Historical charts and daily energy, LCARS theme."""
+    return render_page("charts", "lcars")
+
+
+@pages.get("/house")
+def house() -> str:
+    """House sensors and weather, standard theme."""
+    return render_page("house", "standard")
+
+
+@pages.get("/house/lcars")
+def house_lcars() -> str:
+    """House sensors and weather, LCARS theme."""
+    return render_page("house", "lcars")
+
+
+@pages.get("/battery")
+def battery() -> str:
+    """Battery detail and per-cell data, standard theme."""
+    return render_page("battery", "standard")
+
+
+@pages.get("/battery/lcars")
+def battery_lcars() -> str:
+    """Battery detail and per-cell data, LCARS theme."""
+    return render_page("battery", "lcars")
+
+
+@pages.get("/static/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str) -> Response:
+    """A file of an allowed front-end package from node_modules (send_from_directory refuses `..`)."""
+    subdir = VENDOR_DIRS.get(package)
+    if subdir is None:
+        abort(404)
+    return send_from_directory(NODE_MODULES_DIR / subdir, filename, max_age=VENDOR_MAX_AGE_S)
+
+
+def page_rules() -> list[str]:
+    """The URL rules of every page (both themes), for tests and the docs."""
+    return [_page_url(p.endpoint, theme) for p in PAGES for theme in THEMES]
+

@@ -1,0 +1,80 @@
+// The battery page: live values, today's energy in and out, 24 h charts and the per-cell section.
+
+import { apiJSON, withQuery } from './lib/api.js';
+import { describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
+import { formatAge, formatValue } from './lib/format.js';
+import { LiveFeed } from './lib/live.js';
+import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
+import { cellsOf, readingsOf } from './lib/sensors.js';
+
+const el = (id) => document.getElementById(id);
+const device = () => new URLSearchParams(window.location.search).get('device') || undefined;
+
+async function chart(name, canvasId, statusId, kind, metrics) {
+  const canvas = el(canvasId);
+  try {
+    const result = await loadHistory({ device: device(), metrics, hours: 24, points: pointsFor(canvas) });
+    const built = timeChart(canvas, kind, result.series);
+    register(name, built);
+    el(statusId).textContent = describeHistory(result.body, result.series);
+  } catch (error) {
+    el(statusId).textContent = `Could not load the history: ${error.message}.`;
+  }
+}
+
+async function energyToday() {
+  try {
+    const body = await apiJSON(withQuery('/api/energy', { period: 'day', count: 1 }));
+    const totals = body.total || {};
+    const last = (kind) => (Array.isArray(totals[kind]) && totals[kind].length ? totals[kind][totals[kind].length - 1] : null);
+    renderMetrics({ battery_charge_kwh: last('battery_charge'), battery_discharge_kwh: last('battery_discharge') }, {}, el('battery-energy'));
+  } catch (error) {
+    el('energy-note').textContent = `Energy not available: ${error.message}.`;
+  }
+}
+
+async function cells() {
+  let readings = [];
+  try {
+    readings = readingsOf(await apiJSON('/api/house'));
+  } catch (error) {
+    readings = [];
+  }
+  const list = cellsOf(readings);
+  el('cells-none').hidden = list.length > 0;
+  const box = el('cells');
+  box.hidden = list.length === 0;
+  box.replaceChildren(...list.map((cell) => {
+    const div = document.createElement('div');
+    div.className = 'sm-cell';
+    const name = document.createElement('small');
+    name.textContent = `${cell.label} · ${formatAge(cell.ageS)}`;
+    div.append(name, `${formatValue(cell.value, 3)} ${cell.unit}`);
+    return div;
+  }));
+}
+
+function main() {
+  const feed = new LiveFeed({ device: device() || '' });
+  feed.onUpdate = (snap) => {
+    renderMetrics(snap.values, snap.units, el('battery-now'));
+    renderSoc(snap.values);
+  };
+  feed.onState = renderFeedState;
+  feed.start();
+  window.solarmon = { ...(window.solarmon || {}), feed };
+  energyToday();
+  cells();
+  setInterval(cells, 10000);
+  setInterval(energyToday, 60000);
+  chart('battery', 'battery-chart', 'battery-chart-status', 'line', [
+    { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
+    { key: 'battery_capacity', label: 'Charge', unit: '%' },
+  ]);
+  chart('batteryPower', 'battery-power-chart', 'battery-power-status', 'area', [
+    { key: 'battery_charging_current', label: 'Charge current', unit: 'A' },
+    { key: 'battery_discharge_current', label: 'Discharge current', unit: 'A' },
+  ]);
+}
+
+main();

@@ -1,0 +1,122 @@
+// The live dashboard (/ and /lcars): values, mode and alarms, power flow, device switcher and
+// system totals. The command console lives in console.js.
+
+import { alarmsOf, derive, formatPower, modeOf } from './lib/format.js';
+import { LiveFeed } from './lib/live.js';
+import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
+import { initConsole } from './console.js';
+
+const HUB = { x: 170, y: 125 };
+const FLOW_MIN_W = 5; // below this a path counts as idle (sensor noise)
+
+// Draw one path of the power-flow picture: towards the inverter (into = true) or away from it.
+function drawFlow(node, watts, into) {
+  const path = document.getElementById(`flow-${node}`);
+  const label = document.getElementById(`flow-${node}-value`);
+  if (!path || !label) return;
+  const x = Number(path.dataset.x);
+  const y = Number(path.dataset.y);
+  // Stop the line at the edge of the hub and of the node box, so the arrow head shows.
+  const dx = HUB.x - x;
+  const dy = HUB.y - y;
+  const length = Math.hypot(dx, dy);
+  const ux = dx / length;
+  const uy = dy / length;
+  const nodeEdge = Math.min(45 / Math.abs(ux || 1e-9), 25 / Math.abs(uy || 1e-9)) + 3;
+  const start = { x: x + ux * nodeEdge, y: y + uy * nodeEdge };
+  const end = { x: HUB.x - ux * 30, y: HUB.y - uy * 30 };
+  const [from, to] = into ? [start, end] : [end, start];
+  path.setAttribute('d', `M${from.x.toFixed(1)},${from.y.toFixed(1)} L${to.x.toFixed(1)},${to.y.toFixed(1)}`);
+  const active = watts !== null && Math.abs(watts) >= FLOW_MIN_W;
+  path.classList.toggle('active', active);
+  path.dataset.direction = active ? (into ? 'in' : 'out') : 'idle';
+  label.textContent = watts === null ? '–' : formatPower(Math.abs(watts));
+}
+
+function renderFlow(all) {
+  drawFlow('pv', all.pv_power, true);
+  drawFlow('grid', all.grid_power, true);
+  const battery = all.battery_power;
+  drawFlow('battery', battery, battery !== null && battery < 0);
+  drawFlow('load', all.ac_output_active_power === undefined ? null : Number(all.ac_output_active_power), false);
+}
+
+function renderStatus(values) {
+  const mode = modeOf(values);
+  document.getElementById('mode').textContent = mode || 'not reported';
+  const box = document.getElementById('alarms');
+  const { alarms, reported } = alarmsOf(values);
+  box.replaceChildren();
+  if (!reported) {
+    const none = document.createElement('span');
+    none.className = 'sm-note';
+    none.textContent = 'not reported (the daemon polls QPIWS for them)';
+    box.append(none);
+    return;
+  }
+  if (!alarms.length) {
+    const ok = document.createElement('span');
+    ok.className = 'sm-alarm ok';
+    ok.textContent = 'No warnings or faults';
+    box.append(ok);
+  }
+  for (const alarm of alarms) {
+    const pill = document.createElement('span');
+    pill.className = `sm-alarm ${alarm.fault ? 'fault' : 'warning'}`;
+    pill.dataset.key = alarm.key;
+    pill.textContent = `${alarm.fault ? 'Fault' : 'Warning'}: ${alarm.text}`;
+    box.append(pill);
+  }
+}
+
+function renderTotals(feed) {
+  const panel = document.getElementById('totals-panel');
+  const many = feed.others.size > 1;
+  panel.hidden = !many;
+  if (!many) return;
+  const sum = { total_pv_power: 0, total_load_power: 0, total_battery_power: 0, total_grid_power: 0 };
+  for (const snap of feed.others.values()) {
+    const all = { ...snap.values, ...derive(snap.values) };
+    sum.total_pv_power += Number(all.pv_power) || 0;
+    sum.total_load_power += Number(all.ac_output_active_power) || 0;
+    sum.total_battery_power += Number(all.battery_power) || 0;
+    sum.total_grid_power += Number(all.grid_power) || 0;
+  }
+  renderMetrics(sum, {}, panel);
+  document.getElementById('totals-note').textContent = `All ${feed.others.size} inverters added up.`;
+}
+
+function setupDeviceSwitch(feed) {
+  const box = document.getElementById('device-switch');
+  const select = document.getElementById('device-select');
+  select.addEventListener('change', () => {
+    feed.setDevice(select.value);
+    const url = new URL(window.location.href);
+    url.searchParams.set('device', select.value);
+    window.history.replaceState(null, '', url);
+  });
+  return (devices, current) => {
+    box.hidden = devices.length < 2;
+    select.replaceChildren(...devices.map((device) => new Option(device, device, false, device === current)));
+  };
+}
+
+function main() {
+  const device = new URLSearchParams(window.location.search).get('device') || '';
+  const feed = new LiveFeed({ device });
+  feed.onDevices = setupDeviceSwitch(feed);
+  feed.onUpdate = (snap) => {
+    const all = renderMetrics(snap.values, snap.units);
+    renderSoc(snap.values);
+    renderFlow(all);
+    renderStatus(snap.values);
+    renderTotals(feed);
+  };
+  feed.onState = renderFeedState;
+  document.getElementById('totals-panel').hidden = true;
+  feed.start();
+  initConsole(() => feed.device, () => (feed.snapshot ? feed.snapshot.values : {}));
+  window.solarmon = { ...(window.solarmon || {}), feed };
+}
+
+main();

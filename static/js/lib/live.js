@@ -1,0 +1,190 @@
+// Live values for a page: Server-Sent Events from /api/stream, with polling of /api/data as the
+// fallback when the stream is refused or keeps failing. Keeps the merged latest snapshot of the
+// chosen device and tells the page its state: connecting, live, polling, stale or offline.
+
+import { apiJSON, normalizeSnapshot, sectionOf, withQuery } from './api.js';
+
+const POLL_MS = 5000;
+const SSE_RETRY_MS = 30000;
+const SSE_MAX_ERRORS = 3;
+export const STALE_AFTER_S = 180;
+
+export class LiveFeed {
+  constructor({ device = '', onUpdate = () => {}, onState = () => {}, onDevices = () => {} } = {}) {
+    this.device = device;
+    this.onUpdate = onUpdate;
+    this.onState = onState;
+    this.onDevices = onDevices;
+    this.snapshot = null;
+    this.clockOffsetS = 0; // browser clock minus server clock, from /api/data's ts + age_s
+    this.devices = [];
+    this.others = new Map(); // latest snapshot of every inverter, for the system totals
+    this.source = null;
+    this.sseErrors = 0;
+    this.pollTimer = null;
+    this.transport = 'connecting';
+    this.offlineReason = null;
+    this.staleAfterS = STALE_AFTER_S;
+    this.staleReason = null;
+  }
+
+  start() {
+    this.poll();
+    this.openStream();
+    setInterval(() => this.emitState(), 1000);
+    return this;
+  }
+
+  setDevice(device) {
+    this.device = device;
+    this.snapshot = this.others.get(device) || null;
+    this.poll();
+  }
+
+  ageS() {
+    if (!this.snapshot || !Number.isFinite(this.snapshot.ts)) return null;
+    return Date.now() / 1000 - this.clockOffsetS - this.snapshot.ts;
+  }
+
+  state() {
+    if (this.offlineReason) return 'offline';
+    const age = this.ageS();
+    if (this.staleReason && (age === null || age > this.staleAfterS)) return 'stale';
+    if (age === null) return this.transport === 'connecting' ? 'connecting' : 'offline';
+    if (age > this.staleAfterS || (this.snapshot && !this.snapshot.ok)) return 'stale';
+    return this.transport;
+  }
+
+  emitState() {
+    this.onState(this.state(), this.ageS(), this.offlineReason || this.staleReason);
+  }
+
+  async poll() {
+    try {
+      const body = await apiJSON(withQuery('/api/data', { device: this.device }));
+      const snap = normalizeSnapshot(body);
+      if (Number.isFinite(Number(body.stale_after_s))) this.staleAfterS = Number(body.stale_after_s);
+      this.staleReason = null;
+      if (Number.isFinite(snap.ts) && snap.ageS !== null) {
+        this.clockOffsetS = Date.now() / 1000 - (snap.ts + snap.ageS);
+      }
+      if (snap.devices) this.setDevices(snap.devices);
+      this.offlineReason = snap.ok ? null : (snap.error || 'the inverter reports a failure');
+      this.accept(snap, true);
+    } catch (err) {
+      // 503 "stale": the daemon wrote nothing new for too long; "no_data" or no answer: offline.
+      if (err.kind === 'stale') {
+        this.staleReason = err.message;
+        this.offlineReason = null;
+        if (this.snapshot && err.payload && err.payload.age_s !== undefined) {
+          this.clockOffsetS = Date.now() / 1000 - (this.snapshot.ts + Number(err.payload.age_s));
+        }
+      } else {
+        this.offlineReason = err.message || 'no data';
+      }
+      this.emitState();
+    }
+  }
+
+  setDevices(devices) {
+    const list = devices.map((d) => (typeof d === 'string' ? d : d.device || d.section || sectionOf(d.source)))
+      .filter(Boolean);
+    const changed = list.join('\n') !== this.devices.join('\n');
+    this.devices = list;
+    if (!this.device && list.length) this.device = list[0];
+    if (changed) this.onDevices(list, this.device);
+  }
+
+  accept(snap, replace) {
+    const device = snap.device || this.device;
+    if (device && !this.devices.includes(device)) this.setDevices([...this.devices, device]);
+    const previous = this.others.get(device);
+    const merged = replace || !previous ? snap : {
+      ...snap,
+      values: { ...previous.values, ...snap.values },
+      units: { ...previous.units, ...snap.units },
+      ts: Math.max(previous.ts, snap.ts),
+    };
+    merged.device = device;
+    this.others.set(device, merged);
+    if (!this.device) this.device = device;
+    if (device === this.device) {
+      this.snapshot = merged;
+      if (merged.ok) this.offlineReason = null;
+      this.onUpdate(merged, this);
+    }
+    this.emitState();
+  }
+
+  openStream() {
+    if (typeof EventSource === 'undefined') {
+      this.startPolling();
+      return;
+    }
+    const source = new EventSource('/api/stream');
+    this.source = source;
+    const onSample = (event) => {
+      let body;
+      try {
+        body = JSON.parse(event.data);
+      } catch (err) {
+        return; // a keep-alive or a line we do not know: not an error
+      }
+      const snap = normalizeSnapshot(body);
+      if (!snap || !sectionOf(snap.source)) return; // house/weather samples are for other pages
+      if (this.transport !== 'live') {
+        this.transport = 'live';
+        this.stopPolling();
+      }
+      this.accept(snap, false);
+    };
+    // "snapshot" events (one per source on connect) and "sample" events (each new reading).
+    source.addEventListener('snapshot', onSample);
+    source.addEventListener('sample', onSample);
+    source.addEventListener('health', (event) => {
+      try {
+        if (sectionOf(JSON.parse(event.data).source) === this.device) this.poll();
+      } catch (err) {
+        this.poll();
+      }
+    });
+    source.addEventListener('open', () => {
+      this.sseErrors = 0;
+      this.transport = 'live';
+      this.stopPolling();
+      this.poll(); // catch up on what happened while the stream was down
+    });
+    source.addEventListener('error', () => {
+      this.sseErrors += 1;
+      if (source.readyState === EventSource.CLOSED || this.sseErrors >= SSE_MAX_ERRORS) {
+        source.close();
+        this.source = null;
+        this.startPolling();
+        setTimeout(() => this.openStream(), SSE_RETRY_MS);
+      }
+    });
+  }
+
+  startPolling() {
+    this.transport = 'polling';
+    if (!this.pollTimer) this.pollTimer = setInterval(() => this.poll(), POLL_MS);
+    this.emitState();
+  }
+
+  stopPolling() {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+  }
+}
+
+const STATE_TEXT = {
+  connecting: 'connecting…', live: 'live', polling: 'polling', stale: 'data stale', offline: 'inverter offline',
+};
+
+// Show the feed's state in the navigation badge (both themes have one, #live-status).
+export function showLiveState(state) {
+  const badge = document.getElementById('live-status');
+  if (!badge) return;
+  badge.dataset.state = state;
+  badge.textContent = STATE_TEXT[state] || state;
+}

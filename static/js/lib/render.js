@@ -1,0 +1,59 @@
+// Writing snapshots into the page: every [data-metric] element, the state-of-charge bar, the
+// data age in each panel header and the offline banner. Shared by the dashboard and battery pages.
+
+import { derive, formatAge, formatValue } from './format.js';
+import { showLiveState } from './live.js';
+
+// Fill every [data-metric="key"] element from the snapshot's values (and the derived ones).
+export function renderMetrics(values, units = {}, root = document) {
+  const all = { ...values, ...derive(values) };
+  for (const element of root.querySelectorAll('[data-metric]')) {
+    const key = element.dataset.metric;
+    const digits = Number(element.dataset.digits ?? 1);
+    const valueElement = element.querySelector('.v');
+    if (!valueElement) continue;
+    valueElement.textContent = formatValue(all[key], digits);
+    const unitElement = element.querySelector('.u');
+    if (unitElement && units[key] && !unitElement.textContent) unitElement.textContent = units[key];
+  }
+  return all;
+}
+
+export function renderSoc(values) {
+  const soc = Number(values.battery_capacity);
+  const fill = document.getElementById('soc-fill');
+  const text = document.getElementById('soc-value');
+  if (!fill || !text) return;
+  const known = values.battery_capacity !== undefined && Number.isFinite(soc);
+  text.textContent = known ? formatValue(soc, 0) : '–';
+  fill.style.width = known ? `${Math.max(0, Math.min(100, soc))}%` : '0';
+  fill.classList.toggle('low', known && soc < 25);
+  fill.classList.toggle('mid', known && soc >= 25 && soc < 50);
+}
+
+// The feed's state: the badge, "Data: 3 s old", panel ages, and the banner when offline or stale.
+export function renderFeedState(state, ageS, reason) {
+  showLiveState(state);
+  const ageText = ageS === null ? 'no reading yet' : `${formatAge(ageS)} old`;
+  const ageElement = document.getElementById('data-age');
+  if (ageElement) ageElement.textContent = ageText;
+  for (const element of document.querySelectorAll('[data-age]')) {
+    element.textContent = ageS === null ? '' : `updated ${formatAge(ageS)} ago`;
+  }
+  const banner = document.getElementById('offline-banner');
+  if (!banner) return;
+  const stale = state === 'stale' || state === 'offline';
+  document.body.classList.toggle('sm-stale', stale);
+  for (const element of document.querySelectorAll('.sm-metric')) element.classList.toggle('stale', stale);
+  if (state === 'offline') {
+    banner.hidden = false;
+    banner.textContent = `Inverter offline: ${reason || 'no data'}.` +
+      (ageS === null ? '' : ` The values shown are ${formatAge(ageS)} old.`);
+  } else if (state === 'stale') {
+    banner.hidden = false;
+    banner.textContent = `Data stale: the last reading is ${formatAge(ageS)} old. ` +
+      'Is the daemon running and the inverter connected?';
+  } else {
+    banner.hidden = true;
+  }
+}
