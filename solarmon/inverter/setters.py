@@ -289,14 +289,16 @@ def _voltage_entry(prefix: str, cls: int | None) -> dict[str, Any]:
     rule = VOLTAGE_RULES[prefix]
     entry: dict[str, Any] = {"prefix": prefix, "label": rule.label, "unit": "V", "format": "nn.n"}
     if cls is None:
-        return {**entry, "kind": "range", "available": False, "reason": "battery class unknown: read QPIRI"}
+        return {**entry, "kind": "range", "available": False, "reason": "battery class unknown: read QPIRI",
+                "choices": []}
     allowed = rule.ranges[cls]
     values = allowed.values()
     if len(values) <= 20:
         choices = [{"value": f"{v:04.1f}", "label": f"{v:.1f} V", "command": f"{prefix}{v:04.1f}"}
                    for v in values]
         return {**entry, "kind": "choice", "choices": choices}
-    return {**entry, "kind": "range", "min": allowed.low, "max": allowed.high, "step": allowed.step}
+    return {**entry, "kind": "range", "min": allowed.low, "max": allowed.high, "step": allowed.step,
+            "choices": []}
 
 
 def describe_settings(ratings: Ratings | None = None,
