@@ -20,6 +20,10 @@ from solarmon.web.runtime import Runtime
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "web.yaml"
 
 
+class _Stop(Exception):
+    """Raised by the signal handler to leave waitress' loop."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line: the config file, and host/port overrides for demos and tests."""
     parser = argparse.ArgumentParser(description="solarmon web interface (dashboard + JSON API)")
@@ -52,10 +56,11 @@ def main(argv: list[str] | None = None) -> int:
                                     threads=config.server.threads, ident="solarmon")
 
     def on_signal(signum: int, _frame: object) -> None:
-        # waitress' loop ends when the server closes; the streams end when runtime.stop() runs.
+        # Runs in the main thread, inside waitress' loop: leaving the loop by an exception makes
+        # waitress join its worker threads, which end their streams once `stopping` is set.
         logging.getLogger(__name__).info("signal %d: stopping", signum)
         runtime.stopping.set()
-        server.close()
+        raise _Stop
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -64,10 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"listening on http://{server.effective_host}:{server.effective_port}/", flush=True)
     try:
         server.run()
-    except (OSError, ValueError):  # select() on the closed socket after on_signal: a normal stop
+    except _Stop:
         pass
     finally:
         runtime.stop()
+        server.close()
     return 0
 
 

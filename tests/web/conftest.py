@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,14 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        # Streams end within a poll once the runtime stops; let their threads finish before the
+        # server's trigger closes, then stop the worker threads.
         self.runtime.stop()
+        streams = get_context(self.app).parts["streams"]
+        deadline = time.monotonic() + 5
+        while streams.describe()["open"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.server.task_dispatcher.shutdown()
         self.server.close()
         self.thread.join(5)
 
