@@ -80,9 +80,10 @@ class History:
         """Queue one reading for writing (the reader's sink); never blocks."""
         self._writer.submit(update)
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until everything submitted so far is committed and rolled up."""
-        return self._writer.flush(timeout_s)
+    def flush(self, timeout_s: float = 10.0, *, retention: bool = False) -> bool:
+        """Wait until everything submitted so far is committed and rolled up; with `retention`,
+        also apply retention now (otherwise it runs hourly)."""
+        return self._writer.flush(timeout_s, retention=retention)
 
     # -- reads --------------------------------------------------------------------------------
     def historical(

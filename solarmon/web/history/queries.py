@@ -23,6 +23,7 @@ TIERS: tuple[tuple[str, str, int], ...] = (
     ("1m", "roll_1m", MINUTE_S),
     ("15m", "roll_15m", QUARTER_S),
 )
+_RESOLUTION = {name: resolution for name, _table, resolution in TIERS}
 MAX_POINTS = 100_000
 
 _BUCKET_SQL = {
@@ -84,11 +85,14 @@ def historical(
     lo, hi = check_range(start, end, points)
     tier, step = choose_tier(lo, hi, points, retention, now)
     base = lo // step * step
+    # A rollup row at t covers [t, t + resolution): the first one overlapping the range starts
+    # before `lo`, so the scan starts at lo rounded down to the tier's resolution.
+    scan_lo = lo // _RESOLUTION[tier] * _RESOLUTION[tier]
     sql = _BUCKET_SQL[tier]
     per_metric: dict[str, dict[int, tuple[float, float, float]]] = {}
     for metric in metrics:
         if metric in series and metric not in per_metric:
-            rows = conn.execute(sql, (base, step, series[metric][0], lo, hi))
+            rows = conn.execute(sql, (base, step, series[metric][0], scan_lo, hi))
             per_metric[metric] = {b: (a, mn, mx) for b, a, mn, mx in rows}
     buckets = sorted(set().union(*(d.keys() for d in per_metric.values()))) if per_metric else []
     out_series: dict[str, dict[str, Any]] = {}
@@ -130,11 +134,8 @@ def export_rows(
     cutoffs = [(name, retention.cutoff(name, now)) for name, _table, _res in TIERS]
     tier = next((name for name, cut in cutoffs if cut is None or lo >= cut), TIERS[-1][0])
     sql = _EXPORT_SQL[tier]
-    cursors = [
-        ((ts, idx, value) for ts, value in conn.execute(sql, (sid, lo, hi)))
-        for idx, sid in enumerate(series_ids)
-        if sid is not None
-    ]
+    cursors = [_tagged(conn.execute(sql, (sid, lo, hi)), idx) for idx, sid in enumerate(series_ids)
+               if sid is not None]
     current: int | None = None
     row: list[float | None] = [None] * len(series_ids)
     for ts, idx, value in heapq.merge(*cursors):
@@ -145,3 +146,9 @@ def export_rows(
         row[idx] = value
     if current is not None:
         yield current, row
+
+
+def _tagged(rows: Iterator[tuple[int, float]], index: int) -> Iterator[tuple[int, int, float]]:
+    """(ts, index, value) from one series' ordered rows, for heapq.merge."""
+    for ts, value in rows:
+        yield ts, index, value

@@ -42,6 +42,7 @@ MAX_PENDING_ROWS = 2_000_000
 @dataclass
 class _Flush:
     done: threading.Event = field(default_factory=threading.Event)
+    retention: bool = False
 
 
 @dataclass
@@ -130,11 +131,12 @@ class HistoryWriter:
             self.stats.dropped += 1
             return False
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until everything submitted before this call is committed and rolled up."""
+    def flush(self, timeout_s: float = 10.0, *, retention: bool = False) -> bool:
+        """Wait until everything submitted before this call is committed and rolled up (and,
+        with `retention`, old rows deleted now rather than at the next hourly run)."""
         if self._thread is None or not self._thread.is_alive():
             return False
-        marker = _Flush()
+        marker = _Flush(retention=retention)
         self._queue.put(marker)
         return marker.done.wait(timeout_s)
 
@@ -167,7 +169,7 @@ class HistoryWriter:
                     if self._transaction(lambda c: rollups.rollup(c, self._touched), "rollup"):
                         self._touched = {}
                     last_rollup = now
-                if now - last_retention >= self._retention_interval_s:
+                if now - last_retention >= self._retention_interval_s or any(m.retention for m in markers):
                     self._transaction(
                         lambda c: rollups.apply_retention(c, self.retention, self._clock()), "retention"
                     )

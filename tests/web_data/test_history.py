@@ -1,0 +1,192 @@
+"""The SQLite history: writing, tiers, rollups, downsampling, retention, export and restarts."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import threading
+
+import pytest
+
+from solarmon.web.history import History, HistoryUnavailableError
+from solarmon.web.history.queries import choose_tier
+from solarmon.web.history.rollups import Retention
+from solarmon.web.state import SourceUpdate
+from tests.web_data.conftest import T0
+
+SRC = "inverter:main"
+
+
+def feed(history: History, start: int, count: int, step: int = 10, seed: int = 7, source: str = SRC) -> dict:
+    """Submit `count` readings of two metrics; return {metric: [(ts, value)]} of what was sent."""
+    rng = random.Random(seed)
+    sent: dict[str, list[tuple[int, float]]] = {"battery_voltage": [], "pv_input_power": []}
+    for i in range(count):
+        ts = start + i * step
+        values = {"battery_voltage": round(48 + rng.random() * 8, 2),
+                  "pv_input_power": rng.randrange(0, 3000)}
+        for key, value in values.items():
+            sent[key].append((ts, value))
+        history.submit(SourceUpdate(source, ts, values, {"battery_voltage": "V", "pv_input_power": "W"}))
+    assert history.flush(60.0)
+    return sent
+
+
+def expected_buckets(points: list[tuple[int, float]], base: int, step: int, lo: int, hi: int) -> dict:
+    out: dict[int, list[float]] = {}
+    for ts, value in points:
+        if lo <= ts < hi:
+            out.setdefault(base + (ts - base) // step * step, []).append(value)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("hours", "points", "tier", "step"),
+    [
+        (1, 1000, "raw", 4),
+        (6, 1000, "raw", 22),
+        (24, 1000, "1m", 120),
+        (24 * 7, 1000, "1m", 660),
+        (24 * 30, 1000, "15m", 2700),
+        (24 * 400, 1000, "15m", 35100),
+        (24 * 30, 100_000, "raw", 26),  # a huge budget may read raw rows: they are still kept
+        (24 * 40, 100_000, "1m", 60),  # past raw retention: the 1-minute tier
+        (24 * 400, 100_000, "15m", 900),  # past 1-minute retention
+    ],
+)
+def test_choose_tier(hours, points, tier, step):
+    now = T0
+    assert choose_tier(now - hours * 3600, now, points, Retention(), now) == (tier, step)
+
+
+@pytest.mark.parametrize(("tier_hours", "points"), [(2, 100), (24, 200), (24 * 5, 50)])
+def test_downsampled_values_match_python(history, clock, tier_hours, points):
+    sent = feed(history, T0 - 5 * 86400, 5 * 8640)
+    clock.now = T0
+    lo, hi = T0 - tier_hours * 3600 + 7, T0 - 13
+    result = history.historical(SRC, ["battery_voltage", "pv_input_power"], lo, hi, points)
+    step, base = result["step_s"], result["t"][0] if result["t"] else 0
+    assert len(result["t"]) <= points + 1
+    for metric in ("battery_voltage", "pv_input_power"):
+        # Rollup tiers hold whole buckets: the expectation uses the bucket edges the tier used.
+        edge_lo = lo if result["tier"] == "raw" else lo // 60 * 60
+        buckets = expected_buckets(sent[metric], base, step, edge_lo, hi if result["tier"] == "raw" else
+                                   (hi + 59) // 60 * 60)
+        series = result["series"][metric]
+        triples = zip(series["avg"], series["min"], series["max"], strict=True)
+        got = dict(zip(result["t"], triples, strict=True))
+        assert set(got) == set(buckets)
+        for ts, values in buckets.items():
+            avg, low, high = got[ts]
+            assert avg == pytest.approx(statistics.fmean(values), abs=2e-3)
+            assert (low, high) == (pytest.approx(min(values)), pytest.approx(max(values)))
+    assert result["series"]["battery_voltage"]["unit"] == "V"
+
+
+def test_unknown_metric_and_bad_ranges(history, clock):
+    feed(history, T0 - 600, 10)
+    clock.now = T0
+    result = history.historical(SRC, ["battery_voltage", "nope"], T0 - 3600, T0, 10)
+    assert result["unknown"] == ["nope"]
+    assert "nope" not in result["series"]
+    with pytest.raises(ValueError, match="after start"):
+        history.historical(SRC, ["battery_voltage"], T0, T0 - 1, 10)
+    with pytest.raises(ValueError, match="points"):
+        history.historical(SRC, ["battery_voltage"], T0 - 10, T0, 0)
+    assert history.historical("inverter:other", ["battery_voltage"], T0 - 10, T0, 5)["t"] == []
+
+
+def test_late_samples_update_rollups(history, clock):
+    feed(history, T0 - 3600, 300, step=12)
+    before = history.historical(SRC, ["pv_input_power"], T0 - 3600, T0, 4)  # 15-min buckets from roll_1m
+    history.submit(SourceUpdate(SRC, T0 - 3600 + 5, {"pv_input_power": 100_000}))
+    assert history.flush()
+    after = history.historical(SRC, ["pv_input_power"], T0 - 3600, T0, 4)
+    assert before["tier"] == after["tier"] == "15m"
+    assert after["series"]["pv_input_power"]["max"][0] == 100_000
+    assert after["series"]["pv_input_power"]["max"][1:] == before["series"]["pv_input_power"]["max"][1:]
+
+
+def test_strings_and_non_finite_values_are_not_stored(history):
+    history.submit(SourceUpdate(SRC, T0, {"device_mode": "Battery", "x": float("nan"), "y": 1.5, "z": True}))
+    assert history.flush()
+    assert {m["metric"] for m in history.metrics(SRC)} == {"y", "z"}
+
+
+def test_retention_deletes_each_tier_at_its_age(make_history, clock):
+    hist = make_history(clock=clock, raw_retention_days=1, minute_retention_days=3)
+    feed(hist, T0 - 5 * 86400, 5 * 1440, step=60)
+    clock.now = T0
+    assert hist.flush(retention=True)
+    db = sqlite3.connect(hist.path)
+    oldest = {t: db.execute(f"SELECT min(ts) FROM {t}").fetchone()[0] for t in ("raw", "roll_1m", "roll_15m")}
+    assert oldest["raw"] >= T0 - 86400
+    assert oldest["roll_1m"] >= T0 - 3 * 86400
+    assert oldest["roll_15m"] < T0 - 4.9 * 86400  # kept forever
+    # A chart of the whole range falls back to the tiers that still hold it.
+    assert hist.historical(SRC, ["battery_voltage"], T0 - 5 * 86400, T0, 100_000)["tier"] == "15m"
+
+
+def test_export_rows_join_metrics_by_time(history, clock):
+    sent = feed(history, T0 - 100, 10)
+    history.submit(SourceUpdate(SRC, T0 - 5, {"battery_voltage": 50.0}))
+    assert history.flush()
+    rows = list(history.export_rows(SRC, ["pv_input_power", "battery_voltage", "nope"], T0 - 100, T0))
+    assert [ts for ts, _ in rows] == [ts for ts, _ in sent["pv_input_power"]] + [T0 - 5]
+    assert rows[0][1] == [sent["pv_input_power"][0][1], sent["battery_voltage"][0][1], None]
+    assert rows[-1][1] == [None, 50.0, None]
+
+
+def test_restart_keeps_everything(make_history, tmp_path, clock):
+    first = make_history(clock=clock)
+    feed(first, T0 - 3600, 100)
+    first.stop()
+    second = make_history(clock=clock)
+    assert second.status()["migrated_from"] == 2  # already current: nothing to migrate
+    assert second.historical(SRC, ["battery_voltage"], T0 - 3600, T0, 1000)["t"][0] == T0 - 3600
+
+
+def test_submit_before_start_is_kept_until_queue_full(tmp_path, clock):
+    hist = History(tmp_path / "q.db", queue_size=5, clock=clock)
+    for i in range(8):
+        hist.submit(SourceUpdate(SRC, T0 + i, {"v": i}))
+    assert hist.status()["dropped"] == 3
+    with pytest.raises(HistoryUnavailableError):
+        hist.historical(SRC, ["v"], T0, T0 + 10, 10)
+    hist.start()
+    try:
+        assert hist.flush()
+        assert len(hist.historical(SRC, ["v"], T0, T0 + 10, 10)["t"]) == 5
+    finally:
+        hist.stop()
+
+
+def test_readers_in_threads_while_writing(history, clock):
+    feed(history, T0 - 86400, 8640)
+    errors: list[BaseException] = []
+
+    def read():
+        try:
+            for _ in range(20):
+                result = history.historical(SRC, ["battery_voltage"], T0 - 86400, T0, 200)
+                assert result["t"]
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    feed(history, T0, 2000, seed=3)
+    for t in threads:
+        t.join(30)
+    assert errors == []
+
+
+def test_status_reports_counts(history):
+    feed(history, T0, 10)
+    status = history.status()
+    assert status["ok"] is True
+    assert status["rows_written"] == 20
+    assert status["schema_version"] == 2
+    assert status["size_bytes"] > 0
