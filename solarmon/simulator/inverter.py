@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from solarmon.inverter import codec
 from solarmon.inverter.errors import SettingRejected
-from solarmon.inverter.frame import crc_matches, encode_reply, find_terminator
+from solarmon.inverter.frame import crc_matches, decode_reply, encode_reply, find_terminator
+from solarmon.inverter.readings import Reading
+from solarmon.inverter.setters import validate_setting
 from solarmon.simulator import replies
 from solarmon.simulator.clock import Clock
 from solarmon.simulator.model import PlantModel
@@ -60,15 +62,6 @@ def parse_request(raw: bytes) -> str | None:
     return frame.decode("ascii")
 
 
-def _codec_validator() -> Callable[..., str] | None:
-    """The codec's ``validate_setting`` (one source of truth for setting ranges), if present."""
-    try:
-        from solarmon.inverter.setters import validate_setting
-    except ImportError:
-        return None
-    return validate_setting
-
-
 class Inverter:
     """A PI30 inverter: firmware over a :class:`PlantModel`, time from ``clock``. Thread-safe."""
 
@@ -79,7 +72,6 @@ class Inverter:
         digits = random.Random(seed ^ 0x5EED).randrange(10**10)
         self.serial = f"{profile.serial_prefix}{digits:010d}"
         self.lock = threading.RLock()
-        self._validate = _codec_validator()
 
     def handle(self, request: bytes) -> bytes:
         """The reply frame (with CRC and CR) for one request frame."""
@@ -125,11 +117,11 @@ class Inverter:
         return simple() if simple is not None else None
 
     def _set(self, command: str) -> Answer:
-        if self._validate is not None:
-            try:
-                self._validate(command, ratings=self.ratings(), currents=self.currents())
-            except SettingRejected as exc:
-                return Answer(command, NAK, str(exc))
+        try:
+            # The codec's rules are the one source of truth for what a setting may carry.
+            command = validate_setting(command, ratings=self.ratings(), currents=self.currents())
+        except SettingRejected as exc:
+            return Answer(command, NAK, str(exc))
         error = apply_setter(self.model.settings, self.profile, command)
         if error is not None:
             return Answer(command, NAK, error)
@@ -137,9 +129,10 @@ class Inverter:
         self.model.advance(0.0)  # let the new setting take effect before the next query
         return Answer(command, ACK)
 
-    def ratings(self) -> dict[str, object]:
-        """QPIRI's values, as the codec's setting validation takes them."""
-        return replies.qpiri(self.model).values
+    def ratings(self) -> Reading:
+        """QPIRI as the codec reads it (what a host would pass to the setting validation)."""
+        frame = decode_reply(encode_reply(replies.qpiri(self.model).payload))
+        return codec.decode("QPIRI", frame)
 
     def currents(self) -> dict[str, tuple[int, ...]]:
         """The allowed charging currents (QMCHGCR / QMUCHGCR lists)."""
