@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import select
 import shutil
+import signal
+import subprocess
+import sys
 import textwrap
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from solarmon.inverter.codec import decode_raw
-from solarmon.inverter.frame import encode_reply
+from solarmon.daemon.promfile import metric_name
+from solarmon.inverter.codec import decode, decode_raw
+from solarmon.inverter.frame import CrcState, ReplyFrame, encode_reply
 from solarmon.inverter.readings import Reading
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,3 +67,108 @@ def systemd_analyze() -> str:
     if path is None:
         pytest.skip("systemd-analyze not installed (apt package systemd)")
     return path
+
+
+class Simulator:
+    """A running ``python -m solarmon.simulator`` with its device path and ground-truth log."""
+
+    def __init__(self, proc: subprocess.Popen, port: Path, truth: Path, control: Path) -> None:
+        self.proc = proc
+        self.port = port
+        self.truth = truth
+        self.control = control
+        self._offset = 0
+        self._events: list[dict] = []
+
+    def events(self) -> list[dict]:
+        """Every truth-log event so far (read incrementally: the log grows to megabytes)."""
+        with self.truth.open("rb") as handle:
+            handle.seek(self._offset)
+            data = handle.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        self._events.extend(json.loads(line) for line in complete.splitlines() if line.strip())
+        return self._events
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _wait_ready(proc: subprocess.Popen, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            line = proc.stdout.readline()
+            if line.startswith("ready "):
+                return line.split(" ", 1)[1].strip()
+            if not line and proc.poll() is not None:
+                break
+    raise RuntimeError(f"simulator did not get ready (exit {proc.poll()})")
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[Callable[..., Simulator]]:
+    """Start simulators: ``simulator(transport="pty"|"hidraw", faults="", baud=0, seed=1)``."""
+    started: list[Simulator] = []
+
+    def start(transport: str = "pty", faults: str = "", baud: int = 0, seed: int = 1,
+              profile: str = "axpert-5k", name: str = "inv") -> Simulator:
+        if transport == "hidraw" and (not Path("/dev/fuse").exists() or shutil.which("fusermount3") is None):
+            pytest.skip("hidraw simulation needs FUSE (/dev/fuse and fusermount3)")
+        port, truth = tmp_path / name, tmp_path / f"{name}-truth.jsonl"
+        control = tmp_path / f"{name}-sim.sock"
+        args = [sys.executable, "-m", "solarmon.simulator", "--port", str(port), "--transport", transport,
+                "--baud", str(baud), "--seed", str(seed), "--profile", profile, "--truth-log", str(truth),
+                "--control", str(control)]
+        if faults:
+            args += ["--faults", faults]
+        log = (tmp_path / f"{name}-sim.log").open("w")
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True)
+        sim = Simulator(proc, port, truth, control)
+        started.append(sim)
+        _wait_ready(proc, 30)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+def prom_values(text: str) -> dict[str, dict[str, float | str]]:
+    """A .prom file's device values by command: ``{cmd: {metric name: number or myStr string}}``."""
+    by_cmd: dict[str, dict[str, float | str]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            cmd = sample.labels.get("cmd")
+            if cmd is None or sample.name == "mpp_solar_reading_timestamp_seconds":
+                continue
+            value = sample.labels.get("myStr", sample.value)
+            by_cmd.setdefault(cmd, {})[sample.name] = value
+    return by_cmd
+
+
+def expected_values(command: str, payload: str) -> dict[str, float | str]:
+    """What the file must show for ``payload`` as ``command``'s reply: the codec's fields, by name."""
+    reading = decode(command, ReplyFrame(payload=payload, crc=CrcState.OK, raw=b""))
+    values: dict[str, float | str] = {}
+    for field in reading.fields:
+        name = metric_name(field.name)
+        if isinstance(field.value, str):
+            values.setdefault(name, field.value)
+        elif field.value is not None:
+            values.setdefault(name, float(field.value))
+    return values
+
+
+def sent_payloads(events: list[dict], command: str) -> list[str]:
+    """Payloads the simulator sent intact for ``command`` (its truth log's valid exchanges)."""
+    return [e["payload"] for e in events if e.get("event") == "exchange" and e.get("request") == command
+            and e.get("valid")]

@@ -1,0 +1,135 @@
+"""End to end: the daemon as a subprocess against the simulator, on a pty and on a FUSE hidraw node."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from solarmon.daemon.client import request
+
+from .conftest import REPO, expected_values, prom_values, sent_payloads
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def write_daemon_conf(tmp_path: Path, port: Path, porttype: str, **extra: str) -> Path:
+    lines = ["[SETUP]", "pause = 0.3", "control_socket = ctl.sock", "audit_log = audit.jsonl",
+             f"[inv]\nport = {port}\nporttype = {porttype}\nprom_output_dir = prom\ndev = sim",
+             "command = QPIGS", "allowed_settings = POP, PCP", "settings_interval = 600"]
+    lines += [f"{k} = {v}" for k, v in extra.items()]
+    path = tmp_path / "mpp-solar.conf"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wait_for(condition, timeout_s: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def check_file_against_truth(text: str, events: list[dict]) -> dict:
+    values = prom_values(text)
+    assert {"QPIGS", "QMOD", "QPIWS", "QPIRI", "QFLAG"} <= set(values)
+    for cmd, shown in values.items():
+        candidates = [expected_values(cmd, p) for p in sent_payloads(events, cmd)]
+        assert shown in candidates, f"{cmd}: the file shows values the simulator never sent"
+    return values
+
+
+@pytest.mark.parametrize("transport", ["pty", "hidraw"])
+def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(simulator, tmp_path: Path,
+                                                                         transport: str) -> None:
+    sim = simulator(transport=transport)
+    conf = write_daemon_conf(tmp_path, sim.port, "serial" if transport == "pty" else "hidraw")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(30)
+    env = os.environ | {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "400000"}
+    env["WATCHDOG_PID"] = ""  # filled by systemd with the daemon's pid; empty means "for you"
+    proc = subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO, env=env,
+                            stderr=(tmp_path / "daemon.log").open("w"))
+    try:
+        assert notify.recv(4096).startswith(b"READY=1\nSTATUS=")
+        messages = {notify.recv(4096) for _ in range(4)}
+        assert b"WATCHDOG=1" in messages  # pinged every WATCHDOG_USEC/2 while the threads run
+        prom = tmp_path / "prom" / "mpp-solar-inv.prom"
+        wait_for(lambda: prom.exists() and "QFLAG" in prom.read_text(), what="the .prom file")
+        values = check_file_against_truth(prom.read_text(), sim.events())
+        assert values["QPIGS"]["mpp_solar_battery_voltage"] > 0
+        assert 'mpp_solar_up{inverter="inv",device="sim"} 1' in prom.read_text()
+
+        reply = request(tmp_path / "ctl.sock", {"command": "QPIGS", "id": 1})
+        assert (reply["ok"], reply["id"], reply["command"], reply["class"]) == (True, 1, "QPIGS", "query")
+        assert reply["units"]["battery_voltage"] == "V"
+        truth = sim.events()
+        sent = [e for e in truth if e.get("event") == "exchange" and e["request"] == "QPIGS" and e["valid"]]
+        assert reply["reply"]["battery_voltage"] in [e["values"]["battery_voltage"] for e in sent]
+
+        reply = request(tmp_path / "ctl.sock", {"command": "PCP01", "confirm": True})
+        assert reply["ok"], reply
+        assert reply["verified"] == {"charger_source_priority": "Solar first"}
+        assert [e["command"] for e in json.loads("[" + ",".join(
+            (tmp_path / "audit.jsonl").read_text().splitlines()) + "]")] == ["PCP01"]
+        # The file shows the new setting without waiting for settings_interval.
+        wait_for(lambda: 'cmd="QPIRI",myStr="Solar first"' in prom.read_text(), what="the new QPIRI")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        notify.close()
+    assert code == 0
+    assert not (tmp_path / "ctl.sock").exists()
+    log = (tmp_path / "daemon.log").read_text()
+    assert "Traceback" not in log
+    assert "inverter lost" not in log
+
+
+def test_once_exits_0_with_a_device_and_1_without(simulator, tmp_path: Path) -> None:
+    sim = simulator(transport="pty")
+    conf = write_daemon_conf(tmp_path, sim.port, "serial")
+    result = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(conf), "--once"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    check_file_against_truth((tmp_path / "prom" / "mpp-solar-inv.prom").read_text(), sim.events())
+
+    gone = write_daemon_conf(tmp_path, tmp_path / "no-such-device", "serial")
+    result = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(gone), "--once"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "inverter lost: device_gone" in result.stderr
+    text = (tmp_path / "prom" / "mpp-solar-inv.prom").read_text()
+    assert 'mpp_solar_up{inverter="inv",device="sim"} 0' in text
+    assert 'mpp_solar_errors_total{inverter="inv",device="sim",kind="device_gone"} 1' in text
+    assert "cmd=" not in text.replace('cmd="Q', "")  # no stale values: only health families
+
+
+def test_two_devices_each_on_their_own_port(simulator, tmp_path: Path) -> None:
+    one = simulator(transport="pty", name="one", seed=3)
+    two = simulator(transport="hidraw", name="two", seed=4, profile="hs-3k")
+    conf = tmp_path / "two.conf"
+    conf.write_text(f"[SETUP]\ncontrol_socket =\naudit_log = a.jsonl\n"
+                    f"[east]\nport = {one.port}\nporttype = serial\nprom_output_dir = prom\n"
+                    f"[west]\nport = {two.port}\nporttype = hidraw\nprom_output_dir = prom\n"
+                    "command = QPIGS#QPI\n")
+    result = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(conf), "--once"], cwd=REPO,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    east = check_file_against_truth((tmp_path / "prom" / "mpp-solar-east.prom").read_text(), one.events())
+    west = check_file_against_truth((tmp_path / "prom" / "mpp-solar-west.prom").read_text(), two.events())
+    assert "QPI" in west
+    assert "QPI" not in east
+    # The 17-field unit has no pv_input_power; the 21-field one has.
+    assert "mpp_solar_pv_input_power" in east["QPIGS"]
+    assert "mpp_solar_pv_input_power" not in west["QPIGS"]
