@@ -10,11 +10,29 @@ import { cellsOf, readingsOf } from './lib/sensors.js';
 const el = (id) => document.getElementById(id);
 const device = () => new URLSearchParams(window.location.search).get('device') || undefined;
 
-async function chart(name, canvasId, statusId, kind, metrics) {
+// Battery power (+ charging) per point from the voltage and the two currents, which the
+// inverter reports; the power itself is not a stored metric.
+function withPower(series) {
+  const byKey = Object.fromEntries(series.map((s) => [s.key, s]));
+  const volts = byKey.battery_voltage;
+  const charge = byKey.battery_charging_current;
+  const discharge = byKey.battery_discharge_current;
+  const out = series.filter((s) => s.key !== 'battery_voltage');
+  if (!volts || !charge || !discharge) return out;
+  const points = volts.points.map((p, i) => {
+    const c = charge.points[i];
+    const d = discharge.points[i];
+    const ok = p.y !== null && c && d && c.y !== null && d.y !== null;
+    return { x: p.x, y: ok ? Math.round(p.y * (c.y - d.y)) : null };
+  });
+  return [...out, { key: 'battery_power', label: 'Power (+ charging)', unit: 'W', points }];
+}
+
+async function chart(name, canvasId, statusId, kind, metrics, transform = (series) => series) {
   const canvas = el(canvasId);
   try {
     const result = await loadHistory({ device: device(), metrics, hours: 24, points: pointsFor(canvas) });
-    const built = timeChart(canvas, kind, result.series);
+    const built = timeChart(canvas, kind, transform(result.series));
     register(name, built);
     el(statusId).textContent = describeHistory(result.body, result.series);
   } catch (error) {
@@ -71,10 +89,11 @@ function main() {
     { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
     { key: 'battery_capacity', label: 'Charge', unit: '%' },
   ]);
-  chart('batteryPower', 'battery-power-chart', 'battery-power-status', 'area', [
+  chart('batteryPower', 'battery-power-chart', 'battery-power-status', 'line', [
+    { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
     { key: 'battery_charging_current', label: 'Charge current', unit: 'A' },
     { key: 'battery_discharge_current', label: 'Discharge current', unit: 'A' },
-  ]);
+  ], withPower);
 }
 
 main();

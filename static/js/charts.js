@@ -2,6 +2,7 @@
 // metric choice, and the daily energy bars.
 
 import { apiJSON, withQuery } from './lib/api.js';
+import { watchStatus } from './lib/live.js';
 import { color, describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
 
 export const METRICS = [
@@ -81,7 +82,9 @@ async function drawHistory() {
 async function drawEnergy() {
   const status = el('energy-status');
   try {
-    const body = await apiJSON(withQuery('/api/energy', { period: 'day' }));
+    // A phone shows two weeks of bars, a wider screen a month.
+    const count = window.innerWidth < 576 ? 14 : 31;
+    const body = await apiJSON(withQuery('/api/energy', { period: 'day', count }));
     const periods = body.periods || [];
     const totals = body.total || {};
     const datasets = ENERGY_KINDS.filter(([kind]) => Array.isArray(totals[kind])).map(([kind, label], i) => ({
@@ -129,6 +132,7 @@ function main() {
   el('metric-picks').addEventListener('change', drawHistory);
   drawHistory();
   drawEnergy();
+  watchStatus();
 }
 
 main();

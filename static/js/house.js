@@ -4,11 +4,27 @@
 import { apiJSON } from './lib/api.js';
 import { describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
 import { formatAge, formatValue, words } from './lib/format.js';
-import { showLiveState } from './lib/live.js';
+import { watchStatus } from './lib/live.js';
 import { cellsOf, readingsOf } from './lib/sensors.js';
 
 const el = (id) => document.getElementById(id);
 const MAX_CHART_SERIES = 8;
+// WMO weather interpretation codes, as Open-Meteo reports them.
+const WEATHER_CODES = {
+  0: 'clear sky', 1: 'mainly clear', 2: 'partly cloudy', 3: 'overcast', 45: 'fog', 48: 'rime fog',
+  51: 'light drizzle', 53: 'drizzle', 55: 'dense drizzle', 56: 'freezing drizzle', 57: 'freezing drizzle',
+  61: 'light rain', 63: 'rain', 65: 'heavy rain', 66: 'freezing rain', 67: 'heavy freezing rain',
+  71: 'light snow', 73: 'snow', 75: 'heavy snow', 77: 'snow grains', 80: 'rain showers',
+  81: 'rain showers', 82: 'violent rain showers', 85: 'snow showers', 86: 'heavy snow showers',
+  95: 'thunderstorm', 96: 'thunderstorm with hail', 99: 'thunderstorm with heavy hail',
+};
+
+function weatherText(r) {
+  if (/weather_code$/.test(r.name) && WEATHER_CODES[Number(r.value)]) {
+    return `${WEATHER_CODES[Number(r.value)]} (code ${r.value})`;
+  }
+  return `${formatValue(r.value, digitsFor(r.value))} ${r.unit}`.trim();
+}
 
 function digitsFor(value) {
   const number = Number(value);
@@ -27,10 +43,8 @@ async function sensors() {
   let readings = [];
   try {
     readings = readingsOf(await apiJSON('/api/house'));
-    showLiveState('live');
   } catch (error) {
     el('sensors-none').textContent = `House sensors not available: ${error.message}.`;
-    showLiveState('offline');
   }
   const cells = new Set(cellsOf(readings).map((r) => r.name));
   const list = readings.filter((r) => !cells.has(r.name));
@@ -39,7 +53,7 @@ async function sensors() {
   el('sensors').replaceChildren(...list.map((r) => {
     const row = document.createElement('tr');
     row.dataset.sensor = r.name;
-    row.append(cell(words(r.name.replace(/^house[/_:]/, ''))),
+    row.append(cell(words(r.name.replace(/^house[/:]/, ''))),
       cell(`${formatValue(r.value, digitsFor(r.value))} ${r.unit}`.trim(), 'text-end'),
       cell(formatAge(r.ageS), 'text-end'));
     return row;
@@ -59,9 +73,9 @@ async function weather() {
   el('weather-none').hidden = readings.length > 0;
   box.replaceChildren(...readings.flatMap((r) => {
     const dt = document.createElement('dt');
-    dt.textContent = words(r.name.replace(/^weather[/_:]/, ''));
+    dt.textContent = words(r.name.replace(/^weather[/:]/, ''));
     const dd = document.createElement('dd');
-    dd.textContent = `${formatValue(r.value, digitsFor(r.value))} ${r.unit}`.trim();
+    dd.textContent = weatherText(r);
     return [dt, dd];
   }));
   return readings;
@@ -69,14 +83,25 @@ async function weather() {
 
 async function chart(name, source, readings, canvasId, statusId) {
   const canvas = el(canvasId);
-  const metrics = readings.filter((r) => Number.isFinite(Number(r.value))).slice(0, MAX_CHART_SERIES)
-    .map((r) => ({ key: r.name, label: words(r.name), unit: r.unit }));
-  if (!metrics.length) {
+  const numeric = readings.filter((r) => Number.isFinite(Number(r.value)) && !/weather_code$/.test(r.name));
+  const box = canvas.parentElement;
+  if (!numeric.length) {
     el(statusId).textContent = 'Nothing to chart yet.';
+    box.hidden = true;
     return;
   }
+  const from = numeric[0].source || source;
+  const metrics = numeric.filter((r) => (r.source || source) === from).slice(0, MAX_CHART_SERIES)
+    .map((r) => ({ key: r.key || r.name, label: words(r.name), unit: r.unit }));
   try {
-    const result = await loadHistory({ source, metrics, hours: 24, points: pointsFor(canvas) });
+    const result = await loadHistory({ source: from, metrics, hours: 24, points: pointsFor(canvas) });
+    if (result.body && result.body.source && result.body.source !== from) {
+      // The server answered for another source (an inverter): it keeps no history of this one.
+      el(statusId).textContent = 'The server keeps no history for these sensors yet.';
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
     register(name, timeChart(canvas, 'line', result.series));
     el(statusId).textContent = describeHistory(result.body, result.series);
   } catch (error) {
@@ -90,6 +115,7 @@ async function main() {
   chart('weather', 'weather', outside, 'weather-chart', 'weather-chart-status');
   setInterval(sensors, 10000);
   setInterval(weather, 60000);
+  watchStatus();
 }
 
 main();

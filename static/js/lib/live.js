@@ -178,7 +178,7 @@ export class LiveFeed {
 }
 
 const STATE_TEXT = {
-  connecting: 'connecting…', live: 'live', polling: 'polling', stale: 'data stale', offline: 'inverter offline',
+  connecting: 'connecting…', live: 'live', online: 'inverter online', polling: 'polling', stale: 'data stale', offline: 'inverter offline',
 };
 
 // Show the feed's state in the navigation badge (both themes have one, #live-status).
@@ -187,4 +187,21 @@ export function showLiveState(state) {
   if (!badge) return;
   badge.dataset.state = state;
   badge.textContent = STATE_TEXT[state] || state;
+}
+
+// Pages without live values (charts, house) still show whether the inverter data is fresh:
+// ask /api/data now and then, without holding a stream open.
+export function watchStatus(everyMs = 30000) {
+  const check = async () => {
+    try {
+      await apiJSON('/api/data');
+      showLiveState('online');
+    } catch (err) {
+      showLiveState(err.kind === 'stale' ? 'stale' : 'offline');
+      const badge = document.getElementById('live-status');
+      if (badge) badge.title = err.message;
+    }
+  };
+  check();
+  setInterval(check, everyMs);
 }
