@@ -208,6 +208,9 @@ def _qflag(command: str, frame: ReplyFrame) -> Reading:
 def _text(command: str, frame: ReplyFrame) -> Reading:
     key, name, help_text = _TEXT_COMMANDS.get(command, ("response", "response", "reply as sent"))
     text = frame.payload.strip()
+    if command == "QSID" and text[:2].isdigit() and len(text) >= 2 + int(text[:2]) > 2:
+        # QSID: two digits giving the serial's length, the serial, then zero padding.
+        text = text[2:2 + int(text[:2])]
     if not text:
         raise DecodeError(f"{command} reply is empty")
     return _build(TextReading, command, (Field(key, name, text, "", help_text),), frame, text=text)

@@ -149,6 +149,14 @@ def test_text_replies(reply, command: str, payload: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("payload", "serial"),
+    [("1492932105105335005535", "92932105105335"), ("0592932", "92932"), ("0999", "0999")],
+)
+def test_qsid_length_prefixed_serial(reply, payload: str, serial: str) -> None:
+    assert decode("QSID", reply(payload)).as_dict() == {"serial_number": serial}
+
+
+@pytest.mark.parametrize(
     ("command", "payload", "options"),
     [
         ("QMCHGCR", samples.QMCHGCR, (10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120)),

@@ -178,3 +178,23 @@ def test_a_high_bit_set_byte_is_rejected(position: int) -> None:
 )
 def test_find_terminator_finds_the_first_cr_or_lf(buffer: bytes, index: int) -> None:
     assert find_terminator(buffer) == index
+
+
+def _payload_with_raw_crc_byte(value: int, high: bool) -> bytes:
+    for n in range(200000):
+        body = f"(VERFW:{n:08d}".encode()
+        crc = crc16(body)
+        if (crc >> 8 if high else crc & 0xFF) == value:
+            return body
+    raise AssertionError("no payload found")  # pragma: no cover
+
+
+@pytest.mark.parametrize("high", [True, False], ids=["high-byte", "low-byte"])
+@pytest.mark.parametrize("raw_byte", [0x0A, 0x0B, 0x0D, 0x28])
+def test_reply_crc_bytes_bumped_or_genuine(high: bool, raw_byte: int) -> None:
+    # 0x0A, 0x0D and 0x28 arrive bumped by one; a genuine 0x0B must not be mistaken for anything.
+    body = _payload_with_raw_crc_byte(raw_byte, high)
+    raw = body + crc_bytes(body) + b"\r"
+    sent = raw[-3] if high else raw[-2]
+    assert sent == (raw_byte + 1 if raw_byte in (0x0A, 0x0D, 0x28) else raw_byte)
+    assert decode_reply(raw).payload == body[1:].decode()

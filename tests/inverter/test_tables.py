@@ -23,6 +23,7 @@ FULL = {
     "QFLAG": "EabdjklDuvxyz",
     "QPI": "PI30",
     "QID": "92932004102443",
+    "QSID": "1492932105105335005535",
     "QVFW": "VERFW:00072.70",
     "QVFW2": "VERFW2:00000.00",
     "QMCHGCR": samples.QMCHGCR,
@@ -33,7 +34,7 @@ FULL = {
                                            "QLY2024", "QLM202403", "QLD20240315")},
 }
 # Keys two commands share because they mean the same thing.
-SHARED = {"output_mode": {"QPIRI", "QOPM"}}
+SHARED = {"output_mode": {"QPIRI", "QOPM"}, "serial_number": {"QID", "QSID"}}
 UNITS = {"V", "A", "W", "VA", "Hz", "%", "°C", "Wh", ""}
 # Readings with one typed attribute per field (the others summarise: text, lists, bits, totals).
 PER_FIELD = {"QPIGS", "QPIGS2", "QPIRI", "QDI", "QMOD", "QFLAG", "QBOOT", "QOPM"}
