@@ -87,7 +87,9 @@ class FaultRule:
 
     @property
     def param(self) -> float:
-        """The kind's parameter (seconds), or its default."""
+        """The kind's parameter (seconds), or its default; a scheduled ``gone`` lasts its duration."""
+        if self.kind == "gone" and self.param_s is None and self.duration_s is not None:
+            return self.duration_s
         return self.param_s if self.param_s is not None else DEFAULT_PARAM_S.get(self.kind, 0.0)
 
 
