@@ -319,6 +319,7 @@ def describe_settings(ratings: Ratings | None = None,
         entries.append({**_voltage_entry(prefix, cls), "current_key": vrule.current_key})
     entries.append({
         "prefix": "F", "label": "Output frequency", "kind": "choice", "unit": "Hz",
+        "note": "change it in standby only (as NUT does): the loads see the new frequency at once",
         "current_key": "rated_ac_output_frequency",
         "choices": [{"value": f"{hz}", "label": f"{hz} Hz", "command": f"F{hz}"}
                     for hz in OUTPUT_FREQUENCIES_HZ],
@@ -342,6 +343,7 @@ def describe_settings(ratings: Ratings | None = None,
         })
     entries.append({
         "prefix": "PF", "label": "Restore factory defaults", "kind": "choice", "current_key": None,
+        "note": "battery settings go back to lead-acid defaults (see QDI)",
         "choices": [{"value": "", "label": "restore", "command": "PF"}],
     })
     for entry in entries:
