@@ -62,19 +62,18 @@ class Weather:
     pinned: bool = False
 
     def step(self, rng: random.Random, dt_s: float) -> None:
-        """Advance the random walk by ``dt_s`` seconds."""
-        if self.pinned:
+        """Advance the random walk by ``dt_s`` seconds (no draw for a zero step: re-evaluation only)."""
+        if self.pinned or dt_s <= 0:
             return
         drift = (self.mean - self.cloud) * CLOUD_REVERSION_PER_S * dt_s
         noise = CLOUD_SIGMA_PER_SQRT_S * math.sqrt(dt_s) * rng.gauss(0.0, 1.0)
         self.cloud = min(1.0, max(0.0, self.cloud + drift + noise))
 
-    def pv_fraction(self, when: datetime, rng: random.Random) -> float:
-        """Share of the array's peak power available now: clear sky dimmed by cloud, a little flicker."""
+    def pv_fraction(self, when: datetime, flicker: float) -> float:
+        """Share of the array's peak power available now: clear sky dimmed by cloud, times ``flicker``."""
         clear = clear_sky_fraction(when)
         if clear <= 0.0:
             return 0.0
-        flicker = 1.0 + 0.02 * rng.gauss(0.0, 1.0)
         return max(0.0, clear * (1.0 - CLOUD_MAX_DIMMING * self.cloud) * flicker)
 
 
@@ -90,7 +89,9 @@ class Household:
     power_factor: float = 0.9
 
     def step(self, rng: random.Random, dt_s: float) -> None:
-        """Advance noise and bursts by ``dt_s`` seconds."""
+        """Advance noise and bursts by ``dt_s`` seconds (nothing for a zero step)."""
+        if dt_s <= 0:
+            return
         # Noise is a slow random walk pulled back to zero, so the chart looks like a real meter.
         self.noise_w += -self.noise_w * min(1.0, dt_s / 300.0) + 40.0 * math.sqrt(dt_s / 60.0) * rng.gauss(
             0, 1

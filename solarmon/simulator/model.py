@@ -111,6 +111,11 @@ class Flows:
     scc_charging: bool = False
     heat_sink_c: float = 30.0
     bus_v: float = 390.0
+    # Measurement noise, drawn once per time step so re-reading the same instant gives the same values.
+    grid_noise_v: float = 0.0
+    hz_noise: float = 0.0
+    bus_noise_v: float = 0.0
+    flicker: float = 1.0
 
 
 @dataclass(slots=True)
@@ -182,25 +187,29 @@ class PlantModel:
         self.now += timedelta(seconds=dt)
         self.weather.step(self.rng, dt)
         self.household.step(self.rng, dt)
-        pins = self.pins
+        flows, pins = self.flows, self.pins
+        if dt > 0:
+            flows.grid_noise_v = 0.5 * self.rng.gauss(0, 1)
+            flows.hz_noise = 0.05 * self.rng.gauss(0, 1)
+            flows.bus_noise_v = self.rng.uniform(-2.0, 2.0)
+            flows.flicker = 1.0 + 0.02 * self.rng.gauss(0.0, 1.0)
         if "battery_capacity" in pins:
             self.battery.soc = min(1.0, max(0.0, pins["battery_capacity"] / 100.0))
-        fraction = self.weather.pv_fraction(self.now, self.rng)
+        fraction = self.weather.pv_fraction(self.now, flows.flicker)
         pv_avail = self.profile.pv_peak_w * fraction
         pv2_avail = self.profile.pv2_peak_w * fraction
         if "pv_input_power" in pins:
             pv_avail, pv2_avail = pins["pv_input_power"], 0.0
         grid_v = 0.0
         if self.grid_available:
-            grid_v = 230.0 + 3.0 * math.sin(self.now.timestamp() / 900.0) + 0.5 * self.rng.gauss(0, 1)
+            grid_v = 230.0 + 3.0 * math.sin(self.now.timestamp() / 900.0) + flows.grid_noise_v
         grid_v = pins.get("ac_input_voltage", grid_v)
         grid_ok = grid_v >= GRID_MIN_V
         demand = pins.get("ac_output_active_power", self.household.demand_w(self.now))
         self._decide_mode(pv_avail + pv2_avail, demand, grid_ok)
         self._flow(dt, pv_avail, pv2_avail, demand, grid_ok, fraction)
-        flows = self.flows
         flows.grid_v = grid_v
-        flows.grid_hz = 50.0 + 0.05 * self.rng.gauss(0, 1) if grid_ok else 0.0
+        flows.grid_hz = 50.0 + flows.hz_noise if grid_ok else 0.0
         load_percent = 100.0 * max(flows.load_w / self.profile.rated_w, flows.load_va / self.profile.rated_va)
         target_c = 28.0 + 40.0 * load_percent / 100.0 + 0.15 * max(0.0, self.battery.current_a)
         flows.heat_sink_c += (target_c - flows.heat_sink_c) * min(1.0, dt / 600.0)
@@ -268,7 +277,7 @@ class PlantModel:
         flows.scc_charging = pv_to_battery > 1.0
         flows.load_w = load_w
         flows.load_va = load_w / self.household.power_factor if load_w else 0.0
-        flows.bus_v = 385.0 + 10.0 * (self.mode == "B") + self.rng.uniform(-2.0, 2.0)
+        flows.bus_v = 385.0 + 10.0 * (self.mode == "B") + flows.bus_noise_v
         battery.flow(battery_w / volts, dt)
         if battery.soc >= 0.995 and battery.current_a > 0 and not battery.floating:
             battery.floating = True

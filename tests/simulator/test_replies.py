@@ -223,3 +223,11 @@ def test_the_same_seed_gives_the_same_day_and_another_seed_another(make_inverter
     assert (
         make_inverter(seed=7).serial == make_inverter(seed=7).serial != make_inverter(seed=8).serial
     )
+
+
+def test_reading_the_same_instant_twice_gives_the_same_values(make_inverter):
+    inverter = make_inverter()
+    first = [ask(inverter, command).payload for command in ("QPIGS", "QPIWS", "QMOD")]
+    assert [ask(inverter, command).payload for command in ("QPIGS", "QPIWS", "QMOD")] == first
+    inverter.clock.jump(30)
+    assert ask(inverter, "QPIGS").payload != first[0]
