@@ -6,6 +6,7 @@ seed the history with, so every chart range has data to draw without waiting for
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
@@ -79,7 +80,13 @@ class ServerThread:
                                               ident="solarmon-test")
         self.port = self._server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, name="waitress-test", daemon=True)
+        self._app = app
+        self._thread = threading.Thread(target=self._run, name="waitress-test", daemon=True)
+
+    def _run(self) -> None:
+        # The listening socket closing under select() at stop raises one of these: a normal end.
+        with contextlib.suppress(OSError, ValueError):
+            self._server.run()
 
     def start(self) -> ServerThread:
         """Start serving in the background."""
@@ -87,6 +94,14 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        """Close the listening socket and the connections; the serving loop then ends."""
+        """Stop serving. Call after the app's Runtime stopped: its live streams then end within a
+        poll, and their threads must finish before the server closes its sockets under them."""
+        from solarmon.web.runtime import get_context
+
+        streams = get_context(self._app).parts.get("streams")
+        deadline = time.monotonic() + 5
+        while streams is not None and streams.describe()["open"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._server.task_dispatcher.shutdown()
         self._server.close()
         self._thread.join(5)

@@ -1,0 +1,237 @@
+"""Fixtures of the browser tests: Debian's chromium-headless-shell driven by pytest-playwright, and
+the whole system it looks at — the PI30 simulator on a pty, the daemon polling it and writing
+.prom files, the web app reading them — served on a free localhost port.
+
+The stack is started once per session (a simulator, a daemon and a web server take seconds);
+tests that need a server in another state (no data, commands off, two inverters) build their own
+small app. Screenshots go to artifacts/screenshots/ (gitignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.server import ServerThread, seed_history
+from tests.fixtures.webapp import TOKEN, WebPaths, make_web_config
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+VIEWPORTS = {"phone": {"width": 375, "height": 812}, "desktop": {"width": 1280, "height": 800}}
+SECTION = "inv"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker that selects these tests (`-m browser`, or `-m "not browser"`)."""
+    config.addinivalue_line("markers", "browser: drives a real browser (chromium-headless-shell)")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's chromium-headless-shell: Playwright cannot download its own browsers here."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium-headless-shell (scripts/setup.sh does)")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll `condition` until it returns something true; fail naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    """GET a JSON endpoint: (status, body), also for error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+@dataclass
+class Stack:
+    """The running system: `url` of the web app, the simulator (`sim.control(...)`), paths."""
+
+    url: str
+    sim: Any
+    paths: WebPaths
+    daemon_log: Path
+    section: str = SECTION
+
+
+def _daemon_conf(root: Path, sim_port: Path, paths: WebPaths) -> Path:
+    # pause 0.3 s: a value changed in the simulator reaches the file within about a second.
+    conf = root / "mpp-solar.conf"
+    conf.write_text("\n".join([
+        "[SETUP]", "pause = 0.3", f"control_socket = {paths.control_socket}",
+        f"audit_log = {root / 'audit.jsonl'}",
+        f"[{SECTION}]", f"port = {sim_port}", "porttype = serial", f"prom_output_dir = {paths.prom_dir}",
+        "dev = sim", "command = QPIGS", "allowed_settings = POP, PCP", "settings_interval = 600",
+    ]) + "\n")
+    return conf
+
+
+@pytest.fixture(scope="session")
+def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Simulator -> daemon -> .prom files -> web app (with 31 days of seeded history) -> waitress."""
+    from solarmon.simulator.runner import SimulatorProcess
+    from solarmon.web import create_app
+    from solarmon.web.runtime import Runtime, get_context
+
+    root = tmp_path_factory.mktemp("browser-stack")
+    prom_dir = root / "prometheus"
+    prom_dir.mkdir()
+    token_file = root / "command.token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    sock_dir = Path(tempfile.mkdtemp(prefix="smb-"))  # AF_UNIX paths must stay short
+    paths = WebPaths(root, prom_dir, root / "history.db", sock_dir / "control.sock", token_file)
+    sim = SimulatorProcess(root / "sim-pty", transport="pty", seed=5)
+    daemon_log = root / "daemon.log"
+    daemon = runtime = server = None
+    try:
+        sim.start()
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "solarmon.daemon", "-C", str(_daemon_conf(root, sim.port, paths))],
+            cwd=REPO, stderr=daemon_log.open("w"))
+        overrides = {"server": {"threads": 48, "max_streams": 40, "keepalive_s": 5}}
+        app = create_app(make_web_config(paths, overrides))
+        runtime = Runtime.for_app(app).start()
+        # History ends where the live samples begin, so charts of every range have data.
+        seed_history(get_context(app).parts["history"], f"inverter:{SECTION}", days=31, step_s=240,
+                     now=time.time() - 60)
+        server = ServerThread(app, threads=48).start()
+        url = server.url
+        wait_for(lambda: get_json(f"{url}/api/data")[0] == 200, 30,
+                 f"live data from the daemon (log: {daemon_log})")
+        yield Stack(url, sim, paths, daemon_log)
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        if server is not None:
+            server.stop()
+        if daemon is not None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(20)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait(5)
+        sim.stop()
+        for leftover in sock_dir.iterdir():
+            leftover.unlink()
+        sock_dir.rmdir()
+
+
+@pytest.fixture
+def small_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, WebPaths]]]:
+    """Factory of an app without simulator or daemon, for states the stack is not in:
+    `url, paths = small_server(overrides)`; the test writes .prom files itself."""
+    from solarmon.web import create_app
+    from solarmon.web.runtime import Runtime
+
+    started: list[tuple[ServerThread, Any]] = []
+
+    def start(overrides: dict[str, dict[str, Any]] | None = None) -> tuple[str, WebPaths]:
+        root = tmp_path / f"app{len(started)}"
+        (root / "prometheus").mkdir(parents=True)
+        token_file = root / "command.token"
+        token_file.write_text(TOKEN + "\n")
+        token_file.chmod(0o600)
+        no_daemon = Path(tempfile.gettempdir()) / f"smb-none-{os.getpid()}-{len(started)}.sock"
+        paths = WebPaths(root, root / "prometheus", root / "history.db", no_daemon, token_file)
+        app = create_app(make_web_config(paths, overrides))
+        runtime = Runtime.for_app(app).start()
+        server = ServerThread(app).start()
+        started.append((server, runtime))
+        return server.url, paths
+
+    yield start
+    for server, runtime in started:
+        runtime.stop()
+        server.stop()
+
+
+@dataclass
+class PageWatch:
+    """What a page did: console errors, uncaught exceptions, failed or refused requests, and
+    every request that would have left this machine."""
+
+    errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Everything that should not have happened, for one assert with a readable message."""
+        return [*self.errors, *self.failed, *(f"external request: {u}" for u in self.external)]
+
+
+def watch(page: Any) -> PageWatch:
+    """Attach listeners to `page` before it loads anything."""
+    seen = PageWatch()
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            seen.errors.append(f"console error: {message.text}")
+
+    def on_request(request: Any) -> None:
+        host = urlsplit(request.url).hostname
+        if request.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in LOCAL_HOSTS:
+            seen.external.append(request.url)
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            seen.failed.append(f"HTTP {response.status}: {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: seen.errors.append(f"page error: {exc}"))
+    page.on("request", on_request)
+    page.on("response", on_response)
+    page.on("requestfailed", lambda req: seen.failed.append(f"failed: {req.url} {req.failure}"))
+    return seen
+
+
+def settle(page: Any, timeout_ms: int = 15000) -> None:
+    """Wait until the page has drawn its data: no 'Loading…' left and the status badge decided."""
+    page.wait_for_function(
+        """() => {
+            const loading = [...document.querySelectorAll('.sm-chart-status')]
+                .some((e) => e.textContent.trim() === 'Loading…');
+            const badge = document.getElementById('live-status');
+            return !loading && badge && badge.dataset.state !== 'connecting';
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
