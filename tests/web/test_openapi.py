@@ -12,13 +12,13 @@ import time
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import (
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.generation import GenerationMode
 
 from solarmon.web import create_app
 from solarmon.web.openapi import build_document
