@@ -12,6 +12,7 @@ import errno
 import os
 import select
 import shutil
+import subprocess
 import tempfile
 import threading
 import tty
@@ -194,7 +195,12 @@ class HidrawPort:
         return self.fs.serve(str(self.mount_dir))
 
     def close(self) -> None:
-        """Remove the link and the (unmounted) mount directory we created."""
+        """Remove the link, make sure the mount is gone, remove the mount directory we created."""
         withdraw_link(self.link)
+        if os.path.ismount(self.mount_dir):
+            # libfuse's own unmount fails (EBUSY) while a client still holds the node open; a lazy
+            # unmount detaches it now, as unplugging a USB device does.
+            fusermount = shutil.which("fusermount3") or "fusermount3"
+            subprocess.run([fusermount, "-u", "-z", "-q", str(self.mount_dir)], check=False)
         if self._own_mount_dir and not os.path.ismount(self.mount_dir):
             shutil.rmtree(self.mount_dir, ignore_errors=True)
