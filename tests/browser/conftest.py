@@ -85,10 +85,10 @@ class Stack:
 
 
 def _daemon_conf(root: Path, sim_port: Path, paths: WebPaths) -> Path:
-    # pause 0.3 s: a value changed in the simulator reaches the file within about a second.
+    # pause 0.1 s: a value changed in the simulator reaches the file within about a second.
     conf = root / "mpp-solar.conf"
     conf.write_text("\n".join([
-        "[SETUP]", "pause = 0.3", f"control_socket = {paths.control_socket}",
+        "[SETUP]", "pause = 0.1", f"control_socket = {paths.control_socket}",
         f"audit_log = {root / 'audit.jsonl'}",
         f"[{SECTION}]", f"port = {sim_port}", "porttype = serial", f"prom_output_dir = {paths.prom_dir}",
         "dev = sim", "command = QPIGS", "allowed_settings = POP, PCP", "settings_interval = 600",

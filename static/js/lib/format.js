@@ -104,7 +104,8 @@ export function alarmsOf(values) {
   let reported = false;
   const inverterFault = truthy(values.inverter_fault);
   for (const [key, value] of Object.entries(values)) {
-    if (!/(_fault|_warning|_alarm|_fail)$|^inverter_fault$|^eeprom_fault$/.test(key)) continue;
+    // QFLAG switches (primary_source_interrupt_alarm...) are settings, not alarms: not matched.
+    if (!/(_fault|_warning|_fail)$/.test(key)) continue;
     if (/^(rated_|default_)/.test(key) || typeof value === 'string' && !/^(0|1|true|false|True|False)$/.test(value)) continue;
     reported = true;
     if (!truthy(value)) continue;

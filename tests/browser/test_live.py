@@ -1,0 +1,162 @@
+"""The dashboard live: a value changed in the simulator shows without a reload; offline and stale
+states are said plainly; several inverters get a switcher and totals; the command console."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.browser.conftest import settle, watch, wait_for
+from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, write_prom
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+VOLTAGE = '[data-metric="battery_voltage"] .v'
+
+
+@pytest.mark.parametrize("path", ["/", "/lcars"])
+def test_a_value_changed_in_the_simulator_appears_within_2_s_without_reload(browser, solar_stack,
+                                                                            path: str) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(solar_stack.url + path)
+        settle(page)
+        page.evaluate("window.__sameDocument = true")
+        shown = page.locator(VOLTAGE).first.text_content()
+        target = "49.37" if shown != "49.37" else "50.61"
+        started = time.monotonic()
+        solar_stack.sim.control({"op": "pin", "field": "battery_voltage", "value": float(target)})
+        page.wait_for_function(
+            "(want) => document.querySelector('[data-metric=\"battery_voltage\"] .v').textContent === want",
+            arg=target, timeout=2000)
+        took = time.monotonic() - started
+        print(f"simulator -> daemon -> file -> SSE -> page: {took:.2f} s")
+        assert page.evaluate("window.__sameDocument") is True  # no reload happened
+        assert page.locator("#live-status").get_attribute("data-state") == "live"
+    finally:
+        solar_stack.sim.control({"op": "unpin", "field": "battery_voltage"})
+        page.close()
+
+
+def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) -> None:
+    url, paths = small_server()
+    page = browser.new_page()
+    try:
+        page.goto(url + "/")
+        page.wait_for_selector('#live-status[data-state="offline"]', timeout=10000)
+        banner = page.locator("#offline-banner")
+        assert banner.is_visible()
+        assert "Inverter offline" in banner.text_content()
+        assert "daemon" in banner.text_content()  # the API's reason: is the daemon running?
+
+        write_prom(paths.prom_dir, "old", SAMPLE_VALUES, ts=time.time() - 7200)
+        page.wait_for_selector('#live-status[data-state="stale"]', timeout=10000)
+        assert "Data stale" in banner.text_content()
+        assert "2 h old" in banner.text_content()
+        assert page.locator(VOLTAGE).first.text_content() == "52.40"  # the old values stay, marked stale
+        assert page.locator(".sm-metric.stale").count() > 0
+    finally:
+        page.close()
+
+
+def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -> None:
+    url, paths = small_server()
+    write_prom(paths.prom_dir, "east", {**SAMPLE_VALUES, "pv_input_power": 1000, "ac_output_active_power": 400})
+    write_prom(paths.prom_dir, "west", {**SAMPLE_VALUES, "pv_input_power": 300, "ac_output_active_power": 150})
+    page = browser.new_page()
+    seen = watch(page)
+    try:
+        page.goto(url + "/")
+        select = page.locator("#device-select")
+        select.wait_for(state="visible", timeout=10000)
+        assert sorted(select.locator("option").all_text_contents()) == ["east", "west"]
+        totals = page.locator("#totals-panel")
+        totals.wait_for(state="visible")
+        page.wait_for_function(
+            "() => document.querySelector('[data-metric=\"total_pv_power\"] .v').textContent === '1,300'")
+        assert totals.locator('[data-metric="total_load_power"] .v').text_content() == "550"
+
+        pv = page.locator('#pv-panel [data-metric="pv_power"] .v')
+        first = select.input_value()
+        other = "west" if first == "east" else "east"
+        select.select_option(other)
+        page.wait_for_function(
+            "(want) => document.querySelector('#pv-panel [data-metric=\"pv_power\"] .v').textContent === want",
+            arg="300" if other == "west" else "1,000")
+        assert f"device={other}" in page.url
+        assert pv.text_content() in ("300", "1,000")
+        assert seen.problems() == []
+    finally:
+        page.close()
+
+
+def reply_of(page) -> tuple[str, str]:
+    """Wait for the console's reply and return (ok|error, its text)."""
+    box = page.locator("#console-reply [data-result]")
+    box.wait_for(state="visible", timeout=15000)
+    return box.get_attribute("data-result"), box.text_content()
+
+
+def test_console_query_setting_with_confirmation_nak_and_refusals(browser, solar_stack) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(solar_stack.url + "/")
+        settle(page)
+        # Without a token the server refuses, and the console says why.
+        page.fill("#query-input", "QPIRI")
+        page.click("#query-form button[type=submit]")
+        result, text = reply_of(page)
+        assert result == "error"
+        assert "refused" in text
+
+        page.fill("#console-token", TOKEN)
+        page.click("#console-token-save")
+        page.evaluate("document.getElementById('console-reply').replaceChildren()")
+        page.click("#query-form button[type=submit]")
+        result, text = reply_of(page)
+        assert result == "ok", text
+        assert "Rated battery voltage" in text or "Battery" in text
+
+        # A dangerous setting asks first; cancelling sends nothing.
+        page.select_option("#setting-select", label="Output source priority")
+        page.select_option("#setting-value", label="SBU first")
+        page.evaluate("document.getElementById('console-reply').replaceChildren()")
+        page.click("#setting-send")
+        confirm = page.locator("#confirm-box")
+        confirm.wait_for(state="visible")
+        assert "POP02" in confirm.text_content()
+        page.click("#confirm-no")
+        assert confirm.is_hidden()
+        assert page.locator("#console-reply").text_content() == ""
+        page.click("#setting-send")
+        page.click("#confirm-yes")
+        result, text = reply_of(page)
+        assert result == "ok", text
+        assert "ACK" in text
+        assert "SBU" in text  # the value the inverter reports after the change
+
+        # A setting the daemon does not allow (battery type) is refused with its reason.
+        page.select_option("#setting-select", label="Battery type")
+        page.evaluate("document.getElementById('console-reply').replaceChildren()")
+        page.click("#setting-send")
+        page.click("#confirm-yes")
+        result, text = reply_of(page)
+        assert result == "error"
+        assert "PBT" in text
+    finally:
+        solar_stack.sim.control({"op": "ping"})
+        page.close()
+
+
+def test_console_is_off_with_the_reason_when_no_token_is_configured(browser, small_server) -> None:
+    url, _paths = small_server({"daemon": {"command_token_file": ""}})
+    page = browser.new_page()
+    try:
+        page.goto(url + "/")
+        state = page.locator("#console-state")
+        wait_for(lambda: "Commands are off" in (state.text_content() or ""), 10, "the console to say commands are off")
+        assert "command_token_file" in state.text_content()
+        assert page.locator("#console-body").is_hidden()
+    finally:
+        page.close()
