@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import settle, watch, wait_for
+from tests.browser.conftest import settle, wait_for, watch
 from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, write_prom
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -62,8 +62,9 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
 
 def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -> None:
     url, paths = small_server()
-    write_prom(paths.prom_dir, "east", {**SAMPLE_VALUES, "pv_input_power": 1000, "ac_output_active_power": 400})
-    write_prom(paths.prom_dir, "west", {**SAMPLE_VALUES, "pv_input_power": 300, "ac_output_active_power": 150})
+    for name, pv, load in (("east", 1000, 400), ("west", 300, 150)):
+        values = {**SAMPLE_VALUES, "pv_input_power": pv, "ac_output_active_power": load}
+        write_prom(paths.prom_dir, name, values)
     page = browser.new_page()
     seen = watch(page)
     try:
@@ -82,7 +83,7 @@ def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -
         other = "west" if first == "east" else "east"
         select.select_option(other)
         page.wait_for_function(
-            "(want) => document.querySelector('#pv-panel [data-metric=\"pv_power\"] .v').textContent === want",
+            "(want) => document.querySelector('#pv-panel [data-metric=pv_power] .v').textContent === want",
             arg="300" if other == "west" else "1,000")
         assert f"device={other}" in page.url
         assert pv.text_content() in ("300", "1,000")
@@ -155,7 +156,8 @@ def test_console_is_off_with_the_reason_when_no_token_is_configured(browser, sma
     try:
         page.goto(url + "/")
         state = page.locator("#console-state")
-        wait_for(lambda: "Commands are off" in (state.text_content() or ""), 10, "the console to say commands are off")
+        wait_for(lambda: "Commands are off" in (state.text_content() or ""), 10,
+                 "the console to say commands are off")
         assert "command_token_file" in state.text_content()
         assert page.locator("#console-body").is_hidden()
     finally:
