@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import statistics
@@ -12,6 +13,7 @@ import pytest
 from solarmon.web.history import History, HistoryUnavailableError
 from solarmon.web.history.queries import choose_tier
 from solarmon.web.history.rollups import Retention
+from solarmon.web.history.schema import SCHEMA_VERSION
 from solarmon.web.state import SourceUpdate
 from tests.web_data.conftest import T0
 
@@ -46,13 +48,17 @@ def expected_buckets(points: list[tuple[int, float]], base: int, step: int, lo: 
     [
         (1, 1000, "raw", 4),
         (6, 1000, "raw", 22),
-        (24, 1000, "1m", 120),
-        (24 * 7, 1000, "1m", 660),
-        (24 * 30, 1000, "15m", 2700),
-        (24 * 400, 1000, "15m", 35100),
-        (24 * 30, 100_000, "raw", 26),  # a huge budget may read raw rows: they are still kept
+        (24, 1000, "1m", 120),  # 15-minute rows would give only 96 points: group 1-minute rows
+        (24, 100, "15m", 900),  # 96 stored rows fit a budget of 100 well: read as stored
+        (24 * 7, 1000, "15m", 900),  # 672 stored rows
+        (24 * 30, 1000, "1h", 3600),  # 720 stored rows
+        (24 * 30, 300, "1h", 3 * 3600),
+        (24 * 400, 1000, "1h", 36000),
+        (24 * 30, 100_000, "1m", 60),  # 43200 stored 1-minute rows
+        (24 * 30, 200_000 // 2, "1m", 60),
+        (2, 100_000, "raw", 1),
         (24 * 40, 100_000, "1m", 60),  # past raw retention: the 1-minute tier
-        (24 * 400, 100_000, "15m", 900),  # past 1-minute retention
+        (24 * 400, 100_000, "15m", 900),  # past 1-minute retention: the finest tier left
     ],
 )
 def test_choose_tier(hours, points, tier, step):
@@ -60,7 +66,9 @@ def test_choose_tier(hours, points, tier, step):
     assert choose_tier(now - hours * 3600, now, points, Retention(), now) == (tier, step)
 
 
-@pytest.mark.parametrize(("tier_hours", "points"), [(2, 100), (24, 200), (24 * 5, 50)])
+@pytest.mark.parametrize(
+    ("tier_hours", "points"), [(2, 100), (2, 1000), (24, 200), (24, 1000), (24 * 5, 50), (24 * 5, 100)]
+)
 def test_downsampled_values_match_python(history, clock, tier_hours, points):
     sent = feed(history, T0 - 5 * 86400, 5 * 8640)
     clock.now = T0
@@ -70,9 +78,9 @@ def test_downsampled_values_match_python(history, clock, tier_hours, points):
     assert len(result["t"]) <= points + 1
     for metric in ("battery_voltage", "pv_input_power"):
         # Rollup tiers hold whole buckets: the expectation uses the bucket edges the tier used.
-        edge_lo = lo if result["tier"] == "raw" else lo // 60 * 60
-        buckets = expected_buckets(sent[metric], base, step, edge_lo, hi if result["tier"] == "raw" else
-                                   (hi + 59) // 60 * 60)
+        res = {"raw": 1, "1m": 60, "15m": 900, "1h": 3600}[result["tier"]]
+        edge_lo, edge_hi = lo // res * res, -(-hi // res) * res
+        buckets = expected_buckets(sent[metric], base, step, edge_lo, edge_hi)
         series = result["series"][metric]
         triples = zip(series["avg"], series["min"], series["max"], strict=True)
         got = dict(zip(result["t"], triples, strict=True))
@@ -143,7 +151,7 @@ def test_restart_keeps_everything(make_history, tmp_path, clock):
     feed(first, T0 - 3600, 100)
     first.stop()
     second = make_history(clock=clock)
-    assert second.status()["migrated_from"] == 2  # already current: nothing to migrate
+    assert second.status()["migrated_from"] == SCHEMA_VERSION  # already current: nothing to migrate
     assert second.historical(SRC, ["battery_voltage"], T0 - 3600, T0, 1000)["t"][0] == T0 - 3600
 
 
@@ -188,5 +196,30 @@ def test_status_reports_counts(history):
     status = history.status()
     assert status["ok"] is True
     assert status["rows_written"] == 20
-    assert status["schema_version"] == 2
+    assert status["schema_version"] == SCHEMA_VERSION
     assert status["size_bytes"] > 0
+
+
+def test_metrics_with_different_buckets_share_one_axis(history, clock):
+    feed(history, T0 - 7200, 720)  # two hours of both metrics
+    for i in range(30):  # a third metric that only started 5 minutes ago
+        history.submit(SourceUpdate(SRC, T0 - 300 + 10 * i, {"grid_power": 100.0 + i}))
+    assert history.flush()
+    clock.now = T0 + 10
+    result = history.historical(SRC, ["battery_voltage", "grid_power"], T0 - 7200, T0, 120)
+    assert result["tier"] == "1m"
+    grid = result["series"]["grid_power"]["avg"]
+    assert len(grid) == len(result["t"]) == len(result["series"]["battery_voltage"]["avg"])
+    minutes = len({(T0 - 300 + 10 * i) // 60 for i in range(30)})
+    assert grid[:-minutes] == [None] * (len(grid) - minutes)
+    assert None not in grid[-minutes:]
+
+
+def test_json_body_is_the_documented_document(history, clock):
+    feed(history, T0 - 86400, 8640)
+    body = history.historical_json(SRC, ["pv_input_power", "battery_voltage"], T0 - 86400, T0, 500)
+    doc = json.loads(body)
+    assert list(doc) == ["source", "tier", "step_s", "start", "end", "t", "series", "unknown"]
+    assert doc["t"] == sorted(doc["t"])  # SQLite aggregated the arrays in time order
+    assert list(doc["series"]) == ["pv_input_power", "battery_voltage"]
+    assert doc == history.historical(SRC, ["pv_input_power", "battery_voltage"], T0 - 86400, T0, 500)

@@ -1,58 +1,88 @@
 """History queries: tier choice, server-side downsampling and the CSV export's row stream.
 
-A chart asks for a time range and a point budget. The tier is the coarsest one whose resolution
-still fits the budget and that still holds the whole range (raw 30 days, 1-minute rollups a year,
-15-minute forever, by default); the bucket width is then a multiple of that tier's resolution, so
-buckets line up with the rollups. Each metric is one GROUP BY over one primary-key range, and
-SQLite does the averaging and rounding in C: 8 metrics over 30 days read ~23k rollup rows.
+A chart asks for a time range and a point budget (a maximum). Two ways to answer, cheapest first:
+1. a rollup tier whose stored rows already fit the budget well (at least MIN_FILL of it) is read
+   as stored: one primary-key range per metric, no GROUP BY (30 days / 1000 points reads the
+   720 rows of the 1-hour tier, 7 days the 672 rows of the 15-minute tier);
+2. otherwise the coarsest tier whose resolution is still fine enough is grouped into buckets of
+   a multiple of its resolution (so buckets line up with the rollups).
+Only tiers that still hold the whole range are considered (raw 30 days, 1-minute rollups a year,
+15 minutes and 1 hour forever, by default). SQLite builds the JSON arrays itself
+(json_group_array, in C), so the body of /api/historical never becomes Python floats.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from solarmon.web.history.rollups import MINUTE_S, QUARTER_S, Retention
+from solarmon.web.history.rollups import HOUR_S, MINUTE_S, QUARTER_S, Retention
 
 # (name, table, resolution in seconds), finest first.
 TIERS: tuple[tuple[str, str, int], ...] = (
     ("raw", "raw", 1),
     ("1m", "roll_1m", MINUTE_S),
     ("15m", "roll_15m", QUARTER_S),
+    ("1h", "roll_1h", HOUR_S),
 )
 _RESOLUTION = {name: resolution for name, _table, resolution in TIERS}
+_TABLE = {name: table for name, table, _resolution in TIERS}
 MAX_POINTS = 100_000
+MIN_FILL = 0.4  # a stored tier is used as is when it fills at least this share of the budget
 
-_BUCKET_SQL = {
-    "raw": "SELECT (ts - ?) / ? AS b, round(avg(value), 3), round(min(value), 3), round(max(value), 3)"
-    " FROM raw WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b",
-    "1m": "SELECT (ts - ?) / ? AS b, round(sum(vavg * n) / sum(n), 3), round(min(vmin), 3),"
-    " round(max(vmax), 3) FROM roll_1m WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b",
-    "15m": "SELECT (ts - ?) / ? AS b, round(sum(vavg * n) / sum(n), 3), round(min(vmin), 3),"
-    " round(max(vmax), 3) FROM roll_15m WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b",
-}
+# Grouped: ?1 bucket base, ?2 bucket width, ?3 series, ?4 scan start, ?5 end (exclusive).
+_GROUPED_RAW = (
+    "SELECT json_group_array(t), json_group_array(a), json_group_array(mn), json_group_array(mx) FROM"
+    " (SELECT (ts - ?1) / ?2 * ?2 + ?1 AS t, round(avg(value), 3) AS a, round(min(value), 3) AS mn,"
+    " round(max(value), 3) AS mx FROM raw WHERE series = ?3 AND ts >= ?4 AND ts < ?5 GROUP BY t ORDER BY t)"
+)
+_GROUPED_ROLLUP = (
+    "SELECT json_group_array(t), json_group_array(a), json_group_array(mn), json_group_array(mx) FROM"
+    " (SELECT (ts - ?1) / ?2 * ?2 + ?1 AS t, round(sum(vavg * n) / sum(n), 3) AS a,"
+    " round(min(vmin), 3) AS mn, round(max(vmax), 3) AS mx FROM {table}"
+    " WHERE series = ?3 AND ts >= ?4 AND ts < ?5 GROUP BY t ORDER BY t)"
+)
+# Stored rows as they are: ?1 series, ?2 scan start, ?3 end (exclusive).
+_STORED_ROLLUP = (
+    "SELECT json_group_array(ts), json_group_array(round(vavg, 3)), json_group_array(round(vmin, 3)),"
+    " json_group_array(round(vmax, 3)) FROM (SELECT ts, vavg, vmin, vmax FROM {table}"
+    " WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts)"
+)
 _EXPORT_SQL = {
-    "raw": "SELECT ts, value FROM raw WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts",
-    "1m": "SELECT ts, vavg FROM roll_1m WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts",
-    "15m": "SELECT ts, vavg FROM roll_15m WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts",
+    name: f"SELECT ts, {'value' if name == 'raw' else 'vavg'} FROM {table}"  # noqa: S608 -- fixed names
+    " WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts"
+    for name, table, _resolution in TIERS
 }
+
+
+def _holds(retention: Retention, tier: str, start: int, now: float) -> bool:
+    cutoff = retention.cutoff(tier, now)
+    return cutoff is None or start >= cutoff
 
 
 def choose_tier(start: int, end: int, points: int, retention: Retention, now: float) -> tuple[str, int]:
-    """Return (tier name, bucket width in seconds) for a range and a point budget."""
-    want = (end - start) / points
-    for index, (name, _table, resolution) in enumerate(TIERS):
-        cutoff = retention.cutoff(name, now)
-        holds_range = cutoff is None or start >= cutoff
-        coarser = TIERS[index + 1][2] if index + 1 < len(TIERS) else None
-        if not holds_range or (coarser is not None and want >= coarser):
-            continue
-        return name, max(resolution, math.ceil(want / resolution) * resolution)
-    name, _table, resolution = TIERS[-1]
-    return name, max(resolution, math.ceil(want / resolution) * resolution)
+    """Return (tier name, bucket width in seconds) for a range and a point budget.
+
+    A bucket width equal to a rollup tier's resolution means its rows are read as stored.
+    """
+    span = end - start
+    want = span / points
+    holding = [(name, res) for name, _table, res in TIERS if _holds(retention, name, start, now)]
+    for name, res in holding:
+        if name != "raw" and span / res <= points:
+            if span / res >= points * MIN_FILL:
+                return name, res
+            break
+    fine_enough = [(name, res) for name, res in holding if res <= want]
+    if fine_enough:
+        name, res = fine_enough[-1]
+    else:  # the budget asks for more than the finest tier holding the range can give
+        name, res = holding[0] if holding else (TIERS[-1][0], TIERS[-1][2])
+    return name, max(res, math.ceil(want / res) * res)
 
 
 def check_range(start: float, end: float, points: int) -> tuple[int, int]:
@@ -66,7 +96,7 @@ def check_range(start: float, end: float, points: int) -> tuple[int, int]:
     return math.floor(start), math.ceil(end)
 
 
-def historical(
+def historical_json(
     conn: sqlite3.Connection,
     series: dict[str, tuple[int, str]],
     source: str,
@@ -76,47 +106,69 @@ def historical(
     points: int,
     retention: Retention,
     now: float,
-) -> dict[str, Any]:
-    """Downsample `metrics` of `source` over [start, end) into at most ~`points` buckets.
+) -> bytes:
+    """Downsample `metrics` of `source` over [start, end) into at most `points` buckets; return the
+    JSON body documented in docs/INTERFACES.md ("Web data path").
 
-    `series` maps each metric that has data to its (series id, unit). Returns the JSON-ready
-    structure documented in docs/INTERFACES.md ("Web data path").
+    `series` maps each metric that has data to its (series id, unit).
     """
     lo, hi = check_range(start, end, points)
     tier, step = choose_tier(lo, hi, points, retention, now)
+    resolution = _RESOLUTION[tier]
     base = lo // step * step
     # A rollup row at t covers [t, t + resolution): the first one overlapping the range starts
     # before `lo`, so the scan starts at lo rounded down to the tier's resolution.
-    scan_lo = lo // _RESOLUTION[tier] * _RESOLUTION[tier]
-    sql = _BUCKET_SQL[tier]
-    per_metric: dict[str, dict[int, tuple[float, float, float]]] = {}
-    for metric in metrics:
-        if metric in series and metric not in per_metric:
-            rows = conn.execute(sql, (base, step, series[metric][0], scan_lo, hi))
-            per_metric[metric] = {b: (a, mn, mx) for b, a, mn, mx in rows}
-    buckets = sorted(set().union(*(d.keys() for d in per_metric.values()))) if per_metric else []
-    out_series: dict[str, dict[str, Any]] = {}
-    for metric, rows in per_metric.items():
-        if len(rows) == len(buckets):
-            vals = [rows[b] for b in buckets]
-        else:
-            vals = [rows.get(b, (None, None, None)) for b in buckets]  # type: ignore[misc]
-        out_series[metric] = {
+    scan_lo = lo // resolution * resolution
+    stored = tier != "raw" and step == resolution
+    if tier == "raw":
+        sql = _GROUPED_RAW
+    else:
+        sql = (_STORED_ROLLUP if stored else _GROUPED_ROLLUP).format(table=_TABLE[tier])
+    arrays: dict[str, tuple[str, str, str, str]] = {}
+    for metric in dict.fromkeys(metrics):
+        if metric in series:
+            sid = series[metric][0]
+            params = (sid, scan_lo, hi) if stored else (base, step, sid, scan_lo, hi)
+            arrays[metric] = conn.execute(sql, params).fetchone()
+    times = {a[0] for a in arrays.values()}
+    if len(times) > 1:
+        return _merge_uneven(source, tier, step, lo, hi, arrays, series, metrics)
+    parts = [
+        f'{json.dumps(metric)}:{{"unit":{json.dumps(series[metric][1])},"avg":{avg},"min":{low},"max":{high}}}'
+        for metric, (_t, avg, low, high) in arrays.items()
+    ]
+    unknown = [m for m in dict.fromkeys(metrics) if m not in series]
+    axis = times.pop() if times else "[]"
+    body = (
+        f'{{"source":{json.dumps(source)},"tier":"{tier}","step_s":{step},"start":{lo},"end":{hi},'
+        f'"t":{axis},"series":{{{",".join(parts)}}},"unknown":{json.dumps(unknown)}}}'
+    )
+    return body.encode()
+
+
+def _merge_uneven(
+    source: str, tier: str, step: int, lo: int, hi: int, arrays: dict[str, tuple[str, str, str, str]],
+    series: dict[str, tuple[int, str]], metrics: Sequence[str],
+) -> bytes:
+    """The rare case of metrics with different buckets (one started later): one shared time axis
+    with nulls where a metric has no bucket."""
+    decoded = {m: [json.loads(part) for part in parts] for m, parts in arrays.items()}
+    axis = sorted(set().union(*(d[0] for d in decoded.values())))
+    out: dict[str, Any] = {}
+    for metric, (times, avg, low, high) in decoded.items():
+        index = {t: i for i, t in enumerate(times)}
+        pick = [index.get(t) for t in axis]
+        out[metric] = {
             "unit": series[metric][1],
-            "avg": [v[0] for v in vals],
-            "min": [v[1] for v in vals],
-            "max": [v[2] for v in vals],
+            "avg": [None if i is None else avg[i] for i in pick],
+            "min": [None if i is None else low[i] for i in pick],
+            "max": [None if i is None else high[i] for i in pick],
         }
-    return {
-        "source": source,
-        "tier": tier,
-        "step_s": step,
-        "start": lo,
-        "end": hi,
-        "t": [base + b * step for b in buckets],
-        "series": out_series,
+    doc = {
+        "source": source, "tier": tier, "step_s": step, "start": lo, "end": hi, "t": axis, "series": out,
         "unknown": [m for m in dict.fromkeys(metrics) if m not in series],
     }
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def export_rows(

@@ -2,8 +2,9 @@
 
 Rollups are recomputed for the buckets that new raw rows touched (INSERT OR REPLACE of whole
 buckets), so an open minute is simply recomputed when more samples arrive and late or
-back-filled samples are folded in the same way. The 15-minute tier is built from the 1-minute
-tier (weighted by sample count), so it stays exact after raw rows have expired.
+back-filled samples are folded in the same way. Each tier is built from the one before it
+(1 minute from raw, 15 minutes from 1 minute, 1 hour from 15 minutes; weighted by sample count),
+so the coarse tiers stay exact after the fine rows have expired.
 
 Retention deletes per series, so every DELETE is a range on the (series, ts) primary key rather
 than a scan of the whole table.
@@ -18,6 +19,14 @@ from dataclasses import dataclass
 DAY_S = 86400
 MINUTE_S = 60
 QUARTER_S = 900
+HOUR_S = 3600
+# Each rollup tier is built from the one before it, weighted by sample count:
+# (table, resolution, source table, source's avg / min / max / count expressions).
+ROLLUP_CHAIN = (
+    ("roll_1m", MINUTE_S, "raw", "avg(value)", "min(value)", "max(value)", "count(*)"),
+    ("roll_15m", QUARTER_S, "roll_1m", "sum(vavg * n) / sum(n)", "min(vmin)", "max(vmax)", "sum(n)"),
+    ("roll_1h", HOUR_S, "roll_15m", "sum(vavg * n) / sum(n)", "min(vmin)", "max(vmax)", "sum(n)"),
+)
 
 
 @dataclass(frozen=True)
@@ -27,10 +36,12 @@ class Retention:
     raw_days: float | None = 30.0
     minute_days: float | None = 365.0
     quarter_days: float | None = None
+    hour_days: float | None = None
 
     def cutoff(self, tier: str, now: float) -> int | None:
         """Return the oldest ts a tier still holds at `now` (None: everything is kept)."""
-        days = {"raw": self.raw_days, "1m": self.minute_days, "15m": self.quarter_days}[tier]
+        days = {"raw": self.raw_days, "1m": self.minute_days, "15m": self.quarter_days,
+                "1h": self.hour_days}[tier]
         return None if days is None else int(now - days * DAY_S)
 
 
@@ -40,26 +51,20 @@ def floor_to(ts: int, step: int) -> int:
 
 
 def rollup(conn: sqlite3.Connection, touched: Mapping[int, tuple[int, int]]) -> int:
-    """Recompute 1-minute then 15-minute rollups of each series over its touched [lo, hi] range.
+    """Recompute the 1-minute, 15-minute and 1-hour rollups of each series over its touched range.
 
     `touched` maps series id to the smallest and largest raw ts written since the last rollup.
     Runs inside the caller's transaction; returns the number of series rolled up.
     """
     for series, (lo, hi) in touched.items():
-        lo_m, hi_m = floor_to(lo, MINUTE_S), floor_to(hi, MINUTE_S) + MINUTE_S
-        conn.execute(
-            "INSERT OR REPLACE INTO roll_1m (series, ts, n, vmin, vavg, vmax)"
-            " SELECT series, (ts / 60) * 60, count(*), min(value), avg(value), max(value)"
-            " FROM raw WHERE series = ? AND ts >= ? AND ts < ? GROUP BY ts / 60",
-            (series, lo_m, hi_m),
-        )
-        lo_q, hi_q = floor_to(lo, QUARTER_S), floor_to(hi, QUARTER_S) + QUARTER_S
-        conn.execute(
-            "INSERT OR REPLACE INTO roll_15m (series, ts, n, vmin, vavg, vmax)"
-            " SELECT series, (ts / 900) * 900, sum(n), min(vmin), sum(vavg * n) / sum(n), max(vmax)"
-            " FROM roll_1m WHERE series = ? AND ts >= ? AND ts < ? GROUP BY ts / 900",
-            (series, lo_q, hi_q),
-        )
+        for table, step, source, avg, low, high, count in ROLLUP_CHAIN:
+            # Names and expressions come from the fixed ROLLUP_CHAIN above, never from input.
+            conn.execute(
+                f"INSERT OR REPLACE INTO {table} (series, ts, n, vmin, vavg, vmax)"  # noqa: S608
+                f" SELECT series, (ts / {step}) * {step}, {count}, {low}, {avg}, {high}"
+                f" FROM {source} WHERE series = ? AND ts >= ? AND ts < ? GROUP BY ts / {step}",
+                (series, floor_to(lo, step), floor_to(hi, step) + step),
+            )
     return len(touched)
 
 
@@ -80,7 +85,7 @@ def apply_retention(conn: sqlite3.Connection, retention: Retention, now: float) 
     """
     series_ids = [row[0] for row in conn.execute("SELECT id FROM series")]
     deleted: dict[str, int] = {}
-    for tier, table in (("raw", "raw"), ("1m", "roll_1m"), ("15m", "roll_15m")):
+    for tier, table in (("raw", "raw"), ("1m", "roll_1m"), ("15m", "roll_15m"), ("1h", "roll_1h")):
         cutoff = retention.cutoff(tier, now)
         if cutoff is None:
             continue

@@ -3,7 +3,7 @@
 Layout, chosen for range reads by (metric, time):
 - `series(id, source, metric, unit)`: one row per (source, metric), so samples carry a small
   integer instead of two strings;
-- `raw`, `roll_1m`, `roll_15m`: WITHOUT ROWID tables keyed (series, ts), ts in integer Unix
+- `raw`, `roll_1m`, `roll_15m`, `roll_1h`: WITHOUT ROWID tables keyed (series, ts), ts in integer Unix
   seconds; a chart query is then one contiguous B-tree range per metric, no separate index;
 - `energy(source, kind, ts, wh)`: integrated energy per 15-minute UTC bucket (every time zone's
   midnight falls on a quarter hour, so local days and months are sums of whole buckets);
@@ -11,7 +11,7 @@ Layout, chosen for range reads by (metric, time):
 
 Each migration is a function taking the connection inside one transaction: an upgrade either
 completes or leaves the old version untouched. Nothing is dropped: v2 derives rollups and energy
-from the v1 raw rows it keeps.
+from the v1 raw rows it keeps, v3 the 1-hour tier from the 15-minute one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from solarmon.web.energy import backfill_energy
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -65,7 +65,21 @@ def _v2(conn: sqlite3.Connection) -> None:
     backfill_energy(conn)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(conn: sqlite3.Connection) -> None:
+    """A 1-hour tier (kept forever, like 15 minutes): a 30-day chart of ~1000 points then reads
+    720 stored rows per metric as they are, with no GROUP BY (see queries.choose_tier)."""
+    conn.execute(
+        "CREATE TABLE roll_1h (series INTEGER NOT NULL, ts INTEGER NOT NULL, n INTEGER NOT NULL,"
+        " vmin REAL NOT NULL, vavg REAL NOT NULL, vmax REAL NOT NULL,"
+        " PRIMARY KEY (series, ts)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "INSERT INTO roll_1h SELECT series, (ts / 3600) * 3600, sum(n), min(vmin),"
+        " sum(vavg * n) / sum(n), max(vmax) FROM roll_15m GROUP BY series, ts / 3600"
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 
 
 class SchemaError(RuntimeError):
