@@ -1,0 +1,118 @@
+"""manage_web.sh: the staged install of the systemd unit, and the demo end to end (real processes)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MANAGE = REPO / "manage_web.sh"
+UNIT = REPO / "systemd" / "mpp-solar-web.service"
+
+
+def staged_install(tmp_path: Path) -> Path:
+    env = os.environ | {"ROOTDIR": str(tmp_path / "root")}
+    result = subprocess.run(["bash", str(MANAGE), "install"], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "root" / "etc/systemd/system/mpp-solar-web.service"
+
+
+def test_install_points_the_unit_at_this_checkout_and_uninstall_removes_it(tmp_path):
+    unit = staged_install(tmp_path)
+    text = unit.read_text()
+    assert "/opt/solarmon" not in text
+    assert f"ExecStart={REPO}/.venv/bin/python {REPO}/web_interface.py -c {REPO}/web.yaml" in text
+    env = os.environ | {"ROOTDIR": str(tmp_path / "root")}
+    subprocess.run(["bash", str(MANAGE), "uninstall"], env=env, check=True, capture_output=True, timeout=60)
+    assert not unit.exists()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_the_installed_unit_passes_systemd_analyze_verify(tmp_path):
+    unit = staged_install(tmp_path)
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True,
+                            text=True, timeout=120, check=False)
+    # systemd-analyze also judges units it pulls in from the host; keep only lines about ours.
+    own = [line for line in result.stderr.splitlines() if unit.name in line]
+    assert own == []
+    broken = unit.read_text().replace("NoNewPrivileges=", "NoNewPrivilegez=")
+    unit.write_text(broken)
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert "Unknown key" in result.stderr  # the check above can fail
+
+
+def test_the_unit_is_a_hardened_service_with_its_own_user():
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string(UNIT.read_text())
+    service = parser["Service"]
+    assert service["Restart"] == "on-failure"
+    assert service["RestartPreventExitStatus"] == "2"  # a bad web.yaml does not loop
+    assert service["User"] == "solarmon-web"
+    assert service["SupplementaryGroups"] == "mpp-solar"  # reaches the daemon's control socket
+    assert service["NoNewPrivileges"] == "yes"
+    assert service["ProtectSystem"] == "strict"
+    assert service["ReadWritePaths"] == "/opt/solarmon/var"
+    assert service["CapabilityBoundingSet"] == ""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_demo_runs_the_whole_system_and_ctrl_c_stops_it():
+    demo_dir = Path(tempfile.mkdtemp(prefix="smdemo-"))  # short: Unix socket paths are limited
+    port = free_port()
+    env = os.environ | {"DEMO_DIR": str(demo_dir), "DEMO_PORT": str(port), "DEMO_DAYS": "0.2"}
+    process = subprocess.Popen(["bash", str(MANAGE), "demo"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        body: dict = {}
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/api/data")
+            except OSError:
+                status = 0
+            if status == 200:
+                break
+            time.sleep(0.5)
+        assert process.poll() is None, process.stdout.read()
+        assert body.get("device") == "demo"
+        assert body["values"]["battery_voltage"] > 40
+        history = get(f"http://127.0.0.1:{port}/api/historical?hours=4&metrics=battery_voltage")[1]
+        assert any(v is not None for v in history["series"]["battery_voltage"]["avg"])
+        status = get(f"http://127.0.0.1:{port}/api/status")[1]
+        assert status["sources"]["daemon"]["ok"] is True
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        output, _ = process.communicate(timeout=60)
+    assert "demo stopped" in output
+    leftovers = subprocess.run(["pgrep", "-f", str(demo_dir)], capture_output=True, text=True, check=False)
+    assert leftovers.stdout == ""
+    shutil.rmtree(demo_dir, ignore_errors=True)
