@@ -223,3 +223,5 @@ def test_json_body_is_the_documented_document(history, clock):
     assert doc["t"] == sorted(doc["t"])  # SQLite aggregated the arrays in time order
     assert list(doc["series"]) == ["pv_input_power", "battery_voltage"]
     assert doc == history.historical(SRC, ["pv_input_power", "battery_voltage"], T0 - 86400, T0, 500)
+    extra = history.historical_json(SRC, ["pv_input_power"], T0 - 86400, T0, 500, extra={"device": "main"})
+    assert json.loads(extra)["device"] == "main"

@@ -95,14 +95,15 @@ class History:
         return json.loads(self.historical_json(source, metrics, start, end, points))
 
     def historical_json(
-        self, source: str, metrics: Sequence[str], start: float, end: float, points: int = 1000
+        self, source: str, metrics: Sequence[str], start: float, end: float, points: int = 1000,
+        *, extra: dict[str, Any] | None = None,
     ) -> bytes:
-        """The same as `historical`, already encoded as the JSON body (the fast path for the API:
-        SQLite builds the arrays, Python never touches the numbers)."""
+        """The same as `historical`, already encoded as the JSON body, with `extra` keys appended
+        (the fast path for the API: SQLite builds the arrays, Python never touches the numbers)."""
         conn = self._reader()
         series = self._series_of(conn, source, metrics)
         return queries.historical_json(
-            conn, series, source, metrics, start, end, points, self.retention, self._clock()
+            conn, series, source, metrics, start, end, points, self.retention, self._clock(), extra
         )
 
     def export_rows(

@@ -106,11 +106,13 @@ def historical_json(
     points: int,
     retention: Retention,
     now: float,
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     """Downsample `metrics` of `source` over [start, end) into at most `points` buckets; return the
     JSON body documented in docs/INTERFACES.md ("Web data path").
 
-    `series` maps each metric that has data to its (series id, unit).
+    `series` maps each metric that has data to its (series id, unit); `extra` keys (JSON-able)
+    are appended to the document.
     """
     lo, hi = check_range(start, end, points)
     tier, step = choose_tier(lo, hi, points, retention, now)
@@ -132,7 +134,7 @@ def historical_json(
             arrays[metric] = conn.execute(sql, params).fetchone()
     times = {a[0] for a in arrays.values()}
     if len(times) > 1:
-        return _merge_uneven(source, tier, step, lo, hi, arrays, series, metrics)
+        return _merge_uneven(source, tier, step, lo, hi, arrays, series, metrics, extra)
     parts = [
         f'{json.dumps(metric)}:{{"unit":{json.dumps(series[metric][1])},"avg":{avg},"min":{low},"max":{high}}}'
         for metric, (_t, avg, low, high) in arrays.items()
@@ -141,14 +143,16 @@ def historical_json(
     axis = times.pop() if times else "[]"
     body = (
         f'{{"source":{json.dumps(source)},"tier":"{tier}","step_s":{step},"start":{lo},"end":{hi},'
-        f'"t":{axis},"series":{{{",".join(parts)}}},"unknown":{json.dumps(unknown)}}}'
+        f'"t":{axis},"series":{{{",".join(parts)}}},"unknown":{json.dumps(unknown)}'
+        + "".join(f",{json.dumps(key)}:{json.dumps(value)}" for key, value in (extra or {}).items())
+        + "}"
     )
     return body.encode()
 
 
 def _merge_uneven(
     source: str, tier: str, step: int, lo: int, hi: int, arrays: dict[str, tuple[str, str, str, str]],
-    series: dict[str, tuple[int, str]], metrics: Sequence[str],
+    series: dict[str, tuple[int, str]], metrics: Sequence[str], extra: dict[str, Any] | None,
 ) -> bytes:
     """The rare case of metrics with different buckets (one started later): one shared time axis
     with nulls where a metric has no bucket."""
@@ -167,6 +171,7 @@ def _merge_uneven(
     doc = {
         "source": source, "tier": tier, "step_s": step, "start": lo, "end": hi, "t": axis, "series": out,
         "unknown": [m for m in dict.fromkeys(metrics) if m not in series],
+        **(extra or {}),
     }
     return json.dumps(doc, separators=(",", ":")).encode()
 
