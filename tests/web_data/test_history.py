@@ -70,7 +70,7 @@ def test_choose_tier(hours, points, tier, step):
     ("tier_hours", "points"), [(2, 100), (2, 1000), (24, 200), (24, 1000), (24 * 5, 50), (24 * 5, 100)]
 )
 def test_downsampled_values_match_python(history, clock, tier_hours, points):
-    sent = feed(history, T0 - 5 * 86400, 5 * 8640)
+    sent = feed(history, T0 - 5 * 86400, 5 * 2880, step=30)
     clock.now = T0
     lo, hi = T0 - tier_hours * 3600 + 7, T0 - 13
     result = history.historical(SRC, ["battery_voltage", "pv_input_power"], lo, hi, points)
