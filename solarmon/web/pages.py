@@ -171,52 +171,26 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-@pages.get("/")
-def dashboard() -> str:
-    """The live dashboard, standard theme."""
-    return render_page("dashboard", "standard")
+def _view(endpoint: str, theme: str) -> Any:
+    """The view function of one page in one theme."""
+
+    def view() -> str:
+        return render_page(endpoint, theme)
+
+    view.__doc__ = f"The {endpoint} page, {theme} theme."
+    return view
 
 
-@pages.get("/lcars")
-def dashboard_lcars() -> str:
-    """The live dashboard, LCARS theme."""
-    return render_page("dashboard", "lcars")
+def _add_page_rules(blueprint: Blueprint) -> None:
+    """One rule per page and theme: /, /lcars, /charts, /charts/lcars, ... Endpoints are the page's
+    name (standard) and <name>_lcars, so url_for("pages.charts_lcars") works."""
+    for page in PAGES:
+        for theme in THEMES:
+            name = page.endpoint if theme == "standard" else f"{page.endpoint}_{theme}"
+            blueprint.add_url_rule(_page_url(page.endpoint, theme), name, _view(page.endpoint, theme))
 
 
-@pages.get("/charts")
-def charts() -> str:
-    """Historical charts and daily energy, standard theme."""
-    return render_page("charts", "standard")
-
-
-@pages.get("/charts/lcars")
-def charts_lcars() -> str:
-    """Historical charts and daily energy, LCARS theme."""
-    return render_page("charts", "lcars")
-
-
-@pages.get("/house")
-def house() -> str:
-    """House sensors and weather, standard theme."""
-    return render_page("house", "standard")
-
-
-@pages.get("/house/lcars")
-def house_lcars() -> str:
-    """House sensors and weather, LCARS theme."""
-    return render_page("house", "lcars")
-
-
-@pages.get("/battery")
-def battery() -> str:
-    """Battery detail and per-cell data, standard theme."""
-    return render_page("battery", "standard")
-
-
-@pages.get("/battery/lcars")
-def battery_lcars() -> str:
-    """Battery detail and per-cell data, LCARS theme."""
-    return render_page("battery", "lcars")
+_add_page_rules(pages)
 
 
 @pages.get("/static/vendor/<package>/<path:filename>")

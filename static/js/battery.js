@@ -89,7 +89,7 @@ function main() {
     { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
     { key: 'battery_capacity', label: 'Charge', unit: '%' },
   ]);
-  chart('batteryPower', 'battery-power-chart', 'battery-power-status', 'line', [
+  chart('batteryPower', 'battery-power-chart', 'battery-power-chart-status', 'line', [
     { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
     { key: 'battery_charging_current', label: 'Charge current', unit: 'A' },
     { key: 'battery_discharge_current', label: 'Discharge current', unit: 'A' },

@@ -39,46 +39,48 @@ function cell(text, cls = '') {
   return td;
 }
 
-async function sensors() {
+// Fetch readings from `url` and show them in `listId` (rows from `render`), or say in `noneId`
+// that there are none or why they could not be had.
+async function show(url, what, noneId, listId, keep, render) {
   let readings = [];
   try {
-    readings = readingsOf(await apiJSON('/api/house'));
+    readings = readingsOf(await apiJSON(url)).filter(keep);
   } catch (error) {
-    el('sensors-none').textContent = `House sensors not available: ${error.message}.`;
+    el(noneId).textContent = `${what} not available: ${error.message}.`;
   }
-  const cells = new Set(cellsOf(readings).map((r) => r.name));
-  const list = readings.filter((r) => !cells.has(r.name));
-  el('sensors-table').hidden = list.length === 0;
-  el('sensors-none').hidden = list.length > 0;
-  el('sensors').replaceChildren(...list.map((r) => {
+  el(listId).hidden = readings.length === 0;
+  el(noneId).hidden = readings.length > 0;
+  return readings.map(render);
+}
+
+// House sensors, except BMS cells (they belong to the battery page).
+async function sensors() {
+  const listed = [];
+  const rows = await show('/api/house', 'House sensors', 'sensors-none', 'sensors-table', (r) => cellsOf([r]).length === 0, (r) => {
     const row = document.createElement('tr');
     row.dataset.sensor = r.name;
     row.append(cell(words(r.name.replace(/^house[/:]/, ''))),
       cell(`${formatValue(r.value, digitsFor(r.value))} ${r.unit}`.trim(), 'text-end'),
       cell(formatAge(r.ageS), 'text-end'));
+    listed.push(r);
     return row;
-  }));
-  return list;
+  });
+  el('sensors').replaceChildren(...rows);
+  return listed;
 }
 
 async function weather() {
-  let readings = [];
-  try {
-    readings = readingsOf(await apiJSON('/api/weather'));
-  } catch (error) {
-    el('weather-none').textContent = `Weather not available: ${error.message}.`;
-  }
-  const box = el('weather');
-  box.hidden = readings.length === 0;
-  el('weather-none').hidden = readings.length > 0;
-  box.replaceChildren(...readings.flatMap((r) => {
+  const shown = [];
+  const items = await show('/api/weather', 'Weather', 'weather-none', 'weather', () => true, (r) => {
     const dt = document.createElement('dt');
     dt.textContent = words(r.name.replace(/^weather[/:]/, ''));
     const dd = document.createElement('dd');
     dd.textContent = weatherText(r);
+    shown.push(r);
     return [dt, dd];
-  }));
-  return readings;
+  });
+  el('weather').replaceChildren(...items.flat());
+  return shown;
 }
 
 async function chart(name, source, readings, canvasId, statusId) {
