@@ -225,3 +225,25 @@ def test_json_body_is_the_documented_document(history, clock):
     assert doc == history.historical(SRC, ["pv_input_power", "battery_voltage"], T0 - 86400, T0, 500)
     extra = history.historical_json(SRC, ["pv_input_power"], T0 - 86400, T0, 500, extra={"device": "main"})
     assert json.loads(extra)["device"] == "main"
+
+
+def test_failed_write_is_kept_and_retried(history):
+    db = sqlite3.connect(history.path)
+    # A real SQLite failure inside the writer's transaction (as a full disk would cause).
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON raw WHEN NEW.value = -1"
+               " BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+    db.commit()
+    history.submit(SourceUpdate(SRC, T0, {"a": 1.0, "b": -1.0}))
+    assert history.flush()
+    status = history.status()
+    assert status["ok"] is False
+    assert "refused for the test" in status["error"]
+    assert history.metrics(SRC) == []  # the whole batch was rolled back
+    db.execute("DROP TRIGGER refuse")
+    db.commit()
+    history.submit(SourceUpdate(SRC, T0 + 1, {"a": 2.0}))
+    assert history.flush()
+    rows = list(history.export_rows(SRC, ["a", "b"], T0, T0 + 2))
+    assert rows == [(T0, [1.0, -1.0]), (T0 + 1, [2.0, None])]  # nothing lost
+    assert history.status()["ok"] is True
+    db.close()

@@ -169,10 +169,16 @@ class History:
             size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
         except OSError:
             size = None
-        error = self._open_error or (stats.last_error if stats.errors else None)
+        if self._open_error:
+            error: str | None = self._open_error
+        elif not self._started:
+            error = "not started"
+        else:
+            error = stats.last_error if stats.failing else None
         return {
-            "ok": self._started and self._open_error is None,
-            "error": error if error else (None if self._started else "not started"),
+            "ok": error is None,
+            "error": error,
+            "last_error": stats.last_error,
             "schema_version": SCHEMA_VERSION,
             "migrated_from": stats.migrated_from,
             "path": str(self.path),

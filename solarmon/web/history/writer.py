@@ -54,6 +54,7 @@ class WriterStats:
     dropped: int = 0
     errors: int = 0
     last_error: str | None = None
+    failing: bool = False  # the last transaction failed (cleared by the next one that works)
     last_commit: float | None = None
     migrated_from: int | None = None
 
@@ -187,11 +188,13 @@ class HistoryWriter:
             conn.execute("BEGIN IMMEDIATE")
             work(conn)
             conn.execute("COMMIT")
+            self.stats.failing = False
             return True
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self.stats.errors += 1
+            self.stats.failing = True
             self.stats.last_error = f"{what}: {exc}"
             log.error("history %s failed: %s", what, exc)
             return False
