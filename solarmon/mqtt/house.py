@@ -11,18 +11,19 @@ Fetcher bookkeeping topics are not sensors: `weather/status` is the fetcher's av
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from solarmon.mqtt.client import Message, MqttConnection, MqttSettings
-from solarmon.mqtt.payload import PayloadRejected, SensorValue, parse_sensor_message
+from solarmon.mqtt.payload import MAX_UNIT_CHARS, PayloadRejected, SensorValue, parse_sensor_message
 from solarmon.mqtt.promfile import SensorSnapshot, write_snapshot
 
 LOG = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ WEATHER_STATUS_TOPIC = "weather/status"
 WEATHER_DIGEST_TOPIC = "weather/current"
 PROM_INTERVAL_S = 5.0
 QUEUE_MAX = 50_000
+MAX_DIGEST_BYTES = 16_384
 Sink = Callable[[SensorValue], None]
 
 
@@ -44,6 +46,7 @@ class SensorBoard:
     _accepted: Counter[str] = field(default_factory=Counter)
     _rejected: dict[str, Counter[str]] = field(default_factory=dict)
     _weather_online: bool | None = None
+    _units: dict[tuple[str, str], str] = field(default_factory=dict)
     _dirty: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,6 +62,17 @@ class SensorBoard:
         with self._lock:
             self._rejected.setdefault(source, Counter())[reason] += 1
             self._dirty.add(source)
+
+    def learn_units(self, source: str, units: dict[str, str]) -> None:
+        """Units announced out of band (the fetcher's digest) for values that arrive as bare numbers."""
+        with self._lock:
+            for name, unit in units.items():
+                self._units[(source, name)] = unit
+
+    def unit_for(self, source: str, name: str) -> str | None:
+        """The learned unit of a sensor, if any."""
+        with self._lock:
+            return self._units.get((source, name))
 
     def set_weather_online(self, online: bool) -> None:
         """The fetcher's availability as last announced by it (or its last will)."""
@@ -149,6 +163,7 @@ class HouseSubscriber:
             self.board.set_weather_online(message.payload.strip() == b"online")
             return
         if message.topic == WEATHER_DIGEST_TOPIC:
+            self.board.learn_units("weather", _digest_units(message.payload))
             return
         try:
             value = parse_sensor_message(message.topic, message.payload, received_s=self.clock())
@@ -157,6 +172,10 @@ class HouseSubscriber:
             self.board.reject(root if root in ("house", "weather") else "other", exc.reason)
             LOG.debug("rejected MQTT message: %s", exc)
             return
+        if value.unit is None:
+            unit = self.board.unit_for(value.source, value.name)
+            if unit:
+                value = replace(value, unit=unit)
         self.board.store(value)
         try:
             self._queue.put_nowait(value)
@@ -195,3 +214,20 @@ class HouseSubscriber:
                 write_snapshot(self.prom_dir / f"{snapshot.source}.prom", snapshot)
             except OSError as exc:
                 LOG.warning("cannot write %s.prom in %s: %s", snapshot.source, self.prom_dir, exc)
+
+
+def _digest_units(payload: bytes) -> dict[str, str]:
+    """The `units` of a weather/current digest; anything malformed gives none (it is advisory)."""
+    if len(payload) > MAX_DIGEST_BYTES:
+        return {}
+    try:
+        units = json.loads(payload).get("units")
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(units, dict):
+        return {}
+    return {
+        k: v
+        for k, v in units.items()
+        if isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_UNIT_CHARS
+    }

@@ -94,16 +94,19 @@ class InverterMqtt:
         self.connection.start()
 
     def stop(self) -> None:
-        """Mark every device offline, disconnect (announcing the daemon offline), end the worker."""
-        for section in list(self._devices):
-            self.connection.publish(
-                Topics(self.config.prefix, section).availability, "offline", retain=True, qos=1
-            )
-        self.connection.stop()
+        """End the worker, mark every device offline, disconnect (announcing the daemon offline)."""
+        # The worker first: a re-publish it is running must not say "online" after our "offline".
         if self._worker is not None:
             self._work.put(None)
             self._worker.join(timeout=10)
             self._worker = None
+        with self._lock:
+            sections = list(self._devices)
+            self._up = dict.fromkeys(sections, False)
+        for section in sections:
+            topic = Topics(self.config.prefix, section).availability
+            self.connection.publish(topic, "offline", retain=True, qos=1)
+        self.connection.stop()
 
     def health(self) -> dict[str, Any]:
         """Connection state for the daemon's status."""

@@ -97,9 +97,10 @@ class WeatherFetcher:
     def _publish(self, observation: Observation) -> None:
         if self.publisher is None:
             return
+        # The digest first: it carries the units a subscriber attaches to the bare numbers after it.
+        self._publish_digest()
         for name, value in observation.values.items():
             self.publisher.publish(f"{TOPIC_ROOT}/{name}", _number(value), retain=True, qos=1)
-        self._publish_digest()
 
     def _publish_digest(self) -> None:
         if self.publisher is not None:

@@ -105,17 +105,19 @@ def test_weather_status_and_digest_are_not_sensors(
     subscriber: HouseSubscriber, mqtt_connect: Callable[..., MqttConnection]
 ) -> None:
     fetcher = mqtt_connect("solarmon-weather")
-    fetcher.publish("weather/current", '{"temperature_2m": 1.5}', qos=1)
+    fetcher.publish(
+        "weather/current", '{"values": {"temperature": 1.5}, "units": {"temperature": "°C"}}', qos=1
+    )
     fetcher.publish("weather/status", "online", qos=1)
-    fetcher.publish("weather/temperature_2m", "1.5", qos=1)
-    assert wait_until(lambda: subscriber.board.stats()["accepted_total"] == 1)
+    fetcher.publish("weather/temperature", "1.5", qos=1)
+    fetcher.publish("weather/rain", "0", qos=1)
+    fetcher.publish("weather/current", b"{broken", qos=1)  # advisory only: ignored, not counted
+    assert wait_until(lambda: subscriber.board.stats()["accepted_total"] == 2)
     assert wait_until(lambda: subscriber.board.stats()["weather_fetcher_online"] is True)
-    assert subscriber.board.values("weather") == {
-        "temperature_2m": {
-            "value": 1.5,
-            "unit": None,
-            "ts": subscriber.board.values("weather")["temperature_2m"]["ts"],
-        }
+    values = subscriber.board.values("weather")
+    assert {name: (v["value"], v["unit"]) for name, v in values.items()} == {
+        "temperature": (1.5, "°C"),  # the unit came from the digest
+        "rain": (0.0, None),
     }
     assert subscriber.board.stats()["rejected_total"] == 0
 

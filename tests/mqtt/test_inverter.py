@@ -126,8 +126,9 @@ def test_state_values_and_availability(
     # Without discovery enabled nothing goes to homeassistant/.
     watcher = Recorder()
     mqtt_connect("admin", subscriptions=["homeassistant/#"], on_message=watcher)
+    before = len(ha.on("solarmon/inverter/state"))
     out.publish_fields("inverter", reading("QPIGS").fields)
-    assert ha.wait_for(lambda ms: len(ha.on("solarmon/inverter/state")) >= 3)
+    assert ha.wait_for(lambda ms: len(ha.on("solarmon/inverter/state")) > before)
     assert watcher.messages == []
 
 
