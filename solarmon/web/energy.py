@@ -20,13 +20,12 @@ a gap longer than `max_gap_s` is not bridged. Energy is kept in 15-minute UTC bu
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import itertools
 import os
 import sqlite3
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from solarmon.web.state import Value
@@ -177,8 +176,10 @@ def backfill_energy(conn: sqlite3.Connection, max_gap_s: float = MAX_GAP_S) -> N
 class EnergySource(Protocol):
     """What `Energy` needs from the history (implemented by `History`)."""
 
-    def energy_rows(self, start: int, end: int) -> list[tuple[str, str, int, float]]:
-        """Return (source, kind, bucket ts, Wh) rows in [start, end)."""
+    def energy_sums(
+        self, bounds: Sequence[tuple[int, int]], source: str | None = None
+    ) -> dict[tuple[str, str], list[float | None]]:
+        """Return Wh per (source, kind) in each [start, end) of `bounds` (None: nothing there)."""
         ...
 
     def period_max(self, source: str, metric: str, bounds: list[tuple[int, int]]) -> list[float | None]:
@@ -225,15 +226,11 @@ class Energy:
         count = count or (31 if period == "day" else 12)
         now = dt.datetime.now().timestamp() if now is None else now
         labels, bounds = period_bounds(period, count, now, self._tz)
-        rows = self._history.energy_rows(bounds[0][0], bounds[-1][1])
-        starts = [b[0] for b in bounds]
         devices: dict[str, dict[str, Any]] = {}
-        for src, kind, ts, wh in rows:
-            if (source is not None and src != source) or kind not in KINDS:
-                continue
-            dev = devices.setdefault(src, _empty(len(bounds)))
-            index = _bucket_index(starts, ts)
-            dev[kind][index] = (dev[kind][index] or 0.0) + wh / 1000.0
+        for (src, kind), sums in self._history.energy_sums(bounds, source).items():
+            if kind in KINDS:
+                dev = devices.setdefault(src, _empty(len(bounds)))
+                dev[kind] = [None if wh is None else wh / 1000.0 for wh in sums]
         known = {(m["source"], m["metric"]) for m in self._history.metrics(source)}
         for src in sorted({s for s, _ in known if source is None or s == source}):
             for kind, names in COUNTER_FIELDS[period].items():
@@ -264,10 +261,6 @@ def _empty(n: int) -> dict[str, Any]:
 
 def _add(a: float | None, b: float | None) -> float | None:
     return a if b is None else (b if a is None else round(a + b, 3))
-
-
-def _bucket_index(starts: list[int], ts: int) -> int:
-    return bisect.bisect_right(starts, ts) - 1
 
 
 def _system_tz() -> dt.tzinfo:

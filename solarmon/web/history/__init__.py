@@ -3,7 +3,7 @@ integrated energy, fed by one writer thread and read by any number of request th
 
 `History` is the one object the web app holds (part "history", a service): `submit()` is the
 reader's sink, `historical()` / `export_rows()` serve the charts and the CSV export, and
-`energy_rows()` / `period_max()` feed `solarmon.web.energy.Energy`. Each request thread gets its
+`energy_sums()` / `period_max()` feed `solarmon.web.energy.Energy`. Each request thread gets its
 own read-only connection (WAL lets readers run beside the writer without blocking either).
 """
 
@@ -128,19 +128,33 @@ class History:
         conn = self._reader()
         return [row[0] for row in conn.execute("SELECT DISTINCT source FROM series ORDER BY source")]
 
-    def energy_rows(self, start: int, end: int) -> list[tuple[str, str, int, float]]:
-        """(source, kind, bucket ts, Wh) of integrated energy in [start, end)."""
+    def energy_sums(
+        self, bounds: Sequence[tuple[int, int]], source: str | None = None
+    ) -> dict[tuple[str, str], list[float | None]]:
+        """Integrated Wh per (source, kind) in each [start, end) of `bounds` (None: no energy).
+
+        One primary-key range per (source, kind, period): a year of months sums in C, never
+        walking the buckets in Python."""
         conn = self._reader()
-        return conn.execute(
-            "SELECT source, kind, ts, wh FROM energy WHERE ts >= ? AND ts < ?", (start, end)
-        ).fetchall()
+        pairs = conn.execute("SELECT source, kind FROM energy_state ORDER BY source, kind").fetchall()
+        out: dict[tuple[str, str], list[float | None]] = {}
+        for src, kind in pairs:
+            if source is not None and src != source:
+                continue
+            out[(src, kind)] = [
+                conn.execute(
+                    "SELECT sum(wh) FROM energy WHERE source = ? AND kind = ? AND ts >= ? AND ts < ?",
+                    (src, kind, lo, hi),
+                ).fetchone()[0]
+                for lo, hi in bounds
+            ]
+        return out
 
     def energy_wh(self, source: str, start: int, end: int) -> dict[str, float]:
         """Integrated Wh per kind of one source in [start, end)."""
         totals = dict.fromkeys(KINDS, 0.0)
-        for src, kind, _ts, wh in self.energy_rows(start, end):
-            if src == source:
-                totals[kind] = totals.get(kind, 0.0) + wh
+        for (_src, kind), (wh,) in self.energy_sums([(start, end)], source).items():
+            totals[kind] = wh or 0.0
         return totals
 
     def period_max(self, source: str, metric: str, bounds: list[tuple[int, int]]) -> list[float | None]:
