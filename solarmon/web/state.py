@@ -165,6 +165,7 @@ class _Health:
     errors_by_kind: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def frozen(self) -> SourceHealth:
+        """An immutable copy for readers."""
         return SourceHealth(
             ok=self.ok,
             error=self.error,

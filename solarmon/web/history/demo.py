@@ -22,9 +22,13 @@ FLUSH_EVERY = 20_000
 
 
 class _Sink(Protocol):
-    def submit(self, update: SourceUpdate) -> None: ...
+    def submit(self, update: SourceUpdate) -> None:
+        """Queue one reading."""
+        ...
 
-    def flush(self, timeout_s: float = 10.0) -> bool: ...
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until queued readings are written."""
+        ...
 
 
 def fill_demo_history(

@@ -209,6 +209,7 @@ class HistoryWriter:
         energy: dict[tuple[str, str, int], float] = {}
 
         def work(conn: sqlite3.Connection) -> None:
+            """Samples, energy and the integrator's state: all in one transaction."""
             for update in batch:
                 ts = int(math.floor(update.ts))
                 for metric, value in update.values.items():
