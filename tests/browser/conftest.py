@@ -119,7 +119,9 @@ def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         daemon = subprocess.Popen(
             [sys.executable, "-m", "solarmon.daemon", "-C", str(_daemon_conf(root, sim.port, paths))],
             cwd=REPO, stderr=daemon_log.open("w"))
-        overrides = {"server": {"threads": 48, "max_streams": 40, "keepalive_s": 5}}
+        # A command waits for the daemon's poll cycle in progress (about a second at 2400 baud).
+        overrides = {"server": {"threads": 48, "max_streams": 40, "keepalive_s": 5},
+                     "daemon": {"timeout_s": 15}}
         app = create_app(make_web_config(paths, overrides))
         runtime = Runtime.for_app(app).start()
         # History ends where the live samples begin, so charts of every range have data.
