@@ -23,12 +23,14 @@ from solarmon.simulator.truth import TruthLog
 DEFAULT_TURNAROUND_S = 0.02
 MAX_REQUEST_BYTES = 256  # firmware discards a line this long without CR
 POLL_S = 0.02
+TICK_S = 0.5
 
 
 class Port(Protocol):
     """The device-file side: a pty or the FUSE hidraw node."""
 
     chunk_size: int  # 1 for a byte stream, 8 for hidraw reports
+    report_interval_s: float  # least time between two reports (USB interrupt interval); 0 for a stream
 
     @property
     def node(self) -> str:
@@ -133,8 +135,13 @@ class Device:
         return (time.monotonic() if now is None else now) - self.truth.origin
 
     def _run(self) -> None:
+        next_tick = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
+            if now >= next_tick:
+                # Keep the model near the clock, so a fast --speed never piles up hours to catch up.
+                self.inverter.tick()
+                next_tick = now + TICK_S
             if self._away_until is not None and now >= self._away_until:
                 self._come_back()
             elif self._away_until is None:
@@ -221,25 +228,37 @@ class Device:
 
     def _transmit(self, data: bytes, start: float) -> None:
         """Send ``data`` so that byte i is readable when it has crossed the UART after ``start``."""
+        if self.port.chunk_size == 1:
+            self._transmit_stream(data, start)
+        else:
+            self._transmit_reports(data, start)
+
+    def _transmit_stream(self, data: bytes, start: float) -> None:
         byte_s = wire_time_s(1, self.baud)
-        size = self.port.chunk_size
         sent = 0
         while sent < len(data) and not self._stop.is_set():
-            if size == 1:
-                due = len(data) if byte_s == 0 else int((time.monotonic() - start) / byte_s)
-                end = min(len(data), max(due, sent))
+            now = time.monotonic()
+            due = len(data) if byte_s == 0 else min(len(data), int((now - start) / byte_s))
+            if due > sent:
+                self.port.send(data[sent:due])
+                sent = due
             else:
-                end = min(len(data), sent + size)
-            ready_at = start + end * byte_s
-            wait = ready_at - time.monotonic()
-            if end == sent or wait > 0:
-                # Sleep until the next byte (stream) or this report (hidraw) is complete.
-                next_end = sent + 1 if size == 1 else end
-                self._stop.wait(max(0.0, start + next_end * byte_s - time.monotonic()))
-                if size == 1:
-                    continue
-            self.port.send(data[sent:end])
-            sent = end
+                self._stop.wait(start + (sent + 1) * byte_s - now)
+
+    def _transmit_reports(self, data: bytes, start: float) -> None:
+        # A report leaves the bridge when its last byte has crossed the UART, and no sooner than
+        # one interrupt interval after the previous one (the USB side's own limit).
+        byte_s = wire_time_s(1, self.baud)
+        interval = self.port.report_interval_s if self.baud > 0 else 0.0
+        size, previous = self.port.chunk_size, float("-inf")
+        for offset in range(0, len(data), size):
+            piece = data[offset : offset + size]
+            ready = max(start + (offset + len(piece)) * byte_s, previous + interval)
+            delay = ready - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            self.port.send(piece)
+            previous = ready
 
 
 def _is_valid(raw: bytes) -> bool:

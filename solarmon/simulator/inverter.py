@@ -73,6 +73,11 @@ class Inverter:
         self.serial = f"{profile.serial_prefix}{digits:010d}"
         self.lock = threading.RLock()
 
+    def tick(self) -> None:
+        """Advance the model to the clock's time without answering anything."""
+        with self.lock:
+            self.model.advance_to(self.clock.now())
+
     def handle(self, request: bytes) -> bytes:
         """The reply frame (with CRC and CR) for one request frame."""
         return encode_reply(self.answer(request).reply.payload)

@@ -56,12 +56,14 @@ class PtyPort:
     """A serial port on a pty; the client opens ``link`` (a symlink to the slave)."""
 
     chunk_size = 1
+    report_interval_s = 0.0
 
     def __init__(self, link: Path, on_bytes: Callable[[bytes], None]) -> None:
         self.link = link
         self._on_bytes = on_bytes
         self._pty: _Pty | None = None
         self._next: _Pty | None = None
+        self._retired: list[_Pty] = []
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = os.pipe()
         self._closed = threading.Event()
@@ -82,7 +84,13 @@ class PtyPort:
 
     def _read_loop(self) -> None:
         while not self._closed.is_set():
-            current = self._pty
+            with self._lock:
+                # Only this thread selects on the masters, so only it closes a retired one: a
+                # closed fd number reused elsewhere can then never be read by mistake.
+                for retired in self._retired:
+                    retired.close()
+                self._retired.clear()
+                current = self._pty
             fds = [self._wake_r] + ([current.master] if current is not None else [])
             ready, _, _ = select.select(fds, [], [], 0.5)
             if self._wake_r in ready:
@@ -92,8 +100,8 @@ class PtyPort:
             try:
                 data = os.read(current.master, 4096)
             except OSError as exc:
-                if exc.errno in (errno.EIO, errno.EBADF):
-                    continue  # closed by unplug
+                if exc.errno == errno.EIO:
+                    continue  # no client has the slave open right now
                 raise
             if data:
                 self._on_bytes(data)
@@ -118,7 +126,7 @@ class PtyPort:
             self._next = _Pty()
             withdraw_link(self.link)
             if self._pty is not None:
-                self._pty.close()
+                self._retired.append(self._pty)  # the reader closes it (hang-up) right away
             self._pty = None
         os.write(self._wake_w, b"x")
 
@@ -136,7 +144,7 @@ class PtyPort:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         withdraw_link(self.link)
-        for pty in (self._pty, self._next):
+        for pty in (self._pty, self._next, *self._retired):
             if pty is not None:
                 pty.close()
         for fd in (self._wake_r, self._wake_w):
@@ -147,6 +155,7 @@ class HidrawPort:
     """A hidraw node on FUSE; the client opens ``link`` (a symlink into the mount)."""
 
     chunk_size = 8
+    report_interval_s = 0.012  # the bridge's interrupt IN endpoint: bInterval 12 ms (PI30.md §2)
 
     def __init__(
         self, link: Path, on_bytes: Callable[[bytes], None], mount_dir: Path | None = None
