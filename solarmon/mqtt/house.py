@@ -33,8 +33,10 @@ WEATHER_STATUS_TOPIC = "weather/status"
 WEATHER_DIGEST_TOPIC = "weather/current"
 PROM_INTERVAL_S = 5.0
 QUEUE_MAX = 50_000
+BATCH_MAX = 1000
 MAX_DIGEST_BYTES = 16_384
-Sink = Callable[[SensorValue], None]
+# A sink gets the values accepted since its last call, oldest first (never empty).
+Sink = Callable[[list[SensorValue]], None]
 
 
 @dataclass
@@ -185,26 +187,34 @@ class HouseSubscriber:
 
     def _drain(self) -> None:
         next_write = 0.0
-        while True:
+        running = True
+        while running:
+            batch: list[SensorValue] = []
             try:
                 item = self._queue.get(timeout=max(0.05, min(1.0, next_write - time.monotonic())))
+                # Take what else is waiting: a burst reaches the sinks as a few batches, not as
+                # thousands of single updates (the live state's ring and the history thank us).
+                while item is not None:
+                    batch.append(item)
+                    if len(batch) >= BATCH_MAX:
+                        break
+                    item = self._queue.get_nowait()
             except queue.Empty:
-                item = ...
-            if item is None:
-                break
-            if isinstance(item, SensorValue):
-                self._feed(item)
-            if time.monotonic() >= next_write:
+                pass
+            else:
+                running = item is not None or len(batch) >= BATCH_MAX
+            if batch:
+                self._feed(batch)
+            if time.monotonic() >= next_write or not running:
                 self._write_prom()
                 next_write = time.monotonic() + self.prom_interval_s
-        self._write_prom()
 
-    def _feed(self, value: SensorValue) -> None:
+    def _feed(self, batch: list[SensorValue]) -> None:
         for sink in self.sinks:
             try:
-                sink(value)
+                sink(batch)
             except Exception:
-                LOG.exception("house sensor sink %r failed for %s", sink, value.topic)
+                LOG.exception("house sensor sink %r failed for %d values", sink, len(batch))
 
     def _write_prom(self) -> None:
         if self.prom_dir is None:

@@ -209,6 +209,12 @@ class PromReader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._reads = 0
+        self._ignored: set[str] = set()
+
+    def ignore_files(self, *names: str) -> None:
+        """Never read these file names (house.prom / weather.prom when MQTT feeds the state directly)."""
+        with self._scan_lock:
+            self._ignored.update(names)
 
     def add_sink(self, sink: Callable[[SourceUpdate], None]) -> None:
         """Also deliver every reading to `sink` (call before start())."""
@@ -248,7 +254,8 @@ class PromReader:
         """Read every new or changed file now (all of them with `force`); return how many."""
         with self._scan_lock:
             try:
-                entries = [e for e in os.scandir(self.directory) if e.name.endswith(".prom")]
+                entries = [e for e in os.scandir(self.directory)
+                           if e.name.endswith(".prom") and e.name not in self._ignored]
             except OSError as exc:
                 self._count_error("folder", str(self.directory), f"cannot list: {exc}")
                 return 0

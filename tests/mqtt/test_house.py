@@ -35,7 +35,7 @@ def received() -> list[SensorValue]:
 def subscriber(mqtt_broker: Broker, tmp_path: Path, received: list[SensorValue]) -> Iterator[HouseSubscriber]:
     sub = HouseSubscriber(
         settings_for(mqtt_broker, "solarmon-web"),
-        sinks=[received.append],
+        sinks=[received.extend],
         prom_dir=tmp_path / "prometheus",
         prom_interval_s=0.2,
     )

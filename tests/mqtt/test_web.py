@@ -1,0 +1,161 @@
+"""The web app with MQTT on, against a real broker: /api/house, /api/weather, /api/status,
+house.prom, the history, reconnect after a broker restart, bad payloads counted and ignored."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from solarmon.mqtt.client import MqttConnection
+from tests.fixtures.broker import Broker
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def web_config_overrides(mqtt_broker: Broker, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    secret = tmp_path / "web-mqtt.pass"
+    secret.write_text(mqtt_broker.users["solarmon-web"] + "\n")
+    secret.chmod(0o600)
+    return {
+        "mqtt": {"host": mqtt_broker.host, "port": mqtt_broker.port, "password_file": str(secret)},
+        "house": {"prom_interval_s": 1},
+    }
+
+
+def poll(client: Any, path: str, predicate: Callable[[dict], bool], timeout_s: float) -> dict | None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = client.get(path).get_json()
+        if predicate(body):
+            return body
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.01)
+
+
+def house_value(body: dict, name: str) -> Any:
+    return body.get("sources", {}).get("house", {}).get("values", {}).get(name)
+
+
+def test_sensor_shows_in_api_house_within_1s(
+    web_runtime: Any, client: Any, app: Any, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    from solarmon.web.runtime import get_context
+
+    assert get_context(app).part("house").wait_connected(5)
+    sensor = mqtt_connect("house-sensor")
+    sensor.publish("house/temperature", "23.5", qos=1)
+    assert sensor.flush(5)
+    published = time.monotonic()
+    body = poll(client, "/api/house", lambda b: house_value(b, "temperature") == 23.5, timeout_s=1.0)
+    assert (
+        body is not None
+    ), f"not in /api/house 1 s after the broker acknowledged it: {client.get('/api/house').json}"
+    assert time.monotonic() - published < 1.0
+    assert body["available"] is True
+    status = client.get("/api/status").get_json()
+    assert status["sources"]["mqtt"]["ok"] is True
+    assert status["sources"]["mqtt"]["accepted"]["house"] == 1
+
+
+def test_weather_units_bad_payloads_prom_and_history(
+    web_runtime: Any, client: Any, app: Any, web_paths: Any, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    from solarmon.web.runtime import get_context
+
+    ctx = get_context(app)
+    assert ctx.part("house").wait_connected(5)
+    fetcher = mqtt_connect("solarmon-weather")
+    fetcher.publish("weather/current", '{"units": {"temperature": "°C", "wind_speed": "km/h"}}', qos=1)
+    fetcher.publish("weather/temperature", "-3.4", qos=1)
+    fetcher.publish("weather/wind_speed", "14.8", qos=1)
+    sensor = mqtt_connect("house-sensor")
+    for bad in ("nan", "warm", "", "9" * 300):
+        sensor.publish("house/temperature", bad, qos=1)
+    sensor.publish("house/a/b/c/d", "1", qos=1)
+    sensor.publish("house/humidity", '{"value": 45.5, "unit": "%"}', qos=1)
+    body = poll(
+        client,
+        "/api/weather",
+        lambda b: "wind_speed" in b["sources"].get("weather", {}).get("values", {}),
+        timeout_s=5,
+    )
+    assert body is not None
+    weather = body["sources"]["weather"]
+    assert weather["values"] == {"temperature": -3.4, "wind_speed": 14.8}
+    assert weather["units"] == {"temperature": "°C", "wind_speed": "km/h"}
+    house = poll(client, "/api/house", lambda b: house_value(b, "humidity") == 45.5, timeout_s=5)
+    assert house is not None
+    assert house["sources"]["house"]["values"] == {"humidity": 45.5}  # no bad value stored
+    assert house["sources"]["house"]["units"] == {"humidity": "%"}
+    mqtt = client.get("/api/status").get_json()["sources"]["mqtt"]
+    assert mqtt["rejected"]["house"] == {
+        "non_finite": 1,
+        "not_a_number": 1,
+        "empty": 1,
+        "oversized": 1,
+        "too_deep": 1,
+    }
+    # house.prom: written (atomically, by the real exposition code) and NOT read back by the .prom reader.
+    prom = web_paths.prom_dir / "house.prom"
+    deadline = time.monotonic() + 5
+    while not (prom.exists() and "humidity" in prom.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    families = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
+    [sample] = families["house_sensor_value"].samples
+    assert (sample.labels, sample.value) == ({"sensor": "humidity", "unit": "%"}, 45.5)
+    rejected = {s.labels["reason"]: s.value for s in families["house_messages_rejected"].samples}
+    assert sum(rejected.values()) == 5
+    ctx.part("reader").scan(force=True)
+    assert set(client.get("/api/house").get_json()["sources"]) == {"house"}
+    # And the history has them.
+    history = ctx.part("history")
+    assert history.flush(10)
+    assert "humidity" in {m["metric"] for m in history.metrics("house")}
+
+
+def test_web_app_reconnects_after_broker_restart(
+    web_runtime: Any, client: Any, app: Any, mqtt_broker: Broker, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    from solarmon.web.runtime import get_context
+
+    assert get_context(app).part("house").wait_connected(5)
+    mqtt_broker.stop()
+    assert poll(client, "/api/status", lambda b: b["sources"]["mqtt"]["ok"] is False, timeout_s=5) is not None
+    assert client.get("/api/status").get_json()["sources"]["mqtt"]["error"]
+    mqtt_broker.start()
+    assert poll(client, "/api/status", lambda b: b["sources"]["mqtt"]["ok"] is True, timeout_s=5) is not None
+    mqtt_connect("house-sensor").publish("house/after", "1", qos=1)
+    assert poll(client, "/api/house", lambda b: house_value(b, "after") == 1, timeout_s=5) is not None
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"mqtt": {"port": 0}}, "mqtt.port must be an integer in 1..65535"),
+        ({"mqtt": {}, "house": {"prom_interval_s": 0}}, "house.prom_interval_s must be a number in 1..3600"),
+    ],
+)
+def test_bad_sections_stop_the_app(web_paths: Any, section: dict, message: str) -> None:
+    from solarmon.mqtt.credentials import MqttConfigError
+    from solarmon.web import create_app
+    from tests.fixtures.webapp import make_web_config
+
+    with pytest.raises(MqttConfigError, match=message.replace(".", r"\.")):
+        create_app(make_web_config(web_paths, section))
+
+
+def test_without_mqtt_section_nothing_starts(web_paths: Any) -> None:
+    from solarmon.web import create_app
+    from solarmon.web.runtime import get_context
+    from tests.fixtures.webapp import make_web_config
+
+    ctx = get_context(create_app(make_web_config(web_paths)))
+    assert ctx.part("house") is None
+    assert "mqtt" not in ctx.health
