@@ -81,6 +81,8 @@ def test_the_control_socket_changes_what_the_inverter_reports(simulator):
         assert decode_reply(serial_exchange(port, "QPIGS")).payload.split()[8] != "51.20"
     state = sim.control({"op": "snapshot"})["state"]
     assert state["grid_available"] is False
+    later = sim.control({"op": "advance", "seconds": 3600})["state"]
+    assert later["time"] == "2026-06-21T13:00:00"  # the clock is frozen (--speed 0) but jumps
     assert sim.control({"op": "query", "command": "QPI"})["payload"] == "PI30"
     assert [e["message"]["op"] for e in sim.truth() if e["event"] == "control"][:2] == ["pin", "set"]
 
