@@ -57,6 +57,8 @@ def test_historical_takes_start_and_end(client, filled):
     ("start=yesterday", "start must be an ISO 8601 time"),
     ("start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", "end must be after start"),
     ("start=0001-01-01T00:00:00Z&end=9999-01-01T00:00:00Z", "longer than 20 years"),
+    ("end=0001-01-01T00:00:00Z", "between 1970 and 9999"),
+    ("start=1960-01-01T00:00:00Z&end=1960-01-02T00:00:00Z", "between 1970 and 9999"),
     ("points=0", "points must be between 1 and 10000"),
     ("metrics=bad%20name", "is not a metric name"),
     ("metrics=" + ",".join(f"m{i}" for i in range(51)), "at most 50 metrics"),
