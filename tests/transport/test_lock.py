@@ -12,7 +12,7 @@ import pytest
 
 from solarmon.inverter.errors import DeviceBusy
 from solarmon.inverter.transport.hidraw import HidrawTransport
-from solarmon.inverter.transport.lock import DeviceLock, DeviceLocked, lock_file_name
+from solarmon.inverter.transport.lock import DeviceLock, DeviceLocked, default_lock_dir, lock_file_name
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -120,3 +120,9 @@ def test_exclusive_false_skips_the_lock(device_file: Path, lock_dir: Path) -> No
         HidrawTransport(str(device_file), lock_dir=lock_dir, exclusive=False) as other,
     ):
         assert other.is_open
+
+
+def test_default_lock_dir_is_writable(device_file: Path) -> None:
+    directory = default_lock_dir()
+    assert os.access(directory, os.W_OK)
+    assert DeviceLock(device_file).lock_path.parent == directory

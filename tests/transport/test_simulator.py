@@ -21,9 +21,10 @@ from solarmon.inverter.transport import DeviceLocked, HidrawTransport, Transport
 from solarmon.simulator.runner import SimulatorProcess
 from tests.transport.conftest import make_sysfs_node
 
-pytestmark = [pytest.mark.timeout(90), pytest.mark.fuse]
+pytestmark = pytest.mark.timeout(90)
 
-TRANSPORTS = ["pty", "hidraw"]
+# The hidraw simulator is a FUSE file; the fixture skips it (saying why) where FUSE is unusable.
+TRANSPORTS = ["pty", pytest.param("hidraw", marks=pytest.mark.fuse)]
 PORTTYPE = {"pty": "serial", "hidraw": "hidraw"}
 MAIN_COMMANDS = ["QPIGS", "QMOD", "QPIWS", "QPIRI", "QFLAG", "QPI", "QID", "QVFW", "QDI", "QMCHGCR"]
 COMEBACK_WAIT_S = 20.0  # upper bound for a replugged device to answer again (not a timing test)
@@ -194,6 +195,7 @@ def test_device_gone_and_back(sim: SimulatorProcess, link: InverterLink) -> None
     assert counters.opens == 2
 
 
+@pytest.mark.fuse
 def test_renumbered_node_found_via_sysfs(
     simulator: StartSim, lock_dir: Path, fake_sysfs: Path, tmp_path: Path
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Self
 from solarmon.inverter.errors import DeviceGone, DeviceTimeout
 from solarmon.inverter.frame import ReplyFrame, encode_request
 from solarmon.inverter.transport.collector import Accept, ReplyCollector
-from solarmon.inverter.transport.lock import DEFAULT_LOCK_DIR, DeviceLock
+from solarmon.inverter.transport.lock import DeviceLock
 
 DEFAULT_BAUD = 2400
 
@@ -66,12 +66,12 @@ class Transport(ABC):
         *,
         baud: int = DEFAULT_BAUD,
         exclusive: bool = True,
-        lock_dir: str | Path = DEFAULT_LOCK_DIR,
+        lock_dir: str | Path | None = None,
     ) -> None:
         self.port = port
         self.baud = baud
         self._exclusive = exclusive
-        self._lock_dir = Path(lock_dir)
+        self._lock_dir = None if lock_dir is None else Path(lock_dir)
         self._lock: DeviceLock | None = None
         self._stats = TransportStats()
         # One exchange at a time even when several threads share the transport.

@@ -29,7 +29,6 @@ from solarmon.inverter.errors import DeviceGone
 from solarmon.inverter.frame import ReplyFrame
 from solarmon.inverter.transport.base import DEFAULT_BAUD, Transport
 from solarmon.inverter.transport.collector import ReplyCollector
-from solarmon.inverter.transport.lock import DEFAULT_LOCK_DIR
 from solarmon.inverter.transport.sysfs import (
     AUTO,
     DEV_ROOT,
@@ -85,7 +84,7 @@ class HidrawTransport(Transport):
         *,
         baud: int = DEFAULT_BAUD,
         exclusive: bool = True,
-        lock_dir: str | Path = DEFAULT_LOCK_DIR,
+        lock_dir: str | Path | None = None,
         vendor: int = INVERTER_VENDOR_ID,
         product: int = INVERTER_PRODUCT_ID,
         sysfs_root: str | Path = SYSFS_ROOT,

@@ -3,7 +3,8 @@
 A hidraw node hands every report to every open fd, so two processes polling one inverter read
 each other's replies (PI30.md §2). Two advisory locks prevent that:
 
-- a lock file in ``/run/lock`` (or a configured directory) named after the device's *real* path,
+- a lock file in ``/run/lock`` (or a configured directory; the temp dir where /run/lock is
+  missing) named after the device's *real* path,
   so ``/dev/inverter`` (a udev symlink) and ``/dev/hidraw0`` collide; it holds the owner's pid for
   the error message. ``flock`` locks vanish with their process, so a crash leaves no stale lock;
   the file itself is never unlinked (unlinking a flock file lets two owners hold two inodes).
@@ -21,6 +22,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from solarmon.inverter.errors import DeviceBusy
@@ -41,6 +43,17 @@ class DeviceLocked(DeviceBusy):
         self.holder_pid = holder_pid
 
 
+def default_lock_dir() -> Path:
+    """``/run/lock`` when usable, else the temp dir (minimal containers lack /run/lock).
+
+    Every process computes the same answer on one machine, so they still meet at one lock file;
+    and the flock on the device fd protects even processes that disagree.
+    """
+    if os.access(DEFAULT_LOCK_DIR, os.W_OK | os.X_OK):
+        return DEFAULT_LOCK_DIR
+    return Path(tempfile.gettempdir())
+
+
 def lock_file_name(device_path: str | Path) -> str:
     """The lock file name for a device: its real path, flattened, hashed when long."""
     real = os.path.realpath(device_path)
@@ -54,9 +67,10 @@ def lock_file_name(device_path: str | Path) -> str:
 class DeviceLock:
     """The lock file plus the device-fd flock for one open of one device."""
 
-    def __init__(self, device_path: str | Path, *, lock_dir: str | Path = DEFAULT_LOCK_DIR) -> None:
+    def __init__(self, device_path: str | Path, *, lock_dir: str | Path | None = None) -> None:
         self.device_path = str(device_path)
-        self.lock_path = Path(lock_dir) / lock_file_name(device_path)
+        directory = default_lock_dir() if lock_dir is None else Path(lock_dir)
+        self.lock_path = directory / lock_file_name(device_path)
         self._fd: int | None = None
 
     @property

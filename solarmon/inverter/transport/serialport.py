@@ -19,7 +19,6 @@ from solarmon.inverter.errors import DeviceGone
 from solarmon.inverter.frame import ReplyFrame
 from solarmon.inverter.transport.base import DEFAULT_BAUD, Transport
 from solarmon.inverter.transport.collector import ReplyCollector
-from solarmon.inverter.transport.lock import DEFAULT_LOCK_DIR
 
 # Bytes per read once data is flowing; a PI30 reply is far shorter.
 _READ_CHUNK = 256
@@ -36,7 +35,7 @@ class SerialTransport(Transport):
         *,
         baud: int = DEFAULT_BAUD,
         exclusive: bool = True,
-        lock_dir: str | Path = DEFAULT_LOCK_DIR,
+        lock_dir: str | Path | None = None,
     ) -> None:
         super().__init__(port, baud=baud, exclusive=exclusive, lock_dir=lock_dir)
         self._serial: serial.Serial | None = None
