@@ -119,6 +119,14 @@ def test_console_query_setting_with_confirmation_nak_and_refusals(browser, solar
         assert result == "ok", text
         assert "Rated battery voltage" in text or "Battery" in text
 
+        # A plain PI30 unit has no energy counters: the inverter NAKs QET, and the console says so.
+        page.fill("#query-input", "QET")
+        page.evaluate("document.getElementById('console-reply').replaceChildren()")
+        page.click("#query-form button[type=submit]")
+        result, text = reply_of(page)
+        assert result == "error"
+        assert "NAK" in text, text
+
         # A dangerous setting asks first; cancelling sends nothing.
         page.select_option("#setting-select", label="Output source priority")
         page.select_option("#setting-value", label="SBU first")
