@@ -184,3 +184,25 @@ def test_sigterm_unmounts_and_removes_everything(simulator):
             handle.close()
     assert not os.path.exists(mount_dir)
     assert not sim.port.is_symlink()
+
+
+def test_a_gone_fault_swallows_the_request_and_the_node_comes_back_renumbered(simulator):
+    sim = simulator("hidraw", baud=0, faults="gone:1:0.5s")
+    client = HidrawClient(sim.port)
+    try:
+        client.write_request("QPIGS")
+        with pytest.raises(OSError) as gone:
+            client.read_reports(timeout_s=5)
+        assert gone.value.errno == errno.EIO
+    finally:
+        client.close()
+    sim.control({"op": "faults", "spec": ""})
+    assert wait_for(lambda: os.path.realpath(sim.port).endswith("/hidraw1"), timeout_s=10)
+    fresh = HidrawClient(sim.port)
+    try:
+        assert decode_reply(fresh.exchange("QPI")).payload == "PI30"
+    finally:
+        fresh.close()
+    exchange = next(e for e in sim.truth() if e["event"] == "exchange")
+    assert exchange["fault"] == "gone"
+    assert exchange["expect"] == "timeout"
