@@ -39,10 +39,13 @@ export function formatPower(watts) {
   return abs >= 10000 ? `${formatValue(watts / 1000, 1)} kW` : `${formatValue(watts, 0)} W`;
 }
 
-// "battery_low_alarm" -> "Battery low alarm".
+// "battery_low_alarm" -> "Battery low alarm"; MQTT names keep their levels: "living_room/temperature"
+// -> "Living room · temperature".
 export function words(key) {
-  const text = String(key).replace(/^is_/, '').replace(/_/g, ' ').trim();
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  return String(key).split('/').map((part, i) => {
+    const text = part.replace(/^is_/, '').replace(/_/g, ' ').trim();
+    return i === 0 ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+  }).join(' · ');
 }
 
 function num(values, ...keys) {

@@ -9,7 +9,8 @@ function entry(name, raw, fallback) {
     if (ageS === null) ageS = fallback.ageS;
     return { name, value: raw.value, unit: raw.unit ?? fallback.units[name] ?? '', ageS: ageS === null ? null : Number(ageS) };
   }
-  return { name, value: raw, unit: fallback.units[name] ?? '', ageS: fallback.ageS };
+  const own = fallback.ages && fallback.ages[name] !== undefined ? Number(fallback.ages[name]) : fallback.ageS;
+  return { name, value: raw, unit: fallback.units[name] ?? '', ageS: own };
 }
 
 export function readingsOf(body) {
@@ -26,7 +27,7 @@ export function readingsOf(body) {
     }).sort((a, b) => a.name.localeCompare(b.name));
   }
   const fallback = {
-    ts: body.ts, ageS: body.age_s ?? null, units: body.units || {},
+    ts: body.ts, ageS: body.age_s ?? null, units: body.units || {}, ages: body.ages || null,
     offsetS: body.ts !== undefined && body.age_s !== undefined ? Date.now() / 1000 - (Number(body.ts) + Number(body.age_s)) : null,
   };
   let map = body.sensors ?? body.values ?? body.current ?? body.readings ?? {};
