@@ -68,7 +68,9 @@ class InverterLink:
         self._allow_no_crc = allow_no_crc
         self._margin_s = margin_s
         self._reset_after = reset_after
-        self._lock = threading.Lock()
+        # One query at a time; counters under their own lock so counters() never waits for I/O.
+        self._io_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._queries = 0
         self._ok = 0
         self._errors: Counter[str] = Counter()
@@ -99,8 +101,9 @@ class InverterLink:
         return self._run(command)
 
     def _run(self, command: str) -> Reading:
-        with self._lock:
-            self._queries += 1
+        with self._io_lock:
+            with self._count_lock:
+                self._queries += 1
             try:
                 frame = self.transport.exchange(
                     command,
@@ -113,34 +116,43 @@ class InverterLink:
             except InverterError as err:
                 self._failed(command, err)
                 raise
-            self._ok += 1
-            self._consecutive_failures = 0
+            with self._count_lock:
+                self._ok += 1
+                self._consecutive_failures = 0
             return reading
 
     def _failed(self, command: str, err: InverterError) -> None:
-        self._errors[err.kind] += 1
+        silent = isinstance(err, DeviceTimeout | DeviceGone)
+        with self._count_lock:
+            self._errors[err.kind] += 1
+            # Anything else means the device answered something: it is alive.
+            self._consecutive_failures = self._consecutive_failures + 1 if silent else 0
+            due = self._reset_after is not None and self._consecutive_failures >= self._reset_after
+            if due:
+                self._consecutive_failures = 0
+        if due:
+            self._reset()
         if isinstance(err, FrameError) and err.kind == "echo":
             # Some firmware echoes a command it does not know instead of NAKing it (PI30.md §5).
             raise CommandRefused(f"the inverter echoed {command} back: it does not support it") from err
-        if not isinstance(err, DeviceTimeout | DeviceGone):
-            # The device answered something: it is alive.
-            self._consecutive_failures = 0
-            return
-        self._consecutive_failures += 1
-        if self._reset_after is not None and self._consecutive_failures >= self._reset_after:
-            self._consecutive_failures = 0
-            try:
-                if self.transport.reset_device():
-                    self._resets += 1
-                    log.warning("reset the inverter's USB device after %d failures", self._reset_after)
-            except InverterError as reset_err:
+
+    def _reset(self) -> None:
+        try:
+            done = self.transport.reset_device()
+        except InverterError as reset_err:
+            with self._count_lock:
                 self._errors["reset_failed"] += 1
-                log.warning("USB reset failed: %s", reset_err)
+            log.warning("USB reset failed: %s", reset_err)
+            return
+        if done:
+            with self._count_lock:
+                self._resets += 1
+            log.warning("reset the inverter's USB device after %d failures", self._reset_after)
 
     def counters(self) -> LinkCounters:
         """A snapshot of the counters, including the transport's discarded frames."""
         stats = self.transport.stats()
-        with self._lock:
+        with self._count_lock:
             return LinkCounters(
                 queries=self._queries,
                 ok=self._ok,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,20 @@ def test_no_reset_without_a_resetter(tmp_path: Path, lock_dir: Path) -> None:
 def test_bad_arguments(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         InverterLink(SerialTransport(str(tmp_path / "tty")), **kwargs)
+
+
+def test_counters_do_not_wait_for_an_exchange(
+    pty_device: DeviceFactory, tmp_path: Path, lock_dir: Path
+) -> None:
+    device = pty_device(lambda req: [])
+    link = InverterLink(SerialTransport(str(tmp_path / "ttyINV"), lock_dir=lock_dir), timeout_s=3)
+    worker = threading.Thread(target=lambda: pytest.raises(DeviceTimeout, link.query, "QMOD"))
+    worker.start()
+    while not device.requests:  # the query is on the wire now
+        worker.join(0.01)
+    counters = link.counters()
+    assert worker.is_alive()  # still waiting for its reply while we read the counters
+    assert counters.queries == 1
+    worker.join()
+    assert link.counters().errors == {"timeout": 1}
+    link.close()

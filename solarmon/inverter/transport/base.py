@@ -76,6 +76,8 @@ class Transport(ABC):
         self._stats = TransportStats()
         # One exchange at a time even when several threads share the transport.
         self._mutex = threading.RLock()
+        # Counters have their own lock so stats() never waits for a slow exchange.
+        self._stats_lock = threading.Lock()
 
     # -- device-specific parts -------------------------------------------------------------
 
@@ -120,7 +122,7 @@ class Transport(ABC):
                     self._close_device()
                     raise
                 self._lock = lock
-            self._stats.opens += 1
+            self._count(opens=1)
 
     def close(self) -> None:
         """Close the device and release the lock; safe to call twice."""
@@ -146,35 +148,40 @@ class Transport(ABC):
         """
         request = encode_request(command)
         with self._mutex:
-            self._stats.exchanges += 1
+            self._count(exchanges=1)
             deadline = time.monotonic() + timeout_s
             collector = ReplyCollector(command, accept=accept, allow_no_crc=allow_no_crc)
             try:
                 self.open()
-                self._stats.drained_bytes += self._drain()
+                self._count(drained_bytes=self._drain())
                 self._write(request, deadline)
                 while time.monotonic() < deadline:
                     frame = self._read_into(collector, deadline)
                     if frame is not None:
-                        self._stats.replies += 1
-                        self._stats.drained_bytes += collector.leftover_bytes
+                        self._count(replies=1, drained_bytes=collector.leftover_bytes)
                         return frame
                 collector.finish()
             except DeviceGone:
-                self._stats.device_gone += 1
+                self._count(device_gone=1)
                 self.close()
                 raise
             finally:
-                self._stats.discarded.update(collector.discarded)
-            self._stats.timeouts += 1
+                with self._stats_lock:
+                    self._stats.discarded.update(collector.discarded)
+            self._count(timeouts=1)
             if collector.last_error is not None:
                 raise collector.last_error
             raise DeviceTimeout(f"no reply to {command} within {timeout_s:.2f} s on {self.port}")
 
     def stats(self) -> TransportStats:
-        """A copy of the counters."""
-        with self._mutex:
+        """A copy of the counters (does not wait for an exchange in progress)."""
+        with self._stats_lock:
             return self._stats.copy()
+
+    def _count(self, **increments: int) -> None:
+        with self._stats_lock:
+            for name, amount in increments.items():
+                setattr(self._stats, name, getattr(self._stats, name) + amount)
 
     def reset_device(self) -> bool:
         """Reset a wedged device if this transport can; True when a reset was done."""
