@@ -159,7 +159,7 @@ def test_counters_do_not_wait_for_an_exchange(
     pty_device: DeviceFactory, tmp_path: Path, lock_dir: Path
 ) -> None:
     device = pty_device(lambda req: [])
-    link = InverterLink(SerialTransport(str(tmp_path / "ttyINV"), lock_dir=lock_dir), timeout_s=3)
+    link = InverterLink(SerialTransport(str(tmp_path / "ttyINV"), lock_dir=lock_dir), timeout_s=1)
     worker = threading.Thread(target=lambda: pytest.raises(DeviceTimeout, link.query, "QMOD"))
     worker.start()
     while not device.requests:  # the query is on the wire now
