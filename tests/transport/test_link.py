@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def inverter(request: bytes) -> list[bytes]:
 
 
 @pytest.fixture
-def link(tmp_path: Path, lock_dir: Path) -> InverterLink:
+def link(tmp_path: Path, lock_dir: Path) -> Iterator[InverterLink]:
     link = InverterLink(SerialTransport(str(tmp_path / "ttyINV"), lock_dir=lock_dir))
     yield link
     link.close()

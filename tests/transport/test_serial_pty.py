@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def is_mode(frame: ReplyFrame) -> bool:
 
 
 @pytest.fixture
-def serial_transport(tmp_path: Path, lock_dir: Path) -> SerialTransport:
+def serial_transport(tmp_path: Path, lock_dir: Path) -> Iterator[SerialTransport]:
     transport = SerialTransport(str(tmp_path / "ttyINV"), lock_dir=lock_dir)
     yield transport
     transport.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,7 @@ def make_transport(sim: SimulatorProcess, kind: str, lock_dir: Path, **opts: obj
 
 
 @pytest.fixture
-def link(sim: SimulatorProcess, kind: str, lock_dir: Path) -> InverterLink:
+def link(sim: SimulatorProcess, kind: str, lock_dir: Path) -> Iterator[InverterLink]:
     link = InverterLink(make_transport(sim, kind, lock_dir))
     yield link
     link.close()
