@@ -6,9 +6,10 @@ import { formatAge, formatValue } from './lib/format.js';
 import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { cellsOf, readingsOf } from './lib/sensors.js';
+import { chosenDevice, deviceSwitch } from './lib/devices.js';
 
 const el = (id) => document.getElementById(id);
-const device = () => new URLSearchParams(window.location.search).get('device') || undefined;
+const device = () => chosenDevice() || undefined;
 
 // Battery power (+ charging) per point from the voltage and the two currents, which the
 // inverter reports; the power itself is not a stored metric.
@@ -40,12 +41,16 @@ async function chart(name, canvasId, statusId, kind, metrics, transform = (serie
   }
 }
 
+// Today's kWh in and out of the battery of the inverter shown (all of them when none is chosen).
 async function energyToday() {
   try {
-    const body = await apiJSON(withQuery('/api/energy', { period: 'day', count: 1 }));
-    const totals = body.total || {};
-    const last = (kind) => (Array.isArray(totals[kind]) && totals[kind].length ? totals[kind][totals[kind].length - 1] : null);
-    renderMetrics({ battery_charge_kwh: last('battery_charge'), battery_discharge_kwh: last('battery_discharge') }, {}, el('battery-energy'));
+    const body = await apiJSON(withQuery('/api/energy', { period: 'day', count: 1, device: device() }));
+    const devices = body.devices || {};
+    const mine = device() ? devices[`inverter:${device()}`] : null;
+    const kinds = mine || body.total || Object.values(devices)[0] || {};
+    const last = (kind) => (Array.isArray(kinds[kind]) && kinds[kind].length ? kinds[kind][kinds[kind].length - 1] : null);
+    renderMetrics({ battery_charge_kwh: last('battery_charge'), battery_discharge_kwh: last('battery_discharge') },
+      {}, el('battery-energy'));
   } catch (error) {
     el('energy-note').textContent = `Energy not available: ${error.message}.`;
   }
@@ -74,6 +79,8 @@ async function cells() {
 
 function main() {
   const feed = new LiveFeed({ device: device() || '' });
+  // Another inverter: its live values at once, its charts and energy on the reload.
+  feed.onDevices = deviceSwitch(() => window.location.reload());
   feed.onUpdate = (snap) => {
     renderMetrics(snap.values, snap.units, el('battery-now'));
     renderSoc(snap.values);

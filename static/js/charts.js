@@ -3,6 +3,7 @@
 
 import { apiJSON, withQuery } from './lib/api.js';
 import { watchStatus } from './lib/live.js';
+import { chosenDevice, offerDevices } from './lib/devices.js';
 import { color, describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
 
 export const METRICS = [
@@ -66,7 +67,7 @@ async function drawHistory() {
   status.textContent = 'Loading…';
   const canvas = el('history-chart');
   try {
-    const device = new URLSearchParams(window.location.search).get('device') || undefined;
+    const device = chosenDevice() || undefined;
     const result = await loadHistory({ device, metrics, points: pointsFor(canvas), ...range });
     if (seq !== requestSeq) return; // a newer request is on its way
     if (historyChart) historyChart.destroy();
@@ -133,6 +134,7 @@ function main() {
   drawHistory();
   drawEnergy();
   watchStatus();
+  offerDevices(() => drawHistory());
 }
 
 main();

@@ -5,6 +5,7 @@ import { alarmsOf, derive, formatPower, modeOf } from './lib/format.js';
 import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { initConsole } from './console.js';
+import { chosenDevice, deviceSwitch } from './lib/devices.js';
 
 const HUB = { x: 170, y: 125 };
 const FLOW_MIN_W = 5; // below this a path counts as idle (sensor noise)
@@ -86,25 +87,9 @@ function renderTotals(feed) {
   document.getElementById('totals-note').textContent = `All ${feed.others.size} inverters added up.`;
 }
 
-function setupDeviceSwitch(feed) {
-  const box = document.getElementById('device-switch');
-  const select = document.getElementById('device-select');
-  select.addEventListener('change', () => {
-    feed.setDevice(select.value);
-    const url = new URL(window.location.href);
-    url.searchParams.set('device', select.value);
-    window.history.replaceState(null, '', url);
-  });
-  return (devices, current) => {
-    box.hidden = devices.length < 2;
-    select.replaceChildren(...devices.map((device) => new Option(device, device, false, device === current)));
-  };
-}
-
 function main() {
-  const device = new URLSearchParams(window.location.search).get('device') || '';
-  const feed = new LiveFeed({ device });
-  feed.onDevices = setupDeviceSwitch(feed);
+  const feed = new LiveFeed({ device: chosenDevice() });
+  feed.onDevices = deviceSwitch((device) => feed.setDevice(device));
   feed.onUpdate = (snap) => {
     const all = renderMetrics(snap.values, snap.units);
     renderSoc(snap.values);

@@ -214,7 +214,13 @@ def watch(page: Any) -> PageWatch:
     page.on("pageerror", lambda exc: seen.errors.append(f"page error: {exc}"))
     page.on("request", on_request)
     page.on("response", on_response)
-    page.on("requestfailed", lambda req: seen.failed.append(f"failed: {req.url} {req.failure}"))
+    def on_failed(request: Any) -> None:
+        # Leaving a page aborts its open live stream: that is the browser closing it, not a failure.
+        if urlsplit(request.url).path == "/api/stream" and "ERR_ABORTED" in (request.failure or ""):
+            return
+        seen.failed.append(f"failed: {request.url} {request.failure}")
+
+    page.on("requestfailed", on_failed)
     return seen
 
 

@@ -87,6 +87,12 @@ def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -
             arg="300" if other == "west" else "1,000")
         assert f"device={other}" in page.url
         assert pv.text_content() in ("300", "1,000")
+
+        # The charts and the battery page offer the same choice.
+        for path in ("/charts", "/battery/lcars"):
+            page.goto(f"{url}{path}?device={other}")
+            select.wait_for(state="visible", timeout=10000)
+            assert select.input_value() == other
         assert seen.problems() == []
     finally:
         page.close()
