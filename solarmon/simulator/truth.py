@@ -47,3 +47,12 @@ def read_truth_log(path: Path) -> list[dict[str, Any]]:
         return []
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def exchanges(events: list[dict[str, Any]], command: str | None = None) -> list[dict[str, Any]]:
+    """The ``exchange`` events among ``events`` (only those for ``command`` when given), in order."""
+    return [
+        event
+        for event in events
+        if event["event"] == "exchange" and (command is None or event.get("request") == command)
+    ]

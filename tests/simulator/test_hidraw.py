@@ -13,13 +13,14 @@ import time
 import pytest
 
 from solarmon.inverter.frame import decode_reply, encode_request
+from solarmon.simulator.truth import exchanges
 from tests.simulator.clients import HidrawClient, wait_for
 
 pytestmark = [pytest.mark.fuse, pytest.mark.timeout(90)]
 
 
 def _last_exchange(sim) -> dict:
-    return [event for event in sim.truth() if event["event"] == "exchange"][-1]
+    return exchanges(sim.truth())[-1]
 
 
 def test_each_read_is_one_8_byte_report_and_eagain_when_empty(simulator):
@@ -206,3 +207,4 @@ def test_a_gone_fault_swallows_the_request_and_the_node_comes_back_renumbered(si
     exchange = next(e for e in sim.truth() if e["event"] == "exchange")
     assert exchange["fault"] == "gone"
     assert exchange["expect"] == "timeout"
+

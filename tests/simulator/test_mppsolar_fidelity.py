@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from solarmon.simulator.truth import exchanges
+
 pytestmark = [pytest.mark.oracle, pytest.mark.timeout(120)]
 MPP_SOLAR = Path(sys.executable).parent / "mpp-solar"
 
@@ -28,9 +30,9 @@ def _mpp_solar(port: Path, porttype: str, command: str) -> dict:
 
 
 def _sent(sim, command: str) -> dict:
-    exchanges = [e for e in sim.truth() if e["event"] == "exchange" and e["request"] == command]
-    assert exchanges, f"the simulator never saw {command}"
-    return exchanges[-1]["values"]
+    seen = exchanges(sim.truth(), command)
+    assert seen, f"the simulator never saw {command}"
+    return seen[-1]["values"]
 
 
 def _compare(decoded: dict, sent: dict) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import termios
 import time
 
@@ -11,14 +12,11 @@ import serial
 
 from solarmon.inverter.frame import FrameError, decode_reply, encode_reply, encode_request
 from solarmon.simulator.runner import SimulatorError
+from solarmon.simulator.truth import exchanges
 from tests.simulator.clients import open_serial, serial_exchange, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 START = "2026-06-21T12:00:00"
-
-
-def _exchanges(sim) -> list[dict]:
-    return [event for event in sim.truth() if event["event"] == "exchange"]
 
 
 def test_the_pty_is_raw_and_replies_are_what_the_truth_log_says(simulator):
@@ -33,7 +31,7 @@ def test_the_pty_is_raw_and_replies_are_what_the_truth_log_says(simulator):
     assert not iflag & termios.ICRNL  # a CR in a reply must reach the client as CR
     with open_serial(sim.port) as port:
         replies = [serial_exchange(port, command) for command in ("QPIGS", "QMOD", "QPIRI", "QXYZ")]
-    truth = _exchanges(sim)
+    truth = exchanges(sim.truth())
     assert [event["request"] for event in truth] == ["QPIGS", "QMOD", "QPIRI", "QXYZ"]
     for raw, event in zip(replies, truth, strict=True):
         assert raw.hex() == event["sent_hex"]
@@ -152,7 +150,7 @@ def test_each_fault_reaches_the_client_as_logged(simulator):
             received = serial_exchange(port, "QPIGS")
             if kind == "lf":
                 received += port.read_until(b"\n") if not received.endswith(b"\n") else b""
-            event = _exchanges(sim)[-1]
+            event = exchanges(sim.truth())[-1]
             assert event["fault"] == kind
             assert received.hex() == event["sent_hex"], kind
             if outcome is None:
@@ -177,7 +175,7 @@ def test_a_late_tail_arrives_ahead_of_the_next_reply(simulator):
         port.write(encode_request("QMOD"))
         tail = port.read_until(b"\r")
         reply = port.read_until(b"\r")
-    exchange = _exchanges(sim)[-2]
+    exchange = exchanges(sim.truth())[-2]
     late = next(event for event in sim.truth() if event["event"] == "late_tail")
     assert head + tail == encode_reply(exchange["payload"])
     assert tail.hex() == late["sent_hex"]
@@ -221,3 +219,16 @@ def test_bad_arguments_fail_fast_with_a_message(simulator):
         simulator(faults="meteor:0.1")
     with pytest.raises(SimulatorError, match="unknown simulator profile"):
         simulator(profile="toaster")
+
+
+@pytest.mark.parametrize("transport", ["pty", "hidraw"])
+def test_sigint_is_a_clean_stop_too(simulator, transport):
+    sim = simulator(transport, baud=0)
+    node = os.path.realpath(sim.port)
+    sim.process.send_signal(signal.SIGINT)
+    assert sim.process.wait(timeout=10) == 0
+    assert not sim.port.is_symlink()
+    if transport == "hidraw":
+        assert not os.path.ismount(os.path.dirname(node))
+    assert exchanges(sim.truth()) == []
+    assert sim.truth()[-1]["event"] == "stop"
