@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -60,7 +61,10 @@ class SimulatorProcess:
         self.transport = transport
         self.truth_log = truth_log
         # Unix socket paths are limited to ~107 bytes: a short private directory keeps them valid.
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="sim-ctl-")) if control is True else None
+        # The directory is made by start(), so an object that never starts leaves nothing behind.
+        self._socket_dir = (
+            Path(tempfile.gettempdir()) / f"solarmon-sim-{secrets.token_hex(6)}" if control is True else None
+        )
         self.control_path: Path | None = (
             self._socket_dir / "control.sock" if self._socket_dir is not None else (control or None)
         )
@@ -84,6 +88,8 @@ class SimulatorProcess:
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> SimulatorProcess:
         """Start the subprocess and wait for its ``ready`` line."""
+        if self._socket_dir is not None:
+            self._socket_dir.mkdir(mode=0o700, exist_ok=True)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
