@@ -17,7 +17,8 @@ from typing import Protocol
 
 from solarmon.inverter.frame import FrameError, decode_reply
 from solarmon.simulator.faults import EXPECTED, FaultPlan, FaultRule, mangle
-from solarmon.simulator.inverter import Inverter
+from solarmon.simulator.inverter import NAK, Answer, Inverter, parse_request
+from solarmon.simulator.settings import is_setter
 from solarmon.simulator.truth import TruthLog
 
 DEFAULT_TURNAROUND_S = 0.02
@@ -189,7 +190,12 @@ class Device:
         with self._plan_lock:
             rule = self.plan.for_request(self._elapsed(received))
         kind = rule.kind if rule is not None else None
-        answer = self.inverter.answer(frame)
+        command = parse_request(frame)
+        if kind in ("nak", "gone") and command is not None and is_setter(command):
+            # The firmware never acts on it: a client told NAK (or nothing) must find it unchanged.
+            answer = Answer(command, NAK, f"fault {kind}: the setting was not applied")
+        else:
+            answer = self.inverter.answer(frame)
         self._seq += 1
         if kind == "gone":
             self.truth.write(

@@ -232,3 +232,19 @@ def test_sigint_is_a_clean_stop_too(simulator, transport):
         assert not os.path.ismount(os.path.dirname(node))
     assert exchanges(sim.truth()) == []
     assert sim.truth()[-1]["event"] == "stop"
+
+
+def test_a_setting_answered_nak_by_a_fault_is_not_applied_but_a_lost_ack_is(simulator):
+    sim = simulator(baud=0, start=START, speed=0)
+    with open_serial(sim.port, timeout_s=0.5) as port:
+        sim.control({"op": "faults", "spec": "nak:1"})
+        assert decode_reply(serial_exchange(port, "POP01")).is_nak
+        sim.control({"op": "faults", "spec": "noreply:1"})
+        assert serial_exchange(port, "PCP03") == b""
+        sim.control({"op": "faults", "spec": ""})
+        settings = decode_reply(serial_exchange(port, "QPIRI")).payload.split()
+    assert settings[16] == "2"  # output priority still SBU: the NAKed POP01 never reached the firmware
+    assert settings[17] == "3"  # charger priority changed: only the ACK was lost on the way back
+    naked = exchanges(sim.truth(), "POP01")[0]
+    assert naked["payload"] == "NAK"
+    assert "not applied" in naked["nak_reason"]
