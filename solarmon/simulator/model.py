@@ -251,6 +251,8 @@ class PlantModel:
             battery.floating = False
         target = s.float_v if battery.floating else s.bulk_v
         accept_w = battery.acceptance_a(target, float(s.max_charge_a)) * volts
+        if self.fault is not None:
+            accept_w = 0.0  # a tripped unit charges nothing (a battery-under shutdown still solar-charges)
         pv_total = pv_w + pv2_w
         ac_charge_w = 0.0
         if self.mode == "B":

@@ -122,6 +122,11 @@ def test_a_tripped_fault_shows_as_mode_f_and_in_the_warnings(make_inverter):
     bits = ask(inverter, "QPIWS").payload
     assert bits[W_INVERTER_FAULT] == "1"
     assert bits[W_OVERLOAD] == "1"
+    inverter.clock.jump(60)
+    values = inverter.respond("QPIGS").reply.values
+    assert values["battery_charging_current"] == 0  # a tripped unit neither charges...
+    assert values["ac_output_active_power"] == 0  # ...nor feeds the load
+    assert values["is_switched_on"] is False
     inverter.model.fault = None
     assert ask(inverter, "QMOD").payload in "LB"
     assert ask(inverter, "QPIWS").payload[W_INVERTER_FAULT] == "0"
