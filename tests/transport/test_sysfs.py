@@ -74,7 +74,7 @@ def test_auto_transport_follows_a_renumbered_node(fake_sysfs: Path, tmp_path: Pa
     dev = tmp_path / "dev"
     make_sysfs_node(fake_sysfs, "hidraw0", INVERTER)
     _node(dev, "hidraw0")
-    transport = HidrawTransport("auto", sysfs_root=fake_sysfs, dev_root=dev, lock_dir=lock_dir)
+    transport = HidrawTransport(" Auto", sysfs_root=fake_sysfs, dev_root=dev, lock_dir=lock_dir)
     transport.open()
     assert transport.path == dev / "hidraw0"
     transport.close()

@@ -92,6 +92,8 @@ class HidrawTransport(Transport):
         resetter: UsbResetter | None = None,
         usb_reset: bool = False,
     ) -> None:
+        # "auto" in any case, as a hand-written config may spell it.
+        port = AUTO if port.strip().lower() == AUTO else port
         super().__init__(port, baud=baud, exclusive=exclusive, lock_dir=lock_dir)
         self.vendor = vendor
         self.product = product
