@@ -26,6 +26,7 @@ from solarmon.simulator.profiles import ALIASES, DEFAULT_PROFILE, PROFILES, get_
 from solarmon.simulator.truth import TruthLog
 
 MOUNT_TIMEOUT_S = 10.0
+MOUNT_REFUSED = "is /dev/fuse usable?"  # in the error when the mount never came up (fixtures skip on it)
 log = logging.getLogger("solarmon.simulator")
 
 
@@ -162,7 +163,12 @@ def _run_hidraw(port: HidrawPort, link: Path) -> int:
     watcher = threading.Thread(target=announce_when_mounted, name="sim-mount-watch", daemon=True)
     watcher.start()
     # libfuse's loop owns this thread and handles SIGTERM/SIGINT by unmounting and returning.
-    status = port.serve()
+    try:
+        status = port.serve()
+    except OSError as exc:
+        giving_up.set()
+        log.error("cannot mount the hidraw node at %s: %s", port.mount_dir, exc)
+        return 1
     giving_up.set()
     watcher.join(timeout=2.0)
     if not mounted.is_set():

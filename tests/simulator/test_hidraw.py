@@ -13,6 +13,7 @@ import time
 import pytest
 
 from solarmon.inverter.frame import decode_reply, encode_request
+from solarmon.simulator.runner import SimulatorError
 from solarmon.simulator.truth import exchanges
 from tests.simulator.clients import HidrawClient, wait_for
 
@@ -208,3 +209,11 @@ def test_a_gone_fault_swallows_the_request_and_the_node_comes_back_renumbered(si
     assert exchange["fault"] == "gone"
     assert exchange["expect"] == "timeout"
 
+
+
+def test_an_unusable_mount_directory_fails_with_a_clear_error(simulator, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    with pytest.raises(SimulatorError, match="cannot mount the hidraw node"):
+        simulator("hidraw", extra_args=("--mount-dir", str(blocker)))
+    assert blocker.read_text() == "x"  # and nothing of the user's was touched
