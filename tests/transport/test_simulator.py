@@ -8,6 +8,8 @@ compared with what its firmware answers over the control socket, and replies are
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -235,6 +237,35 @@ def test_second_owner_gets_busy(sim: SimulatorProcess, kind: str, lock_dir: Path
         assert first.exchange("QMOD", timeout_s=2).payload
     finally:
         first.close()
+
+
+HOLDER = """
+import sys
+from solarmon.inverter.transport import open_transport
+transport = open_transport(sys.argv[1], sys.argv[2], 2400, lock_dir=sys.argv[3])
+print(transport.exchange("QMOD", timeout_s=5).payload, flush=True)
+sys.stdin.read()
+transport.close()
+"""
+
+
+def test_second_process_gets_busy_with_pid(sim: SimulatorProcess, kind: str, lock_dir: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, PORTTYPE[kind], str(sim.port), str(lock_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip()  # it owns the device and got a reply
+        with pytest.raises(DeviceLocked, match=f"pid {holder.pid}"):
+            make_transport(sim, kind, lock_dir).exchange("QMOD", timeout_s=1)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    transport = make_transport(sim, kind, lock_dir)
+    assert transport.exchange("QMOD", timeout_s=2).payload  # free again once the holder is gone
+    transport.close()
 
 
 def _wait_for_event(sim: SimulatorProcess, name: str) -> dict:
