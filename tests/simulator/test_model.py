@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
+from solarmon.simulator.history import simulate_history
 from solarmon.simulator.model import (
     W_BATTERY_LOW,
     W_BATTERY_UNDER_SHUTDOWN,
@@ -179,3 +180,20 @@ def test_days_of_history_in_process_and_a_json_snapshot():
     assert 0 <= snapshot["soc_percent"] <= 100
     assert len(model.energy) == 4
     assert modes <= {"L", "B", "F"}
+
+
+def test_simulated_history_polls_at_the_interval_and_follows_the_sun():
+    samples = list(
+        simulate_history(get_profile("axpert-5k"), seed=2, start=MIDNIGHT, hours=24, every_s=900)
+    )
+    assert len(samples) == 24 * 4 + 1
+    assert samples[1].time - samples[0].time == timedelta(seconds=900)
+    pv = {s.time.hour: s.replies["QPIGS"].values["pv_input_power"] for s in samples}
+    assert pv[0] == 0
+    assert pv[23] == 0
+    assert max(pv.values()) > 500
+    assert all(s.replies["QMOD"].payload in "LBF" for s in samples)
+    again = list(simulate_history(get_profile("axpert-5k"), 2, MIDNIGHT, hours=24, every_s=900))
+    assert [s.replies["QPIGS"].payload for s in again] == [s.replies["QPIGS"].payload for s in samples]
+    with pytest.raises(ValueError, match="every_s"):
+        next(simulate_history(get_profile("axpert-5k"), 2, MIDNIGHT, hours=1, every_s=0))
