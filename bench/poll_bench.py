@@ -52,10 +52,8 @@ class Exchange:
     wire_bytes: int
 
 
-def time_ours(path: Path, lock_dir: Path) -> Callable[[str], Exchange]:
+def time_ours(link: InverterLink) -> Callable[[str], Exchange]:
     """An exchange function over our link (kept open between calls, like the daemon)."""
-    transport = HidrawTransport(str(path), baud=BAUD, lock_dir=lock_dir)
-    link = InverterLink(transport)
 
     def run(command: str) -> Exchange:
         start = time.perf_counter()
@@ -65,7 +63,6 @@ def time_ours(path: Path, lock_dir: Path) -> Callable[[str], Exchange]:
         wire_bytes = len(encode_request(command)) + 1 + len(reading.payload) + 2 + 1
         return Exchange(command, seconds, wire_bytes)
 
-    run.link = link  # type: ignore[attr-defined]  # so main() can close it
     return run
 
 
@@ -179,11 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             turnaround_s=args.turnaround, control=False,
         )
         with simulator:
-            ours_run = time_ours(simulator.port, lock_dir)
-            try:
-                ours = measure(ours_run, args.rounds)
-            finally:
-                ours_run.link.close()  # type: ignore[attr-defined]
+            with InverterLink(HidrawTransport(str(simulator.port), baud=BAUD, lock_dir=lock_dir)) as link:
+                ours = measure(time_ours(link), args.rounds)
             theirs = measure(time_mppsolar(simulator.port), args.rounds)
     summary = summarise(ours, theirs, args.turnaround)
     print(report(summary))
