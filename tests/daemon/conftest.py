@@ -172,3 +172,14 @@ def sent_payloads(events: list[dict], command: str) -> list[str]:
     """Payloads the simulator sent intact for ``command`` (its truth log's valid exchanges)."""
     return [e["payload"] for e in events if e.get("event") == "exchange" and e.get("request") == command
             and e.get("valid")]
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float = 30.0, what: str = "condition") -> object:
+    """Poll ``condition`` until it is truthy (a readiness wait, not a timing assertion)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -20,7 +20,7 @@ from solarmon.daemon.service import Daemon
 from solarmon.inverter.codec import decode
 from solarmon.inverter.frame import CrcState, ReplyFrame
 
-from .conftest import sent_payloads
+from .conftest import sent_payloads, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -39,6 +39,7 @@ def daemon(simulator, tmp_path: Path):
     instance = Daemon(load_config(conf), open_link, notifier=Notifier({}))
     thread = threading.Thread(target=instance.run)
     thread.start()
+    wait_until(lambda: (tmp_path / "ctl.sock").exists(), what="the control socket")
     instance.sim = sim  # type: ignore[attr-defined]
     try:
         yield instance

@@ -8,14 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from solarmon.daemon.client import request
 
-from .conftest import REPO, expected_values, prom_values, sent_payloads
+from .conftest import REPO, expected_values, prom_values, sent_payloads, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,16 +27,6 @@ def write_daemon_conf(tmp_path: Path, port: Path, porttype: str, **extra: str) -
     path = tmp_path / "mpp-solar.conf"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def wait_for(condition, timeout_s: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def check_file_against_truth(text: str, events: list[dict]) -> dict:
@@ -66,7 +55,7 @@ def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(simulator
         messages = {notify.recv(4096) for _ in range(4)}
         assert b"WATCHDOG=1" in messages  # pinged every WATCHDOG_USEC/2 while the threads run
         prom = tmp_path / "prom" / "mpp-solar-inv.prom"
-        wait_for(lambda: prom.exists() and "QFLAG" in prom.read_text(), what="the .prom file")
+        wait_until(lambda: prom.exists() and "QFLAG" in prom.read_text(), what="the .prom file")
         values = check_file_against_truth(prom.read_text(), sim.events())
         assert values["QPIGS"]["mpp_solar_battery_voltage"] > 0
         assert 'mpp_solar_up{inverter="inv",device="sim"} 1' in prom.read_text()
@@ -84,7 +73,7 @@ def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(simulator
         assert [e["command"] for e in json.loads("[" + ",".join(
             (tmp_path / "audit.jsonl").read_text().splitlines()) + "]")] == ["PCP01"]
         # The file shows the new setting without waiting for settings_interval.
-        wait_for(lambda: 'cmd="QPIRI",myStr="Solar first"' in prom.read_text(), what="the new QPIRI")
+        wait_until(lambda: 'cmd="QPIRI",myStr="Solar first"' in prom.read_text(), what="the new QPIRI")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
