@@ -83,12 +83,29 @@ async function weather() {
   return shown;
 }
 
-async function chart(name, source, readings, canvasId, statusId) {
+// Whether /api/historical takes `source=` (house, weather): asked of the API's OpenAPI document,
+// so the page neither sends requests the server refuses nor charts an inverter's data instead.
+async function historyOfSources() {
+  try {
+    const doc = await apiJSON('/api/openapi.json');
+    const params = doc.paths['/api/historical'].get.parameters || [];
+    return params.some((p) => p.name === 'source');
+  } catch (error) {
+    return false;
+  }
+}
+
+async function chart(name, source, readings, canvasId, statusId, supported) {
   const canvas = el(canvasId);
   const numeric = readings.filter((r) => Number.isFinite(Number(r.value)) && !/weather_code$/.test(r.name));
   const box = canvas.parentElement;
   if (!numeric.length) {
     el(statusId).textContent = 'Nothing to chart yet.';
+    box.hidden = true;
+    return;
+  }
+  if (!supported) {
+    el(statusId).textContent = 'The server keeps no history for these sensors yet.';
     box.hidden = true;
     return;
   }
@@ -112,9 +129,9 @@ async function chart(name, source, readings, canvasId, statusId) {
 }
 
 async function main() {
-  const [house, outside] = await Promise.all([sensors(), weather()]);
-  chart('house', 'house', house, 'house-chart', 'house-chart-status');
-  chart('weather', 'weather', outside, 'weather-chart', 'weather-chart-status');
+  const [house, outside, supported] = await Promise.all([sensors(), weather(), historyOfSources()]);
+  chart('house', 'house', house, 'house-chart', 'house-chart-status', supported);
+  chart('weather', 'weather', outside, 'weather-chart', 'weather-chart-status', supported);
   setInterval(sensors, 10000);
   setInterval(weather, 60000);
   watchStatus();

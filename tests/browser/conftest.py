@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.server import ServerThread, seed_history
+from tests.fixtures.broker import ACL_FILE, MOSQUITTO, Broker, settings_for
 from tests.fixtures.webapp import TOKEN, WebPaths, make_web_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,15 +75,65 @@ def get_json(url: str) -> tuple[int, Any]:
         return exc.code, json.loads(exc.read() or b"null")
 
 
+# What the house sensors and the weather fetcher publish in the stack: (user, topic, payload).
+MQTT_MESSAGES = (
+    ("house-sensor", "house/living_room/temperature", '{"value": 21.5, "unit": "°C"}'),
+    ("house-sensor", "house/living_room/humidity", '{"value": 44, "unit": "%"}'),
+    ("house-sensor", "house/cellar/temperature", '{"value": 12.25, "unit": "°C"}'),
+    ("solarmon-weather", "weather/temperature_2m", '{"value": -3.4, "unit": "°C"}'),
+    ("solarmon-weather", "weather/wind_speed_10m", '{"value": 12.5, "unit": "km/h"}'),
+    ("solarmon-weather", "weather/weather_code", "3"),
+)
+
+
 @dataclass
 class Stack:
-    """The running system: `url` of the web app, the simulator (`sim.control(...)`), paths."""
+    """The running system: `url` of the web app, the simulator (`sim.control(...)`), paths, and
+    the MQTT broker (None when mosquitto is not installed: the house page then has no sensors)."""
 
     url: str
     sim: Any
     paths: WebPaths
     daemon_log: Path
+    broker: Broker | None = None
     section: str = SECTION
+
+
+def _start_broker(root: Path) -> Broker | None:
+    """A private Mosquitto with the project's ACL, or None when it is not installed."""
+    if not Path(MOSQUITTO).exists() or shutil.which("mosquitto_passwd") is None:
+        return None
+    workdir = root / "mosquitto"
+    workdir.mkdir()
+    broker = Broker(workdir=workdir)
+    broker.configure(ACL_FILE.read_text())
+    broker.start()
+    return broker
+
+
+def _mqtt_overrides(broker: Broker, root: Path) -> dict[str, dict[str, Any]]:
+    secret = root / "web-mqtt.pass"
+    secret.write_text(broker.users["solarmon-web"] + "\n")
+    secret.chmod(0o600)
+    return {"mqtt": {"host": broker.host, "port": broker.port, "password_file": str(secret)}}
+
+
+def _publish_house_and_weather(broker: Broker, house: Any) -> None:
+    """Publish MQTT_MESSAGES as the sensors would, once the web app's subscriber is connected."""
+    from solarmon.mqtt.client import MqttConnection
+
+    assert house.wait_connected(10), "the web app's MQTT subscriber did not connect"
+    for user in dict.fromkeys(user for user, _topic, _payload in MQTT_MESSAGES):
+        conn = MqttConnection(settings_for(broker, user))
+        conn.start()
+        try:
+            assert conn.wait_connected(5), f"{user} could not connect to the test broker"
+            for who, topic, payload in MQTT_MESSAGES:
+                if who == user:
+                    conn.publish(topic, payload, qos=1, retain=True)
+            assert conn.flush(5)
+        finally:
+            conn.stop()
 
 
 def _daemon_conf(root: Path, sim_port: Path, paths: WebPaths) -> Path:
@@ -113,17 +165,20 @@ def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     paths = WebPaths(root, prom_dir, root / "history.db", sock_dir / "control.sock", token_file)
     sim = SimulatorProcess(root / "sim-pty", transport="pty", seed=5)
     daemon_log = root / "daemon.log"
-    daemon = runtime = server = None
+    daemon = runtime = server = broker = None
     try:
+        broker = _start_broker(root)
         sim.start()
         daemon = subprocess.Popen(
             [sys.executable, "-m", "solarmon.daemon", "-C", str(_daemon_conf(root, sim.port, paths))],
             cwd=REPO, stderr=daemon_log.open("w"))
         # A command waits for the daemon's poll cycle in progress (about a second at 2400 baud).
         overrides = {"server": {"threads": 48, "max_streams": 40, "keepalive_s": 5},
-                     "daemon": {"timeout_s": 15}}
+                     "daemon": {"timeout_s": 15}, **(_mqtt_overrides(broker, root) if broker else {})}
         app = create_app(make_web_config(paths, overrides))
         runtime = Runtime.for_app(app).start()
+        if broker is not None:
+            _publish_house_and_weather(broker, get_context(app).parts["house"])
         # History ends where the live samples begin, so charts of every range have data.
         seed_history(get_context(app).parts["history"], f"inverter:{SECTION}", days=31, step_s=240,
                      now=time.time() - 60)
@@ -131,7 +186,7 @@ def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         url = server.url
         wait_for(lambda: get_json(f"{url}/api/data")[0] == 200, 30,
                  f"live data from the daemon (log: {daemon_log})")
-        yield Stack(url, sim, paths, daemon_log)
+        yield Stack(url, sim, paths, daemon_log, broker)
     finally:
         if runtime is not None:
             runtime.stop()
@@ -145,6 +200,8 @@ def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 daemon.kill()
                 daemon.wait(5)
         sim.stop()
+        if broker is not None:
+            broker.stop()
         for leftover in sock_dir.iterdir():
             leftover.unlink()
         sock_dir.rmdir()

@@ -9,7 +9,6 @@ import datetime as dt
 import pytest
 
 from tests.browser.conftest import settle, watch
-from tests.fixtures.webapp import SAMPLE_VALUES, write_prom
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -104,29 +103,27 @@ def test_battery_page_charts_energy_today_and_no_bms(browser, solar_stack, path:
         page.close()
 
 
-def test_house_page_lists_sensors_with_age_and_weather_with_attribution(browser, small_server) -> None:
-    url, paths = small_server()
-    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
-    (paths.prom_dir / "house.prom").write_text(
-        "# HELP living_room_temperature Living room [°C]\n# TYPE living_room_temperature gauge\n"
-        "living_room_temperature 21.5\n")
-    (paths.prom_dir / "weather.prom").write_text(
-        "# HELP temperature_2m Air temperature [°C]\n# TYPE temperature_2m gauge\ntemperature_2m -3.4\n"
-        "# HELP weather_code WMO code\n# TYPE weather_code gauge\nweather_code 3\n")
+@pytest.mark.parametrize("path", ["/house", "/house/lcars"])
+def test_house_page_lists_mqtt_sensors_with_age_and_weather_with_attribution(browser, solar_stack,
+                                                                             path: str) -> None:
+    if solar_stack.broker is None:
+        pytest.skip("mosquitto is not installed (scripts/setup.sh installs it): no MQTT sensors")
     page = browser.new_page()
     seen = watch(page)
     try:
-        page.goto(url + "/house")
-        row = page.locator('#sensors tr[data-sensor="living_room_temperature"]')
+        page.goto(solar_stack.url + path)
+        row = page.locator('#sensors tr[data-sensor="living_room/temperature"]')
         row.wait_for(timeout=10000)
         cells = row.locator("td").all_text_contents()
-        assert cells[0] == "Living room temperature"
+        assert cells[0] == "Living room \N{MIDDLE DOT} temperature"
         assert cells[1] == "21.5 °C"
-        assert cells[2].endswith(" s")
+        assert cells[2].endswith((" s", " min"))
+        assert page.locator("#sensors tr").count() == 3
         weather = page.locator("#weather").text_content()
         assert "-3.4 °C" in weather
         assert "overcast" in weather
         assert "Open-Meteo" in page.locator(".sm-attribution").text_content()
+        settle(page)
         assert seen.problems() == []
     finally:
         page.close()
