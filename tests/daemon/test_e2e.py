@@ -67,6 +67,12 @@ def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(simulator
         sent = [e for e in truth if e.get("event") == "exchange" and e["request"] == "QPIGS" and e["valid"]]
         assert reply["reply"]["battery_voltage"] in [e["values"]["battery_voltage"] for e in sent]
 
+        shell = subprocess.run(["bash", str(REPO / "manage_daemon.sh"), "command", "QMOD"],
+                               capture_output=True, text=True, timeout=60, check=False,
+                               env=os.environ | {"MPP_SOLAR_CONF": str(conf)})
+        assert shell.returncode == 0, shell.stderr
+        assert json.loads(shell.stdout)["reply"]["device_mode"]
+
         reply = request(tmp_path / "ctl.sock", {"command": "PCP01", "confirm": True})
         assert reply["ok"], reply
         assert reply["verified"] == {"charger_source_priority": "Solar first"}
@@ -122,3 +128,20 @@ def test_two_devices_each_on_their_own_port(simulator, tmp_path: Path) -> None:
     # The 17-field unit has no pv_input_power; the 21-field one has.
     assert "mpp_solar_pv_input_power" in east["QPIGS"]
     assert "mpp_solar_pv_input_power" not in west["QPIGS"]
+
+
+def test_a_second_owner_of_the_device_gets_busy(simulator, tmp_path: Path) -> None:
+    from solarmon.inverter.transport import open_transport
+
+    sim = simulator(transport="pty")
+    conf = write_daemon_conf(tmp_path, sim.port, "serial")
+    holder = open_transport("serial", str(sim.port))
+    holder.open()  # another process (here: this one) owns the inverter
+    try:
+        result = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(conf), "--once"],
+                                cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert "inverter lost: busy" in result.stderr
+    assert sim.events()[-1]["event"] == "start"  # not one byte was sent to the device
