@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,8 +140,5 @@ def test_open_transport_rejects(porttype: str, port: str, opts: dict, message: s
 
 
 def _wait_readable(transport: SerialTransport) -> None:
-    import select
-
-    assert transport._serial is not None
-    ready, _, _ = select.select([transport._serial.fileno()], [], [], 5)
+    ready, _, _ = select.select([transport.fileno()], [], [], 5)
     assert ready

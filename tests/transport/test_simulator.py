@@ -8,6 +8,7 @@ compared with what its firmware answers over the control socket, and replies are
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -133,6 +134,21 @@ def test_reply_to_another_command_is_rejected(simulator: StartSim, kind: str, lo
     assert reading.payload == sim.control({"op": "query", "command": "QMOD"})["payload"]
     # It came while QMOD's reply was awaited: a sound frame, but not ours.
     assert link.counters().discarded == {"stale": 1}
+    link.close()
+
+
+def test_stale_reply_is_drained_before_sending(simulator: StartSim, kind: str, lock_dir: Path) -> None:
+    sim = simulator(transport=kind, seed=7, speed=0, baud=2400)
+    link = InverterLink(make_transport(sim, kind, lock_dir), timeout_s=0.2)
+    sim.control({"op": "faults", "spec": "slow:1:500ms"})
+    with pytest.raises(DeviceTimeout):
+        link.query("QMOD")
+    sim.control({"op": "faults", "spec": ""})
+    # Wait until the late reply is queued on our side, then ask again: it must be thrown away.
+    ready, _, _ = select.select([link.transport.fileno()], [], [], 5)
+    assert ready
+    assert link.query("QPI").payload == "PI30"
+    assert link.transport.stats().drained_bytes > 0
     link.close()
 
 

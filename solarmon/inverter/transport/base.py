@@ -106,6 +106,10 @@ class Transport(ABC):
     def is_open(self) -> bool:
         """True while the device is open."""
 
+    @abstractmethod
+    def fileno(self) -> int:
+        """The open device's file descriptor (for poll/select); DeviceGone when closed."""
+
     # -- the shared algorithm ----------------------------------------------------------------
 
     def open(self) -> None:

@@ -139,6 +139,10 @@ class HidrawTransport(Transport):
         with contextlib.suppress(OSError):
             os.close(fd)
 
+    def fileno(self) -> int:
+        """The node's file descriptor; DeviceGone when closed."""
+        return self._require_fd()
+
     def _require_fd(self) -> int:
         if self._fd is None:
             raise DeviceGone(f"{self.port} is not open")

@@ -75,6 +75,10 @@ class SerialTransport(Transport):
         with contextlib.suppress(serial.SerialException, OSError):
             port.close()
 
+    def fileno(self) -> int:
+        """The port's file descriptor; DeviceGone when closed."""
+        return self._port().fileno()
+
     def _port(self) -> serial.Serial:
         if self._serial is None:
             raise DeviceGone(f"{self.port} is not open")
