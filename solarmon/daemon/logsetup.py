@@ -13,8 +13,9 @@ FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
-    """Replace the root logger's handlers with one for ``log_file`` (or stderr when None).
+def setup_logging(log_file: Path | None, level: int = logging.INFO,
+                  logger: logging.Logger | None = None) -> None:
+    """Replace ``logger``'s (default: the root logger's) handlers with one for ``log_file`` (or stderr).
 
     WatchedFileHandler notices a rotated-away file and opens the new one, so logrotate needs no
     copytruncate and no signal to the daemon. Raises OSError when the file cannot be opened.
@@ -27,7 +28,7 @@ def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
         handler = logging.StreamHandler()
         under_journal = bool(os.environ.get("JOURNAL_STREAM"))
         handler.setFormatter(logging.Formatter(JOURNAL_FORMAT if under_journal else FILE_FORMAT))
-    root = logging.getLogger()
+    root = logger or logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
         old.close()
