@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, Response, jsonify, request, stream_with_cont
 
 from solarmon.web.control import ControlError, check_bearer
 from solarmon.web.runtime import WebContext, get_context
+from solarmon.web.state import inverter_source
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -153,12 +154,10 @@ def arg_metrics() -> list[str] | None:
     return list(dict.fromkeys(names))
 
 
-def pick_device(ctx: WebContext) -> str:
+def pick_device(ctx: WebContext, devices: list[str] | None = None) -> str:
     """The `device=` parameter checked against the devices seen (default: the first); its source id."""
-    from solarmon.web.state import inverter_source
-
-    state = need(ctx, "state")
-    devices = state.devices()
+    if devices is None:
+        devices = need(ctx, "state").devices()
     raw = request.args.get("device")
     if raw is None or raw == "":
         if not devices:
@@ -191,12 +190,14 @@ def history_sources(ctx: WebContext) -> list[str]:
 def data() -> Response:
     """Latest values of one inverter with units, timestamp and age; 503 when nothing is fresh."""
     ctx = get_context()
-    source = pick_device(ctx)
-    snap = need(ctx, "state").snapshot(source)
+    state = need(ctx, "state")
+    devices = state.devices()
+    source = pick_device(ctx, devices)
+    snap = state.snapshot(source)
     if snap is None:
         raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)")
     body = snap.to_json()
-    body.update(device=source.split(":", 1)[1], devices=need(ctx, "state").devices(),
+    body.update(device=source.split(":", 1)[1], devices=devices,
                 timestamp=iso(snap.ts), stale_after_s=ctx.config.data.stale_after_s)
     if snap.age_s > ctx.config.data.stale_after_s:
         raise ApiError(503, "stale", f"the newest values of {body['device']} are {snap.age_s:.0f} s old "
