@@ -19,11 +19,27 @@ const WEATHER_CODES = {
   95: 'thunderstorm', 96: 'thunderstorm with hail', 99: 'thunderstorm with heavy hail',
 };
 
+// The weather fetcher's names (solarmon/weather/client.py) in words, with Open-Meteo's default
+// units for when a value came without one.
+const WEATHER_NAMES = {
+  temperature: ['Temperature', '°C'], humidity: ['Humidity', '%'], apparent_temperature: ['Feels like', '°C'],
+  precipitation: ['Precipitation', 'mm'], rain: ['Rain', 'mm'], weather_code: ['Conditions', ''],
+  cloud_cover: ['Cloud cover', '%'], pressure: ['Pressure', 'hPa'], wind_speed: ['Wind', 'km/h'],
+  wind_direction: ['Wind direction', '°'], wind_gusts: ['Gusts', 'km/h'],
+  shortwave_radiation: ['Sunshine (shortwave)', 'W/m²'], tilted_irradiance: ['Sunshine on the panels', 'W/m²'],
+};
+
+function weatherLabel(name) {
+  const key = name.replace(/^weather[/:]/, '');
+  return WEATHER_NAMES[key] ? WEATHER_NAMES[key][0] : words(key);
+}
+
 function weatherText(r) {
   if (/weather_code$/.test(r.name) && WEATHER_CODES[Number(r.value)]) {
     return `${WEATHER_CODES[Number(r.value)]} (code ${r.value})`;
   }
-  return `${formatValue(r.value, digitsFor(r.value))} ${r.unit}`.trim();
+  const unit = r.unit || (WEATHER_NAMES[r.name] ? WEATHER_NAMES[r.name][1] : '');
+  return `${formatValue(r.value, digitsFor(r.value))} ${unit}`.trim();
 }
 
 function digitsFor(value) {
@@ -73,13 +89,19 @@ async function weather() {
   const shown = [];
   const items = await show('/api/weather', 'Weather', 'weather-none', 'weather', () => true, (r) => {
     const dt = document.createElement('dt');
-    dt.textContent = words(r.name.replace(/^weather[/:]/, ''));
+    dt.textContent = weatherLabel(r.name);
     const dd = document.createElement('dd');
     dd.textContent = weatherText(r);
     shown.push(r);
     return [dt, dd];
   });
-  el('weather').replaceChildren(...items.flat());
+  // In the order people read a forecast (temperature first), unknown names after.
+  const order = (name) => {
+    const i = Object.keys(WEATHER_NAMES).indexOf(name.replace(/^weather[/:]/, ''));
+    return i < 0 ? 99 : i;
+  };
+  const sorted = items.map((pair, i) => [pair, shown[i]]).sort((a, b) => order(a[1].name) - order(b[1].name));
+  el('weather').replaceChildren(...sorted.flatMap(([pair]) => pair));
   return shown;
 }
 

@@ -80,8 +80,14 @@ MQTT_MESSAGES = (
     ("house-sensor", "house/living_room/temperature", '{"value": 21.5, "unit": "°C"}'),
     ("house-sensor", "house/living_room/humidity", '{"value": 44, "unit": "%"}'),
     ("house-sensor", "house/cellar/temperature", '{"value": 12.25, "unit": "°C"}'),
-    ("solarmon-weather", "weather/temperature_2m", '{"value": -3.4, "unit": "°C"}'),
-    ("solarmon-weather", "weather/wind_speed_10m", '{"value": 12.5, "unit": "km/h"}'),
+    # The weather fetcher's way: the digest with the units first, then one bare number per value.
+    ("solarmon-weather", "weather/current", json.dumps({
+        "values": {"temperature": -3.4, "humidity": 81, "wind_speed": 12.5, "weather_code": 3},
+        "units": {"temperature": "°C", "humidity": "%", "wind_speed": "km/h", "weather_code": "wmo code"},
+        "stale": False})),
+    ("solarmon-weather", "weather/temperature", "-3.4"),
+    ("solarmon-weather", "weather/humidity", "81"),
+    ("solarmon-weather", "weather/wind_speed", "12.5"),
     ("solarmon-weather", "weather/weather_code", "3"),
 )
 
