@@ -96,11 +96,20 @@ class Device:
     # --- called from other threads -----------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
-        """Bytes the client wrote (padding already harmless): queue each complete request line."""
+        """Bytes the client wrote: queue each complete request line (up to its CR).
+
+        NUL bytes between requests (the zero padding of a hidraw report after the CR) are dropped;
+        a NUL inside a request is data (a CRC byte may be 0x00) and is kept.
+        """
         now = time.monotonic()
         with self._buffer_lock:
-            self._buffer += data.replace(b"\x00", b"")
-            while (end := self._buffer.find(b"\r")) >= 0:
+            self._buffer += data
+            while True:
+                padding = len(self._buffer) - len(self._buffer.lstrip(b"\x00"))
+                del self._buffer[:padding]
+                end = self._buffer.find(b"\r")
+                if end < 0:
+                    break
                 frame = bytes(self._buffer[: end + 1])
                 del self._buffer[: end + 1]
                 self._inbox.put((frame, now))

@@ -54,7 +54,7 @@ def parse_request(raw: bytes) -> str | None:
     """
     end = find_terminator(raw)
     frame = raw[:end] if end >= 0 else raw
-    frame = frame.replace(b"\x00", b"")
+    frame = frame.lstrip(b"\x00")  # idle padding before a request; a 0x00 inside it is a CRC byte
     if len(frame) >= 3 and crc_matches(frame[:-2], frame[-2:]):
         frame = frame[:-2]
     if not frame or any(b < 0x20 or b > 0x7E for b in frame):

@@ -217,3 +217,25 @@ def test_an_unusable_mount_directory_fails_with_a_clear_error(simulator, tmp_pat
     with pytest.raises(SimulatorError, match="cannot mount the hidraw node"):
         simulator("hidraw", extra_args=("--mount-dir", str(blocker)))
     assert blocker.read_text() == "x"  # and nothing of the user's was touched
+
+
+def test_a_report_starting_with_0x00_loses_it_unless_a_report_number_is_prepended(simulator):
+    sim = simulator("hidraw", baud=0, profile="hs-3k")
+    frame = encode_request("PCVV24.2")  # its CRC high byte is 0x00 and starts the second report
+    assert frame[8] == 0
+    chunks = [frame[:8], frame[8:].ljust(8, b"\x00")]
+    client = HidrawClient(sim.port)
+    try:
+        for chunk in chunks:  # naive: the kernel takes the leading 0x00 for report number 0
+            os.write(client.fd, chunk)
+        client.read_reports()
+        for chunk in chunks:  # explicit report number 0: the chunk goes out intact
+            os.write(client.fd, b"\x00" + chunk)
+        client.read_reports()
+    finally:
+        client.close()
+    naive, numbered = exchanges(sim.truth())
+    assert naive["request_hex"] == (frame[:8] + frame[9:]).hex()
+    assert naive["request"] is None  # CRC mismatch leaves a non-ASCII byte in the command: NAK
+    assert numbered["request_hex"] == frame.hex()
+    assert numbered["request"] == "PCVV24.2"

@@ -248,3 +248,18 @@ def test_a_setting_answered_nak_by_a_fault_is_not_applied_but_a_lost_ack_is(simu
     naked = exchanges(sim.truth(), "POP01")[0]
     assert naked["payload"] == "NAK"
     assert "not applied" in naked["nak_reason"]
+
+
+def test_a_zero_byte_inside_a_request_is_data_and_zeros_between_requests_are_padding(simulator):
+    sim = simulator(baud=0, profile="hs-3k")
+    frame = encode_request("PCVV24.2")  # CRC high byte 0x00
+    with open_serial(sim.port) as port:
+        first = serial_exchange(port, b"\x00\x00" + frame)
+        second = serial_exchange(port, b"\x00" * 5 + encode_request("QPI"))
+    assert decode_reply(second).payload == "PI30"
+    pcvv, qpi = exchanges(sim.truth())
+    assert pcvv["request_hex"] == frame.hex()
+    assert pcvv["request"] == "PCVV24.2"
+    assert "float voltage" in pcvv["nak_reason"]  # read as the setting, refused on its merits
+    assert decode_reply(first).is_nak
+    assert qpi["request"] == "QPI"
