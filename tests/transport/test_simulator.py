@@ -89,11 +89,6 @@ def test_long_requests_arrive_intact(sim: SimulatorProcess, link: InverterLink) 
     assert _requests_seen(sim) == [encode_request(c) for c in commands]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulator Device.feed() deletes every 0x00 byte of a request, a CRC byte of 0x00 too "
-    "(should drop only the padding after the CR of a hidraw report)",
-)
 def test_zero_crc_byte_arrives_intact(sim: SimulatorProcess, link: InverterLink) -> None:
     # PCVV24.2's CRC high byte is 0x00 and lands at offset 8: the start of the second report.
     link.transport.exchange("PCVV24.2", timeout_s=2)
