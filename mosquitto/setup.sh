@@ -5,7 +5,8 @@
 #   ROOTDIR=/tmp/stage mosquitto/setup.sh   # stage into a directory (tests): no apt, no restart
 #
 # Every user named in mosquitto/solarmon.acl gets a random password, written ONLY to
-# /etc/solarmon/mqtt/<user>.pass (mode 0600) and, hashed, to /etc/mosquitto/solarmon.passwd.
+# /etc/solarmon/mqtt/<user>.pass (mode 0600, owned by the service that uses it: solarmon-web by the
+# web app's user, solarmon-daemon by mpp-solar) and, hashed, to /etc/mosquitto/solarmon.passwd.
 # Running it again keeps existing passwords; `--rotate USER` makes a new one. The seed's
 # mqttuser/mqtt123 is never created, and removed if an older install left it behind.
 set -euo pipefail
@@ -17,7 +18,7 @@ rotate=()
 while [ $# -gt 0 ]; do
     case $1 in
         --rotate) rotate+=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0" | cut -c3-; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -31,7 +32,8 @@ fi
 command -v mosquitto_passwd >/dev/null || { echo "mosquitto_passwd not found (apt install mosquitto)" >&2; exit 1; }
 
 install -d -m 0755 "$etc_mosq/conf.d"
-install -d -m 0700 "$etc_pass"
+# 0755: services running as their own users reach their own 0600 file (chown below), nothing more.
+install -d -m 0755 "$etc_pass"
 install -m 0644 "$here/solarmon.conf" "$etc_mosq/conf.d/solarmon.conf"
 install -m 0644 "$here/solarmon.acl" "$etc_mosq/solarmon.acl"
 passwd_file="$etc_mosq/solarmon.passwd"
@@ -57,6 +59,16 @@ for user in $users; do
         echo "created password for $user in $file"
     fi
     chmod 0600 "$file"
+    # The unix user of the service that logs in as this MQTT user gets its file (when it exists);
+    # the weather fetcher runs with DynamicUser and receives it through systemd's LoadCredential.
+    owner=""
+    case $user in
+        solarmon-web) owner=${SOLARMON_WEB_USER:-solarmon-web} ;;
+        solarmon-daemon) owner=${SOLARMON_DAEMON_USER:-mpp-solar} ;;
+    esac
+    if [ -z "$ROOTDIR" ] && [ -n "$owner" ] && id "$owner" >/dev/null 2>&1; then
+        chown "$owner": "$file"
+    fi
     # -b takes the password on the command line: it is visible in ps for an instant, to root only
     # (hidepid aside); mosquitto_passwd has no stdin mode for a single user.
     mosquitto_passwd -b "$passwd_file" "$user" "$(head -n1 "$file")"
