@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     link = args.port.absolute()
     if link.exists() and not link.is_symlink():
         parser.error(f"--port {link} exists and is not a symlink: refusing to replace it")
+    for option, path in (("--port", link), ("--truth-log", args.truth_log), ("--control", args.control)):
+        if path is not None and not path.absolute().parent.is_dir():
+            parser.error(f"{option} {path}: directory {path.absolute().parent} does not exist")
     truth = TruthLog(args.truth_log)
     clock = ScaledClock(args.start or datetime.now().replace(microsecond=0), args.speed)
     inverter = Inverter(profile, args.seed, clock)

@@ -6,6 +6,7 @@ import os
 import signal
 import termios
 import time
+from pathlib import Path
 
 import pytest
 import serial
@@ -219,6 +220,8 @@ def test_bad_arguments_fail_fast_with_a_message(simulator):
         simulator(faults="meteor:0.1")
     with pytest.raises(SimulatorError, match="unknown simulator profile"):
         simulator(profile="toaster")
+    with pytest.raises(SimulatorError, match="does not exist"):
+        simulator(truth_log=Path("/nonexistent-dir/truth.jsonl"))
 
 
 @pytest.mark.parametrize("transport", ["pty", "hidraw"])
