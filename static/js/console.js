@@ -15,7 +15,7 @@ function el(id) {
 // One describe_settings() entry (solarmon/inverter/setters.py): prefix, label, kind "choice" with
 // choices [{value, label, command}] or "range" with min/max/step, format "nn.n", unit, dangerous,
 // current_key (where the live values hold the current setting), available + reason.
-function settingOf(raw, index) {
+export function settingOf(raw, index) {
   const choices = Array.isArray(raw.choices)
     ? raw.choices.map((c) => ({ value: String(c.value), label: String(c.label ?? c.value), command: c.command || null }))
     : null;
@@ -39,7 +39,7 @@ function settingOf(raw, index) {
 
 // The command string: the codec's own for a choice; prefix + the value in its format for a range
 // ("nn.n": two digits, a point, one digit, as PBCV48.0).
-function commandFor(setting, value) {
+export function commandFor(setting, value) {
   if (setting.kind === 'choice') {
     const choice = setting.choices.find((c) => c.value === value);
     return choice && choice.command ? choice.command : `${setting.prefix}${value}`;

@@ -1,0 +1,311 @@
+"""The pages' own logic, table by table, run in the real browser on the modules as served: derived
+values (PV, battery and grid power), QPIWS alarms in words, ages, snapshot shapes from the API,
+the console's command strings and BMS cell names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
+
+
+@pytest.fixture(scope="module")
+def js(browser, tmp_path_factory) -> Iterator[Any]:
+    """`js(module, expression, arg)`: evaluate `expression` with the module bound as `m`."""
+    from solarmon.web import create_app
+    from tests.browser.server import ServerThread
+
+    app = create_app({"data": {"prom_dir": str(tmp_path_factory.mktemp("js-prom"))}})
+    server = ServerThread(app).start()
+    page = browser.new_page()
+    page.goto(f"{server.url}/static/app/img/icon.svg")  # any document of the app's origin
+
+    def run(module: str, expression: str, arg: Any = None) -> Any:
+        return page.evaluate(
+            f"async (arg) => {{ const m = await import('/static/app/js/{module}'); return {expression}; }}",
+            arg,
+        )
+
+    yield run
+    page.close()
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (12.4, "12 s"),
+        (89, "89 s"),
+        (90, "2 min"),
+        (5399, "90 min"),
+        (5400, "2 h"),
+        (35 * 3600, "35 h"),
+        (36 * 3600, "2 d"),
+        (None, "unknown"),
+        (-3, "0 s"),
+    ],
+)
+def test_format_age(js, seconds, text: str) -> None:
+    assert js("lib/format.js", "m.formatAge(arg)", seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [
+        (52.4, 2, "52.40"),
+        (1300, 0, "1,300"),
+        ("57.50", 1, "57.5"),
+        ("Battery", 0, "Battery"),
+        (True, 0, "yes"),
+        (None, 1, "\N{EN DASH}"),
+        ("", 1, "\N{EN DASH}"),
+    ],
+)
+def test_format_value(js, value, digits: int, text: str) -> None:
+    assert js("lib/format.js", "m.formatValue(arg[0], arg[1])", [value, digits]) == text
+
+
+@pytest.mark.parametrize(
+    ("values", "want"),
+    [
+        # PV from its power field, else volts x amps into the battery.
+        ({"pv_input_power": 856}, {"pv_power": 856}),
+        ({"pv_input_voltage": 100, "pv_input_current_for_battery": 5}, {"pv_power": 500}),
+        # Battery: + charging, - discharging; its state in words.
+        (
+            {"battery_voltage": 50, "battery_charging_current": 10, "battery_discharge_current": 0},
+            {"battery_power": 500, "battery_net_current": 10, "battery_state": "Charging"},
+        ),
+        (
+            {"battery_voltage": 50, "battery_charging_current": 0, "battery_discharge_current": 4},
+            {"battery_power": -200, "battery_state": "Discharging"},
+        ),
+        (
+            {"battery_voltage": 50, "battery_charging_current": 0, "battery_discharge_current": 0},
+            {"battery_state": "Idle"},
+        ),
+        # Grid: measured when the unit has it, else the balance (never negative), 0 without grid.
+        ({"grid_power": 321, "ac_input_voltage": 230}, {"grid_power": 321}),
+        (
+            {
+                "ac_input_voltage": 230,
+                "ac_output_active_power": 400,
+                "pv_input_power": 100,
+                "battery_voltage": 50,
+                "battery_charging_current": 2,
+                "battery_discharge_current": 0,
+            },
+            {"grid_power": 400},
+        ),
+        ({"ac_input_voltage": 230, "ac_output_active_power": 100, "pv_input_power": 900}, {"grid_power": 0}),
+        ({"ac_input_voltage": 0, "ac_output_active_power": 400}, {"grid_power": 0}),
+        (
+            {"ac_input_voltage": 230, "ac_output_active_power": 400, "device_mode": "Battery"},
+            {"grid_power": 0},
+        ),
+        ({}, {"pv_power": None, "battery_power": None, "grid_power": None, "battery_state": None}),
+    ],
+)
+def test_derived_values(js, values: dict, want: dict) -> None:
+    got = js("lib/format.js", "m.derive(arg)", values)
+    assert {key: got[key] for key in want} == want
+
+
+@pytest.mark.parametrize(
+    ("values", "reported", "alarms"),
+    [
+        ({}, False, []),
+        ({"line_fail_warning": 0, "over_temperature_fault": 0}, True, []),
+        ({"line_fail_warning": 1}, True, [("Warning", "Line fail")]),
+        # a9 over-temperature is a fault only while a1 (inverter fault) is set.
+        ({"over_temperature_fault": 1, "inverter_fault": 0}, True, [("Warning", "Over temperature")]),
+        (
+            {"over_temperature_fault": 1, "inverter_fault": 1},
+            True,
+            [("Fault", "Inverter"), ("Fault", "Over temperature")],
+        ),
+        (
+            {"bus_over_fault": "1", "battery_low_alarm_warning": True},
+            True,
+            [("Fault", "Bus over"), ("Warning", "Battery low alarm")],
+        ),
+        # Counters, QFLAG switches and ratings are not alarms.
+        (
+            {"faults_active": 2, "primary_source_interrupt_alarm": True, "rated_battery_voltage": 48},
+            False,
+            [],
+        ),
+    ],
+)
+def test_alarms_in_words(js, values: dict, reported: bool, alarms: list) -> None:
+    got = js("lib/format.js", "m.alarmsOf(arg)", values)
+    assert got["reported"] is reported
+    assert [("Fault" if a["fault"] else "Warning", a["text"]) for a in got["alarms"]] == alarms
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("battery_low_alarm", "Battery low alarm"),
+        ("is_load_on", "Load on"),
+        ("living_room/temperature", "Living room \N{MIDDLE DOT} temperature"),
+    ],
+)
+def test_words(js, key: str, text: str) -> None:
+    assert js("lib/format.js", "m.words(arg)", key) == text
+
+
+def test_snapshot_from_api_data_and_from_a_stream_sample(js) -> None:
+    data = {
+        "source": "inverter:main",
+        "ts": 100.5,
+        "age_s": 2.0,
+        "values": {"battery_voltage": 52.4},
+        "units": {"battery_voltage": "V"},
+        "ok": True,
+        "error": None,
+        "device": "main",
+        "devices": ["main", "east"],
+        "timestamp": "1970-01-01T00:01:40Z",
+    }
+    snap = js("lib/api.js", "m.normalizeSnapshot(arg)", data)
+    assert (snap["device"], snap["ts"], snap["ageS"], snap["devices"]) == (
+        "main",
+        100.5,
+        2.0,
+        ["main", "east"],
+    )
+    assert (snap["values"], snap["units"], snap["ok"]) == (
+        {"battery_voltage": 52.4},
+        {"battery_voltage": "V"},
+        True,
+    )
+    sample = {
+        "source": "inverter:east",
+        "ts": 101,
+        "values": {"device_mode": "Line"},
+        "units": {},
+        "ok": False,
+    }
+    snap = js("lib/api.js", "m.normalizeSnapshot(arg)", sample)
+    assert (snap["device"], snap["ok"], snap["ageS"]) == ("east", False, None)
+    # Values as {value, unit} objects are accepted too.
+    snap = js(
+        "lib/api.js",
+        "m.normalizeSnapshot(arg)",
+        {"source": "house", "values": {"t": {"value": 1, "unit": "°C"}}},
+    )
+    assert (snap["device"], snap["values"], snap["units"]) == (None, {"t": 1}, {"t": "°C"})
+
+
+def test_history_points_keep_gaps(js) -> None:
+    body = {"t": [10, 20, 30], "series": {"battery_voltage": {"unit": "V", "avg": [50.1, None, 50.3]}}}
+    got = js("lib/api.js", "m.historyPoints(arg)", body)
+    assert got == {
+        "battery_voltage": {
+            "unit": "V",
+            "points": [{"x": 10000, "y": 50.1}, {"x": 20000, "y": None}, {"x": 30000, "y": 50.3}],
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "value", "command"),
+    [
+        (
+            {
+                "prefix": "POP",
+                "kind": "choice",
+                "choices": [{"value": "02", "label": "SBU", "command": "POP02"}],
+            },
+            "02",
+            "POP02",
+        ),
+        (
+            {
+                "prefix": "P",
+                "kind": "choice",
+                "choices": [{"value": "Ea", "label": "enabled", "command": "PEa"}],
+            },
+            "Ea",
+            "PEa",
+        ),
+        (
+            {"prefix": "PBCV", "kind": "range", "format": "nn.n", "min": 44, "max": 51, "step": 0.1},
+            "48",
+            "PBCV48.0",
+        ),
+        (
+            {"prefix": "PSDV", "kind": "range", "format": "nn.n", "min": 40, "max": 48, "step": 0.1},
+            "42.25",
+            "PSDV42.3",
+        ),
+        (
+            {"prefix": "PBCV", "kind": "range", "format": "nn.n", "min": 11, "max": 13, "step": 0.1},
+            "9.5",
+            "PBCV09.5",
+        ),
+    ],
+)
+def test_console_builds_the_codecs_command(js, entry: dict, value: str, command: str) -> None:
+    assert js("console.js", "m.commandFor(m.settingOf(arg[0], 0), arg[1])", [entry, value]) == command
+
+
+def test_console_reads_every_entry_the_codec_describes(js) -> None:
+    from solarmon.inverter.setters import describe_settings
+
+    entries = describe_settings({"rated_battery_voltage": 48.0})
+    settings = js("console.js", "arg.map((e, i) => m.settingOf(e, i))", json.loads(json.dumps(entries)))
+    assert len(settings) == len(entries)
+    for entry, setting in zip(entries, settings, strict=True):
+        assert setting["dangerous"] is entry["dangerous"]
+        assert setting["available"] is (
+            entry.get("available", True) and (entry["kind"] == "range" or bool(entry.get("choices")))
+        )
+        if setting["kind"] == "choice" and setting["available"]:
+            first = entry["choices"][0]
+            assert (
+                js("console.js", "m.commandFor(m.settingOf(arg, 0), arg.choices[0].value)", entry)
+                == first["command"]
+            )
+
+
+@pytest.mark.parametrize(
+    ("names", "cells"),
+    [
+        (
+            ["living_room/temperature", "battery/cell1", "battery/cell_02_voltage", "battery_cell3"],
+            ["cell1", "cell_02_voltage", "cell3"],
+        ),
+        (["cellar/temperature", "excellent/value"], []),
+    ],
+)
+def test_bms_cells_are_told_from_house_sensors(js, names: list[str], cells: list[str]) -> None:
+    readings = [{"name": n, "value": 3.3, "unit": "V", "ageS": 1} for n in names]
+    assert [c["label"] for c in js("lib/sensors.js", "m.cellsOf(arg)", readings)] == cells
+
+
+def test_house_body_flattens_sources(js) -> None:
+    body = {
+        "sources": {
+            "house": {
+                "source": "house",
+                "ts": 100,
+                "age_s": 5,
+                "values": {"cellar/t": 12.5},
+                "units": {"cellar/t": "°C"},
+                "ok": True,
+            }
+        },
+        "available": True,
+    }
+    got = js("lib/sensors.js", "m.readingsOf(arg)", body)
+    assert [(r["name"], r["value"], r["unit"], r["source"]) for r in got] == [
+        ("cellar/t", 12.5, "°C", "house")
+    ]
+    assert abs(got[0]["ageS"] - 5) < 2
