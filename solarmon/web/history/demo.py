@@ -55,7 +55,7 @@ def fill_demo_history(
     units: dict[str, str] = {}
     count = 0
     ts = start
-    while ts <= end:
+    while ts + step_s <= end + 1e-6:  # readings up to `end`, never after it (the future)
         model.advance(step_s)
         ts += step_s
         values: dict[str, Value] = {
