@@ -23,6 +23,7 @@ from pathlib import Path
 from solarmon.web.energy import backfill_energy
 
 SCHEMA_VERSION = 3
+READER_CACHE_KIB = 512
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -97,6 +98,9 @@ def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 10000")
     if read_only:
         conn.execute("PRAGMA query_only = 1")
+        # Every request thread has its own reader: a small page cache each keeps the web process
+        # small with many threads; the OS page cache holds the file anyway.
+        conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
     else:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
