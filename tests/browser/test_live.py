@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import settle, wait_for, watch
+from tests.browser.conftest import SCREENSHOTS, screenshot, settle, wait_for, watch
 from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, write_prom
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -49,6 +49,7 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
         assert banner.is_visible()
         assert "Inverter offline" in banner.text_content()
         assert "daemon" in banner.text_content()  # the API's reason: is the daemon running?
+        screenshot(page, "state-offline")
 
         write_prom(paths.prom_dir, "old", SAMPLE_VALUES, ts=time.time() - 7200)
         page.wait_for_selector('#live-status[data-state="stale"]', timeout=10000)
@@ -56,6 +57,7 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
         assert "2 h old" in banner.text_content()
         assert page.locator(VOLTAGE).first.text_content() == "52.40"  # the old values stay, marked stale
         assert page.locator(".sm-metric.stale").count() > 0
+        screenshot(page, "state-stale")
     finally:
         page.close()
 
@@ -77,6 +79,7 @@ def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -
         page.wait_for_function(
             "() => document.querySelector('[data-metric=\"total_pv_power\"] .v').textContent === '1,300'")
         assert totals.locator('[data-metric="total_load_power"] .v').text_content() == "550"
+        screenshot(page, "state-two-inverters")
 
         pv = page.locator('#pv-panel [data-metric="pv_power"] .v')
         first = select.input_value()
@@ -150,6 +153,7 @@ def test_console_query_setting_with_confirmation_nak_and_refusals(browser, solar
         assert result == "ok", text
         assert "ACK" in text
         assert "SBU" in text  # the value the inverter reports after the change
+        page.locator("#console-panel").screenshot(path=str(SCREENSHOTS / "console-ack.png"))
 
         # A setting the daemon does not allow (battery type) is refused with its reason.
         page.select_option("#setting-select", label="Battery type")
