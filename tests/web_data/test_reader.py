@@ -156,3 +156,12 @@ def test_writer_racing_the_reader_never_crashes_it(reader, live, prom_dir):
                 fh.flush()
     assert wait_until(lambda: (s := live.snapshot("inverter:race")) is not None and len(s.values) == 2000)
     assert reader.running
+
+
+def test_ignored_files_are_never_read(reader, live, prom_dir):
+    (prom_dir / "house.prom").write_text("house_temperature_celsius 21.5\n")
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    reader.ignore_files("house.prom")
+    assert reader.scan(force=True) == 1
+    assert live.snapshot("house") is None
+    assert live.snapshot("inverter:main") is not None
