@@ -1,9 +1,10 @@
 """RS-232 transport: the inverter's RJ45 serial port or a USB-serial adapter, via pyserial.
 
-2400 baud, 8N1, no flow control (PI30.md §2). The port stays open; reading waits in ``select()``
-on its fd for the first byte and then takes whatever is queued, so a reply is returned as soon as
-its terminator arrives. pyserial's failures (an unplugged adapter, a pty whose other end went
-away) become :class:`DeviceGone`; the next exchange opens the port again.
+2400 baud, 8N1, no flow control (PI30.md §2). The port stays open; reading waits in ``poll()``
+on its fd (``select()`` fails on fds above 1023) for the first byte, then takes whatever is
+queued, so a reply is returned as soon as its terminator arrives. pyserial's failures (an
+unplugged adapter, a pty whose other end went away) become :class:`DeviceGone`; the next exchange
+opens the port again.
 """
 
 from __future__ import annotations
@@ -104,13 +105,18 @@ class SerialTransport(Transport):
 
     def _read_into(self, collector: ReplyCollector, deadline: float) -> ReplyFrame | None:
         port = self._port()
-        remaining = max(0.0, deadline - time.monotonic())
+        remaining_ms = max(0, int((deadline - time.monotonic()) * 1000) + 1)
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([port.fileno()], [], [], remaining)
-            if not readable:
+            poller.register(port.fileno(), select.POLLIN)
+            events = poller.poll(remaining_ms)
+            if not events:
                 return None
             # pyserial raises SerialException when a readable fd returns no data (unplugged).
             data = port.read(max(1, min(port.in_waiting, _READ_CHUNK)))
         except (serial.SerialException, OSError, ValueError) as err:
             raise DeviceGone(f"reading {self.port} failed: {err}") from err
+        if not data and events[0][1] & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+            # Hung up with nothing left to read: polling again would spin until the deadline.
+            raise DeviceGone(f"{self.port} hung up")
         return collector.feed_stream(data) if data else None
