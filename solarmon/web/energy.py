@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import os
 import sqlite3
 import zoneinfo
@@ -53,7 +54,11 @@ def _num(values: Mapping[str, Value], key: str) -> float | None:
     value = values.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def power_flows(values: Mapping[str, Value]) -> dict[str, float]:

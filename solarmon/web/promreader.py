@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -155,6 +156,8 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
                 name = prefix + name
             extra = [labels[k] for k in sorted(labels) if k not in ROUTING_LABELS]
             key = ":".join([name, *extra])
+            if "myStr" not in labels and not math.isfinite(sample.value):
+                continue  # NaN / Inf mean "no reading"; JSON could not carry them to a browser
             value: Value = labels["myStr"] if "myStr" in labels else _number(sample.value)
             values[source][key] = value
             units[source][key] = "" if isinstance(value, str) else (help_unit or guess_unit(name))

@@ -247,3 +247,21 @@ def test_failed_write_is_kept_and_retried(history):
     assert rows == [(T0, [1.0, -1.0]), (T0 + 1, [2.0, None])]  # nothing lost
     assert history.status()["ok"] is True
     db.close()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        SourceUpdate(SRC, float("nan"), {"a": 1.0}),
+        SourceUpdate(SRC, 1e30, {"a": 1.0}),
+        SourceUpdate(SRC, -5.0, {"a": 1.0}),
+        SourceUpdate(SRC, T0, {"a": 10**400, "b": float("inf"), "c": None}),  # type: ignore[dict-item]
+        SourceUpdate(SRC, T0, {"ac_output_active_power": float("nan"), "pv_input_power": 10**400}),
+    ],
+)
+def test_nonsense_readings_never_stop_the_writer(history, bad):
+    history.submit(bad)
+    history.submit(SourceUpdate(SRC, T0 + 5, {"a": 2.0}))
+    assert history.flush()
+    assert history.status()["ok"] is True
+    assert list(history.export_rows(SRC, ["a"], T0 + 5, T0 + 6)) == [(T0 + 5, [2.0])]

@@ -87,6 +87,16 @@ def test_daemon_file_reports_down(prom_dir):
     assert "down" in (update.error or "")
 
 
+def test_non_finite_values_are_no_reading():
+    text = (
+        'mpp_solar_battery_voltage{inverter="a"} NaN\n'
+        'mpp_solar_pv_input_power{inverter="a"} +Inf\n'
+        'mpp_solar_ac_output_active_power{inverter="a"} 120\n'
+    )
+    (update,) = parse_prom_text(text, filename="mpp-solar-a.prom", mtime=1.0)
+    assert update.values == {"ac_output_active_power": 120}
+
+
 def test_two_inverters_in_one_file_are_two_sources():
     text = (
         'mpp_solar_battery_voltage{inverter="a",cmd="QPIGS"} 51.2\n'

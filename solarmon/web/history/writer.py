@@ -36,6 +36,7 @@ from solarmon.web.state import SourceUpdate
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 20_000
+MAX_TS = 2**40  # year 36812: anything later (or negative, or NaN) is not a reading's time
 MAX_PENDING_ROWS = 2_000_000
 
 
@@ -164,7 +165,16 @@ class HistoryWriter:
                 markers = [item for item in items if isinstance(item, _Flush)]
                 stopping = any(item is None for item in items)
                 self._pending.extend(item for item in items if isinstance(item, SourceUpdate))
-                self._write_pending()
+                try:
+                    self._write_pending()
+                except Exception as exc:  # a bug must not kill the only writer: drop the batch
+                    log.exception("history batch dropped")
+                    self.stats.errors += 1
+                    self.stats.dropped += len(self._pending)
+                    self.stats.last_error = f"write: {type(exc).__name__}: {exc}"
+                    self._pending = []
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
                 now = time.monotonic()
                 if self._touched and (markers or stopping or now - last_rollup >= self._rollup_interval_s):
                     if self._transaction(lambda c: rollups.rollup(c, self._touched), "rollup"):
@@ -211,11 +221,17 @@ class HistoryWriter:
         def work(conn: sqlite3.Connection) -> None:
             """Samples, energy and the integrator's state: all in one transaction."""
             for update in batch:
+                if not (isinstance(update.ts, int | float) and 0 <= update.ts < MAX_TS):
+                    self.stats.dropped += 1  # a nonsense time would poison every batch after it
+                    continue
                 ts = int(math.floor(update.ts))
                 for metric, value in update.values.items():
                     if isinstance(value, str):
                         continue  # strings (mode names) are live-only; the history holds numbers
-                    number = float(value)
+                    try:
+                        number = float(value)
+                    except (TypeError, ValueError, OverflowError):
+                        continue
                     if not math.isfinite(number):
                         continue
                     sid = self._series_id(conn, update.source, metric, update.units.get(metric, ""),
