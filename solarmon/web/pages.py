@@ -19,6 +19,10 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, send_from_directory
 from flask.sansio.blueprints import BlueprintSetupState
 
+from solarmon.inverter.setters import describe_settings
+from solarmon.web.runtime import get_context
+from solarmon.web.state import inverter_source
+
 LOG = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -103,11 +107,6 @@ def _live_ratings() -> dict[str, Any] | None:
     console offers the voltage ranges this unit accepts.
     """
     try:
-        from solarmon.web.runtime import get_context
-        from solarmon.web.state import inverter_source
-    except ImportError:
-        return None
-    try:
         state = get_context().parts.get("state")
     except (LookupError, RuntimeError):  # an app built without create_app(): no live state
         return None
@@ -119,12 +118,7 @@ def _live_ratings() -> dict[str, Any] | None:
 
 
 def _settings_spec() -> list[dict[str, Any]]:
-    """Choices and ranges of the settings the console offers, from the codec when it is there."""
-    # Imported here: the codec lands separately, and without it the console offers queries only.
-    try:
-        from solarmon.inverter.setters import describe_settings
-    except ImportError:
-        return []
+    """Choices and ranges of the settings the console offers, from the codec."""
     try:
         return list(describe_settings(_live_ratings()))
     except Exception:  # a codec bug must not take the dashboard down: the console then offers queries
