@@ -16,11 +16,14 @@ from the v1 raw rows it keeps, v3 the 1-hour tier from the 15-minute one.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from solarmon.web.energy import backfill_energy
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 3
 READER_CACHE_KIB = 512
@@ -120,6 +123,8 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     if old == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
         raise SchemaError("file holds tables but no schema version: not a solarmon history database")
     for version in range(old + 1, target + 1):
+        if old:  # a new file is simply created; an upgrade is worth a line in the log
+            log.info("history database: migrating schema v%d -> v%d", version - 1, version)
         conn.execute("BEGIN IMMEDIATE")
         try:
             MIGRATIONS[version - 1](conn)
