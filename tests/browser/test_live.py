@@ -62,6 +62,24 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
         page.close()
 
 
+def test_without_the_stream_the_page_falls_back_to_polling(browser, small_server) -> None:
+    # No live stream allowed: /api/stream answers 503 and the page must poll /api/data instead.
+    url, paths = small_server({"server": {"max_streams": 0}})
+    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
+    page = browser.new_page()
+    try:
+        page.goto(url + "/")
+        page.wait_for_selector('#live-status[data-state="polling"]', timeout=15000)
+        assert page.locator(VOLTAGE).first.text_content() == "52.40"
+        write_prom(paths.prom_dir, "main", {**SAMPLE_VALUES, "battery_voltage": 51.15})
+        page.wait_for_function(
+            "() => document.querySelector('[data-metric=battery_voltage] .v').textContent === '51.15'",
+            timeout=10000)  # one poll (5 s) after the reader saw the file
+        assert page.locator("#offline-banner").is_hidden()
+    finally:
+        page.close()
+
+
 def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -> None:
     url, paths = small_server()
     for name, pv, load in (("east", 1000, 400), ("west", 300, 150)):
