@@ -39,6 +39,19 @@ MAX_DIGEST_BYTES = 16_384
 Sink = Callable[[list[SensorValue]], None]
 
 
+@dataclass(frozen=True)
+class WeatherStatus:
+    """What the fetcher says about itself: `online` (weather/status) or `stale` + `error` (digest)."""
+
+    online: bool | None = None
+    stale: bool | None = None
+    error: str | None = None
+
+
+# Told about the fetcher's state changes, on the subscriber's worker thread.
+StatusSink = Callable[[WeatherStatus], None]
+
+
 @dataclass
 class SensorBoard:
     """Latest value per sensor and message counters; thread-safe, hands out copies."""
@@ -119,12 +132,15 @@ class HouseSubscriber:
 
     settings: MqttSettings
     sinks: Sequence[Sink] = ()
+    status_sinks: Sequence[StatusSink] = ()
     prom_dir: Path | None = None
     prom_interval_s: float = PROM_INTERVAL_S
     topics: Sequence[str] = TOPICS
     clock: Callable[[], float] = time.time
     board: SensorBoard = field(default_factory=SensorBoard)
-    _queue: queue.Queue[SensorValue | None] = field(default_factory=lambda: queue.Queue(QUEUE_MAX))
+    _queue: queue.Queue[SensorValue | WeatherStatus | None] = field(
+        default_factory=lambda: queue.Queue(QUEUE_MAX)
+    )
     _worker: threading.Thread | None = None
     _connection: MqttConnection | None = None
     _dropped: int = 0
@@ -162,10 +178,15 @@ class HouseSubscriber:
     # paho's thread: parse, store, queue. Nothing slow here.
     def _on_message(self, message: Message) -> None:
         if message.topic == WEATHER_STATUS_TOPIC:
-            self.board.set_weather_online(message.payload.strip() == b"online")
+            online = message.payload.strip() == b"online"
+            self.board.set_weather_online(online)
+            self._put(WeatherStatus(online=online))
             return
         if message.topic == WEATHER_DIGEST_TOPIC:
-            self.board.learn_units("weather", _digest_units(message.payload))
+            units, status = _digest(message.payload)
+            self.board.learn_units("weather", units)
+            if status is not None:
+                self._put(status)
             return
         try:
             value = parse_sensor_message(message.topic, message.payload, received_s=self.clock())
@@ -179,8 +200,11 @@ class HouseSubscriber:
             if unit:
                 value = replace(value, unit=unit)
         self.board.store(value)
+        self._put(value)
+
+    def _put(self, item: SensorValue | WeatherStatus) -> None:
         try:
-            self._queue.put_nowait(value)
+            self._queue.put_nowait(item)
         except queue.Full:
             # The board already has the value; only the history misses it. Counted, not hidden.
             self._dropped += 1
@@ -195,7 +219,12 @@ class HouseSubscriber:
                 # Take what else is waiting: a burst reaches the sinks as a few batches, not as
                 # thousands of single updates (the live state's ring and the history thank us).
                 while item is not None:
-                    batch.append(item)
+                    if isinstance(item, WeatherStatus):
+                        self._feed(batch)  # keep the order: values before the status after them
+                        batch = []
+                        self._tell(item)
+                    else:
+                        batch.append(item)
                     if len(batch) >= BATCH_MAX:
                         break
                     item = self._queue.get_nowait()
@@ -209,7 +238,16 @@ class HouseSubscriber:
                 self._write_prom()
                 next_write = time.monotonic() + self.prom_interval_s
 
+    def _tell(self, status: WeatherStatus) -> None:
+        for sink in self.status_sinks:
+            try:
+                sink(status)
+            except Exception:
+                LOG.exception("weather status sink %r failed", sink)
+
     def _feed(self, batch: list[SensorValue]) -> None:
+        if not batch:
+            return
         for sink in self.sinks:
             try:
                 sink(batch)
@@ -226,18 +264,26 @@ class HouseSubscriber:
                 LOG.warning("cannot write %s.prom in %s: %s", snapshot.source, self.prom_dir, exc)
 
 
-def _digest_units(payload: bytes) -> dict[str, str]:
-    """The `units` of a weather/current digest; anything malformed gives none (it is advisory)."""
+def _digest(payload: bytes) -> tuple[dict[str, str], WeatherStatus | None]:
+    """Units and stale state of a weather/current digest; malformed gives none (it is advisory)."""
     if len(payload) > MAX_DIGEST_BYTES:
-        return {}
+        return {}, None
     try:
-        units = json.loads(payload).get("units")
-    except (ValueError, AttributeError):
-        return {}
-    if not isinstance(units, dict):
-        return {}
-    return {
+        digest = json.loads(payload)
+    except ValueError:
+        return {}, None
+    if not isinstance(digest, dict):
+        return {}, None
+    units = digest.get("units")
+    units = units if isinstance(units, dict) else {}
+    clean = {
         k: v
         for k, v in units.items()
         if isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_UNIT_CHARS
     }
+    stale = digest.get("stale")
+    error = digest.get("error")
+    status = None
+    if isinstance(stale, bool):
+        status = WeatherStatus(stale=stale, error=str(error)[:200] if error else None)
+    return clean, status

@@ -8,7 +8,9 @@ default user is `solarmon-web`); an optional `house:` section tunes the subscrib
       prom_interval_s: 5     # house.prom / weather.prom rewritten at most this often (1..3600)
 
 Values reach `LiveState` as sources `house` and `weather` (so /api/house, /api/weather, the
-stream and /api/status see them) and the history as the same SourceUpdates. The .prom files go
+stream and /api/status see them) and the history as the same SourceUpdates. The fetcher's own
+word marks the `weather` source in error: `offline` on weather/status (its last will) or a
+`"stale": true` digest (its last fetch failed); the next fresh values clear it. The .prom files go
 to the data folder (`data.prom_dir`); the web app's own .prom reader is told to skip them, since
 the values already arrive here first-hand.
 """
@@ -20,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
-from solarmon.mqtt.house import PROM_INTERVAL_S, HouseSubscriber
+from solarmon.mqtt.house import PROM_INTERVAL_S, HouseSubscriber, WeatherStatus
 from solarmon.mqtt.payload import SensorValue
 
 LOG = logging.getLogger(__name__)
@@ -74,8 +76,23 @@ def init_app(_app: Any, ctx: Any) -> None:
             if history is not None:
                 history.submit(update)
 
+    def weather_status(status: WeatherStatus) -> None:
+        # Values keep their last reading; the source's health says why they may be old.
+        if state is None:
+            return
+        if status.online is False:
+            state.record_error(
+                "weather", "fetcher_offline", "the weather fetcher is offline (weather/status)"
+            )
+        elif status.stale:
+            state.record_error("weather", "stale", status.error or "the last weather fetch failed")
+
     subscriber = HouseSubscriber(
-        settings, sinks=[feed], prom_dir=ctx.config.path(ctx.config.data.prom_dir), prom_interval_s=interval
+        settings,
+        sinks=[feed],
+        status_sinks=[weather_status],
+        prom_dir=ctx.config.path(ctx.config.data.prom_dir),
+        prom_interval_s=interval,
     )
     if reader is not None and hasattr(reader, "ignore_files"):
         reader.ignore_files(*PROM_FILES)

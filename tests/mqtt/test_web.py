@@ -159,3 +159,30 @@ def test_without_mqtt_section_nothing_starts(web_paths: Any) -> None:
     ctx = get_context(create_app(make_web_config(web_paths)))
     assert ctx.part("house") is None
     assert "mqtt" not in ctx.health
+
+
+def test_weather_fetcher_offline_or_stale_marks_the_source(
+    web_runtime: Any, client: Any, app: Any, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    from solarmon.web.runtime import get_context
+
+    assert get_context(app).part("house").wait_connected(5)
+    fetcher = mqtt_connect("solarmon-weather")
+    fetcher.publish("weather/current", '{"stale": false, "units": {"temperature": "°C"}}', qos=1)
+    fetcher.publish("weather/temperature", "1.5", qos=1)
+
+    def weather_health(body: dict) -> dict:
+        return body["sources"].get("weather", {})
+
+    assert poll(client, "/api/status", lambda b: weather_health(b).get("ok") is True, timeout_s=5) is not None
+    fetcher.publish("weather/current", '{"stale": true, "error": "HTTP 500: upstream", "units": {}}', qos=1)
+    body = poll(client, "/api/status", lambda b: weather_health(b).get("ok") is False, timeout_s=5)
+    assert body is not None
+    assert weather_health(body)["error"] == "stale: HTTP 500: upstream"
+    fetcher.publish("weather/temperature", "1.7", qos=1)  # a fresh value clears it
+    assert poll(client, "/api/status", lambda b: weather_health(b).get("ok") is True, timeout_s=5) is not None
+    fetcher.publish("weather/status", "offline", qos=1)
+    body = poll(client, "/api/status", lambda b: weather_health(b).get("ok") is False, timeout_s=5)
+    assert body is not None
+    assert weather_health(body)["error"].startswith("fetcher_offline")
+    assert client.get("/api/weather").get_json()["sources"]["weather"]["values"] == {"temperature": 1.7}
