@@ -131,3 +131,51 @@ def test_setup_sh_stages_users_and_the_broker_accepts_them(tmp_path: Path) -> No
         bad.stop()
     finally:
         broker.stop()
+
+
+@pytest.mark.timeout(60)
+def test_installed_conf_runs_and_refuses_anonymous(tmp_path: Path) -> None:
+    """mosquitto/solarmon.conf as installed (paths and port moved into the test's folder) starts,
+    takes a generated password and refuses anonymous clients and the seed's account."""
+    if not Path(MOSQUITTO).exists():
+        pytest.skip("mosquitto is not installed")
+    from tests.fixtures.broker import _current_user, free_port
+
+    root = tmp_path / "root"
+    result = subprocess.run(
+        ["bash", str(SETUP)],
+        env={**os.environ, "ROOTDIR": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    port = free_port()
+    conf = (root / "etc/mosquitto/conf.d/solarmon.conf").read_text()
+    assert "listener 1883 127.0.0.1" in conf
+    conf = conf.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1").replace(
+        "/etc/mosquitto/", f"{root}/etc/mosquitto/"
+    )
+    (tmp_path / "run.conf").write_text(conf + f"\nuser {_current_user()}\npersistence false\n")
+    broker = Broker(workdir=tmp_path, port=port)
+    proc = subprocess.Popen(
+        [MOSQUITTO, "-c", str(tmp_path / "run.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    broker.process = proc
+    try:
+        password = (root / "etc/solarmon/mqtt/house-sensor.pass").read_text().strip()
+        clients = {
+            "ok": MqttConnection(MqttSettings(port=port, username="house-sensor", password=password)),
+            "anonymous": MqttConnection(MqttSettings(port=port)),
+            "seed": MqttConnection(MqttSettings(port=port, username="mqttuser", password="mqtt123")),
+        }
+        for client in clients.values():
+            client.start()
+        assert clients["ok"].wait_connected(10)
+        assert not clients["anonymous"].wait_connected(5, until_refused=True)
+        assert not clients["seed"].wait_connected(5, until_refused=True)
+        assert clients["anonymous"].health().last_error in ("not authorised", "bad username or password")
+        for client in clients.values():
+            client.stop()
+    finally:
+        broker.stop()
