@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -196,13 +197,23 @@ def data() -> Response:
     snap = state.snapshot(source)
     if snap is None:
         raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)")
-    body = snap.to_json()
-    body.update(device=source.split(":", 1)[1], devices=devices,
-                timestamp=iso(snap.ts), stale_after_s=ctx.config.data.stale_after_s)
+    device = source.split(":", 1)[1]
     if snap.age_s > ctx.config.data.stale_after_s:
-        raise ApiError(503, "stale", f"the newest values of {body['device']} are {snap.age_s:.0f} s old "
-                       "(is the daemon running?)", age_s=body["age_s"], timestamp=body["timestamp"])
-    return jsonify(body)
+        raise ApiError(503, "stale", f"the newest values of {device} are {snap.age_s:.0f} s old "
+                       "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts))
+    # The body only changes when a new reading arrives, but /api/data is asked many times per
+    # reading (every open dashboard polls it): encode once per reading, splice in the age.
+    key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, hash(tuple(snap.values.items())))
+    cache: dict[str, tuple[Any, bytes]] = ctx.parts.setdefault("data_body_cache", {})
+    cached = cache.get(source)
+    if cached is None or cached[0] != key:
+        body = snap.to_json()
+        del body["age_s"]
+        body.update(device=device, devices=devices, timestamp=iso(snap.ts),
+                    stale_after_s=ctx.config.data.stale_after_s)
+        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1] + b',"age_s":')
+        cache[source] = cached
+    return Response(cached[1] + f"{snap.age_s:.3f}}}".encode(), mimetype="application/json")
 
 
 @bp.get("/historical")

@@ -150,3 +150,18 @@ def test_each_app_has_its_own_state(web_paths, web_config):
     first, second = create_app(web_config), create_app(web_config)
     assert get_context(first).parts["state"] is not get_context(second).parts["state"]
     assert get_context(first).parts["registry"] is not get_context(second).parts["registry"]
+
+
+def test_data_follows_every_change_and_ages(app, client):
+    from solarmon.web.state import SourceUpdate
+
+    state = get_context(app).parts["state"]
+    ts = time.time() - 5
+    state.apply(SourceUpdate("inverter:main", ts, {"battery_voltage": 50.0}, {"battery_voltage": "V"}))
+    first = client.get("/api/data").json
+    state.apply(SourceUpdate("inverter:main", ts, {"battery_voltage": 51.0}, {"battery_voltage": "V"}))
+    second = client.get("/api/data").json
+    assert (first["values"]["battery_voltage"], second["values"]["battery_voltage"]) == (50.0, 51.0)
+    assert second["age_s"] >= first["age_s"] >= 5
+    state.apply(SourceUpdate("inverter:west", ts, {"battery_voltage": 49.0}, {"battery_voltage": "V"}))
+    assert client.get("/api/data").json["devices"] == ["main", "west"]
