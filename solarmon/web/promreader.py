@@ -149,7 +149,8 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
                 up[source] = sample.value >= 1
                 continue
             if name == READ_TIME_NAME and is_inverter_file:
-                stamps[source] = max(stamps.get(source, 0.0), float(sample.value))
+                if math.isfinite(sample.value) and sample.value > 0:
+                    stamps[source] = max(stamps.get(source, 0.0), float(sample.value))
                 continue
             prefix = RATING_PREFIX_BY_CMD.get(labels.get("cmd", ""), "")
             if prefix and name in LIVE_FIELD_NAMES:
@@ -161,7 +162,7 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
             value: Value = labels["myStr"] if "myStr" in labels else _number(sample.value)
             values[source][key] = value
             units[source][key] = "" if isinstance(value, str) else (help_unit or guess_unit(name))
-            if sample.timestamp is not None:
+            if sample.timestamp is not None and math.isfinite(float(sample.timestamp)):
                 stamps[source] = max(stamps.get(source, 0.0), float(sample.timestamp))
     sources = list(dict.fromkeys([*values, *up]))
     if not sources:

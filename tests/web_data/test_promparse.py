@@ -97,6 +97,16 @@ def test_non_finite_values_are_no_reading():
     assert update.values == {"ac_output_active_power": 120}
 
 
+@pytest.mark.parametrize("stamp", ["NaN", "0", "-5"])
+def test_unusable_reading_time_falls_back_to_mtime(stamp):
+    text = (
+        f'mpp_solar_reading_timestamp_seconds{{inverter="a",cmd="QPIGS"}} {stamp}\n'
+        'mpp_solar_battery_voltage{inverter="a",cmd="QPIGS"} 52.5\n'
+    )
+    (update,) = parse_prom_text(text, filename="mpp-solar-a.prom", mtime=77.0)
+    assert update.ts == 77.0
+
+
 def test_two_inverters_in_one_file_are_two_sources():
     text = (
         'mpp_solar_battery_voltage{inverter="a",cmd="QPIGS"} 51.2\n'
