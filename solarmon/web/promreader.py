@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL_S = 0.25
 MAX_FILE_BYTES = 1_048_576
 INVERTER_FILE_PREFIX = "mpp-solar-"
+UNNAMED_INVERTER = "mpp_solar"  # mppsolar's `inverter` label when its config names no section
 METRIC_PREFIX = "mpp_solar_"
 # Labels that identify where a value comes from rather than which value it is.
 ROUTING_LABELS = frozenset({"inverter", "device", "cmd", "myStr"})
@@ -106,8 +107,9 @@ def source_for_filename(name: str) -> str:
         section = stem[len(INVERTER_FILE_PREFIX) :]
         head, _, tail = section.rpartition("-")
         # mppsolar's per-command files end in "-<cmd lower>": every PI30 query starts with "q".
-        if head and tail.startswith("q") and tail.isalnum():
-            section = head
+        # Without a name in its config it writes "mpp-solar-<cmd>.prom" for inverter "mpp_solar".
+        if tail.startswith("q") and tail.isalnum():
+            section = head or UNNAMED_INVERTER
         return inverter_source(section)
     return stem
 

@@ -52,7 +52,9 @@ def write_mppsolar_files(directory: Path, section: str, replies: dict[str, str])
     for command, payload in replies.items():
         data = proto.decode(raw_reply(payload), command)
         prom_file().output(data=data, prom_output_dir=str(directory), name=section, dev="usb0")
-        paths.append(directory / f"mpp-solar-{section}-{command.lower()}.prom")
+        # mppsolar names the file without the section when its config has none ("unnamed").
+        stem = command.lower() if section == "unnamed" else f"{section}-{command.lower()}"
+        paths.append(directory / f"mpp-solar-{stem}.prom")
     return paths
 
 

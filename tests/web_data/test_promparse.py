@@ -165,6 +165,7 @@ def test_bad_files_raise_a_counted_kind(text, kind):
         ("mpp-solar-Inverter_1-qpigs.prom", "inverter:Inverter_1"),
         ("mpp-solar-east-wing-qpiri.prom", "inverter:east-wing"),
         ("mpp-solar-east-wing.prom", "inverter:east-wing"),
+        ("mpp-solar-qpigs.prom", "inverter:mpp_solar"),
         ("house.prom", "house"),
         ("weather.prom", "weather"),
     ],

@@ -40,6 +40,14 @@ def test_mppsolar_files_build_one_device(reader, live, prom_dir):
     assert live.devices() == ["Inverter_1"]
 
 
+def test_mppsolar_without_a_section_name(reader, live, prom_dir):
+    (path,) = write_mppsolar_files(prom_dir, "unnamed", {"QPIGS": QPIGS})
+    assert path.name == "mpp-solar-qpigs.prom"
+    assert reader.scan() == 1
+    assert live.devices() == ["mpp_solar"]
+    assert live.snapshot("inverter:mpp_solar").values["pv_input_power"] == 856
+
+
 def test_unchanged_files_are_not_read_again(reader, prom_dir):
     write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
     assert reader.scan() == 1
