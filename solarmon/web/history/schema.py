@@ -25,7 +25,7 @@ from solarmon.web.energy import backfill_energy
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 READER_CACHE_KIB = 512
 
 
@@ -83,7 +83,14 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+def _v4(conn: sqlite3.Connection) -> None:
+    """Alerts: active alerts, the log of past ones and their deliveries (owned by solarmon/alerts)."""
+    from solarmon.alerts.store import create_tables
+
+    create_tables(conn)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 
 
 class SchemaError(RuntimeError):
