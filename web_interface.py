@@ -51,12 +51,17 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app(config)
     runtime = Runtime.for_app(app)
-    server = waitress.create_server(app, host=args.host or config.server.host,
-                                    port=args.port if args.port is not None else config.server.port,
-                                    threads=config.server.threads, ident="solarmon",
-                                    # Beyond this many open connections waitress stops accepting:
-                                    # leave room for every stream, refused clients and the API.
-                                    connection_limit=max(100, 4 * config.server.threads))
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    try:
+        server = waitress.create_server(app, host=host, port=port, threads=config.server.threads,
+                                        ident="solarmon",
+                                        # Beyond this many open connections waitress stops accepting:
+                                        # leave room for every stream, refused clients and the API.
+                                        connection_limit=max(100, 4 * config.server.threads))
+    except OSError as exc:
+        print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
     def on_signal(signum: int, _frame: object) -> None:
         # Runs in the main thread, inside waitress' loop: leaving the loop by an exception makes

@@ -308,14 +308,17 @@ def status() -> Response:
             sources[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     runtime = ctx.part("runtime")
     streams = ctx.part("streams")
+    commands_enabled = bool(ctx.config.daemon.command_token_file)
+    # Without commands the control socket is optional (e.g. upstream mppsolar writes the files).
+    counted = {name: s for name, s in sources.items() if name != "daemon" or commands_enabled}
     return jsonify({
-        "ok": all(bool(s.get("ok")) for s in sources.values()),
+        "ok": all(bool(s.get("ok")) for s in counted.values()),
         "time": iso(time.time()),
         "uptime_s": round(time.time() - ctx.started_at, 1),
         "sources": sources,
         "services": runtime.describe() if runtime is not None else [],
         "streams": streams.describe() if streams is not None else None,
-        "commands_enabled": bool(ctx.config.daemon.command_token_file),
+        "commands_enabled": commands_enabled,
     })
 
 

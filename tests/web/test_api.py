@@ -165,3 +165,14 @@ def test_data_follows_every_change_and_ages(app, client):
     assert second["age_s"] >= first["age_s"] >= 5
     state.apply(SourceUpdate("inverter:west", ts, {"battery_voltage": 49.0}, {"battery_voltage": "V"}))
     assert client.get("/api/data").json["devices"] == ["main", "west"]
+
+
+@pytest.mark.parametrize("web_config_overrides", [{"daemon": {"command_token_file": ""}}])
+def test_without_commands_the_daemon_socket_does_not_make_status_bad(client, web_paths, scan, web_runtime):
+    write_prom(web_paths.prom_dir, "main", SAMPLE_VALUES)
+    scan()
+    body = client.get("/api/status").json
+    assert body["sources"]["daemon"]["ok"] is False
+    assert body["sources"]["history"]["ok"] is True
+    assert body["commands_enabled"] is False
+    assert body["ok"] is True

@@ -105,3 +105,19 @@ def test_web_interface_exits_2_on_a_bad_config(tmp_path):
                             capture_output=True, text=True, timeout=50, cwd=REPO, check=False)
     assert result.returncode == 2
     assert "server.threads = 2 is out of range (4 to 1024)" in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_web_interface_says_when_the_port_is_taken(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "web.yaml"
+        config.write_text(f"server:\n  host: 127.0.0.1\n  port: {port}\nhistory:\n  db_path: h.db\n")
+        result = subprocess.run([sys.executable, str(REPO / "web_interface.py"), "-c", str(config)],
+                                capture_output=True, text=True, timeout=50, cwd=REPO, check=False)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
