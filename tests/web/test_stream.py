@@ -140,3 +140,38 @@ def test_stopping_the_runtime_ends_open_streams(live_server):
     with pytest.raises(EOFError):
         read_to_the_end()
     sse.close()
+
+
+@pytest.mark.timeout(90)
+def test_sigterm_stops_the_real_server_with_streams_open(tmp_path):
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "prometheus").mkdir()
+    config = tmp_path / "web.yaml"
+    config.write_text(f"server: {{host: 127.0.0.1, port: {port}, threads: 8, max_streams: 4, "
+                      "keepalive_s: 30}\nhistory: {db_path: h.db}\n")
+    process = subprocess.Popen([sys.executable, str(repo / "web_interface.py"), "-c", str(config)], cwd=repo,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith("listening on ")
+        streams = [SseClient(port) for _ in range(3)]
+        for sse in streams:
+            assert sse.next_block() == {"retry": "5000"}
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+        assert time.monotonic() - started < 10  # streams end within a poll, not at the keep-alive
+        for sse in streams:
+            sse.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
