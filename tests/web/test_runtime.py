@@ -79,3 +79,12 @@ def test_a_missing_required_extension_fails_loudly(monkeypatch, web_config):
     monkeypatch.setattr("solarmon.web.EXTENSIONS", (("solarmon.web.no_such_part", True),))
     with pytest.raises(ModuleNotFoundError):
         create_app(web_config)
+
+
+def test_the_dashboard_pages_are_registered_and_non_api_errors_stay_html(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert missing.mimetype == "text/html"
