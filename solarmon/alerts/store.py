@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from solarmon.alerts.evaluator import Transition
 
@@ -63,7 +64,9 @@ class AlertStore:
                 return
             if self.path is not None:
                 try:
-                    conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None,
+                    # mode=rw: never create the file; that is the history's job (and its migration's).
+                    uri = f"file:{quote(str(self.path.resolve()))}?mode=rw"
+                    conn = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None,
                                            check_same_thread=False)
                     conn.execute("PRAGMA busy_timeout = 10000")
                     conn.execute("SELECT 1 FROM alert LIMIT 1")

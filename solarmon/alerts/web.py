@@ -1,0 +1,215 @@
+"""The alerts part of the web app (EXTENSIONS: solarmon.alerts.web): GET /api/alerts, the
+operator's acknowledgement, the alerts page of both themes and the banner on every page.
+
+`init_app` reads web.yaml `alerts:` (a bad rule raises AlertConfigError, a ConfigError: the start
+stops with exit status 2 and the rule's name and the reason), builds the channels, the store and
+the service, and registers the blueprint. The acknowledgement needs the `operator` role of the
+security part (`solarmon.web.auth.require_role`); until that part is installed it takes the command
+token (`daemon.command_token_file`) as a bearer token, like POST /api/command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, url_for
+
+from solarmon.alerts.channels import AppriseTarget, MqttChannel, read_url_file
+from solarmon.alerts.config import AlertsConfig, load_alerts_config
+from solarmon.alerts.delivery import ChannelWorker, Delivery, RetryPolicy
+from solarmon.alerts.rules import AlertConfigError
+from solarmon.alerts.service import AlertService
+from solarmon.alerts.store import AlertStore
+from solarmon.web.api import ApiError, arg_int, need
+from solarmon.web.runtime import WebContext, get_context
+
+LOG = logging.getLogger(__name__)
+PART = "alerts"
+MAX_LIMIT = 1000
+
+bp = Blueprint("alerts", __name__)
+
+
+def _operator_guard() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The security part's `require_role("operator")`, or the command-token check until it lands."""
+    for module in ("solarmon.web.auth", "solarmon.web.security"):
+        try:
+            require_role = __import__(module, fromlist=["require_role"]).require_role
+        except (ImportError, AttributeError):
+            continue
+        return require_role("operator")
+    return _token_required
+
+
+def _token_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Bearer command token (daemon.command_token_file), checked like POST /api/command."""
+    from functools import wraps
+
+    from solarmon.web.control import check_bearer
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        ctx = get_context()
+        token_file = ctx.config.daemon.command_token_file
+        verdict = check_bearer(ctx.config.path(token_file) if token_file else None,
+                               request.headers.get("Authorization"))
+        if not verdict.allowed:
+            raise ApiError(verdict.status, verdict.error, verdict.message)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def build_delivery(config: AlertsConfig, raw_mqtt: Any, where: str, *,
+                   on_result: Callable[..., None] | None = None) -> Delivery:
+    """The channels web.yaml configures: one per apprise URL (group `apprise`) and `mqtt`."""
+    retry = RetryPolicy(config.retry_initial_s, config.retry_max_s, config.retry_attempts)
+    workers: list[ChannelWorker] = []
+    groups: dict[str, list[str]] = {}
+    if config.apprise_urls_file:
+        for name, url in read_url_file(config.path(config.apprise_urls_file), where=where):
+            workers.append(ChannelWorker(AppriseTarget(name, url, where=where), retry=retry,
+                                         on_result=on_result))
+            groups.setdefault("apprise", []).append(name)
+    if config.mqtt_topic_prefix and raw_mqtt is not None:
+        from solarmon.mqtt.client import MqttConnection
+        from solarmon.mqtt.credentials import mqtt_settings_from_config
+
+        settings = mqtt_settings_from_config(raw_mqtt, source=where, client_id="solarmon-web-alerts",
+                                             default_username="solarmon-web")
+        workers.append(ChannelWorker(MqttChannel(MqttConnection(settings), config.mqtt_topic_prefix),
+                                     retry=retry, on_result=on_result))
+    return Delivery(workers, groups)
+
+
+def check_channels(config: AlertsConfig, delivery: Delivery, where: str) -> None:
+    """Refuse a rule that names a channel web.yaml does not configure."""
+    for rule in config.parsed_rules:
+        try:
+            delivery.resolve(rule.channels)
+        except KeyError as exc:
+            raise AlertConfigError(f"{where}: rule {rule.name!r}: channel {exc.args[0]!r} is not configured "
+                                   f"(configured: {', '.join(delivery.names()) or 'none'})") from None
+
+
+def init_app(app: Flask, ctx: WebContext) -> None:
+    """Load `alerts:`, build the service (not started) and register the routes and the banner."""
+    where = ctx.config.source
+    config = load_alerts_config(ctx.config.raw_sections.get("alerts"), where=where,
+                                base_dir=ctx.config.base_dir)
+    app.register_blueprint(bp)
+    app.context_processor(_banner_context)
+    if not config.enabled:
+        LOG.info("alerts are off (alerts.enabled: false in %s)", where)
+        return
+    relay: list[AlertService] = []
+
+    def on_result(*args: Any) -> None:
+        if relay:
+            relay[0].record_delivery(*args)
+
+    delivery = build_delivery(config, ctx.config.raw_sections.get("mqtt"), where, on_result=on_result)
+    check_channels(config, delivery, where)
+    store = AlertStore(ctx.config.path(ctx.config.history.db_path))
+    service = AlertService(config.parsed_rules, state=ctx.part("state"), store=store, delivery=delivery,
+                           notify_interval_s=config.notify_interval_s, tick_s=config.tick_s,
+                           log_retention_days=config.log_retention_days)
+    relay.append(service)
+    ctx.add_service(service, PART)  # after the history: its migration makes the alert tables
+    ctx.health[PART] = service.health
+    LOG.info("alerts: %d rule(s), channels: %s", len(config.parsed_rules),
+             ", ".join(delivery.names()) or "none")
+
+
+def _banner_context() -> dict[str, Any]:
+    """`alert_banner` for the base layout: active alerts by severity (None when alerts are off)."""
+    try:
+        service = get_context().part(PART)
+        if service is None:
+            return {"alert_banner": None}
+        summary = service.summary()
+    except Exception:  # the banner must never break a page
+        LOG.debug("alert banner unavailable", exc_info=True)
+        return {"alert_banner": None}
+    return {"alert_banner": summary}
+
+
+@bp.get("/api/alerts")
+def alerts() -> Response:
+    """Active alerts, the log of past ones, the rules and the channels' health."""
+    ctx = get_context()
+    limit = arg_int("limit", 50, 1, MAX_LIMIT)
+    service: AlertService | None = ctx.part(PART)
+    if service is None:
+        return jsonify({"enabled": False, "active": [], "recent": [], "counts": {}, "unacknowledged": 0,
+                        "rules": [], "channels": {}})
+    summary = service.summary()
+    return jsonify({"enabled": True, "active": summary["alerts"], "recent": service.store.recent(limit or 50),
+                    "counts": summary["counts"], "unacknowledged": summary["unacknowledged"],
+                    "rules": [r.describe() for r in service.rules], "channels": service.delivery.stats(),
+                    "store": service.store.status()})
+
+
+def _acknowledge() -> Response:
+    """Acknowledge one alert ({"id": n}): it stays listed until it clears, but no longer calls for
+    attention (the banner counts only unacknowledged alerts)."""
+    service: AlertService = need(get_context(), PART)
+    request.get_data(cache=True)  # 413 for an oversized body, which get_json(silent) would hide
+    body = request.get_json(silent=True)
+    alert_id = body.get("id") if isinstance(body, dict) else None
+    if isinstance(alert_id, bool) or not isinstance(alert_id, int) or not 0 <= alert_id < 2**63:
+        raise ApiError(400, "bad_request", 'send a JSON object such as {"id": 12}')
+    user = getattr(request, "solarmon_user", None) or request.environ.get("REMOTE_USER") or "operator"
+    row = service.store.acknowledge(alert_id, str(getattr(user, "name", user)))
+    if row is None:
+        raise ApiError(404, "unknown_alert", f"there is no alert {alert_id}")
+    return jsonify({"ok": True, "alert": row})
+
+
+bp.add_url_rule("/api/alerts/ack", "acknowledge", _operator_guard()(_acknowledge), methods=["POST"])
+
+
+def _page(theme: str) -> str:
+    """The alerts page in one theme, framed like the other pages (their navigation, plus this one)."""
+    try:
+        from solarmon.web.pages import PAGES, missing_vendor_files
+    except ImportError:  # no pages part: nothing to frame the page with
+        abort(404)
+    path = "/alerts" if theme == "standard" else "/alerts/lcars"
+    suffix = "" if theme == "standard" else f"_{theme}"
+    nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
+           for p in PAGES]
+    nav.append({"label": "Alerts", "icon": "fa-bell", "url": path, "active": True})
+    other = "lcars" if theme == "standard" else "standard"
+    page = {"endpoint": "alerts", "label": "Alerts", "icon": "fa-bell", "template": "alerts/page.html"}
+    return render_template("alerts/page.html", layout=f"{theme}/base.html", theme=theme, page=page, nav=nav,
+                           other_theme_url="/alerts/lcars" if other == "lcars" else "/alerts",
+                           other_theme_label="LCARS" if other == "lcars" else "Standard",
+                           vendor_missing=missing_vendor_files(), settings_spec_json="[]")
+
+
+@bp.get("/alerts")
+def page_standard() -> str:
+    """The alerts page, standard theme."""
+    return _page("standard")
+
+
+@bp.get("/alerts/lcars")
+def page_lcars() -> str:
+    """The alerts page, LCARS theme."""
+    return _page("lcars")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """The pages' security headers on the alerts page too (self-only content)."""
+    if request.path.startswith("/alerts"):
+        try:
+            from solarmon.web.pages import CONTENT_SECURITY_POLICY
+        except ImportError:
+            return response
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
