@@ -91,15 +91,51 @@ class DaemonConfig:
         "file holding the bearer token for POST /api/command (mode 0600). Empty: commands are off"))
 
 
+@dataclass(frozen=True)
+class SecurityConfig:
+    """`security:` — accounts, sessions, API tokens, login rate limits (docs/SECURITY.md)."""
+
+    public_read: bool = field(default=True, metadata=_meta(
+        "true: pages and the read-only API are open to everyone on the network; false: "
+        "everything needs a login or an API token. Commands always need an operator"))
+    users_file: str = field(default="var/users.json", metadata=_meta(
+        "accounts with hashed passwords and roles (written by `web_interface.py user ...`, mode 0600)"))
+    secret_key_file: str = field(default="var/secret_key", metadata=_meta(
+        "key that signs session cookies; generated at first start (mode 0600)"))
+    token_store: str = field(default="var/tokens.json", metadata=_meta(
+        "API tokens (stored hashed, each with a role), managed on the admin page (mode 0600)"))
+    audit_log: str = field(default="var/web-audit.jsonl", metadata=_meta(
+        "JSON-lines log of every login, command, user and token change (the admin's audit page)"))
+    trust_proxy: bool = field(default=False, metadata=_meta(
+        "true only behind a TLS reverse proxy on this machine: honour X-Forwarded-Proto/-For "
+        "(Secure cookies, the client's address for rate limits)"))
+    session_hours: float = field(default=12.0, metadata=_meta(
+        "hours a login lasts", min=0.05, max=720))
+    login_slow_after: int = field(default=3, metadata=_meta(
+        "failed logins (per account or per address) before each further try is slowed down",
+        min=1, max=1000))
+    login_delay_s: float = field(default=1.0, metadata=_meta(
+        "seconds a slowed login try waits before it is answered", min=0, max=30))
+    login_max_failures: int = field(default=5, metadata=_meta(
+        "failed logins of one account within login_window_s before it is refused (429)",
+        min=1, max=1000))
+    address_max_failures: int = field(default=20, metadata=_meta(
+        "failed logins from one address within login_window_s before it is refused (429)",
+        min=1, max=100000))
+    login_window_s: float = field(default=900.0, metadata=_meta(
+        "seconds failed logins are counted, and how long a refusal lasts", min=1, max=86400))
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "data": DataConfig,
     "history": HistoryConfig,
     "daemon": DaemonConfig,
+    "security": SecurityConfig,
 }
 # Sections other parts validate themselves (e.g. `mqtt:` by solarmon.mqtt.credentials): kept as
 # parsed in WebConfig.raw_sections, neither typed nor warned about here.
-EXTENSION_SECTIONS: tuple[str, ...] = ("mqtt", "house", "weather", "security")
+EXTENSION_SECTIONS: tuple[str, ...] = ("mqtt", "house", "weather", "alerts")
 
 
 @dataclass(frozen=True)
@@ -110,6 +146,7 @@ class WebConfig:
     data: DataConfig = field(default_factory=DataConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     raw_sections: dict[str, Any] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "<defaults>"

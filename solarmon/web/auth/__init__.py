@@ -1,0 +1,184 @@
+"""Security of the web app: accounts and roles, sessions, CSRF, API tokens, login limits, audit.
+
+Joins the app through `EXTENSIONS` (`init_app`). What other parts use (docs/INTERFACES.md
+"Security"):
+
+- `require_role("operator")`, `read_access`, `public` — decorators marking a view's access level;
+  the guard (guard.py) checks them before the view runs, for every request.
+- `current_identity()` — who makes the request (`Identity`: kind, name, role, `has_role()`).
+- `audit_event(action, target=, result=, detail=)` — one line in the audit log for this request.
+- `authorize_command(command)` — raises ApiError 403 unless the caller may send this PI30 command
+  (operator: queries and settings; admin: dangerous and unknown commands).
+
+Everything per app lives in one `Security` object, `ctx.parts["security"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, make_response, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from solarmon.web.auth import guard
+from solarmon.web.auth.audit import AuditLog
+from solarmon.web.auth.files import load_or_create_secret
+from solarmon.web.auth.ratelimit import LoginLimiter
+from solarmon.web.auth.roles import (
+    ROLES,
+    Identity,
+    current_identity,
+    public,
+    read_access,
+    require_role,
+)
+from solarmon.web.auth.tokens import TokenStore
+from solarmon.web.auth.users import UserStore
+from solarmon.web.config import SecurityConfig
+from solarmon.web.runtime import WebContext
+
+__all__ = ["ROLES", "Identity", "Security", "audit_event", "authorize_command", "current_identity",
+           "init_app", "public", "read_access", "require_role"]
+
+LOG = logging.getLogger(__name__)
+SESSION_COOKIE = "solarmon_session"
+# Self only: no CDN, no inline script or style, no framing (same as the pages' own policy).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions whose Secure flag follows the request: set over HTTPS only.
+
+    With `security.trust_proxy` the scheme comes from X-Forwarded-Proto (ProxyFix), so a TLS
+    reverse proxy gets Secure cookies while plain-HTTP LAN access still works.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """True when this request arrived over HTTPS."""
+        return request.is_secure
+
+
+@dataclass
+class Security:
+    """The security layer's per-app parts: stores, limiter, audit log, config."""
+
+    config: SecurityConfig
+    users: UserStore
+    tokens: TokenStore
+    limiter: LoginLimiter
+    audit: AuditLog
+    legacy_token_path: Path | None = None
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def legacy_token_file(self) -> Path | None:
+        """The old daemon.command_token_file, still accepted as an admin token (docs/SECURITY.md)."""
+        return self.legacy_token_path
+
+    def refuse(self, status: int, error: str, message: str,
+               headers: dict[str, str] | None = None) -> Response:
+        """A refusal: JSON under /api/ and /metrics, a short text page elsewhere."""
+        if request.path.startswith(guard.TOKEN_PATHS):
+            response = jsonify({"error": error, "message": message})
+        else:
+            response = make_response(f"{status}: {message}\n")
+            response.mimetype = "text/plain"
+        response.status_code = status
+        if status == 401 and request.path.startswith(guard.TOKEN_PATHS):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="solarmon"'
+        response.headers.update(headers or {})
+        return response
+
+
+def init_app(app: Flask, ctx: WebContext) -> None:
+    """Build the security parts, install the guard, the headers and the auth pages."""
+    config = ctx.config.security
+    limiter = LoginLimiter(slow_after=config.login_slow_after, delay_s=config.login_delay_s,
+                           max_account=config.login_max_failures, max_address=config.address_max_failures,
+                           window_s=config.login_window_s)
+    token_file = ctx.config.daemon.command_token_file
+    security = Security(config, UserStore(ctx.config.path(config.users_file)),
+                        TokenStore(ctx.config.path(config.token_store)), limiter,
+                        AuditLog(ctx.config.path(config.audit_log)),
+                        ctx.config.path(token_file) if token_file else None)
+    ctx.parts["security"] = security
+    app.secret_key = load_or_create_secret(ctx.config.path(config.secret_key_file))
+    app.session_interface = _SessionInterface()
+    app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=int(config.session_hours * 3600))
+    if config.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    app.before_request(lambda: guard.before_request(security))
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"csrf_token": guard.csrf_token, "auth_user": current_identity(),
+                                   "public_read": config.public_read})
+    ctx.health["security"] = lambda: {"ok": True, "users": security.users.count(),
+                                      "public_read": config.public_read}
+    from solarmon.web.auth.views import bp
+
+    app.register_blueprint(bp)
+    if security.users.count() == 0:
+        LOG.warning("no user accounts yet (%s): create the first admin with "
+                    "`python web_interface.py user add NAME --role admin`", security.users.path)
+    if token_file:
+        LOG.warning("daemon.command_token_file is deprecated: its token still works as an admin API token; "
+                    "move it with `python web_interface.py token import NAME --from %s`", token_file)
+
+
+def _security_headers(response: Response) -> Response:
+    """Every response: no foreign content, no framing, no sniffing, no referrer to elsewhere."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _security() -> Security:
+    """The Security of the app handling this request."""
+    from solarmon.web.runtime import get_context
+
+    return get_context().parts["security"]
+
+
+def audit_event(action: str, *, target: str = "", result: str = "ok", detail: str = "",
+                identity: Identity | None = None) -> None:
+    """Append an audit record for the current request (who, address, when, what, result)."""
+    who = identity or current_identity()
+    _security().audit.record(action, who=who.describe(), via=who.kind, role=who.role,
+                             address=request.remote_addr or "", target=target, result=result, detail=detail)
+
+
+def command_role(command: str) -> str:
+    """The role a PI30 command needs: operator for queries and settings, admin for the rest."""
+    from solarmon.inverter.policy import CommandClass, classify
+
+    kind = classify(command)
+    return "operator" if kind in (CommandClass.QUERY, CommandClass.SETTING) else "admin"
+
+
+def authorize_command(command: str) -> None:
+    """Raise ApiError 403 (and audit it) unless the caller's role may send `command`."""
+    from solarmon.web.api import ApiError
+
+    needed = command_role(command)
+    identity = current_identity()
+    if not identity.has_role(needed):
+        audit_event("command", target=command, result="forbidden", detail=f"needs {needed}")
+        raise ApiError(403, "forbidden", f"{command} needs the {needed} role; you are "
+                       f"{identity.describe()} ({identity.role or 'no role'})")
+

@@ -1,0 +1,83 @@
+"""Private files of the security layer: read JSON, write it atomically with mode 0600.
+
+The users file, the token store and the secret key hold secrets (hashes, the session key): they are
+created readable by their owner only, replaced atomically (temp file + rename, so a crash never
+leaves half a file), and refused when someone made them readable by others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SECRET_KEY_BYTES = 32
+
+
+class SecurityFileError(Exception):
+    """A security file is unreadable, unsafe (mode) or not in the expected format."""
+
+
+def check_private(path: Path) -> None:
+    """Raise SecurityFileError when `path` is readable or writable by group or others."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecurityFileError(f"{path} is mode {mode:04o}; it holds secrets and must be readable by "
+                                f"its owner only (chmod 600 {path})")
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically; the file is mode 0600 from its first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path, top_key: str) -> dict[str, Any]:
+    """The mapping under `top_key` in a private JSON file ({} when the file does not exist)."""
+    try:
+        check_private(path)
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SecurityFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise SecurityFileError(f"{path}: not valid JSON ({exc}); fix or restore it") from exc
+    body = data.get(top_key) if isinstance(data, dict) else None
+    if not isinstance(body, dict):
+        raise SecurityFileError(f"{path}: expected {{\"{top_key}\": {{...}}}} at the top level")
+    return body
+
+
+def write_json(path: Path, top_key: str, body: dict[str, Any]) -> None:
+    """Write `{top_key: body}` to a private JSON file atomically."""
+    write_private(path, json.dumps({top_key: body}, indent=1, sort_keys=True).encode() + b"\n")
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The session signing key from `path`; a new random one is written (0600) at first start."""
+    try:
+        check_private(path)
+        key = path.read_bytes().strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(SECRET_KEY_BYTES).encode()
+        write_private(path, key + b"\n")
+        return key
+    if len(key) < 32:
+        raise SecurityFileError(f"{path} holds fewer than 32 characters; delete it to get a new key")
+    return key

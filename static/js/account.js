@@ -1,0 +1,9 @@
+// The login, admin and audit pages: plain HTML forms that work without this script. It only asks
+// before a destructive button (remove an account, revoke a token) sends its form.
+
+for (const button of document.querySelectorAll('button[data-confirm]')) {
+  button.addEventListener('click', (event) => {
+    // eslint-disable-next-line no-alert
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+}
