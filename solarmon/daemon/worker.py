@@ -8,6 +8,7 @@ on the up/down transition and retried with backoff; nothing a device does can en
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
-from solarmon.daemon.promfile import TimedReading, render, write_atomic
+from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
 from solarmon.daemon.schedule import Clock, Interval, Schedule
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
 from solarmon.inverter.readings import Reading
@@ -77,6 +78,7 @@ class DeviceWorker:
         self._stopping = threading.Event()
         self.heartbeat = clock()
         self.cycles = 0
+        self._prom_failing = False
 
     # -- the device ------------------------------------------------------------------------
 
@@ -162,6 +164,14 @@ class DeviceWorker:
         self.write_prom()
         return ok
 
+    def health_sample(self) -> HealthSample:
+        """The health for the file, with the frames the link's transport discarded so far."""
+        sample = self.health.sample()
+        counters = getattr(self._link, "counters", None)
+        if counters is None:
+            return sample
+        return dataclasses.replace(sample, discarded=dict(counters().discarded))
+
     def write_prom(self) -> None:
         """Write the device's .prom file from the stored readings and the health (errors logged)."""
         if "prom_file" not in self.device.outputs and "prom" not in self.device.outputs:
@@ -170,11 +180,18 @@ class DeviceWorker:
             order = [c for c in self.cycle_commands + self.slow_commands if c in self._readings]
             order += [c for c in self._readings if c not in order]
             items = [self._readings[c] for c in order]
-        text = render(self.device.name, self.device.device_label, items, self.health.sample())
+        text = render(self.device.name, self.device.device_label, items, self.health_sample())
         try:
             write_atomic(self.device.prom_file, text)
         except OSError as exc:
-            LOG.error("[%s] cannot write %s: %s", self.device.name, self.device.prom_file, exc)
+            # Logged once until it works again: a full disk must not also fill the journal.
+            if not self._prom_failing:
+                LOG.error("[%s] cannot write %s: %s", self.device.name, self.device.prom_file, exc)
+            self._prom_failing = True
+            return
+        if self._prom_failing:
+            LOG.warning("[%s] writing %s works again", self.device.name, self.device.prom_file)
+        self._prom_failing = False
 
     # -- the thread ----------------------------------------------------------------------------
 
