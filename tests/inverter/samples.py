@@ -14,3 +14,25 @@ QPIWS_32 = "00000100000000001000000000000000"
 QFLAG = "EakxyDbjuvz"
 QMCHGCR = "010 020 030 040 050 060 070 080 090 100 110 120"
 QMUCHGCR = "002 010 020 030 040 050 060 070 080 090 100 110 120"
+
+# The fullest reply of every command: each optional field present.
+FULL = {
+    "QPIGS": QPIGS_24,
+    "QPIGS2": QPIGS2,
+    "QPIRI": QPIRI_28,
+    "QDI": QDI + " 070",
+    "QMOD": "B",
+    "QPIWS": "0" * 32,
+    "QFLAG": "EabdjklDuvxyz",
+    "QPI": "PI30",
+    "QID": "92932004102443",
+    "QSID": "1492932105105335005535",
+    "QVFW": "VERFW:00072.70",
+    "QVFW2": "VERFW2:00000.00",
+    "QMCHGCR": QMCHGCR,
+    "QMUCHGCR": QMUCHGCR,
+    "QBOOT": "1",
+    "QOPM": "00",
+    **{command: "00001000" for command in ("QET", "QEY2024", "QEM202403", "QED20240315", "QLT",
+                                           "QLY2024", "QLM202403", "QLD20240315")},
+}

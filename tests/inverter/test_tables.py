@@ -10,29 +10,8 @@ import pytest
 
 from solarmon.inverter.codec import decode
 from solarmon.inverter.readings import Reading, attribute_name
-from tests.inverter import samples
+from tests.inverter.samples import FULL
 
-# The fullest reply of every command: each optional field present.
-FULL = {
-    "QPIGS": samples.QPIGS_24,
-    "QPIGS2": samples.QPIGS2,
-    "QPIRI": samples.QPIRI_28,
-    "QDI": samples.QDI + " 070",
-    "QMOD": "B",
-    "QPIWS": "0" * 32,
-    "QFLAG": "EabdjklDuvxyz",
-    "QPI": "PI30",
-    "QID": "92932004102443",
-    "QSID": "1492932105105335005535",
-    "QVFW": "VERFW:00072.70",
-    "QVFW2": "VERFW2:00000.00",
-    "QMCHGCR": samples.QMCHGCR,
-    "QMUCHGCR": samples.QMUCHGCR,
-    "QBOOT": "1",
-    "QOPM": "00",
-    **{command: "00001000" for command in ("QET", "QEY2024", "QEM202403", "QED20240315", "QLT",
-                                           "QLY2024", "QLM202403", "QLD20240315")},
-}
 # Keys two commands share because they mean the same thing.
 SHARED = {"output_mode": {"QPIRI", "QOPM"}, "serial_number": {"QID", "QSID"}}
 UNITS = {"V", "A", "W", "VA", "Hz", "%", "°C", "Wh", ""}
