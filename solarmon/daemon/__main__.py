@@ -1,4 +1,7 @@
-"""Entry point: ``python -m solarmon.daemon -C mpp-solar.conf [--once]``.
+"""Entry point: ``python -m solarmon.daemon -C mpp-solar.conf [--once]``: wires config, logging, daemon.
+
+Logging goes to ``log_file`` (reopened after logrotate moves it) or to stderr, which is the
+journal under systemd (then without our own timestamps: the journal has its own).
 
 Exit codes: 0 clean stop (or, with --once, every device answered), 1 a device failed in --once or
 the daemon could not start, 2 a bad config or command line.
@@ -8,15 +11,44 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
+import os
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 from solarmon.daemon.config import ConfigError, load_config
-from solarmon.daemon.logsetup import setup_logging
 from solarmon.daemon.service import Daemon
+from solarmon.daemon.worker import open_link
 
 EXIT_CONFIG = 2
+
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(log_file: Path | None, level: int = logging.INFO,
+                  logger: logging.Logger | None = None) -> None:
+    """Replace ``logger``'s (default: the root logger's) handlers with one for ``log_file`` (or stderr).
+
+    WatchedFileHandler notices a rotated-away file and opens the new one, so logrotate needs no
+    copytruncate and no signal to the daemon. Raises OSError when the file cannot be opened.
+    """
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    else:
+        handler = logging.StreamHandler()
+        under_journal = bool(os.environ.get("JOURNAL_STREAM"))
+        handler.setFormatter(logging.Formatter(JOURNAL_FORMAT if under_journal else FILE_FORMAT))
+    root = logger or logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,8 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"mpp-solar daemon: config error: {config.path} [SETUP] log_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from solarmon.daemon.linkfactory import open_link  # the inverter link loads only when needed
-
     daemon = Daemon(config, open_link)
     if args.once:
         return daemon.run_once()

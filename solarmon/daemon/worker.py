@@ -23,7 +23,9 @@ from solarmon.daemon.health import Health
 from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
 from solarmon.daemon.schedule import Clock, Interval, Schedule
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
+from solarmon.inverter.link import InverterLink
 from solarmon.inverter.readings import Reading
+from solarmon.inverter.transport import open_transport
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +48,17 @@ class Link(Protocol):
 
 
 LinkFactory = Callable[[DeviceConfig], Link]
+
+
+def open_link(device: DeviceConfig) -> InverterLink:
+    """The real link factory: an InverterLink on the section's port, opened by its first exchange.
+
+    ``timeout = 0`` lets the link size each command's timeout from its wire time at this baud. A
+    failed exchange closes the transport and the next one re-opens it (``port = auto`` finds a
+    renumbered hidraw node again), so one link lives as long as the daemon.
+    """
+    transport = open_transport(device.porttype, device.port, device.baud)
+    return InverterLink(transport, timeout_s=device.timeout_s or None)
 
 
 @dataclass

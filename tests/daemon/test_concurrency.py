@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from solarmon.daemon.config import load_config
-from solarmon.daemon.linkfactory import open_link
 from solarmon.daemon.notify import Notifier
 from solarmon.daemon.service import Daemon
+from solarmon.daemon.worker import open_link
 from solarmon.inverter.codec import decode
 from solarmon.inverter.frame import CrcState, ReplyFrame
 

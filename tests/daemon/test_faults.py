@@ -15,8 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from solarmon.daemon.config import load_config
-from solarmon.daemon.linkfactory import open_link
-from solarmon.daemon.worker import DeviceWorker
+from solarmon.daemon.worker import DeviceWorker, open_link
 
 from .conftest import expected_values, prom_values, wait_until
 from .test_settings import sim_control

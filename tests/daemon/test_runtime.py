@@ -6,11 +6,11 @@ import logging
 import threading
 from pathlib import Path
 
+from solarmon.daemon.__main__ import setup_logging
 from solarmon.daemon.config import load_config
-from solarmon.daemon.linkfactory import open_link
-from solarmon.daemon.logsetup import setup_logging
 from solarmon.daemon.notify import Notifier
 from solarmon.daemon.service import Daemon
+from solarmon.daemon.worker import open_link
 
 from .conftest import wait_until
 from .test_schedule import ManualClock

@@ -12,9 +12,9 @@ import pytest
 
 from solarmon.daemon.client import request
 from solarmon.daemon.config import load_config
-from solarmon.daemon.linkfactory import open_link
 from solarmon.daemon.notify import Notifier
 from solarmon.daemon.service import Daemon
+from solarmon.daemon.worker import open_link
 
 from .conftest import wait_until
 
