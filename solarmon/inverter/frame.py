@@ -93,10 +93,12 @@ class ReplyFrame:
 
     @property
     def is_nak(self) -> bool:
+        """True when the inverter refused the command."""
         return self.payload == "NAK"
 
     @property
     def is_ack(self) -> bool:
+        """True when the inverter accepted a setter."""
         return self.payload == "ACK"
 
 
@@ -125,7 +127,7 @@ def decode_reply(raw: bytes, *, command: str | None = None, allow_no_crc: bool =
     frame = bytes(raw[:end]) if end >= 0 else bytes(raw)
     if end < 0:
         raise FrameError("truncated", "reply has no CR/LF terminator", bytes(raw))
-    if command is not None and frame[: len(command)] == command.encode("ascii", "replace"):
+    if command and frame[: len(command)] == command.encode("ascii", "replace"):
         # A badly wired adapter or some firmware echo the request back.
         raise FrameError("echo", f"the device echoed the command {command!r}", frame)
     if not frame or frame[0] != START:

@@ -198,3 +198,9 @@ def test_reply_crc_bytes_bumped_or_genuine(high: bool, raw_byte: int) -> None:
     sent = raw[-3] if high else raw[-2]
     assert sent == (raw_byte + 1 if raw_byte in (0x0A, 0x0D, 0x28) else raw_byte)
     assert decode_reply(raw).payload == body[1:].decode()
+
+
+@pytest.mark.parametrize("command", ["", None])
+def test_no_command_means_no_echo_check(command: str | None) -> None:
+    # An empty command once matched every reply's first zero bytes and called it an echo.
+    assert decode_reply(encode_reply("B"), command=command).payload == "B"
