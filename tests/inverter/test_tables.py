@@ -31,6 +31,9 @@ def test_keys_are_unambiguous_across_commands(readings: dict[str, Reading]) -> N
     for command, reading in readings.items():
         keys = [f.key for f in reading.fields]
         assert len(keys) == len(set(keys)), command
+        # Names (mppsolar's, used in the .prom files with a cmd label) are unique per command too.
+        names = [f.name for f in reading.fields]
+        assert len(names) == len(set(names)), command
         for key in keys:
             owners[key].add(command)
     for key, commands in owners.items():
