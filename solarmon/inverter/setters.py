@@ -128,10 +128,13 @@ def _check_order(prefix: str, volts: float, ratings: Ratings | None) -> None:
     floating = _rating(ratings, "battery_float_charge_voltage")
     cutoff = _rating(ratings, "battery_under_voltage")
     recharge = _rating(ratings, "battery_recharge_voltage")
+    redischarge = _rating(ratings, "battery_redischarge_voltage")
     problems = {
         "PBFT": bulk is not None and volts > bulk and f"above the bulk voltage {bulk:g} V",
         "PCVV": floating is not None and volts < floating and f"below the float voltage {floating:g} V",
-        "PBCV": cutoff is not None and volts <= cutoff and f"not above the cut-off voltage {cutoff:g} V",
+        "PBCV": (cutoff is not None and volts <= cutoff and f"not above the cut-off voltage {cutoff:g} V")
+        or (redischarge and volts >= redischarge
+            and f"not below the re-discharge voltage {redischarge:g} V"),
         "PSDV": recharge is not None and volts >= recharge
         and f"not below the re-charge voltage {recharge:g} V",
         "PBDV": recharge is not None and volts != 0 and volts <= recharge

@@ -128,6 +128,7 @@ def test_rejected_settings_say_why(command: str, ratings: dict | None, message: 
         ("PBFT57.0", {"battery_bulk_charge_voltage": 56.4}, "above the bulk voltage 56.4"),
         ("PCVV53.0", {"battery_float_charge_voltage": 54.0}, "below the float voltage 54"),
         ("PBCV44.0", {"battery_under_voltage": 44.0}, "not above the cut-off voltage 44"),
+        ("PBCV49.0", {"battery_redischarge_voltage": 49.0}, "not below the re-discharge voltage 49"),
         ("PSDV46.0", {"battery_recharge_voltage": 46.0}, "not below the re-charge voltage 46"),
         ("PBDV48.0", {"battery_recharge_voltage": 48.0}, "not above the re-charge voltage 48"),
     ],
@@ -145,6 +146,8 @@ def test_order_checks_with_the_reference_ratings(reply) -> None:
     assert setters.battery_redischarge_voltage(0.0, ratings) == "PBDV00.0"  # 0 = battery full
     assert setters.battery_cutoff_voltage(45.9, ratings) == "PSDV45.9"
     assert setters.battery_recharge_voltage(44.0, ratings) == "PBCV44.0"
+    assert setters.battery_recharge_voltage(51.0, ratings) == "PBCV51.0"  # re-discharge is 54.0
+    assert setters.battery_recharge_voltage(51.0, {**ratings.as_dict(), "battery_redischarge_voltage": 0.0})
 
 
 @pytest.mark.parametrize(
