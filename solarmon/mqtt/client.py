@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,8 +116,9 @@ class MqttConnection:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _connected_event: threading.Event = field(default_factory=threading.Event)
     _client: Any = None
-    _pending: list[Any] = field(default_factory=list)
+    _pending: deque[Any] = field(default_factory=deque)
     _refused: bool = False
+    _suback_mid: int | None = None
 
     def start(self) -> None:
         """Create the paho client and start its network thread (connects in the background)."""
@@ -135,6 +137,7 @@ class MqttConnection:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
+        client.on_subscribe = self._handle_subscribe
         self._client = client
         client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
         client.loop_start()
@@ -144,7 +147,7 @@ class MqttConnection:
         client = self._client
         if client is None:
             return
-        if self.availability is not None and self._connected_event.is_set():
+        if self.availability is not None and self.health().connected:
             info = client.publish(self.availability.topic, self.availability.offline, qos=1, retain=True)
             info.wait_for_publish(timeout=STOP_TIMEOUT_S)
         client.disconnect()
@@ -160,16 +163,20 @@ class MqttConnection:
         if client is None:
             return False
         info = client.publish(topic, payload, qos=qos, retain=retain)
-        if info.rc != paho.MQTT_ERR_SUCCESS and info.rc != paho.MQTT_ERR_NO_CONN:
+        # While disconnected paho keeps QoS > 0 messages and sends them after reconnecting; a QoS 0
+        # message is gone.
+        queued = info.rc == paho.MQTT_ERR_SUCCESS or (info.rc == paho.MQTT_ERR_NO_CONN and qos > 0)
+        if not queued:
             return False
         with self._lock:
             self._health.published += 1
             if qos > 0:
-                # Remember unacknowledged messages for flush(); drop the acknowledged ones as we go.
-                self._pending = [i for i in self._pending if not _done(i)]
+                # Remember unacknowledged messages for flush(); acks come in order, so the
+                # acknowledged ones are dropped from the front as we go.
+                while self._pending and _done(self._pending[0]):
+                    self._pending.popleft()
                 self._pending.append(info)
-        # While disconnected paho queues QoS > 0 messages and sends them after reconnecting.
-        return info.rc == paho.MQTT_ERR_SUCCESS or qos > 0
+        return True
 
     def flush(self, timeout_s: float) -> bool:
         """Wait until every QoS > 0 message published so far is acknowledged (`--once`, tests)."""
@@ -223,19 +230,26 @@ class MqttConnection:
             self._health.last_connected_s = self.clock()
             self._health.last_error = None
         LOG.info("MQTT connected to %s:%s", self.settings.host, self.settings.port)
-        # Clean sessions forget subscriptions: renew them on every connect.
-        for topic in self.subscriptions:
-            client.subscribe(topic, qos=self.subscribe_qos)
         if self.availability is not None:
             client.publish(self.availability.topic, self.availability.online, qos=1, retain=True)
-        self._connected_event.set()
+        # Clean sessions forget subscriptions: renew them on every connect. "Connected" (the event
+        # wait_connected() waits for) means subscribed too, once the broker acknowledged them:
+        # a message published before that would not reach us.
+        if self.subscriptions:
+            _rc, self._suback_mid = client.subscribe([(t, self.subscribe_qos) for t in self.subscriptions])
+        else:
+            self._connected_event.set()
         if self.on_connect is not None:
             self.on_connect()
 
+    def _handle_subscribe(self, _client: Any, _userdata: Any, mid: int, _granted: Any) -> None:
+        if mid == self._suback_mid:
+            self._connected_event.set()
+
     def _handle_disconnect(self, _client: Any, _userdata: Any, rc: int) -> None:
-        was_connected = self._connected_event.is_set()
         self._connected_event.clear()
         with self._lock:
+            was_connected = self._health.connected
             self._health.connected = False
             if was_connected:
                 self._health.disconnects += 1
