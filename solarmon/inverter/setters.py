@@ -40,11 +40,8 @@ _SETTING = re.compile(r"(POP|PCP|PGR|PBT|PBCV|PBDV|PSDV|PCVV|PBFT|MUCHGC|MCHGC|F
 
 
 def _rating(ratings: Ratings | None, key: str) -> Any:
-    if ratings is None:
-        return None
-    if isinstance(ratings, Reading):
-        return ratings.get(key)
-    return ratings.get(key)
+    # A Ratings reading and its as_dict() both answer get(key).
+    return None if ratings is None else ratings.get(key)
 
 
 def battery_class(ratings: Ratings | None) -> int | None:
