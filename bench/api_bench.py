@@ -23,6 +23,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -126,7 +127,10 @@ class PromWriter:
         self.written[self.seq] = time.time()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        # A little jitter, so the writes do not lock in phase with the reader's poll and the
+        # freshness figures sample every phase (a real daemon's cycle drifts too).
+        jitter = random.Random(1)
+        while not self._stop.wait(self.interval_s * jitter.uniform(0.8, 1.2)):
             self.write()
 
     def start(self) -> PromWriter:
