@@ -165,3 +165,14 @@ def test_password_file_must_be_private(tmp_path: Path) -> None:
     secret.chmod(0o600)
     assert load_weather_config(path, env={}).mqtt.password == "s3cret"
     assert load_weather_config(path, env={"SOLARMON_MQTT_PASSWORD": "from-env"}).mqtt.password == "from-env"
+
+
+def test_once_without_mqtt_prints_and_exits_0(tmp_path: Path, open_meteo: FakeOpenMeteo) -> None:
+    config = tmp_path / "weather.yaml"
+    config.write_text(yaml.safe_dump({"api": {"base_url": open_meteo.url, "retries": 0}}))
+    result = run("--once", "--no-mqtt", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["values"]["wind_gusts"] == 33.5
+    assert printed["stale"] is False
+    assert open_meteo.requests[0]["latitude"] == ["43.7776"]  # the seed's place by default
