@@ -16,7 +16,7 @@ import pytest
 
 from solarmon.inverter.codec import decode
 from solarmon.inverter.errors import CommandRefused
-from solarmon.inverter.frame import decode_reply, encode_reply
+from solarmon.inverter.frame import FrameError, decode_reply, encode_reply
 from tests.inverter import samples
 
 pytestmark = pytest.mark.oracle
@@ -232,3 +232,27 @@ def test_both_refuse_a_nak(protocols, command: str) -> None:
     assert theirs["validity check"][0] == "Error: NAK"
     with pytest.raises(CommandRefused):
         decode(command, decode_reply(encode_reply("NAK")))
+
+
+def _captures() -> list[tuple[str, bytes]]:
+    module = importlib.import_module("mppsolar.protocols.pi30")
+    return [(command, raw) for command, spec in sorted(module.QUERY_COMMANDS.items())
+            for raw in spec.get("test_responses", []) if isinstance(raw, bytes) and raw]
+
+
+# mppsolar's own sample replies that are not valid frames, and why.
+BAD_CAPTURES = {
+    b"(Sd9\r": "its CRC is not the CRC of '(S' (mppsolar rejects it as well)",
+    b"QPGS0?\xda\r": "the request echoed back, not a reply",
+}
+
+
+@pytest.mark.parametrize(("command", "raw"), _captures(), ids=lambda v: v if isinstance(v, str) else "")
+def test_mppsolar_sample_replies_decode(command: str, raw: bytes) -> None:
+    # Byte-exact replies with their real CRC bytes, shipped with mppsolar 0.16.56.
+    if raw in BAD_CAPTURES:
+        with pytest.raises(FrameError):
+            decode_reply(raw, command=command)
+        return
+    reading = decode(command, decode_reply(raw, command=command))
+    assert reading.fields
