@@ -132,23 +132,25 @@ def entity_config(
         "device": device.as_ha(),
         "origin": {"name": "solarmon"},
     }
+    # Subscript, not attribute access: any key is a valid Jinja subscript.
+    ref = f"value_json[{json.dumps(key)}]"
     if key.startswith(("rated_", "default_")) or key in WARNING_KEYS:
         config["entity_category"] = "diagnostic"
     if isinstance(field.value, bool):
-        config["value_template"] = f"{{{{ 'ON' if value_json.{key} else 'OFF' }}}}"
+        config["value_template"] = f"{{{{ 'ON' if {ref} else 'OFF' }}}}"
         config.update(payload_on="ON", payload_off="OFF")
         if key in WARNING_KEYS:
             config["device_class"] = "problem"
         return "binary_sensor", config
     if isinstance(field.value, str):
-        config["value_template"] = f"{{{{ value_json.{key} }}}}"
+        config["value_template"] = f"{{{{ {ref} }}}}"
         if key in options:
             config.update(device_class="enum", options=list(options[key]))
         return "sensor", config
     device_class, state_class, unit, scale = UNIT_CLASSES.get(field.unit, (None, "measurement", "", 1.0))
     if key in BATTERY_KEYS:
         device_class = "battery"
-    expr = f"value_json.{key}" if scale == 1.0 else f"(value_json.{key} * {scale}) | round(3)"
+    expr = ref if scale == 1.0 else f"({ref} * {scale}) | round(3)"
     config["value_template"] = f"{{{{ {expr} }}}}"
     config["state_class"] = state_class
     if device_class:

@@ -118,3 +118,21 @@ def test_without_serial_the_section_is_the_identity() -> None:
     device = DeviceInfo(section="Garage Unit", name="Garage")
     assert device.ident == "solarmon_garage_unit"
     assert slug("--") == "inverter"
+
+
+def test_every_value_template_renders_a_valid_state(configs: dict) -> None:
+    """Render each template with Jinja (what HA uses) over the state JSON the publisher sends."""
+    import jinja2
+
+    state = json.loads(json.dumps({f.key: f.value for f in fields()}))  # as it travels: JSON
+    env = jinja2.Environment(autoescape=False)  # states, not HTML
+    for key, (topic, config) in configs.items():
+        rendered = env.from_string(config["value_template"]).render(value_json=state).strip()
+        if topic.startswith("homeassistant/binary_sensor/"):
+            assert rendered == ("ON" if state[key] else "OFF"), key
+        elif config.get("device_class") == "enum":
+            assert rendered in config["options"], (key, rendered)
+        elif "state_class" in config:
+            assert float(rendered) == pytest.approx(float(state[key])), key
+        else:
+            assert rendered == str(state[key]), key
