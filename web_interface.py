@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
+        # Building starts nothing; it is where parts read their own sections (alert rules...).
+        app = create_app(config)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -49,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import waitress  # imported late: --check must work without starting anything
 
-    app = create_app(config)
     runtime = Runtime.for_app(app)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port

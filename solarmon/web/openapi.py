@@ -120,6 +120,7 @@ def build_document() -> dict[str, Any]:
                              "responses": {"200": {"description": "text exposition format",
                                                    "content": {"text/plain": {"schema": TEXT}}}}}},
     }
+    paths.update(_extension_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "solarmon web API", "version": "1",
@@ -138,6 +139,15 @@ def build_document() -> dict[str, Any]:
 _SENSORS = {"type": "object", "required": ["sources", "available"],
             "properties": {"sources": {"type": "object", "additionalProperties": SNAPSHOT},
                            "available": {"type": "boolean"}}}
+
+
+def _extension_paths() -> dict[str, Any]:
+    """Endpoints of parts that describe themselves (alerts); absent parts add nothing."""
+    try:
+        from solarmon.alerts.openapi import openapi_paths
+    except ImportError:
+        return {}
+    return openapi_paths()
 
 
 def init_app(app: Flask, ctx: WebContext) -> None:

@@ -25,10 +25,34 @@ function severityCell(row, severity) {
   td.dataset.severity = severity;
 }
 
+// POST the acknowledgement: the session's CSRF token (security part) and, without a login, the
+// operator token this tab was given.
+async function postAck(id) {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  if (csrf) headers['X-CSRF-Token'] = csrf.content;
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch('/api/alerts/ack', {
+    method: 'POST', headers, body: JSON.stringify({ id }), cache: 'no-store', credentials: 'same-origin',
+  });
+  if (!response.ok) {
+    let message = response.statusText;
+    try {
+      message = (await response.json()).message || message;
+    } catch (err) {
+      // not JSON: keep the status text
+    }
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
+  }
+}
+
 async function acknowledge(id, button) {
   button.disabled = true;
   try {
-    await apiJSON('/api/alerts/ack', { method: 'POST', body: { id }, token: sessionStorage.getItem(TOKEN_KEY) || '' });
+    await postAck(id);
     document.dispatchEvent(new Event('solarmon:alerts-changed'));
     await load();
   } catch (err) {

@@ -46,13 +46,13 @@ def test_services_start_in_order_and_stop_in_reverse_despite_failures(caplog):
 def test_create_app_starts_nothing(web_config):
     app = create_app(web_config)
     ctx = get_context(app)
-    assert [name for name, _ in ctx.services] == ["history", "reader"]
+    assert [name for name, _ in ctx.services] == ["history", "reader", "alerts"]
     assert ctx.parts["reader"]._thread is None
 
 
 def test_the_runtime_starts_the_apps_services(app, web_paths):
     with Runtime.for_app(app) as runtime:
-        assert [s["name"] for s in runtime.describe() if s["running"]] == ["history", "reader"]
+        assert [s["name"] for s in runtime.describe() if s["running"]] == ["history", "reader", "alerts"]
     assert get_context(app).parts["reader"]._thread is None
 
 
@@ -60,12 +60,14 @@ def test_extensions_register_through_init_app_or_a_blueprint(monkeypatch, web_co
     import sys
     import types
 
+    from solarmon.web.auth import read_access
+
     calls = []
     with_hook = types.ModuleType("ext_with_hook")
     with_hook.init_app = lambda app, ctx: calls.append(ctx.config is web_config)
     plain = types.ModuleType("ext_plain")
     plain.bp = Blueprint("ext_plain", "ext_plain")
-    plain.bp.get("/ext")(lambda: "hello")
+    plain.bp.get("/ext")(read_access(lambda: "hello"))  # every endpoint needs an access rule
     monkeypatch.setitem(sys.modules, "ext_with_hook", with_hook)
     monkeypatch.setitem(sys.modules, "ext_plain", plain)
     monkeypatch.setattr("solarmon.web.EXTENSIONS",
