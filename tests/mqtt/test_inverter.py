@@ -170,3 +170,29 @@ def test_parse_request(payload: bytes, command: str, error: str | None) -> None:
     _, parsed, problem = parse_request(payload)
     assert parsed == command
     assert (problem is None) if error is None else (error in problem)
+
+
+def test_everything_republished_after_a_broker_restart(
+    mqtt_broker: Broker,
+    output_factory: Callable[..., InverterMqtt],
+    mqtt_connect: Callable[..., MqttConnection],
+) -> None:
+    out = output_factory(discovery=True)
+    out.publish_fields("inverter", reading("QMOD").fields)
+    out.set_available("inverter", True)
+    assert out.connection.flush(5)
+    mqtt_broker.stop()  # persistence is off: the broker forgets every retained message
+    mqtt_broker.start()
+    assert out.connection.wait_connected(5)
+    ha = Recorder()
+    mqtt_connect("homeassistant", subscriptions=["solarmon/#", "homeassistant/+/+/+/config"], on_message=ha)
+    assert ha.wait_for(
+        lambda ms: {m.topic for m in ms}
+        >= {
+            "homeassistant/sensor/solarmon_92932004102443/device_mode/config",
+            "solarmon/inverter/state",
+            "solarmon/inverter/availability",
+            "solarmon/status",
+        }
+    )
+    assert ha.on("solarmon/inverter/availability")[-1].payload == b"online"

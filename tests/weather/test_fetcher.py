@@ -124,3 +124,19 @@ def test_fetcher_values_reach_house_subscriber_and_survive_broker_restart(
         assert wait_until(lambda: sub.board.stats()["accepted"].get("weather", 0) >= 26)
     finally:
         sub.stop()
+
+
+def test_service_loop_survives_failures(weather_config: WeatherConfig, open_meteo: FakeOpenMeteo) -> None:
+    from dataclasses import replace
+
+    config = replace(weather_config, interval_s=0.05, retries=0)
+    open_meteo.queue(Reply(500, b"oops"), Reply(200, b"{not json"), Reply(429, b"{}"))
+    fetcher = WeatherFetcher(config, OpenMeteoClient(config))
+    fetcher.start()
+    try:
+        assert wait_until(lambda: fetcher.fetches >= 1)
+    finally:
+        fetcher.stop()
+    assert fetcher.failures == 3
+    assert fetcher.digest()["stale"] is False
+    assert fetcher.last is not None
