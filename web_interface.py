@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Entry point of the web app: parse arguments, load web.yaml, build the app, start, serve.
 
+`web_interface.py user|token ...` manages accounts and API tokens instead (docs/SECURITY.md).
+
 Thin on purpose: everything it wires lives in solarmon.web. Exit status 2 on a configuration
 error (the message names the file and key), 0 after a clean stop (SIGTERM or Ctrl-C).
 """
@@ -14,6 +16,8 @@ import sys
 from pathlib import Path
 
 from solarmon.web import create_app
+from solarmon.web.auth.cli import add_arguments as add_account_arguments
+from solarmon.web.auth.cli import run as run_account_command
 from solarmon.web.config import ConfigError, load_config
 from solarmon.web.runtime import Runtime
 
@@ -31,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port")
     parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    add_account_arguments(parser)  # `user ...` and `token ...` (solarmon/web/auth/cli.py)
     return parser.parse_args(argv)
 
 
@@ -40,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
+        if args.area is not None:  # user/token management: no app, no server
+            return run_account_command(args, config)
         # Building starts nothing; it is where parts read their own sections (alert rules...).
         app = create_app(config)
     except ConfigError as exc:

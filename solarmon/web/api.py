@@ -19,7 +19,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
-from solarmon.web.control import ControlError, check_bearer
+from solarmon.web.auth import audit_event, authorize_command
+from solarmon.web.control import ControlError
 from solarmon.web.runtime import WebContext, get_context
 from solarmon.web.state import inverter_source
 
@@ -308,7 +309,9 @@ def status() -> Response:
             sources[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     runtime = ctx.part("runtime")
     streams = ctx.part("streams")
-    commands_enabled = bool(ctx.config.daemon.command_token_file)
+    security = ctx.part("security")
+    commands_enabled = bool(ctx.config.daemon.control_socket) and (
+        security is None or security.commands_possible())
     # Without commands the control socket is optional (e.g. upstream mppsolar writes the files).
     counted = {name: s for name, s in sources.items() if name != "daemon" or commands_enabled}
     return jsonify({
@@ -345,13 +348,13 @@ def weather() -> Response:
 
 @bp.post("/command")
 def command() -> Response:
-    """Forward one inverter command to the daemon (bearer token required) and relay its reply."""
+    """Forward one inverter command to the daemon and relay its reply.
+
+    The guard (solarmon.web.auth) has let in only an operator (session + CSRF, or an API token);
+    `authorize_command` adds that dangerous and unknown commands need an admin. Every command is
+    audited with who sent it and the daemon's result.
+    """
     ctx = get_context()
-    token_file = ctx.config.daemon.command_token_file
-    verdict = check_bearer(ctx.config.path(token_file) if token_file else None,
-                           request.headers.get("Authorization"))
-    if not verdict.allowed:
-        raise ApiError(verdict.status, verdict.error, verdict.message)
     request.get_data(cache=True)  # raises 413 for an oversized body, which get_json(silent) would hide
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -371,13 +374,18 @@ def command() -> Response:
         if not isinstance(device, str) or not NAME_RE.match(device):
             raise ApiError(400, "bad_parameter", "device must be a device name")
         payload["device"] = device
+    authorize_command(cmd)
+    target = f"{device or ''}:{cmd}" if device else cmd
     try:
         reply = need(ctx, "control").request(payload)
     except ControlError as exc:
+        audit_event("command", target=target, result=exc.kind, detail=str(exc))
         raise ApiError(exc.status, exc.kind, str(exc)) from exc
     if reply.get("ok"):
+        audit_event("command", target=target, result="ok", detail=json.dumps(reply.get("verified") or {}))
         return jsonify(reply)
     kind = str(reply.get("error") or "daemon_error")
+    audit_event("command", target=target, result=kind, detail=str(reply.get("message") or ""))
     response = jsonify({**reply, "error": kind, "message": str(reply.get("message") or kind)})
     response.status_code = DAEMON_ERROR_STATUS.get(kind, 502)
     return response

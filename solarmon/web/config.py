@@ -88,7 +88,8 @@ class DaemonConfig:
     timeout_s: float = field(default=30.0, metadata=_meta(
         "seconds to wait for the daemon's reply to a command", min=0.1, max=600))
     command_token_file: str = field(default="", metadata=_meta(
-        "file holding the bearer token for POST /api/command (mode 0600). Empty: commands are off"))
+        "deprecated (docs/SECURITY.md): a file (mode 0600) whose token is accepted as an admin API "
+        "token; move it to the token store with `web_interface.py token import`"))
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,10 @@ def test_http_errors_are_json_on_the_api(client, method, path, status, error):
 
 
 def test_a_bug_in_a_view_is_a_json_500_without_internals(app, client, caplog):
+    from solarmon.web.auth import read_access
+
     @app.get("/api/boom")
+    @read_access  # every endpoint needs an access rule (solarmon.web.auth)
     def boom():
         raise KeyError("secret internals")
 

@@ -90,6 +90,14 @@ class Security:
         """The old daemon.command_token_file, still accepted as an admin token (docs/SECURITY.md)."""
         return self.legacy_token_path
 
+    def commands_possible(self) -> bool:
+        """True when someone could send a command: an operator or admin account, or such a token."""
+        if self.legacy_token_path is not None:
+            return True
+        if any(user.role in ("operator", "admin") for user in self.users.users()):
+            return True
+        return any(t.active and t.role in ("operator", "admin") for t in self.tokens.tokens())
+
     def refuse(self, status: int, error: str, message: str,
                headers: dict[str, str] | None = None) -> Response:
         """A refusal: JSON under /api/ and /metrics, a short text page elsewhere."""

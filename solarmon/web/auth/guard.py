@@ -72,10 +72,14 @@ def identify(security: Any) -> Identity | Response:
             if info is not None:
                 return Identity("token", info.name, info.role, info.token_id)
             legacy = security.legacy_token_file()
-            if legacy is not None and check_bearer(legacy, header).allowed:
-                return Identity("token", LEGACY_TOKEN_NAME, "admin", LEGACY_TOKEN_NAME)
+            if legacy is not None:
+                verdict = check_bearer(legacy, header)
+                if verdict.allowed:
+                    return Identity("token", LEGACY_TOKEN_NAME, "admin", LEGACY_TOKEN_NAME)
+                if verdict.status == 403:  # the file itself is unusable: say why, once per try
+                    LOG.warning("daemon.command_token_file is not used: %s", verdict.message)
         LOG.warning("refused a bad or revoked API token from %s on %s", request.remote_addr, request.path)
-        return security.refuse(401, "unauthorized", "the API token is unknown or revoked; send "
+        return security.refuse(401, "unauthorized", "the API token is wrong, unknown or revoked; send "
                                "'Authorization: Bearer <token>' with a token from the admin page")
     name = session.get("user")
     if not isinstance(name, str):
@@ -133,6 +137,7 @@ def _denied(security: Any, identity: Identity, level: str) -> Response | None:
         if not request.path.startswith(TOKEN_PATHS) and request.method in SAFE_METHODS:
             target = request.full_path if request.query_string else request.path
             return redirect(f"/login?next={quote(target, safe='/')}")  # type: ignore[return-value]
-        return security.refuse(401, "unauthorized", "sign in (or send an API token) first")
+        return security.refuse(401, "unauthorized", "sign in first, or send an API token as "
+                               "'Authorization: Bearer <token>'")
     return security.refuse(403, "forbidden", f"this needs the {role} role; you are {identity.describe()} "
                            f"({identity.role})")
