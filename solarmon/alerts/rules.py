@@ -73,11 +73,15 @@ class Threshold:
 
 @dataclass(frozen=True)
 class Condition:
-    """One comparison: `kind` is above/below (a Threshold) or equals/not_equals/changes_to (a value)."""
+    """One comparison: `kind` is above/below (a Threshold) or equals/not_equals/changes_to (a value).
+
+    `inclusive` makes above/below mean "at or above/below": a clear condition derived from a
+    firing one includes the limit, so no value is left where neither holds."""
 
     kind: str
     threshold: Threshold | None = None
     target: str | float | bool | None = None
+    inclusive: bool = False
 
     def holds(self, value: Any, values: Mapping[str, Any]) -> bool | None:
         """Whether the condition holds for `value`; None when it cannot be judged (no number)."""
@@ -86,13 +90,15 @@ class Condition:
             v, limit = number(value), self.threshold.resolve(values)
             if v is None or limit is None:
                 return None
-            return v > limit if self.kind == "above" else v < limit
+            if self.kind == "above":
+                return v >= limit if self.inclusive else v > limit
+            return v <= limit if self.inclusive else v < limit
         same = same_value(value, self.target)
         return not same if self.kind == "not_equals" else same
 
     def describe(self) -> str:
         """The condition in words, for messages and the API."""
-        word = self.kind.replace("_", " ")
+        word = f"at or {self.kind}" if self.inclusive else self.kind.replace("_", " ")
         shown = self.threshold.describe() if self.threshold is not None else f"{self.target}"
         return f"{word} {shown}"
 
@@ -271,12 +277,12 @@ def _clear(item: Mapping[str, Any], fire: Condition, where: str) -> tuple[Condit
         raise AlertConfigError(f"{where}: hysteresis must be a number >= 0 (got {hysteresis!r})")
     assert fire.threshold is not None
     t = fire.threshold
-    # Clearing is "not above (limit - h)" / "not below (limit + h)": the band in between holds.
+    # Clearing is "at or below (limit - h)" / "at or above (limit + h)": the band in between holds.
     if fire.kind == "above":
         return Condition("below", threshold=Threshold(t.value - hysteresis if t.value is not None else None,
-                                                      t.metric, t.offset - hysteresis)), 0.0
+                                                      t.metric, t.offset - hysteresis), inclusive=True), 0.0
     return Condition("above", threshold=Threshold(t.value + hysteresis if t.value is not None else None,
-                                                  t.metric, t.offset + hysteresis)), 0.0
+                                                  t.metric, t.offset + hysteresis), inclusive=True), 0.0
 
 
 def _check_overlap(fire: Condition, clear: Condition, where: str) -> None:
