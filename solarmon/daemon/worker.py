@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class DeviceWorker:
         self.heartbeat = clock()
         self.cycles = 0
         self._prom_failing = False
+        self._discarded_before: Counter[str] = Counter()
 
     # -- the device ------------------------------------------------------------------------
 
@@ -103,6 +105,8 @@ class DeviceWorker:
 
     def _drop_link(self) -> None:
         if self._link is not None:
+            # Counters must not go backwards when a link is replaced: keep what this one counted.
+            self._discarded_before.update(self._link_discarded())
             try:
                 self._link.close()
             except Exception:  # closing a dead device may fail in any way; it is gone either way
@@ -115,9 +119,8 @@ class DeviceWorker:
             link = self.link()
             reading = link.send(command) if setting else link.query(command)
         except InverterError as exc:
+            # The link stays: its transport closed itself and re-opens on the next exchange.
             self.health.count_error(exc.kind, str(exc))
-            if isinstance(exc, DeviceGone | DeviceBusy):
-                self._drop_link()
             raise
         except OSError as exc:
             # A transport should map these; if one slips through it is still the device failing.
@@ -177,13 +180,14 @@ class DeviceWorker:
         self.write_prom()
         return ok
 
+    def _link_discarded(self) -> dict[str, int]:
+        counters = getattr(self._link, "counters", None)
+        return dict(counters().discarded) if counters is not None else {}
+
     def health_sample(self) -> HealthSample:
         """The health for the file, with the frames the link's transport discarded so far."""
-        sample = self.health.sample()
-        counters = getattr(self._link, "counters", None)
-        if counters is None:
-            return sample
-        return dataclasses.replace(sample, discarded=dict(counters().discarded))
+        discarded = self._discarded_before + Counter(self._link_discarded())
+        return dataclasses.replace(self.health.sample(), discarded=dict(discarded))
 
     def write_prom(self) -> None:
         """Write the device's .prom file from the stored readings and the health (errors logged)."""

@@ -1,4 +1,4 @@
-"""1,000 unpaced poll cycles against a simulator injecting ~10 % faults of every kind.
+"""1,000 unpaced poll cycles (500 on hidraw) against a simulator injecting ~10 % faults of every kind.
 
 Proves: no crash; the file never shows a value the simulator did not send intact (its truth log);
 every injected fault is counted in errors_total; lost/back are logged once per transition; and
@@ -20,7 +20,9 @@ from solarmon.daemon.worker import DeviceWorker, open_link
 from .conftest import expected_values, prom_values, wait_until
 from .test_settings import sim_control
 
-CYCLES = 1000
+# The full 1,000 on the pty; the FUSE hidraw node costs ~3x more per exchange, so it gets fewer
+# cycles to keep the suite fast (every fault kind still occurs dozens of times).
+CYCLES = {"pty": 1000, "hidraw": 500}
 # ~10 % of all requests, every fault kind the simulator has. slow/lf are answers a good client
 # accepts; gone takes the device away for 50 ms and brings it back as a new node.
 FAULTS = ("noreply:0.012,garbage:0.012,flip:0.012,truncate:0.012,nak:0.01,late:0.012,echo:0.01,"
@@ -79,7 +81,7 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
     recoveries = 0
     caplog.set_level(logging.WARNING, logger="solarmon.daemon.health")
     try:
-        for _ in range(CYCLES):
+        for _ in range(CYCLES[transport]):
             truth.update()
             backs_before = truth.backs
             returned = bool(results) and not results[-1] and backs_before > 0
@@ -108,10 +110,11 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
     counted = errors_total(text)
     faults = truth.faults
     injected = sum(n for kind, n in faults.items() if kind in ERROR_FAULTS)
-    print(f"\n{transport}: {CYCLES} cycles, {truth.exchanges} exchanges, faults {dict(faults)}, "
+    print(f"\n{transport}: {CYCLES[transport]} cycles, {truth.exchanges} exchanges, faults {dict(faults)}, "
           f"counted {({k: int(v) for k, v in counted.items() if v})}, failed cycles {results.count(False)}, "
           f"recoveries checked {recoveries}")
     assert injected >= 0.05 * truth.exchanges  # the faults really happened (~10 % of requests)
+    assert len(results) == CYCLES[transport]
     assert set(faults) >= ERROR_FAULTS | {"slow", "lf"}
     # Every injected fault was counted, under the kind the link gives it.
     assert counted["crc"] == faults["flip"]
