@@ -170,3 +170,16 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         write_atomic(path, "a \udcff\n")  # cannot be encoded: the write fails half-way
     assert path.read_text() == "a 1\n"
     assert sorted(os.listdir(tmp_path)) == ["x.prom"]
+
+
+def test_the_web_apps_reader_understands_the_file(reference_readings) -> None:
+    # The consumer of these files (issue 4) parses them with its own reader: the contract in practice.
+    promreader = pytest.importorskip("solarmon.web.promreader")
+    text = _render_all(reference_readings)
+    (update,) = promreader.parse_prom_text(text, filename="mpp-solar-inverter.prom", mtime=1764180000.0)
+    assert update.source.endswith("inverter")
+    assert update.ok is True
+    assert update.values["battery_voltage"] == 57.5  # live, from QPIGS
+    assert update.values["rated_battery_voltage"] == 48.0  # the rating, from QPIRI: not confused
+    assert update.values["device_mode"] == "Battery"
+    assert update.units["battery_voltage"] == "V"
