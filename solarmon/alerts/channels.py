@@ -7,7 +7,8 @@ carry credentials, so they live in a file only its owner may read (mode 0600 or 
 message, log line or API answer ever shows more than a URL's scheme and host.
 
 URL file: one target per line, `URL` or `NAME URL` (NAME: letters, digits, `_`, `-`); blank lines
-and `#` comments are skipped. Targets are channels `apprise:<NAME>` (unnamed: `apprise:<line>`);
+and `#` comments are skipped. Targets are channels `apprise:<NAME>` (unnamed: `apprise:<n>`, the
+n-th target of the file);
 `apprise` in a rule means all of them.
 """
 
@@ -71,7 +72,7 @@ def read_url_file(path: Path, *, where: str) -> list[tuple[str, str]]:
         match = TARGET_LINE_RE.match(line)
         if match is None:
             raise AlertConfigError(f"{where}: {path} line {number}: expected 'URL' or 'NAME URL'")
-        name = f"apprise:{match.group(1) or number}"
+        name = f"apprise:{match.group(1) or len(targets) + 1}"
         if any(name == n for n, _ in targets):
             raise AlertConfigError(f"{where}: {path} line {number}: the name {name} is used twice")
         targets.append((name, match.group(2)))

@@ -59,7 +59,8 @@ def test_apprise_posts_to_a_local_webhook(receiver):
     assert fired["type"] == "failure"
     assert cleared["title"] == "RESOLVED: battery_low on main"
     assert cleared["type"] == "success"
-    assert results.items == [("fired", "apprise:hook", True, 1, None), ("cleared", "apprise:hook", True, 1, None)]
+    assert results.items == [("fired", "apprise:hook", True, 1, None),
+                             ("cleared", "apprise:hook", True, 1, None)]
 
 
 @pytest.mark.timeout(60)
@@ -104,7 +105,8 @@ def test_a_dead_channel_does_not_stop_the_others(receiver, dead_url, mqtt_broker
     dead = delivery.stats()["apprise:dead"]
     assert (dead["ok"], dead["delivered"], dead["retries"]) == (False, 0, 6)
     assert "not delivered" in dead["last_error"]
-    assert "127.0.0.1" in dead["last_error"] and "hook" not in dead["last_error"]  # no path/credentials
+    assert "127.0.0.1" in dead["last_error"]
+    assert "hook" not in dead["last_error"]  # the host only: no path, no credentials
     gave_up = [r for r in results.items if r[1] == "apprise:dead"]
     assert gave_up == [("fired", "apprise:dead", False, 4, dead["last_error"]),
                        ("cleared", "apprise:dead", False, 4, dead["last_error"])]
@@ -113,7 +115,7 @@ def test_a_dead_channel_does_not_stop_the_others(receiver, dead_url, mqtt_broker
     states = [json.loads(m.payload) for m in listener.on(topic)]
     assert [s["state"] for s in states] == ["firing", "cleared"]
     assert states[0]["severity"] == "critical"
-    assert states[0]["value"] == 10 and states[0]["unit"] == "%" and states[0]["device"] == "main"
+    assert (states[0]["value"], states[0]["unit"], states[0]["device"]) == (10, "%", "main")
     assert all(m.retain is False for m in listener.on(topic))  # live delivery; retained for late joiners
 
 
@@ -150,7 +152,8 @@ def test_mqtt_without_a_broker_fails_and_is_retried(mqtt_broker):
 
 def test_the_url_file_must_be_private_and_well_formed(url_file, receiver):
     path = url_file([receiver.url, f"phone {receiver.url}"])
-    assert read_url_file(path, where="web.yaml") == [("apprise:2", receiver.url), ("apprise:phone", receiver.url)]
+    assert read_url_file(path, where="web.yaml") == [("apprise:1", receiver.url),
+                                                     ("apprise:phone", receiver.url)]
     with pytest.raises(AlertConfigError, match=r"others may read it \(mode 0644\); run: chmod 600"):
         read_url_file(url_file([receiver.url], mode=0o644), where="web.yaml")
     with pytest.raises(AlertConfigError, match="line 2: expected 'URL' or 'NAME URL'"):

@@ -81,7 +81,9 @@ def test_each_source_has_its_own_alert_and_sources_are_matched():
     assert ev.evaluate("house", {"v": 1}, {}, 0) == []  # the default source is any inverter
     assert sorted(ev.firing()) == [("r", "inverter:a"), ("r", "inverter:b")]
     house = parse_rules([{"name": "cold", "metric": "t", "below": 5, "source": "house"}], where="t")[0]
-    assert house.matches("house") and house.matches("house:garage") and not house.matches("inverter:a")
+    assert house.matches("house")
+    assert house.matches("house:garage")
+    assert not house.matches("inverter:a")
 
 
 def test_messages_use_the_template_and_say_when_resolved():

@@ -8,6 +8,9 @@ from solarmon.alerts.defaults import DEFAULT_RULES, default_rules
 from solarmon.alerts.rules import AlertConfigError, parse_rules
 from solarmon.web.config import ConfigError
 
+CAP = {"name": "r", "metric": "battery_capacity"}
+MODE = {"name": "r", "metric": "device_mode"}
+
 
 def one(**keys):
     return parse_rules([{"name": "r", "metric": "battery_capacity", **keys}], where="web.yaml")[0]
@@ -49,31 +52,31 @@ def test_defaults_of_a_rule():
 @pytest.mark.parametrize(
     ("rule", "reason"),
     [
-        ({"name": "r", "metric": "battery_capacity"}, "needs exactly one condition"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "above": 90}, "needs exactly one condition"),
-        ({"name": "r", "metric": "battery_capacity", "below": "20 %"}, "must be a number or 'metric + number'"),
-        ({"name": "r", "metric": "battery_capacity", "below": float("nan")}, "finite number"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "for": 60}, "unknown key(s) for"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "for_s": -1}, "for_s must be a number of seconds"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "for_s": "1m"}, "for_s must be a number"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "severity": "urgent"}, "severity must be one of"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "hysteresis": -2}, "hysteresis must be"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "hysteresis": 2, "clear": {"above": 30}},
+        (CAP, "needs exactly one condition"),
+        ({**CAP, "below": 20, "above": 90}, "needs exactly one condition"),
+        ({**CAP, "below": "20 %"}, "must be a number or 'metric + number'"),
+        ({**CAP, "below": float("nan")}, "finite number"),
+        ({**CAP, "below": 20, "for": 60}, "unknown key(s) for"),
+        ({**CAP, "below": 20, "for_s": -1}, "for_s must be a number of seconds"),
+        ({**CAP, "below": 20, "for_s": "1m"}, "for_s must be a number"),
+        ({**CAP, "below": 20, "severity": "urgent"}, "severity must be one of"),
+        ({**CAP, "below": 20, "hysteresis": -2}, "hysteresis must be"),
+        ({**CAP, "below": 20, "hysteresis": 2, "clear": {"above": 30}},
          "either hysteresis or clear"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "clear": {"above": 10}}, "overlaps"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "clear": {"below": 30}}, "must clear above"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "clear": {"for_s": 3}}, "clear needs exactly one"),
-        ({"name": "r", "metric": "device_mode", "equals": "Fault", "hysteresis": 1}, "only applies to above/below"),
-        ({"name": "r", "metric": "device_mode", "equals": "Fault", "clear": {"equals": "fault"}},
+        ({**CAP, "below": 20, "clear": {"above": 10}}, "overlaps"),
+        ({**CAP, "below": 20, "clear": {"below": 30}}, "must clear above"),
+        ({**CAP, "below": 20, "clear": {"for_s": 3}}, "clear needs exactly one"),
+        ({**MODE, "equals": "Fault", "hysteresis": 1}, "only applies to above/below"),
+        ({**MODE, "equals": "Fault", "clear": {"equals": "fault"}},
          "clear equals the firing value"),
-        ({"name": "r", "metric": "device_mode", "equals": ""}, "needs a number, true/false or text"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "channels": "mqtt"}, "channels must be"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "channels": []}, "channels must be"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "message": "{value} {colour}"}, "{colour}"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "source": "inverter main"}, "source must be"),
+        ({**MODE, "equals": ""}, "needs a number, true/false or text"),
+        ({**CAP, "below": 20, "channels": "mqtt"}, "channels must be"),
+        ({**CAP, "below": 20, "channels": []}, "channels must be"),
+        ({**CAP, "below": 20, "message": "{value} {colour}"}, "{colour}"),
+        ({**CAP, "below": 20, "source": "inverter main"}, "source must be"),
         ({"name": "r", "metric": "battery capacity", "below": 20}, "metric must name a value key"),
         ({"name": "Bad Name", "metric": "battery_capacity", "below": 20}, "name must be"),
-        ({"name": "r", "metric": "battery_capacity", "below": 20, "arm_on_clear": "yes please"},
+        ({**CAP, "below": 20, "arm_on_clear": "yes please"},
          "arm_on_clear must be true or false"),
     ],
 )
@@ -96,7 +99,8 @@ def test_a_bad_rule_is_a_configuration_error():
     [
         ("battery_low", "must be a list of mappings"),
         (["battery_low"], "rule #1: must be a mapping"),
-        ([{"name": "a", "metric": "x", "below": 1}, {"name": "a", "metric": "y", "below": 2}], "used by an earlier"),
+        ([{"name": "a", "metric": "x", "below": 1}, {"name": "a", "metric": "y", "below": 2}],
+         "used by an earlier"),
     ],
 )
 def test_bad_rule_lists(items, reason):
