@@ -156,25 +156,26 @@ class DeviceWorker:
         """
         started = self.clock()
         commands = self.cycle_commands + tuple(c for c, interval in self.slow.items() if interval.due())
-        ok = False
+        fresh: set[str] = set()
         for command in commands:
             try:
                 reading = self.exchange(command)
             except InverterError as exc:
                 LOG.debug("[%s] %s failed: %s: %s", self.device.name, command, exc.kind, exc)
-                if command in self.slow:
-                    if isinstance(exc, CommandRefused):
-                        self.slow[command].done()  # a unit without it must not be asked every cycle
-                else:
-                    with self._readings_lock:
-                        self._readings.pop(command, None)
+                if command in self.slow and isinstance(exc, CommandRefused):
+                    self.slow[command].done()  # a unit without it must not be asked every cycle
                 if isinstance(exc, DeviceGone | DeviceBusy):
                     break  # the rest would fail the same way; the next cycle re-opens
                 continue
             self.store(reading)
-            ok = True
+            fresh.add(command)
             if command in self.slow:
                 self.slow[command].done()
+        with self._readings_lock:
+            for command in self.cycle_commands:
+                if command not in fresh:
+                    self._readings.pop(command, None)
+        ok = bool(fresh)
         self.cycles += 1
         self.health.cycle_done(ok, self.clock() - started)
         self.write_prom()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -107,7 +108,7 @@ def test_once_exits_0_with_a_device_and_1_without(simulator, tmp_path: Path) -> 
     text = (tmp_path / "prom" / "mpp-solar-inv.prom").read_text()
     assert 'mpp_solar_up{inverter="inv",device="sim"} 0' in text
     assert 'mpp_solar_errors_total{inverter="inv",device="sim",kind="device_gone"} 1' in text
-    assert "cmd=" not in text.replace('cmd="Q', "")  # no stale values: only health families
+    assert "cmd=" not in text  # no device values at all: only the health families
 
 
 def test_two_devices_each_on_their_own_port(simulator, tmp_path: Path) -> None:
@@ -145,3 +146,44 @@ def test_a_second_owner_of_the_device_gets_busy(simulator, tmp_path: Path) -> No
     assert result.returncode == 1
     assert "inverter lost: busy" in result.stderr
     assert sim.events()[-1]["event"] == "start"  # not one byte was sent to the device
+
+
+@pytest.mark.parametrize("transport", ["pty", "hidraw"])
+def test_unplugged_device_is_found_again_by_the_running_daemon(simulator, tmp_path: Path, transport: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    from solarmon.daemon.config import load_config
+    from solarmon.daemon.notify import Notifier
+    from solarmon.daemon.service import Daemon
+    from solarmon.daemon.worker import open_link
+
+    from .test_settings import sim_control
+
+    sim = simulator(transport=transport, seed=8)
+    porttype = "serial" if transport == "pty" else "hidraw"
+    conf = write_daemon_conf(tmp_path, sim.port, porttype, retry_max="0.5")
+    conf.write_text(conf.read_text().replace("pause = 0.3", "pause = 2"))
+    daemon = Daemon(load_config(conf), open_link, notifier=Notifier({}))
+    worker = daemon.workers["inv"]
+    prom = tmp_path / "prom" / "mpp-solar-inv.prom"
+    up = 'mpp_solar_up{inverter="inv",device="sim"} 1'
+    caplog.set_level(logging.WARNING, logger="solarmon.daemon.health")
+    thread = threading.Thread(target=daemon.run)
+    thread.start()
+    try:
+        wait_until(lambda: prom.exists() and up in prom.read_text(), what="the first good cycle")
+        assert sim_control(sim, {"op": "unplug", "seconds": 1.5})["ok"]
+        down = 'mpp_solar_up{inverter="inv",device="sim"} 0'
+        wait_until(lambda: down in prom.read_text(), what="the daemon to notice")
+        assert "cmd=" not in prom.read_text().replace('cmd="QPIRI"', "").replace('cmd="QFLAG"', "")
+        wait_until(lambda: any(e["event"] == "back" for e in sim.events()), what="the device to come back")
+        # Retries back off to at most retry_max (0.5 s), well inside the 2 s pause.
+        wait_until(lambda: worker.health.up, timeout_s=10, what="the daemon to find the device again")
+        wait_until(lambda: up in prom.read_text(), what="the file to say so")
+    finally:
+        daemon.stop_event.set()
+        thread.join(30)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("inverter lost" in m for m in messages) == 1
+    assert sum("inverter back" in m for m in messages) == 1
