@@ -1,0 +1,58 @@
+"""End to end on the real parts: the simulator's battery drains under load at night, the real
+daemon polls it over a pty and writes its .prom file, the web app reads it, and the built-in
+low-battery rule fires and reaches a local webhook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from solarmon.web import create_app
+from solarmon.web.runtime import Runtime, get_context
+from tests.alerts.conftest import wait_until
+from tests.fixtures.webapp import make_web_config
+
+REPO = Path(__file__).resolve().parents[2]
+LOW_PCT = 25
+
+
+@pytest.mark.timeout(180)
+def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web_paths, receiver, url_file):
+    sim = simulator("pty", speed=120, start="2026-06-01T22:00:00")  # night: no sun to recharge it
+    assert sim.control({"op": "set", "soc": LOW_PCT + 6, "load_w": 3500, "grid": False})["ok"]
+    conf = tmp_path / "mpp-solar.conf"
+    conf.write_text(f"[SETUP]\npause = 0.5\ncontrol_socket =\naudit_log = {tmp_path / 'audit.jsonl'}\n\n"
+                    f"[main]\nport = {sim.port}\nporttype = serial\ncommand = QPIGS\n"
+                    f"prom_output_dir = {web_paths.prom_dir}\n")
+    log = (tmp_path / "daemon.log").open("w")
+    daemon = subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        app = create_app(make_web_config(web_paths, {"alerts": {
+            "tick_s": 0.1, "apprise_urls_file": str(url_file([receiver.url])),
+            "defaults": {"battery_low": {"below": LOW_PCT, "for_s": 1}}}}))
+        state = get_context(app).parts["state"]
+        seen: list[float] = []
+        with Runtime.for_app(app):
+            fired = receiver.wait_for(lambda b: any(x["title"] == "WARNING: battery_low on main" for x in b),
+                                      timeout_s=120)
+            snap = state.snapshot("inverter:main")
+            assert fired, f"no alert; last values {snap and snap.values.get('battery_capacity')}; " \
+                          f"daemon: {(tmp_path / 'daemon.log').read_text()[-2000:]}"
+            seen = [u.values["battery_capacity"] for u in state.ring("inverter:main")
+                    if "battery_capacity" in u.values]
+            active = get_context(app).parts["alerts"].store.active()
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+        log.close()
+    assert seen[0] >= LOW_PCT  # it drained into the alert rather than starting in it
+    (alert,) = [a for a in active if a["rule"] == "battery_low"]
+    assert float(alert["fired_value"]) < LOW_PCT
+    assert alert["source"] == "inverter:main"
+    body = next(x for x in receiver.bodies if x["title"] == "WARNING: battery_low on main")
+    assert body["message"] == f"Battery low: {alert['fired_value']}% on main"
+    assert wait_until(lambda: sim.control({"op": "snapshot"})["state"]["soc_percent"] < LOW_PCT)
