@@ -1,7 +1,8 @@
 // The command console on the dashboard: free-form queries, settings from typed controls (choices
 // and ranges from the codec's describe_settings, passed in data-settings), a confirmation step for
 // dangerous settings, and the reply: ACK with the value the inverter now reports, NAK, or the
-// reason the server refused. Commands need a bearer token until user accounts exist.
+// reason the server refused. Commands go out under the signed-in operator's session (with the
+// page's CSRF token); without a session an API token can be typed in instead.
 
 import { apiJSON } from './lib/api.js';
 import { formatValue, words } from './lib/format.js';
@@ -133,6 +134,13 @@ export function initConsole(currentDevice, liveValues = () => ({})) {
   const settings = JSON.parse(el('console').dataset.settings || '[]').map(settingOf);
   let token = sessionStorage.getItem(TOKEN_KEY) || '';
   el('console-token').value = token;
+  const role = el('console').dataset.role || '';
+  const signedIn = role === 'operator' || role === 'admin';
+  if (signedIn && !token) {
+    el('console-auth').hidden = true;
+    el('console-state').textContent = `Signed in as ${el('console').dataset.user} (${role}): commands go out `
+      + `under your name${role === 'admin' ? '' : '; dangerous settings need an admin'}.`;
+  }
   el('console-auth').addEventListener('submit', (event) => {
     event.preventDefault();
     token = el('console-token').value.trim();
@@ -148,6 +156,7 @@ export function initConsole(currentDevice, liveValues = () => ({})) {
       showReply(command, result, null);
     } catch (error) {
       if (error.status === 404) disableConsole('Commands are not available on this server.');
+      if (error.status === 401) error.message = 'sign in as an operator (or use an API token) to send commands';
       showReply(command, error.payload && error.payload.ok === false ? error.payload : null,
         error.payload && error.payload.ok === false ? null : error);
     }
@@ -195,8 +204,8 @@ export function initConsole(currentDevice, liveValues = () => ({})) {
   // The status endpoint tells whether commands are configured; without it we find out on send.
   apiJSON('/api/status').then((status) => {
     if (status && status.commands_enabled === false) {
-      disableConsole('Commands are off on this server: no command token is configured '
-        + '(daemon: command_token_file in web.yaml). The values above still update.');
+      disableConsole('Commands are off on this server: no operator account or API token exists yet '
+        + '(python web_interface.py user add NAME --role operator). The values above still update.');
     }
   }).catch(() => {});
 }

@@ -115,6 +115,9 @@ def login(theme: str) -> Response:
         return _render("login", "Sign in", theme, next=_safe_next(request.args.get("next")))
     name, password = _field("username").strip(), _field("password")
     target = _safe_next(_field("next"))
+    if not name or not password:  # not a guess: nothing to count
+        return _render("login", "Sign in", theme, next=target, username=name,
+                       error="Enter your user name and password.")
     address = request.remote_addr or ""
     verdict = security.limiter.check(name, address)
     anonymous = Identity("anonymous", name)
@@ -128,12 +131,13 @@ def login(theme: str) -> Response:
         return response
     if verdict.delay_s:
         security.sleep(verdict.delay_s)  # slows a guesser down; the limit above stops it
-    user = security.users.authenticate(name, password) if name and password else None
+    user = security.users.authenticate(name, password)
     if user is None:
         security.limiter.failure(name, address)
         LOG.warning("failed login for %r from %s", name, address)
         audit_event("login", target=name, result="failed", identity=anonymous)
-        return _render("login", "Sign in", theme, 401, next=target, username=name,
+        # 200, not 401: a form page, not an HTTP authentication challenge.
+        return _render("login", "Sign in", theme, next=target, username=name,
                        error="Wrong user name or password.")
     security.limiter.success(name)
     session.clear()  # a new session id and CSRF token: nothing from before the login carries over

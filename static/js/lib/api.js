@@ -9,11 +9,21 @@ export class ApiError extends Error {
   }
 }
 
+// The page's CSRF token (layout.html's meta tag, from the server's session), or ''.
+export function csrfToken() {
+  if (typeof document === 'undefined') return '';
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : '';
+}
+
 // GET or POST a JSON endpoint; errors become ApiError with the API's own reason when it gave one.
+// A POST from the page carries the session's CSRF token (the server refuses it without); a bearer
+// token, when given, is used instead of the session.
 export async function apiJSON(url, { method = 'GET', body = undefined, token = '' } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
+  else if (method !== 'GET' && csrfToken()) headers['X-CSRF-Token'] = csrfToken();
   let response;
   try {
     response = await fetch(url, {
