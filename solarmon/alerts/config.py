@@ -35,7 +35,7 @@ class AlertsConfig:
 
     enabled: bool = field(default=True, metadata=_meta("evaluate alert rules at all"))
     defaults: Any = field(default=True, metadata=_meta(
-        "built-in rules: true, false, or a mapping name -> false | {keys to change}"))
+        "built-in rules: true, false, or a mapping of rule name to false or {keys to change}"))
     rules: list = field(default_factory=list, metadata=_meta(
         "your own rules (see docs/ALERTS.md); a rule named like a built-in one replaces it"))
     rules_file: str = field(default="", metadata=_meta(
