@@ -28,8 +28,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     """Error responses (all share the Error body) for the given statuses."""
-    text = {400: "a bad parameter (the message names it)", 401: "missing or wrong bearer token",
-            403: "commands are off", 404: "unknown device", 409: "the daemon wants confirmation",
+    text = {400: "a bad parameter (the message names it)",
+            401: "not signed in and no API token, or a wrong or revoked token",
+            403: "the role is too low (dangerous commands need an admin) or the CSRF token is missing",
+            404: "unknown device", 409: "the daemon wants confirmation",
             413: "body too large", 422: "the inverter refused the command (NAK)",
             502: "the daemon answered with an error", 503: "no fresh data, or a part is unavailable",
             504: "the daemon did not answer in time"}
@@ -101,7 +103,7 @@ def build_document() -> dict[str, Any]:
                                  "responses": {"200": _json(_SENSORS, "weather sources")}}},
         "/api/command": {"post": {
             "summary": "Forward an inverter command to the daemon",
-            "security": [{"bearer": []}],
+            "security": [{"bearer": []}, {"session": []}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["command"],
                 "properties": {"command": {"type": "string", "pattern": r"^[A-Za-z0-9.]{1,32}$"},
@@ -121,6 +123,9 @@ def build_document() -> dict[str, Any]:
                                                    "content": {"text/plain": {"schema": TEXT}}}}}},
     }
     paths.update(_extension_paths())
+    for item in paths.values():  # any call may meet the guard (solarmon.web.auth, docs/SECURITY.md)
+        for operation in item.values():
+            operation["responses"].setdefault("401", _errors(401)["401"])
     return {
         "openapi": "3.1.0",
         "info": {"title": "solarmon web API", "version": "1",
@@ -130,8 +135,13 @@ def build_document() -> dict[str, Any]:
         "components": {
             "schemas": {"Error": {"type": "object", "required": ["error", "message"],
                                   "properties": {"error": TEXT, "message": TEXT}}},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "the token in web.yaml daemon.command_token_file"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "an API token made by an admin (/admin or `web_interface.py "
+                                          "token add`); its role decides what it may do"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "solarmon_session",
+                            "description": "a signed-in user's session; state-changing calls also "
+                                           "need the page's CSRF token in X-CSRF-Token"}},
         },
     }
 
