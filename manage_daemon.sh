@@ -35,7 +35,7 @@ do_install() {
         getent group "$SERVICE_USER" >/dev/null || groupadd --system "$SERVICE_USER"
         getent passwd "$SERVICE_USER" >/dev/null || useradd --system --gid "$SERVICE_USER" \
             --groups dialout --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
-        install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 0755 "$ROOT/prometheus"
+        install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 2775 "$ROOT/prometheus"
         install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 2770 "$ROOT/var"
     fi
     install -d "$SYSTEMD_DIR" "$UDEV_DIR"

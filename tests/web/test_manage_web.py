@@ -65,7 +65,7 @@ def test_the_unit_is_a_hardened_service_with_its_own_user():
     assert service["SupplementaryGroups"] == "mpp-solar"  # reaches the daemon's control socket
     assert service["NoNewPrivileges"] == "yes"
     assert service["ProtectSystem"] == "strict"
-    assert service["ReadWritePaths"] == "/opt/solarmon/var"
+    assert service["ReadWritePaths"] == "/opt/solarmon/var -/opt/solarmon/prometheus"
     assert service["CapabilityBoundingSet"] == ""
 
 
