@@ -35,7 +35,8 @@ def browser():
 def test_banner_page_and_acknowledgement(browser, web_paths, theme):
     rules = [{"name": "battery_low", "metric": "battery_capacity", "below": 20, "severity": "critical",
               "message": "Battery low: {value}{unit} on {device}"}]
-    app = create_app(make_web_config(web_paths, {"alerts": {"tick_s": 0.05, "defaults": False, "rules": rules}}))
+    alerts = {"tick_s": 0.05, "defaults": False, "rules": rules}
+    app = create_app(make_web_config(web_paths, {"alerts": alerts}))
     write_prom(web_paths.prom_dir, "main", SAMPLE_VALUES)
     suffix = "" if theme == "standard" else "/lcars"
     with Runtime.for_app(app):
@@ -51,7 +52,8 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             assert wait_until(lambda: get_context(app).parts["alerts"].store.active())
             page.evaluate("document.dispatchEvent(new Event('solarmon:alerts-changed'))")
             page.locator("#alert-banner").wait_for(state="visible", timeout=10000)
-            assert page.locator("#alert-banner-text").text_content() == "1 active alert: Battery low: 11% on main"
+            text = page.locator("#alert-banner-text").text_content()
+            assert text == "1 active alert: Battery low: 11% on main"
             assert page.locator("#alert-banner").get_attribute("data-severity") == "critical"
 
             page.click("#alert-banner a")
