@@ -71,7 +71,9 @@ class Daemon:
                 ok = worker.run_cycle()
             finally:
                 worker.stop()
-            if not ok:
+            if ok:
+                LOG.info("[%s] ok: %s", name, worker.device.prom_file)
+            else:
                 failed.append(name)
                 LOG.error("[%s] no valid reply from %s: %s", name, worker.device.port,
                           worker.health.snapshot()["last_error"] or "nothing received")

@@ -103,7 +103,8 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
         assert sim_control(sim, {"op": "faults", "spec": ""})["ok"]
         wait_until(lambda: truth.update() is not None and truth.backs == truth.faults["gone"],
                    what="the device to come back")
-        assert worker.run_cycle(), "the daemon did not find the device again"
+        results.append(worker.run_cycle())
+        assert results[-1], "the daemon did not find the device again"
     finally:
         worker.stop()
     text = device.prom_file.read_text()
@@ -114,7 +115,7 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
           f"counted {({k: int(v) for k, v in counted.items() if v})}, failed cycles {results.count(False)}, "
           f"recoveries checked {recoveries}")
     assert injected >= 0.05 * truth.exchanges  # the faults really happened (~10 % of requests)
-    assert len(results) == CYCLES[transport]
+    assert len(results) == CYCLES[transport] + 1
     assert set(faults) >= ERROR_FAULTS | {"slow", "lf"}
     # Every injected fault was counted, under the kind the link gives it.
     assert counted["crc"] == faults["flip"]
