@@ -16,6 +16,7 @@ import pytest
 from solarmon.daemon.client import request
 
 from .conftest import REPO, expected_values, prom_values, sent_payloads, wait_until
+from .test_promfile import promtool_check
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,9 +40,16 @@ def check_file_against_truth(text: str, events: list[dict]) -> dict:
     return values
 
 
+def assert_promtool_clean(promtool: str, text: str) -> None:
+    """promtool finds no error; its only remark may be the style lint on mppsolar's myStr label."""
+    code, problems = promtool_check(promtool, text)
+    assert code in (0, 3), problems
+    assert all(p.endswith("label names should be written in 'snake_case' not 'camelCase'") for p in problems)
+
+
 @pytest.mark.parametrize("transport", ["pty", "hidraw"])
-def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(simulator, tmp_path: Path,
-                                                                         transport: str) -> None:
+def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(
+        simulator, tmp_path: Path, transport: str, promtool: str) -> None:
     sim = simulator(transport=transport)
     conf = write_daemon_conf(tmp_path, sim.port, "serial" if transport == "pty" else "hidraw")
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -58,6 +66,7 @@ def test_daemon_writes_the_simulators_values_and_answers_on_its_socket(simulator
         prom = tmp_path / "prom" / "mpp-solar-inv.prom"
         wait_until(lambda: prom.exists() and "QFLAG" in prom.read_text(), what="the .prom file")
         values = check_file_against_truth(prom.read_text(), sim.events())
+        assert_promtool_clean(promtool, prom.read_text())
         assert values["QPIGS"]["mpp_solar_battery_voltage"] > 0
         assert 'mpp_solar_up{inverter="inv",device="sim"} 1' in prom.read_text()
 
@@ -111,7 +120,7 @@ def test_once_exits_0_with_a_device_and_1_without(simulator, tmp_path: Path) -> 
     assert "cmd=" not in text  # no device values at all: only the health families
 
 
-def test_two_devices_each_on_their_own_port(simulator, tmp_path: Path) -> None:
+def test_two_devices_each_on_their_own_port(simulator, tmp_path: Path, promtool: str) -> None:
     one = simulator(transport="pty", name="one", seed=3)
     two = simulator(transport="hidraw", name="two", seed=4, profile="hs-3k")
     conf = tmp_path / "two.conf"
@@ -125,6 +134,8 @@ def test_two_devices_each_on_their_own_port(simulator, tmp_path: Path) -> None:
     east = check_file_against_truth((tmp_path / "prom" / "mpp-solar-east.prom").read_text(), one.events())
     west = check_file_against_truth((tmp_path / "prom" / "mpp-solar-west.prom").read_text(), two.events())
     assert "QPI" in west
+    for name in ("east", "west"):
+        assert_promtool_clean(promtool, (tmp_path / "prom" / f"mpp-solar-{name}.prom").read_text())
     assert "QPI" not in east
     # The 17-field unit has no pv_input_power; the 21-field one has.
     assert "mpp_solar_pv_input_power" in east["QPIGS"]
