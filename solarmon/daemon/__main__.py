@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return daemon.run_once()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        """SIGTERM / SIGINT: ask the main loop to stop."""
         # Only set a flag: the main loop does the stopping outside the signal handler.
         daemon.stop_event.set()
 

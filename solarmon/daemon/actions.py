@@ -95,6 +95,7 @@ class Actions:
         kind = _class_name(command_class)
 
         def fail(error: str, message: str, **extra: Any) -> dict[str, Any]:
+            """Audit the failed attempt and build its error reply."""
             self.audit.record(device=self.name, command=command, result=error, message=message,
                               confirm=confirm)
             return error_reply(self.name, command, error, message, **{"class": kind} | extra)

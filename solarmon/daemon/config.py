@@ -209,9 +209,11 @@ class _Reader:
         self.values = values
 
     def error(self, key: str, message: str) -> ConfigError:
+        """A ConfigError for ``key`` of this section."""
         return ConfigError(self.path, self.section, key, message)
 
     def get(self, spec: KeySpec) -> Any:
+        """The typed value of ``spec`` (its default when the key is absent)."""
         raw = self.values.get(spec.name)
         if raw is None:
             raw = str(spec.default)

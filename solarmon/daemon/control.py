@@ -72,6 +72,7 @@ class _Handler(socketserver.StreamRequestHandler):
     server: _Server
 
     def handle(self) -> None:
+        """Answer each line of the connection in order."""
         while not self.server.stopping.is_set():
             line = self.rfile.readline(MAX_LINE_BYTES + 1)
             if not line:
@@ -106,6 +107,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(path, _Handler, bind_and_activate=True)
 
     def answer(self, line: bytes) -> dict[str, Any]:
+        """The reply to one request line (never raises for a bad request)."""
         request: dict[str, Any] | None = None
         try:
             request = parse_request(line)

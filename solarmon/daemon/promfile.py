@@ -84,6 +84,7 @@ class _Families:
         self.samples: dict[str, dict[str, str]] = {}
 
     def add(self, name: str, kind: str, help_text: str, labels: str, value: str) -> None:
+        """Add one sample; the family's HELP/TYPE are those of its first sample."""
         if name not in self.meta:
             self.meta[name] = (kind, help_text)
             self.samples[name] = {}
@@ -91,6 +92,7 @@ class _Families:
         self.samples[name].setdefault(labels, value)
 
     def render(self) -> str:
+        """The exposition text, family by family."""
         lines: list[str] = []
         for name, (kind, help_text) in self.meta.items():
             lines.append(f"# HELP {name} {_escape_help(help_text)}")
