@@ -176,3 +176,4 @@ def test_key_table_is_complete_and_documented() -> None:
         line = next((ln for ln in section.splitlines() if ln.startswith(f"| `{row['name']}` |")), None)
         assert line is not None, f"{row['name']} is not documented in docs/CONFIGURATION.md"
         assert f"`{row['default']}`" in line or (row["default"] == "" and "(empty)" in line), line
+        assert f"| {row['limits']} |" in line, line
