@@ -113,6 +113,9 @@ KEYS: tuple[KeySpec, ...] = (
             "(also read after every accepted setting).", 1, 86400, new=True),
     KeySpec("timeout", SCOPE_DEVICE, "float", 0, "Seconds to wait for one reply; 0: sized per command "
             "from its wire time at this baud plus a margin.", 0, 60, new=True),
+    KeySpec("usb_reset_after", SCOPE_DEVICE, "int", 0, "hidraw only: reset the USB device after this many "
+            "failed exchanges in a row without any reply (a wedged bridge, PI30.md §5); 0: never.", 0, 1000,
+            new=True),
     KeySpec("retry_max", SCOPE_DEVICE, "float", 60, "Longest backoff in seconds between retries of a "
             "failing device (never longer than pause).", 0.1, 3600, new=True),
 )
@@ -156,6 +159,7 @@ class DeviceConfig:
     settings_interval_s: float
     timeout_s: float
     retry_max_s: float
+    usb_reset_after: int = 0
 
     @property
     def prom_file(self) -> Path:
@@ -323,11 +327,14 @@ def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConf
         porttype = "serial"
     if get["port"] == "auto" and porttype != "hidraw":
         raise reader.error("port", "auto is only supported with porttype = hidraw")
+    if get["usb_reset_after"] and porttype != "hidraw":
+        raise reader.error("usb_reset_after", "only a hidraw device can be reset; allowed: 0 for serial")
     return DeviceConfig(
         name=section, protocol=get["protocol"], port=get["port"], porttype=porttype, baud=get["baud"],
         commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],
         prom_output_dir=get["prom_output_dir"], dev=get["dev"], allowed_settings=get["allowed_settings"],
         settings_interval_s=get["settings_interval"], timeout_s=get["timeout"], retry_max_s=get["retry_max"],
+        usb_reset_after=get["usb_reset_after"],
     )
 
 

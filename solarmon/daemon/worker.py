@@ -58,6 +58,9 @@ def open_link(device: DeviceConfig) -> InverterLink:
     failed exchange closes the transport and the next one re-opens it (``port = auto`` finds a
     renumbered hidraw node again), so one link lives as long as the daemon.
     """
+    if device.usb_reset_after:
+        transport = open_transport(device.porttype, device.port, device.baud, usb_reset=True)
+        return InverterLink(transport, timeout_s=device.timeout_s or None, reset_after=device.usb_reset_after)
     transport = open_transport(device.porttype, device.port, device.baud)
     return InverterLink(transport, timeout_s=device.timeout_s or None)
 

@@ -120,6 +120,8 @@ BAD_CONFIGS = [
     (INV + "timeout = -1\n", "inv", "timeout", "allowed: 0 to 60"),
     (INV + "timeout = nan\n", "inv", "timeout", "not allowed"),
     ("[inv]\nport =\n", "inv", "port", "must not be empty"),
+    ("[inv]\nport = /dev/ttyUSB0\nusb_reset_after = 3\n", "inv", "usb_reset_after", "only a hidraw device"),
+    (INV + "usb_reset_after = -1\n", "inv", "usb_reset_after", "allowed: 0 to 1000"),
     ("[inv]\nport = auto\nporttype = serial\n", "inv", "port", "only supported with porttype = hidraw"),
     (INV + "dev = a\"b\n", "inv", "dev", "must not contain quotes"),
     ("[a]\nport = /dev/hidraw0\n[b]\nport = /dev/hidraw0\n", "b", "port", "already used by [a]"),

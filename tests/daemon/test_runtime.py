@@ -6,6 +6,8 @@ import logging
 import threading
 from pathlib import Path
 
+import pytest
+
 from solarmon.daemon.__main__ import setup_logging
 from solarmon.daemon.config import load_config
 from solarmon.daemon.notify import Notifier
@@ -60,3 +62,18 @@ def test_log_file_survives_rotation(tmp_path: Path) -> None:
     new = path.read_text()
     assert "WARNING solarmon.test.rotation: second" in new
     assert "first" not in new
+
+
+def test_usb_reset_is_wired_only_when_configured(write_conf, tmp_path: Path) -> None:
+    from solarmon.inverter.errors import DeviceGone
+
+    conf = write_conf(f"[plain]\nport = {tmp_path}/hidraw7\nporttype = hidraw\n"
+                      f"[resetting]\nport = {tmp_path}/hidraw8\nporttype = hidraw\nusb_reset_after = 3\n")
+    plain, resetting = load_config(conf).devices
+    assert open_link(plain).transport.reset_device() is False  # no resetter: never touches USB
+    vendors = [d / "idVendor" for d in Path("/sys/bus/usb/devices").glob("*")]
+    if any(v.exists() and v.read_text().strip() == "0665" for v in vendors):
+        pytest.skip("a real 0665:5161 bridge is attached: the test must not reset it")
+    # With a resetter a reset is really attempted, and fails clearly: no such device on the bus.
+    with pytest.raises(DeviceGone, match="0665:5161|libusb"):
+        open_link(resetting).transport.reset_device()

@@ -100,11 +100,14 @@ def test_unit_paths_match_the_repo_config() -> None:
 
 def test_udev_rule_matches_the_usb_bridge() -> None:
     lines = [ln for ln in RULES.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    assert len(lines) == 1
-    pairs = dict(re.findall(r'([A-Z_]+(?:\{[a-zA-Z]+\})?)[+!=]=?"([^"]*)"', lines[0]))
-    assert pairs == {"SUBSYSTEM": "hidraw", "ATTRS{idVendor}": "0665", "ATTRS{idProduct}": "5161",
-                     "GROUP": "mpp-solar", "MODE": "0660", "SYMLINK": "mpp-solar", "TAG": "systemd"}
+    assert len(lines) == 2
+    pairs = [dict(re.findall(r'([A-Z_]+(?:\{[a-zA-Z]+\})?)[+!=]=?"([^"]*)"', line)) for line in lines]
+    assert pairs[0] == {"SUBSYSTEM": "hidraw", "ATTRS{idVendor}": "0665", "ATTRS{idProduct}": "5161",
+                        "GROUP": "mpp-solar", "MODE": "0660", "SYMLINK": "mpp-solar", "TAG": "systemd"}
     assert 'SYMLINK+="mpp-solar"' in lines[0]
+    # The USB device node (for the reset), matched on its own attributes, not a parent's.
+    assert pairs[1] == {"SUBSYSTEM": "usb", "ENV{DEVTYPE}": "usb_device", "ATTR{idVendor}": "0665",
+                        "ATTR{idProduct}": "5161", "GROUP": "mpp-solar", "MODE": "0660"}
 
 
 @pytest.mark.skipif(shutil.which("udevadm") is None, reason="udevadm not installed")
