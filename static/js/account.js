@@ -7,3 +7,10 @@ for (const button of document.querySelectorAll('button[data-confirm]')) {
     if (!window.confirm(button.dataset.confirm)) event.preventDefault();
   });
 }
+
+// These pages show no live data: the frame's live-status badge would say "connecting…" forever.
+const badge = document.getElementById('live-status');
+if (badge) {
+  badge.dataset.state = 'none';
+  badge.hidden = true;
+}
