@@ -2,7 +2,7 @@
 # Sourced by scripts/test.sh and manage_web.sh demo: installs the system packages (when missing and
 # when we may), the Python virtual environment and the front-end packages.
 set -euo pipefail
-APT_PACKAGES=(fuse3 mosquitto prometheus chromium-headless-shell wrk python3-venv nodejs npm systemd)
+APT_PACKAGES=(fuse3 mosquitto prometheus chromium-headless-shell wrk python3-venv nodejs npm systemd prometheus-node-exporter)
 if [ "$(id -u)" = 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else SUDO=(false); fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

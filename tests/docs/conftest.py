@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -79,17 +80,22 @@ class Exported:
         return sample_names(self.sensors_text)
 
 
+@dataclass(frozen=True)
+class Textfiles:
+    """A folder as the running system leaves it: the daemon's real file, house.prom, weather.prom."""
+
+    directory: Path
+    section: str
+
+
 @pytest.fixture(scope="session")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
-    """Run simulator -> daemon --once -> web app /metrics, and the sensor textfile writer, once."""
+def textfiles(tmp_path_factory: pytest.TempPathFactory) -> Textfiles:
+    """Run the simulator and one `daemon --once` cycle, and the sensor textfile writer, once."""
     from solarmon.mqtt.payload import SensorValue
     from solarmon.mqtt.promfile import SensorSnapshot, write_snapshot
     from solarmon.simulator.runner import SimulatorProcess
-    from solarmon.web import create_app
-    from solarmon.web.runtime import Runtime, get_context
-    from tests.fixtures.webapp import TOKEN
 
-    root = tmp_path_factory.mktemp("exported")
+    root = tmp_path_factory.mktemp("textfiles")
     prom_dir = root / "prometheus"
     with SimulatorProcess(root / "ttySIM", transport="pty") as sim:
         conf = root / "mpp-solar.conf"
@@ -98,20 +104,37 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
         run = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(conf), "--once"], cwd=REPO,
                              capture_output=True, text=True, timeout=120, check=False)
         assert run.returncode == 0, f"daemon --once failed: {run.stderr[-2000:]}"
-    daemon_text = (prom_dir / "mpp-solar-docs.prom").read_text()
-
     now = time.time()
     for source, name, unit in (("house", "living_room/temperature", "°C"), ("weather", "temperature", "°C")):
         write_snapshot(prom_dir / f"{source}.prom", SensorSnapshot(
             source, [SensorValue(source, name, 21.5, unit, now)], accepted=1, rejected={"non_finite": 1}))
-    sensors_text = (prom_dir / "house.prom").read_text() + (prom_dir / "weather.prom").read_text()
+    return Textfiles(prom_dir, "docs")
+
+
+def make_app(textfiles: Textfiles, root: Path) -> Any:
+    """A web app over the textfile folder, with its database and token under `root`."""
+    from solarmon.web import create_app
+    from tests.fixtures.webapp import TOKEN
 
     token = root / "command.token"
     token.write_text(TOKEN)
     token.chmod(0o600)
-    app = create_app({"data": {"prom_dir": str(prom_dir)}, "history": {"db_path": str(root / "history.db")},
-                      "daemon": {"control_socket": str(root / "none.sock"),
-                                 "command_token_file": str(token)}})
+    return create_app({"data": {"prom_dir": str(textfiles.directory)},
+                       "history": {"db_path": str(root / "history.db")},
+                       "security": {"users_file": str(root / "users.json"),
+                                    "secret_key_file": str(root / "secret_key"),
+                                    "token_store": str(root / "tokens.json"),
+                                    "audit_log": str(root / "web-audit.jsonl")},
+                       "daemon": {"control_socket": str(root / "none.sock"),
+                                  "command_token_file": str(token)}})
+
+
+@pytest.fixture(scope="session")
+def exported(textfiles: Textfiles, tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """What the daemon, the web app's /metrics and the sensor writer export, as texts."""
+    from solarmon.web.runtime import Runtime, get_context
+
+    app = make_app(textfiles, tmp_path_factory.mktemp("webapp"))
     runtime = Runtime.for_app(app).start()
     try:
         get_context(app).parts["reader"].scan(force=True)
@@ -119,4 +142,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     finally:
         runtime.stop()
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return Exported(daemon_text, response.get_data(as_text=True), sensors_text)
+    directory = textfiles.directory
+    sensors = (directory / "house.prom").read_text() + (directory / "weather.prom").read_text()
+    return Exported((directory / f"mpp-solar-{textfiles.section}.prom").read_text(),
+                    response.get_data(as_text=True), sensors)
