@@ -139,3 +139,18 @@ def test_a_held_back_change_is_sent_when_the_interval_ends():
     due = throttle.due(60.0)
     assert [(n.kind, n.flaps) for n in due] == [(CLEARED, 0)]
     assert throttle.due(120.0) == []  # said once
+
+
+@pytest.mark.parametrize(
+    ("bits", "named"),
+    [
+        ({"bus_over_fault": 1, "line_fail_warning": 1}, "bus_over"),
+        ({"overload_fault": 1}, "unknown"),  # a16 without a1 is a warning
+        ({"inverter_fault": 1, "overload_fault": 1, "fan_locked_fault": 0}, "inverter, overload"),
+        ({"battery_open_fault": True, "eeprom_fault": 1}, "battery_open, eeprom"),
+    ],
+)
+def test_the_fault_message_names_the_fault_bits(bits, named):
+    from solarmon.alerts.evaluator import active_faults
+
+    assert active_faults(bits) == named

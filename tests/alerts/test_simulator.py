@@ -19,10 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 LOW_PCT = 25
 
 
-@pytest.mark.timeout(180)
-def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web_paths, receiver, url_file):
-    sim = simulator("pty", speed=120, start="2026-06-01T22:00:00")  # night: no sun to recharge it
-    assert sim.control({"op": "set", "soc": LOW_PCT + 6, "load_w": 3500, "grid": False})["ok"]
+def start_daemon(sim, tmp_path, web_paths):
+    """The real daemon polling the simulator every 0.5 s into the web app's .prom folder."""
     conf = tmp_path / "mpp-solar.conf"
     conf.write_text(f"[SETUP]\npause = 0.5\ncontrol_socket =\naudit_log = {tmp_path / 'audit.jsonl'}\n\n"
                     f"[main]\nport = {sim.port}\nporttype = serial\ncommand = QPIGS\n"
@@ -30,6 +28,20 @@ def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web
     log = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
                               stdout=log, stderr=subprocess.STDOUT)
+    return daemon, log
+
+
+def stop_daemon(daemon, log):
+    daemon.terminate()
+    daemon.wait(10)
+    log.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web_paths, receiver, url_file):
+    sim = simulator("pty", speed=120, start="2026-06-01T22:00:00")  # night: no sun to recharge it
+    assert sim.control({"op": "set", "soc": LOW_PCT + 6, "load_w": 3500, "grid": False})["ok"]
+    daemon, log = start_daemon(sim, tmp_path, web_paths)
     try:
         app = create_app(make_web_config(web_paths, {"alerts": {
             "tick_s": 0.1, "apprise_urls_file": str(url_file([receiver.url])),
@@ -46,9 +58,7 @@ def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web
                     if "battery_capacity" in u.values]
             active = get_context(app).parts["alerts"].store.active()
     finally:
-        daemon.terminate()
-        daemon.wait(10)
-        log.close()
+        stop_daemon(daemon, log)
     assert seen[0] >= LOW_PCT  # it drained into the alert rather than starting in it
     (alert,) = [a for a in active if a["rule"] == "battery_low"]
     assert float(alert["fired_value"]) < LOW_PCT
@@ -56,3 +66,32 @@ def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web
     body = next(x for x in receiver.bodies if x["title"] == "WARNING: battery_low on main")
     assert body["message"] == f"Battery low: {alert['fired_value']}% on main"
     assert wait_until(lambda: sim.control({"op": "snapshot"})["state"]["soc_percent"] < LOW_PCT)
+
+
+@pytest.mark.timeout(180)
+def test_an_inverter_fault_fires_and_clears(simulator, tmp_path, web_paths, receiver, url_file):
+    sim = simulator("pty")
+    daemon, log = start_daemon(sim, tmp_path, web_paths)
+    try:
+        app = create_app(make_web_config(web_paths, {"alerts": {
+            "tick_s": 0.1, "notify_interval_s": 10,
+            "apprise_urls_file": str(url_file([receiver.url]))}}))
+        with Runtime.for_app(app):
+            store = get_context(app).parts["alerts"].store
+            assert wait_until(lambda: get_context(app).parts["alerts"].evaluations > 5, timeout_s=30)
+            assert store.active() == []  # the built-in rules are quiet on a healthy unit
+            assert sim.control({"op": "fault", "kind": "inverter"})["ok"]
+            titles = {"CRITICAL: inverter_fault_bits on main", "CRITICAL: inverter_mode_fault on main"}
+            assert receiver.wait_for(lambda b: titles <= {x["title"] for x in b}, timeout_s=60), \
+                (tmp_path / "daemon.log").read_text()[-2000:]
+            bits = next(x for x in receiver.bodies if x["title"].endswith("inverter_fault_bits on main"))
+            assert "inverter" in bits["message"].split(": ", 1)[1]
+            assert sim.control({"op": "fault", "kind": None})["ok"]
+            # The store sees the end at once; the messages wait for the flap interval (10 s here).
+            assert wait_until(lambda: store.active() == [] and len(store.recent()) == 2, timeout_s=30)
+            assert not any(x["title"].startswith("RESOLVED") for x in receiver.bodies)
+            resolved = {"RESOLVED: inverter_fault_bits on main", "RESOLVED: inverter_mode_fault on main"}
+            assert receiver.wait_for(lambda b: resolved <= {x["title"] for x in b}, timeout_s=30)
+            assert len(receiver.bodies) == 4
+    finally:
+        stop_daemon(daemon, log)
