@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from solarmon.web.auth.files import owner_for
+
 LOG = logging.getLogger(__name__)
 MAX_READ_BYTES = 8 << 20  # the audit page reads at most the last 8 MiB of the log
 
@@ -40,7 +42,10 @@ class AuditLog:
         with self._lock:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                owner = owner_for(self.path)  # a log root creates must stay writable for the service
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                if owner is not None:
+                    os.fchown(fd, *owner)
                 try:
                     os.write(fd, line)
                 finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import secrets
 import stat
 import tempfile
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 SECRET_KEY_BYTES = 32
+SERVICE_USER_ENV = "SOLARMON_WEB_USER"  # as in mosquitto/setup.sh
+DEFAULT_SERVICE_USER = "solarmon-web"  # the web app's system user (manage_web.sh install)
 
 
 class SecurityFileError(Exception):
@@ -30,15 +33,39 @@ def check_private(path: Path) -> None:
                                 f"its owner only (chmod 600 {path})")
 
 
+def owner_for(path: Path) -> tuple[int, int] | None:
+    """Who should own a secret file written by root, or None (not root: it stays the writer's).
+
+    `sudo web_interface.py user add` and `manage_web.sh install` run as root, but the web service
+    runs as its own user and must read (and rewrite) these 0600 files: a replaced file keeps its
+    owner; a new one goes to $SOLARMON_WEB_USER (default solarmon-web) when that user exists.
+    """
+    if os.geteuid() != 0:
+        return None
+    try:
+        info = path.stat()
+        return info.st_uid, info.st_gid
+    except FileNotFoundError:
+        pass
+    try:
+        user = pwd.getpwnam(os.environ.get(SERVICE_USER_ENV) or DEFAULT_SERVICE_USER)
+    except KeyError:
+        return None
+    return user.pw_uid, user.pw_gid
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically; the file is mode 0600 from its first byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    owner = owner_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if owner is not None:
+            os.chown(tmp, *owner)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
