@@ -6,6 +6,7 @@ import json
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -183,3 +184,32 @@ def wait_until(condition: Callable[[], object], timeout_s: float = 30.0, what: s
             return result
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def sim_control(sim: Simulator, message: dict) -> dict:
+    """Send one message to the simulator's control socket and return its reply."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(sim.control))
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        return json.loads(sock.makefile("rb").readline())
+
+
+def promtool_check(promtool: str, text: str) -> tuple[int, list[str]]:
+    """Run ``promtool check metrics`` on ``text``: exit code and the problems it lists."""
+    result = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True,
+                            timeout=60, check=False)
+    return result.returncode, (result.stdout + result.stderr).decode().splitlines()

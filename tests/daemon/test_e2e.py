@@ -15,8 +15,15 @@ import pytest
 
 from solarmon.daemon.client import request
 
-from .conftest import REPO, expected_values, prom_values, sent_payloads, wait_until
-from .test_promfile import promtool_check
+from .conftest import (
+    REPO,
+    expected_values,
+    prom_values,
+    promtool_check,
+    sent_payloads,
+    sim_control,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -168,8 +175,6 @@ def test_unplugged_device_is_found_again_by_the_running_daemon(simulator, tmp_pa
     from solarmon.daemon.notify import Notifier
     from solarmon.daemon.service import Daemon
     from solarmon.daemon.worker import open_link
-
-    from .test_settings import sim_control
 
     sim = simulator(transport=transport, seed=8)
     porttype = "serial" if transport == "pty" else "hidraw"

@@ -17,8 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from solarmon.daemon.config import load_config
 from solarmon.daemon.worker import DeviceWorker, open_link
 
-from .conftest import expected_values, prom_values, wait_until
-from .test_settings import sim_control
+from .conftest import expected_values, prom_values, sim_control, wait_until
 
 # The full 1,000 on the pty; the FUSE hidraw node costs ~3x more per exchange, so it gets fewer
 # cycles to keep the suite fast (every fault kind still occurs dozens of times).

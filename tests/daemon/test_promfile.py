@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from solarmon.daemon.promfile import (
     write_atomic,
 )
 
+from .conftest import promtool_check
+
 HEALTH = HealthSample(up=True, last_success_wall=1764180000.25, poll_duration_s=0.125,
                       consecutive_failures=0, errors={"crc": 3, "timeout": 1}, discarded={"stale": 2})
 
@@ -31,13 +32,6 @@ def _render_all(readings: dict, health: HealthSample = HEALTH) -> str:
 def _samples(text: str) -> dict[tuple[str, frozenset], float]:
     return {(s.name, frozenset(s.labels.items())): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def promtool_check(promtool: str, text: str) -> tuple[int, list[str]]:
-    """Run ``promtool check metrics`` on ``text``: exit code and the problems it lists."""
-    result = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True,
-                            timeout=60, check=False)
-    return result.returncode, (result.stdout + result.stderr).decode().splitlines()
 
 
 def test_promtool_finds_no_error(reference_readings, promtool: str, tmp_path: Path) -> None:

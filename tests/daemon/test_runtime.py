@@ -14,8 +14,7 @@ from solarmon.daemon.notify import Notifier
 from solarmon.daemon.service import Daemon
 from solarmon.daemon.worker import open_link
 
-from .conftest import wait_until
-from .test_schedule import ManualClock
+from .conftest import ManualClock, wait_until
 
 
 def test_a_stuck_device_thread_withholds_the_watchdog(write_conf, tmp_path: Path) -> None:

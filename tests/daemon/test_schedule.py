@@ -6,18 +6,7 @@ import pytest
 
 from solarmon.daemon.schedule import Interval, Schedule
 
-
-class ManualClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from .conftest import ManualClock
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ and a distinct error for each way a setting can fail, every attempt in the audit
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from pathlib import Path
 
@@ -16,17 +15,9 @@ from solarmon.daemon.notify import Notifier
 from solarmon.daemon.service import Daemon
 from solarmon.daemon.worker import open_link
 
-from .conftest import wait_until
+from .conftest import sim_control, wait_until
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def sim_control(sim, message: dict) -> dict:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(10)
-        sock.connect(str(sim.control))
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        return json.loads(sock.makefile("rb").readline())
 
 
 @pytest.fixture
