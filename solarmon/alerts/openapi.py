@@ -33,7 +33,8 @@ def openapi_paths() -> dict[str, Any]:
                             "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                             "description": "how many past alerts (default 50)"}],
             "responses": {"200": _json(listing, "alerts"),
-                          "400": _json(ERROR, "a bad parameter (the message names it)")}}},
+                          "400": _json(ERROR, "a bad parameter (the message names it)"),
+                          "503": _json(ERROR, "the alert service is not running")}}},
         "/api/alerts/ack": {"post": {
             "summary": "Acknowledge an alert (operator)",
             "security": [{"bearer": []}],
@@ -48,5 +49,5 @@ def openapi_paths() -> dict[str, Any]:
                           "403": _json(ERROR, "not an operator, or commands are off"),
                           "404": _json(ERROR, "no such alert"),
                           "413": _json(ERROR, "body too large"),
-                          "503": _json(ERROR, "alerts are off")}}},
+                          "503": _json(ERROR, "alerts are off or not running")}}},
     }

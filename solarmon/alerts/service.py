@@ -170,7 +170,7 @@ class AlertService:
     # -- reads --------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """Counts of active alerts by severity and how many are not acknowledged (the banner)."""
-        active = self.store.active()
+        active = self.store.active() if self.store.is_open else []  # not started (yet): none
         counts = {"critical": 0, "warning": 0, "info": 0}
         for row in active:
             counts[row["severity"]] = counts.get(row["severity"], 0) + 1

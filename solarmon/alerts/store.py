@@ -87,6 +87,11 @@ class AlertStore:
                 self._conn.close()
                 self._conn = None
 
+    @property
+    def is_open(self) -> bool:
+        """True between `open()` and `close()`."""
+        return self._conn is not None
+
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             raise RuntimeError("alert store not open")

@@ -141,6 +141,11 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     relay.append(service)
     ctx.add_service(service, PART)  # after the history: its migration makes the alert tables
     ctx.health[PART] = service.health
+    registry = ctx.part("registry")  # the app's Prometheus registry (solarmon.web.metrics)
+    if registry is not None:
+        from solarmon.alerts.metrics import AlertsCollector
+
+        registry.register(AlertsCollector(service))
     LOG.info("alerts: %d rule(s), channels: %s", len(config.parsed_rules),
              ", ".join(delivery.names()) or "none")
 
@@ -168,6 +173,8 @@ def alerts() -> Response:
     if service is None:
         return jsonify({"enabled": False, "active": [], "recent": [], "counts": {}, "unacknowledged": 0,
                         "rules": [], "channels": {}})
+    if not service.store.is_open:
+        raise ApiError(503, "unavailable", "the alert service is not running (see /api/status)")
     summary = service.summary()
     return jsonify({"enabled": True, "active": summary["alerts"], "recent": service.store.recent(limit or 50),
                     "counts": summary["counts"], "unacknowledged": summary["unacknowledged"],
@@ -179,6 +186,8 @@ def _acknowledge() -> Response:
     """Acknowledge one alert ({"id": n}): it stays listed until it clears, but no longer calls for
     attention (the banner counts only unacknowledged alerts)."""
     service: AlertService = need(get_context(), PART)
+    if not service.store.is_open:
+        raise ApiError(503, "unavailable", "the alert service is not running (see /api/status)")
     request.get_data(cache=True)  # 413 for an oversized body, which get_json(silent) would hide
     body = request.get_json(silent=True)
     alert_id = body.get("id") if isinstance(body, dict) else None

@@ -51,7 +51,8 @@ def test_an_alert_fires_is_listed_acknowledged_and_clears(app, client, web_paths
     assert alert["message"] == "Battery low: 15% on main"
     assert body["unacknowledged"] == 1
     assert [r["name"] for r in body["rules"]] == ["battery_low"]
-    assert body["channels"]["apprise:1"]["delivered"] == 1
+    # The receiver has the message before the worker has counted it: wait for the count.
+    assert wait_until(lambda: client.get("/api/alerts").get_json()["channels"]["apprise:1"]["delivered"] == 1)
 
     # Acknowledging needs an operator.
     assert client.post("/api/alerts/ack", json={"id": alert["id"]}).status_code == 401
@@ -203,3 +204,21 @@ def test_web_interface_exits_2_naming_the_bad_rule(tmp_path):
     assert done.returncode == 2
     assert "rule 'battery_low': give either hysteresis or clear, not both" in done.stderr
     assert not (tmp_path / "h.db").exists()  # nothing was started
+
+
+@pytest.mark.timeout(60)
+def test_metrics_show_active_alerts_and_channel_outcomes(client, web_paths, web_runtime, receiver):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    low_battery(web_paths, 9)
+    assert receiver.wait_for(lambda b: len(b) == 1)
+    delivered_line = 'solarmon_alert_messages_total{channel="apprise:1",result="delivered"} 1.0'
+    assert wait_until(lambda: delivered_line in client.get("/metrics").text)
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    active = {s.labels["severity"]: s.value for s in families["solarmon_alerts_active"].samples}
+    assert active == {"info": 0, "warning": 0, "critical": 1}
+    assert families["solarmon_alerts_unacknowledged"].samples[0].value == 1
+    assert [s.value for s in families["solarmon_alert_channel_up"].samples] == [1]
+    delivered = [s for s in families["solarmon_alert_messages"].samples
+                 if s.labels == {"channel": "apprise:1", "result": "delivered"}]
+    assert delivered[0].value == 1
