@@ -72,7 +72,7 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
     conf = tmp_path / "faults.conf"
     conf.write_text(f"[SETUP]\npause = 1\ncontrol_socket =\naudit_log = a.jsonl\n[inv]\nport = {sim.port}\n"
                     f"porttype = {'serial' if transport == 'pty' else 'hidraw'}\nprom_output_dir = prom\n"
-                    "settings_interval = 1\ntimeout = 0.25\n")
+                    "settings_interval = 1\ntimeout = 0.4\n")
     device = load_config(conf).devices[0]
     worker = DeviceWorker(device, open_link, pause_s=1)
     truth = TruthIndex(sim)
