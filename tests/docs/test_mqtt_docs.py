@@ -94,3 +94,13 @@ def test_no_documented_account_is_missing_from_the_acl() -> None:
     table = section(DOC, "Broker")
     named = set(re.findall(r"^\| `([a-z-]+)` ", table, flags=re.MULTILINE))
     assert named == set(acl_users()), "docs/MQTT.md's user table and mosquitto/solarmon.acl differ"
+
+
+def test_the_alert_topic_is_documented() -> None:
+    from solarmon.alerts.channels import alert_topic
+
+    # The placeholders' < > are not topic-safe: check the shape with plain words, then the docs.
+    assert alert_topic("alerts", "rule", "source") == "alerts/rule/source"
+    assert documented("alerts/<rule>/<source>")
+    example = alert_topic("alerts", "battery_low", "inverter:main")
+    assert f"`{example}`" in DOC, f"docs/MQTT.md's example alert topic should read {example}"
