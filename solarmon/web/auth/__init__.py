@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, Response, jsonify, make_response, request
@@ -134,6 +135,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.before_request(lambda: guard.before_request(security))
     app.after_request(_security_headers)
+    app.add_template_filter(_utc, "utc")
     app.context_processor(lambda: {"csrf_token": guard.csrf_token, "auth_user": current_identity(),
                                    "public_read": config.public_read})
     ctx.health["security"] = lambda: {"ok": True, "users": security.users.count(),
@@ -147,6 +149,13 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     if token_file:
         LOG.warning("daemon.command_token_file is deprecated: its token still works as an admin API token; "
                     "move it with `python web_interface.py token import NAME --from %s`", token_file)
+
+
+def _utc(ts: float | None) -> str:
+    """A Unix time for the admin pages: `2026-11-26 19:40 UTC`, or a dash."""
+    if not ts:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _security_headers(response: Response) -> Response:
