@@ -73,3 +73,19 @@ def test_root_keeps_the_owner_of_a_file_it_rewrites(tmp_path, monkeypatch):
     os.chown(path, nobody.pw_uid, nobody.pw_gid)
     UserStore(path).add("alice", "alice-password", "admin")
     assert path.stat().st_uid == nobody.pw_uid
+
+
+def test_a_running_app_keeps_its_last_good_users_when_the_file_is_damaged(tmp_path, caplog):
+    path = tmp_path / "users.json"
+    users = UserStore(path)
+    users.add("alice", "alice-password", "admin")
+    content = path.read_text()
+    path.write_text(content[:-5])  # a bad hand edit, cut short
+    assert [u.name for u in users.users()] == ["alice"]  # still served
+    assert [u.name for u in users.users()] == ["alice"]
+    assert caplog.text.count("not valid JSON") == 1  # logged once, not per request
+    with pytest.raises(SecurityFileError):  # but nothing is written over it
+        users.add("bob", "bob-password", "viewer")
+    assert path.read_text() == content[:-5]
+    with pytest.raises(SecurityFileError):  # and a fresh start refuses it (exit 2)
+        UserStore(path).users()

@@ -112,3 +112,15 @@ def test_the_old_command_token_file_can_be_imported_and_keeps_working(web_paths,
     listing = cli(web_paths, "token", "list").stdout
     assert "legacy\toperator\tactive" in listing
     assert "cron\tviewer\tactive" in listing
+
+
+@pytest.mark.timeout(120)
+def test_an_unsafe_users_file_stops_the_start_with_exit_2(web_paths):
+    assert cli(web_paths, "user", "add", "alice", "--role", "admin", stdin="alice-password\n").returncode == 0
+    (web_paths.root / "var" / "users.json").chmod(0o644)
+    check = cli(web_paths, "--check")
+    assert check.returncode == 2
+    assert "chmod 600" in check.stderr
+    listing = cli(web_paths, "user", "list")
+    assert listing.returncode == 2
+    assert "chmod 600" in listing.stderr

@@ -8,21 +8,30 @@ leaves half a file), and refused when someone made them readable by others.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pwd
 import secrets
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from solarmon.web.config import ConfigError
+
+LOG = logging.getLogger(__name__)
 
 SECRET_KEY_BYTES = 32
 SERVICE_USER_ENV = "SOLARMON_WEB_USER"  # as in mosquitto/setup.sh
 DEFAULT_SERVICE_USER = "solarmon-web"  # the web app's system user (manage_web.sh install)
 
 
-class SecurityFileError(Exception):
-    """A security file is unreadable, unsafe (mode) or not in the expected format."""
+class SecurityFileError(ConfigError):
+    """A security file is unreadable, unsafe (mode) or not in the expected format.
+
+    A configuration error: web_interface.py exits 2 with the message, systemd does not restart it.
+    """
 
 
 def check_private(path: Path) -> None:
@@ -94,6 +103,54 @@ def read_json(path: Path, top_key: str) -> dict[str, Any]:
 def write_json(path: Path, top_key: str, body: dict[str, Any]) -> None:
     """Write `{top_key: body}` to a private JSON file atomically."""
     write_private(path, json.dumps({top_key: body}, indent=1, sort_keys=True).encode() + b"\n")
+
+
+class PrivateJsonFile:
+    """One private JSON file read through a cache that follows the file's changes on disk.
+
+    `load()` re-reads when the file's mtime or size changed. When a running app finds the file
+    damaged (a bad hand edit), it keeps serving the last good content and logs the error once;
+    `load(strict=True)` — used before every change — raises instead, so a change is never written
+    over a file someone is still repairing. The caller holds its own lock.
+    """
+
+    def __init__(self, path: Path, top_key: str,
+                 validate: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Remember the file, its top-level key and an optional check of its body."""
+        self.path, self.top_key, self.validate = path, top_key, validate
+        self._body: dict[str, Any] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._good = False  # the last read succeeded
+        self._ever_good = False  # some read succeeded: there is content to fall back on
+
+    def load(self, *, strict: bool = False) -> dict[str, Any]:
+        """The file's body (a cached dict: copy before changing it)."""
+        try:
+            info = self.path.stat()
+            stamp: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp is None or stamp != self._stamp or (strict and not self._good):
+            try:
+                body = read_json(self.path, self.top_key)
+                if self.validate is not None:
+                    self.validate(body)
+            except SecurityFileError as exc:
+                if strict or not self._ever_good:
+                    raise
+                if self._good or stamp != self._stamp:  # once per damaged version, not per request
+                    LOG.error("%s; still using its last good content", exc)
+                self._stamp, self._good = stamp, False
+                return self._body
+            self._body, self._stamp, self._good, self._ever_good = body, stamp, True, True
+        return self._body
+
+    def save(self, body: dict[str, Any]) -> None:
+        """Write the body atomically (0600) and remember it as the file's content."""
+        write_json(self.path, self.top_key, body)
+        info = self.path.stat()
+        self._body, self._stamp = body, (info.st_mtime_ns, info.st_size)
+        self._good = self._ever_good = True
 
 
 def load_or_create_secret(path: Path) -> bytes:

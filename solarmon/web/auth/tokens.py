@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from solarmon.web.auth.files import read_json, write_json
+from solarmon.web.auth.files import PrivateJsonFile
 from solarmon.web.auth.roles import check_role
 
 TOKEN_PREFIX = "smt_"  # noqa: S105 - a prefix, not a secret
@@ -60,26 +60,16 @@ class TokenStore:
         """Remember the file; nothing is read until first use."""
         self.path = path
         self._lock = threading.Lock()
-        self._tokens: dict[str, dict[str, Any]] = {}
-        self._stamp: tuple[int, int] | None = None
+        self._file = PrivateJsonFile(path, "tokens")
         self._used: dict[str, float] = {}  # last use, in memory: a write per request would be wasteful
 
-    def _load(self) -> dict[str, dict[str, Any]]:
-        """The tokens, re-read when the file changed (caller holds the lock)."""
-        try:
-            info = self.path.stat()
-            stamp: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
-        except FileNotFoundError:
-            stamp = None
-        if stamp is None or stamp != self._stamp:
-            self._tokens, self._stamp = read_json(self.path, "tokens"), stamp
-        return self._tokens
+    def _load(self, *, strict: bool = False) -> dict[str, dict[str, Any]]:
+        """The tokens (caller holds the lock); strict before a change."""
+        return self._file.load(strict=strict)
 
     def _save(self, tokens: dict[str, dict[str, Any]]) -> None:
         """Write the file (caller holds the lock)."""
-        write_json(self.path, "tokens", tokens)
-        info = self.path.stat()
-        self._tokens, self._stamp = tokens, (info.st_mtime_ns, info.st_size)
+        self._file.save(tokens)
 
     def create(self, name: str, role: str, created_by: str, *,
                secret: str | None = None) -> tuple[TokenInfo, str]:
@@ -93,7 +83,7 @@ class TokenStore:
                              "1-64 letters, digits, spaces, _ . @ -")
         check_role(role)
         with self._lock:
-            tokens = dict(self._load())
+            tokens = dict(self._load(strict=True))
             token_id = secrets.token_hex(4)
             while token_id in tokens:
                 token_id = secrets.token_hex(4)
@@ -126,7 +116,7 @@ class TokenStore:
     def revoke(self, token_id: str) -> TokenInfo:
         """Revoke a token at once (TokenError when there is no such token)."""
         with self._lock:
-            tokens = dict(self._load())
+            tokens = dict(self._load(strict=True))
             entry = tokens.get(token_id)
             if entry is None:
                 raise TokenError(f"there is no token {token_id!r}")

@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from solarmon.web.auth.files import SecurityFileError, read_json, write_json
+from solarmon.web.auth.files import PrivateJsonFile, SecurityFileError
 from solarmon.web.auth.roles import check_role
 
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
@@ -68,30 +68,22 @@ class UserStore:
         """Remember the file; nothing is read until first use."""
         self.path = path
         self._lock = threading.Lock()
-        self._users: dict[str, dict[str, Any]] = {}
-        self._stamp: tuple[int, int] | None = None
+        self._file = PrivateJsonFile(path, "users", self._check)
 
-    def _load(self) -> dict[str, dict[str, Any]]:
-        """The users, re-read when the file's mtime or size changed (caller holds the lock)."""
-        try:
-            info = self.path.stat()
-            stamp = (info.st_mtime_ns, info.st_size)
-        except FileNotFoundError:
-            stamp = None
-        if stamp != self._stamp or stamp is None:
-            users = read_json(self.path, "users")
-            for name, entry in users.items():
-                if not isinstance(entry, dict) or not isinstance(entry.get("hash"), str) \
-                        or entry.get("role") not in ("viewer", "operator", "admin"):
-                    raise SecurityFileError(f"{self.path}: the entry of user {name!r} is damaged")
-            self._users, self._stamp = users, stamp
-        return self._users
+    def _check(self, users: dict[str, Any]) -> None:
+        """Every entry has a hash and a known role (SecurityFileError naming the user otherwise)."""
+        for name, entry in users.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("hash"), str) \
+                    or entry.get("role") not in ("viewer", "operator", "admin"):
+                raise SecurityFileError(f"{self.path}: the entry of user {name!r} is damaged")
+
+    def _load(self, *, strict: bool = False) -> dict[str, dict[str, Any]]:
+        """The users (caller holds the lock); strict before a change."""
+        return self._file.load(strict=strict)
 
     def _save(self, users: dict[str, dict[str, Any]]) -> None:
-        """Write the users file and remember what is on disk (caller holds the lock)."""
-        write_json(self.path, "users", users)
-        info = self.path.stat()
-        self._users, self._stamp = users, (info.st_mtime_ns, info.st_size)
+        """Write the users file (caller holds the lock)."""
+        self._file.save(users)
 
     def users(self) -> list[User]:
         """Every account, sorted by name."""
@@ -129,7 +121,7 @@ class UserStore:
         entry = {"hash": generate_password_hash(password), "role": role, "created": now, "changed": now,
                  "generation": secrets.token_hex(8)}
         with self._lock:
-            users = dict(self._load())
+            users = dict(self._load(strict=True))
             if name in users:
                 raise UserError(f"user {name!r} exists already (use passwd to change the password)")
             users[name] = entry
@@ -139,7 +131,7 @@ class UserStore:
     def remove(self, name: str) -> None:
         """Delete an account (UserError when there is none)."""
         with self._lock:
-            users = dict(self._load())
+            users = dict(self._load(strict=True))
             if users.pop(name, None) is None:
                 raise UserError(f"there is no user {name!r}")
             self._save(users)
@@ -151,7 +143,7 @@ class UserStore:
         if role is not None:
             check_role(role)
         with self._lock:
-            users = dict(self._load())
+            users = dict(self._load(strict=True))
             if name not in users:
                 raise UserError(f"there is no user {name!r}")
             entry = dict(users[name])
