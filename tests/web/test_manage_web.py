@@ -109,10 +109,15 @@ def test_the_demo_runs_the_whole_system_and_ctrl_c_stops_it():
         assert any(v is not None for v in history["series"]["battery_voltage"]["avg"])
         status = get(f"http://127.0.0.1:{port}/api/status")[1]
         assert status["sources"]["daemon"]["ok"] is True
+        assert status["commands_enabled"] is True  # the demo's admin account (docs/SECURITY.md)
+        users = json.loads((demo_dir / "users.json").read_text())["users"]
+        assert users["demo"]["role"] == "admin"
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
         output, _ = process.communicate(timeout=60)
     assert "demo stopped" in output
+    password = (demo_dir / "demo.password").read_text().strip()
+    assert f"sign in as demo (admin), password: {password}" in output
     leftovers = subprocess.run(["pgrep", "-f", str(demo_dir)], capture_output=True, text=True, check=False)
     assert leftovers.stdout == ""
     shutil.rmtree(demo_dir, ignore_errors=True)
