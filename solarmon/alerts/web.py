@@ -150,17 +150,22 @@ def init_app(app: Flask, ctx: WebContext) -> None:
              ", ".join(delivery.names()) or "none")
 
 
+def _nav_items(theme: str, endpoint: str) -> list[dict[str, Any]]:
+    """The alerts page's entry in every page's navigation (the base layouts add `extra_nav`)."""
+    url = "/alerts/lcars" if theme == "lcars" else "/alerts"
+    return [{"label": "Alerts", "icon": "fa-bell", "url": url, "active": endpoint == "alerts"}]
+
+
 def _banner_context() -> dict[str, Any]:
-    """`alert_banner` for the base layout: active alerts by severity (None when alerts are off)."""
+    """For every template: `alert_banner` (active alerts by severity; None when alerts are off)
+    and `extra_nav(theme, endpoint)` (the alerts page in the navigation)."""
     try:
         service = get_context().part(PART)
-        if service is None:
-            return {"alert_banner": None}
-        summary = service.summary()
+        summary = service.summary() if service is not None else None
     except Exception:  # the banner must never break a page
         LOG.debug("alert banner unavailable", exc_info=True)
-        return {"alert_banner": None}
-    return {"alert_banner": summary}
+        summary = None
+    return {"alert_banner": summary, "extra_nav": _nav_items}
 
 
 @bp.get("/api/alerts")
@@ -214,11 +219,10 @@ def _page(theme: str) -> str:
         from solarmon.web.pages import PAGES, missing_vendor_files
     except ImportError:  # no pages part: nothing to frame the page with
         abort(404)
-    path = "/alerts" if theme == "standard" else "/alerts/lcars"
     suffix = "" if theme == "standard" else f"_{theme}"
+    # The alerts entry itself comes from `extra_nav`, as on every other page.
     nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
            for p in PAGES]
-    nav.append({"label": "Alerts", "icon": "fa-bell", "url": path, "active": True})
     other = "lcars" if theme == "standard" else "standard"
     page = {"endpoint": "alerts", "label": "Alerts", "icon": "fa-bell", "template": "alerts/page.html"}
     return render_template("alerts/page.html", layout=f"{theme}/base.html", theme=theme, page=page, nav=nav,

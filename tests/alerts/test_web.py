@@ -102,6 +102,9 @@ def test_the_banner_is_on_every_page_in_both_themes(client, web_paths, web_runti
         assert " hidden>" not in banner
         assert ("/alerts/lcars" if "lcars" in path else 'href="/alerts"') in banner
         assert "js/alert-banner.js" in html
+        nav = html.split('id="main-nav"', 1)[1]
+        link = "/alerts/lcars" if "lcars" in path else "/alerts"
+        assert f'href="{link}"' in nav.split("</nav>")[0], path  # the alerts page is in the navigation
 
 
 def test_the_alerts_page_in_both_themes(client):
