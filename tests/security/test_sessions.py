@@ -208,3 +208,26 @@ def test_a_secret_file_others_can_read_is_refused(app, web_paths, name):
 def test_the_first_start_says_how_to_create_the_first_admin(web_config, caplog):
     create_app(web_config)
     assert "user add NAME --role admin" in caplog.text
+
+
+@pytest.mark.parametrize("web_config_overrides", [{"daemon": {"command_token_file": ""},
+                                                   "security": {"session_hours": 0.05}}])
+def test_a_login_ends_after_session_hours(secured, monkeypatch):
+    import time as real_time
+
+    from solarmon.web.auth import guard
+
+    client = secured.client("admin")
+    assert client.get("/admin").status_code == 200
+
+    class Later:
+        """time.time() three minutes and a second from now (session_hours 0.05 = 180 s)."""
+
+        @staticmethod
+        def time() -> float:
+            return real_time.time() + 181
+
+    monkeypatch.setattr(guard, "time", Later)
+    response = client.get("/admin")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/admin"
