@@ -55,6 +55,9 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             text = page.locator("#alert-banner-text").text_content()
             assert text == "1 active alert: Battery low: 11% on main"
             assert page.locator("#alert-banner").get_attribute("data-severity") == "critical"
+            shots = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"alerts-banner-{theme}.png"))
 
             page.click("#alert-banner a")
             page.wait_for_url(f"{server.url}/alerts{suffix}")
@@ -67,8 +70,6 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             page.locator("#alert-banner").wait_for(state="hidden", timeout=10000)
             assert get_context(app).parts["alerts"].store.active()[0]["acknowledged"]
             assert "battery_low" in page.locator("#alerts-rules").text_content()
-            shots = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / f"alerts-{theme}.png"), full_page=True)
             assert errors == []
         finally:
