@@ -5,5 +5,6 @@ Modules: `rules` (model and parser), `defaults` (built-in rules), `config` (web.
 `evaluator` (the state machine), `notify` (messages and the flap limiter), `store` (the alert
 tables, history schema v4), `channels` (apprise and MQTT adapters), `delivery` (per-channel
 workers with retry and backoff), `service` (the evaluation thread), `web` (the web app's part:
-/api/alerts, the alerts page, the banner). See docs/ALERTS.md.
+/api/alerts, the alerts page, the banner), `openapi` and `metrics` (its entries in
+/api/openapi.json and /metrics). See docs/ALERTS.md.
 """
