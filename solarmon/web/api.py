@@ -382,7 +382,9 @@ def command() -> Response:
         audit_event("command", target=target, result=exc.kind, detail=str(exc))
         raise ApiError(exc.status, exc.kind, str(exc)) from exc
     if reply.get("ok"):
-        audit_event("command", target=target, result="ok", detail=json.dumps(reply.get("verified") or {}))
+        verified = reply.get("verified")
+        audit_event("command", target=target, result="ok",
+                    detail=f"verified {json.dumps(verified)}" if verified else str(reply.get("class") or ""))
         return jsonify(reply)
     kind = str(reply.get("error") or "daemon_error")
     audit_event("command", target=target, result=kind, detail=str(reply.get("message") or ""))

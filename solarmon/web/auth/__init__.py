@@ -152,10 +152,10 @@ def init_app(app: Flask, ctx: WebContext) -> None:
 
 
 def _utc(ts: float | None) -> str:
-    """A Unix time for the admin pages: `2026-11-26 19:40 UTC`, or a dash."""
+    """A Unix time for the admin pages: `2026-11-26 19:40:05 UTC`, or a dash."""
     if not ts:
         return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _security_headers(response: Response) -> Response:
