@@ -138,8 +138,9 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     app.add_template_filter(_utc, "utc")
     app.context_processor(lambda: {"csrf_token": guard.csrf_token, "auth_user": current_identity(),
                                    "public_read": config.public_read})
-    ctx.health["security"] = lambda: {"ok": True, "users": security.users.count(),
-                                      "public_read": config.public_read}
+    # No account names or counts here: /api/status is public when reading is.
+    ctx.health["security"] = lambda: {"ok": True, "public_read": config.public_read,
+                                      "trust_proxy": config.trust_proxy}
     from solarmon.web.auth.views import bp
 
     app.register_blueprint(bp)
