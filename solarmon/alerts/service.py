@@ -74,6 +74,11 @@ class AlertService:
     def stop(self) -> None:
         """Stop the thread, the channels and the store (safe when not started)."""
         self._stop.set()
+        if self._subscription is not None:
+            # Wake the thread now: it may be waiting up to a tick for the next sample.
+            from solarmon.web.state import Event
+
+            self._subscription.offer(Event(seq=-1, kind="stop", source="", ts=0.0, data={}))
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_S)
             self._thread = None
@@ -98,6 +103,8 @@ class AlertService:
             event = self._subscription.get(timeout=wait) if self._subscription is not None else None
             if event is None and self._subscription is None:
                 self._stop.wait(wait)
+            if self._stop.is_set():
+                return
             if event is not None and event.kind == "sample":
                 self.check_source(event.source)
             if time.monotonic() >= next_tick:

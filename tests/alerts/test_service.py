@@ -100,3 +100,16 @@ def test_the_store_falls_back_to_memory_without_alert_tables(tmp_path):
     missing = tmp_path / "missing.db"
     AlertStore(missing).open()
     assert not missing.exists()  # the store never creates the history database
+
+
+@pytest.mark.timeout(30)
+def test_stop_does_not_wait_for_the_next_tick():
+    service = AlertService(RULES, state=LiveState(), store=AlertStore(None), delivery=Delivery([]),
+                           tick_s=3600)
+    service.start()
+    thread = service._thread
+    assert wait_until(lambda: service.evaluations == 0 and thread.is_alive())
+    service.stop()
+    # stop() joins for at most a few seconds: the thread, waiting for a sample for up to an hour,
+    # can only have ended if stop() woke it.
+    assert not thread.is_alive()
