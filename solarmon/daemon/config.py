@@ -34,6 +34,10 @@ _OUTPUTS = ("prom_file", "prom", "screen", "json", "mqtt", "json_mqtt", "hass_mq
             "influx_mqtt", "tag_mqtt", "domoticz_mqtt", "simple", "raw", "value", "json_units", "boxdraw")
 
 
+# What this daemon produces: the .prom file, and MQTT (solarmon.mqtt.daemonext).
+_PRODUCED = frozenset({"prom_file", "mqtt", "json_mqtt", "tag_mqtt", "hass_mqtt"})
+
+
 class ConfigError(Exception):
     """A config that must not start the daemon; the message names file, section, key and limits."""
 
@@ -84,11 +88,17 @@ KEYS: tuple[KeySpec, ...] = (
             0.1, 86400),
     KeySpec("log_file", SCOPE_SETUP, "path", "", "Log file (reopened when rotated); empty: stderr, "
             "which is the journal under systemd."),
-    KeySpec("mqtt_broker", SCOPE_SETUP, "str", "localhost", "Accepted for mppsolar compatibility; "
-            "the daemon publishes no MQTT (the web app does)."),
-    KeySpec("mqtt_port", SCOPE_SETUP, "int", 1883, "Accepted for mppsolar compatibility.", 1, 65535),
-    KeySpec("mqtt_user", SCOPE_SETUP, "str", "", "Accepted for mppsolar compatibility."),
-    KeySpec("mqtt_pass", SCOPE_SETUP, "str", "", "Accepted for mppsolar compatibility."),
+    KeySpec("mqtt_broker", SCOPE_SETUP, "str", "localhost", "Broker of the mqtt / hass_mqtt outputs "
+            "(docs/MQTT.md)."),
+    KeySpec("mqtt_port", SCOPE_SETUP, "int", 1883, "Its port.", 1, 65535),
+    KeySpec("mqtt_user", SCOPE_SETUP, "str", "", "MQTT user; empty: solarmon-daemon."),
+    KeySpec("mqtt_pass", SCOPE_SETUP, "str", "", "MQTT password; empty: SOLARMON_MQTT_PASSWORD, the systemd "
+            "credential mqtt-password or /etc/solarmon/mqtt/solarmon-daemon.pass (mode 0600)."),
+    KeySpec("mqtt_prefix", SCOPE_SETUP, "str", "solarmon", "Topic prefix of the mqtt outputs: "
+            "<prefix>/<section>/state ...", new=True),
+    KeySpec("mqtt_settings", SCOPE_SETUP, "choice", "off", "on: take setting requests on "
+            "<prefix>/<section>/set (allowed_settings and validation apply; dangerous ones are refused).",
+            choices=("off", "on"), new=True),
     KeySpec("control_socket", SCOPE_SETUP, "path", "/run/mpp-solar/control.sock",
             "Unix control socket (mode 0660; systemd creates /run/mpp-solar); empty: no socket.", new=True),
     KeySpec("audit_log", SCOPE_SETUP, "path", "var/mpp-solar-audit.jsonl",
@@ -102,8 +112,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("command", SCOPE_DEVICE, "commands", "QPIGS", "Queries each cycle; QMOD and QPIWS are "
             "added, QPIRI and QFLAG are read every settings_interval."),
     KeySpec("tag", SCOPE_DEVICE, "str", "", "Accepted for mppsolar compatibility (its MQTT topic)."),
-    KeySpec("outputs", SCOPE_DEVICE, "outputs", "prom_file", "Only prom_file is produced; other "
-            "mppsolar outputs are accepted and ignored with a warning."),
+    KeySpec("outputs", SCOPE_DEVICE, "outputs", "prom_file", "prom_file; mqtt (also json_mqtt, tag_mqtt) "
+            "publishes to MQTT, hass_mqtt adds Home Assistant discovery; other mppsolar outputs are "
+            "accepted and ignored with a warning."),
     KeySpec("prom_output_dir", SCOPE_DEVICE, "path", "prometheus",
             "Folder of mpp-solar-<section>.prom (created if missing)."),
     KeySpec("dev", SCOPE_DEVICE, "str", "", "The device label; empty: None, as mppsolar writes it."),
@@ -137,6 +148,8 @@ class SetupConfig:
     mqtt_port: int
     mqtt_user: str
     mqtt_pass: str
+    mqtt_prefix: str
+    mqtt_settings: str
     control_socket: Path | None
     audit_log: Path
 
@@ -289,9 +302,9 @@ class _Reader:
         for output in outputs:
             if output not in _OUTPUTS:
                 raise self.error(spec.name, f"{output!r} is not an output; allowed: {spec.limits()}")
-        ignored = [o for o in outputs if o != "prom_file"]
+        ignored = [o for o in outputs if o not in _PRODUCED]
         if ignored:
-            LOG.warning("%s [%s] outputs: %s ignored (this daemon writes prom_file only)",
+            LOG.warning("%s [%s] outputs: %s ignored (this daemon writes prom_file and the MQTT outputs)",
                         self.path, self.section, ", ".join(ignored))
         return outputs
 
@@ -311,6 +324,7 @@ def _load_setup(path: Path, values: dict[str, str]) -> SetupConfig:
     return SetupConfig(
         pause_s=get["pause"], log_file=get["log_file"], mqtt_broker=get["mqtt_broker"],
         mqtt_port=get["mqtt_port"], mqtt_user=get["mqtt_user"], mqtt_pass=get["mqtt_pass"],
+        mqtt_prefix=get["mqtt_prefix"], mqtt_settings=get["mqtt_settings"],
         control_socket=get["control_socket"], audit_log=get["audit_log"] or path.parent / "audit.jsonl",
     )
 

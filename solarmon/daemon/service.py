@@ -45,6 +45,7 @@ class Daemon:
             self.control = ControlServer(config.setup.control_socket, self.dispatch, self.status,
                                          reply_timeout_s=REPLY_TIMEOUT_S)
         self.stop_event = threading.Event()
+        self.mqtt: Any = None  # the MQTT output, built and started by start() when configured
 
     # -- requests --------------------------------------------------------------------------
 
@@ -109,10 +110,26 @@ class Daemon:
                 self.control = None
         for worker in self.workers.values():
             worker.start()
+        self._start_mqtt()
+
+    def _start_mqtt(self) -> None:
+        """The mqtt / hass_mqtt outputs (solarmon.mqtt.daemonext): a failure is logged, polling goes on."""
+        from solarmon.mqtt.client import MqttError
+        from solarmon.mqtt.daemonext import build_daemon_mqtt
+
+        try:
+            self.mqtt = build_daemon_mqtt(self)
+            if self.mqtt is not None:
+                self.mqtt.start()
+        except (MqttError, OSError) as exc:
+            LOG.error("MQTT output off: %s", exc)
+            self.mqtt = None
 
     def stop(self) -> None:
         """Stop accepting requests, then stop every worker (each closes its device)."""
         self.notifier.stopping()
+        if self.mqtt is not None:
+            self.mqtt.stop()  # announces the devices and the daemon offline
         if self.control is not None:
             self.control.stop()
         for worker in self.workers.values():

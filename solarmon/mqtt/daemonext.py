@@ -5,8 +5,9 @@ A section publishes to MQTT when its `outputs` list an MQTT output of mppsolar's
 login are mppsolar's [SETUP] keys (`mqtt_broker`, `mqtt_port`, `mqtt_user`, `mqtt_pass`); with
 `mqtt_pass` empty the password comes from SOLARMON_MQTT_PASSWORD, the systemd credential
 `mqtt-password`, or /etc/solarmon/mqtt/solarmon-daemon.pass (made by mosquitto/setup.sh).
-`mqtt_prefix` (default `solarmon`) and `mqtt_settings` (`on` enables settings over MQTT; default
-`off`) are read when the config has them.
+`mqtt_prefix` (default `solarmon`) names the topics and `mqtt_settings = on` enables settings
+over MQTT (default `off`). Started by `Daemon.start()`; a failure here is logged and the daemon
+polls on without MQTT.
 
 The workers are not changed: one thread of ours looks at each worker once a `poll_s` and, when it
 has completed a new cycle, publishes the latest reading of every command and the device's up/down
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 
 from solarmon.inverter.readings import Field
 from solarmon.mqtt.client import MqttSettings
-from solarmon.mqtt.credentials import mqtt_settings_from_config
+from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
 from solarmon.mqtt.discovery import DeviceInfo
 from solarmon.mqtt.inverter import InverterMqtt, InverterMqttConfig
 
@@ -34,6 +36,7 @@ MQTT_OUTPUTS = frozenset({"mqtt", "json_mqtt", "tag_mqtt", "hass_mqtt"})
 DISCOVERY_OUTPUTS = frozenset({"hass_mqtt"})
 DEFAULT_PASSWORD_FILE = Path("/etc/solarmon/mqtt/solarmon-daemon.pass")
 POLL_S = 1.0
+PREFIX_RE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
 
 
 def settings_from_setup(
@@ -64,8 +67,14 @@ class DaemonMqtt:
         setup = daemon.config.setup
         devices = [d for d in daemon.config.devices if MQTT_OUTPUTS & set(d.outputs)]
         self.workers = {d.name: daemon.workers[d.name] for d in devices}
+        prefix = getattr(setup, "mqtt_prefix", "solarmon") or "solarmon"
+        if not PREFIX_RE.fullmatch(prefix):
+            raise MqttConfigError(
+                f"{daemon.config.path} [SETUP] mqtt_prefix: {prefix!r} must be topic levels of letters, "
+                "digits, _ and - separated by / (no wildcards)"
+            )
         options = InverterMqttConfig(
-            prefix=getattr(setup, "mqtt_prefix", "solarmon") or "solarmon",
+            prefix=prefix,
             discovery=any(DISCOVERY_OUTPUTS & set(d.outputs) for d in devices),
             settings=str(getattr(setup, "mqtt_settings", "off")).lower() in ("on", "yes", "true", "1"),
         )
