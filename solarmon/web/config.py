@@ -107,6 +107,9 @@ class SecurityConfig:
         "API tokens (stored hashed, each with a role), managed on the admin page (mode 0600)"))
     audit_log: str = field(default="var/web-audit.jsonl", metadata=_meta(
         "JSON-lines log of every login, command, user and token change (the admin's audit page)"))
+    daemon_audit_log: str = field(default="", metadata=_meta(
+        "the daemon's audit log (audit_log in mpp-solar.conf), also shown on the audit page: every "
+        "setting, including those from MQTT. Empty: not shown"))
     trust_proxy: bool = field(default=False, metadata=_meta(
         "true only behind a TLS reverse proxy on this machine: honour X-Forwarded-Proto/-For "
         "(Secure cookies, the client's address for rate limits)"))

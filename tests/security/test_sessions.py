@@ -231,3 +231,36 @@ def test_a_login_ends_after_session_hours(secured, monkeypatch):
     response = client.get("/admin")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/admin"
+
+
+def test_the_audit_page_shows_the_daemons_settings_when_configured(web_paths):
+    from solarmon.daemon.audit import AuditLog as DaemonAudit
+    from tests.fixtures.webapp import make_web_config
+    from tests.security.conftest import make_secured
+
+    daemon_log = web_paths.root / "mpp-solar-audit.jsonl"
+    DaemonAudit(daemon_log).record(device="main", command="POP02", result="ok", confirm=True,
+                                   verified={"output_source_priority": "SBU first"})
+    DaemonAudit(daemon_log).record(device="main", command="PBT01", result="refused", message="not allowed")
+    app = create_app(make_web_config(web_paths, {"daemon": {"command_token_file": ""},
+                                                 "security": {"daemon_audit_log": daemon_log.name}}))
+    secured = make_secured(app)
+    page = secured.client("admin").get("/audit/lcars").get_data(as_text=True)
+    assert 'id="daemon-audit-table"' in page
+    assert page.index("PBT01") < page.index("POP02")  # newest first
+    assert "SBU first" in page
+    assert 'data-result="refused"' in page
+
+
+@pytest.mark.parametrize("web_config_overrides", [{"daemon": {"command_token_file": ""},
+                                                   "security": {"daemon_audit_log": "var"}}])
+def test_an_unreadable_daemon_audit_log_is_said_on_the_page(secured):
+    page = secured.client("admin").get("/audit").get_data(as_text=True)  # "var" is a folder
+    assert "cannot read" in page
+    assert 'id="audit-table"' in page  # the web app's own records still show
+
+
+def test_without_a_daemon_audit_log_the_page_has_only_the_web_apps(secured):
+    page = secured.client("admin").get("/audit").get_data(as_text=True)
+    assert 'id="audit-table"' in page
+    assert 'id="daemon-audit-table"' not in page

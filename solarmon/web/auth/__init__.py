@@ -85,6 +85,7 @@ class Security:
     limiter: LoginLimiter
     audit: AuditLog
     legacy_token_path: Path | None = None
+    daemon_audit_path: Path | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def legacy_token_file(self) -> Path | None:
@@ -124,7 +125,8 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     security = Security(config, UserStore(ctx.config.path(config.users_file)),
                         TokenStore(ctx.config.path(config.token_store)), limiter,
                         AuditLog(ctx.config.path(config.audit_log)),
-                        ctx.config.path(token_file) if token_file else None)
+                        ctx.config.path(token_file) if token_file else None,
+                        ctx.config.path(config.daemon_audit_log) if config.daemon_audit_log else None)
     ctx.parts["security"] = security
     app.secret_key = load_or_create_secret(ctx.config.path(config.secret_key_file))
     app.session_interface = _SessionInterface()

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, redirect, request, url_for
 
 from solarmon.web.auth import audit_event
+from solarmon.web.auth.audit import AuditLog
 from solarmon.web.auth.roles import ROLES, current_identity, require_role
 from solarmon.web.auth.tokens import TokenError
 from solarmon.web.auth.users import UserError
@@ -49,8 +50,17 @@ def audit_page(theme: str) -> Response:
     action = request.args.get("action") or None
     if action not in (None, *AUDIT_ACTIONS):
         action = None
-    records = _security().audit.read(AUDIT_LIMIT, action)
-    return _render("audit", "Audit", theme, records=records, action=action, actions=AUDIT_ACTIONS)
+    security = _security()
+    records = security.audit.read(AUDIT_LIMIT, action)
+    daemon_records, daemon_error = None, ""
+    if security.daemon_audit_path is not None and action in (None, "command"):
+        try:
+            daemon_records = AuditLog(security.daemon_audit_path).read(AUDIT_LIMIT)
+        except OSError as exc:  # e.g. not readable by the web service's user
+            daemon_records = []
+            daemon_error = f"cannot read {security.daemon_audit_path}: {exc.strerror or exc}"
+    return _render("audit", "Audit", theme, records=records, action=action, actions=AUDIT_ACTIONS,
+                   daemon_records=daemon_records, daemon_error=daemon_error)
 
 
 @require_role("admin")
