@@ -186,3 +186,42 @@ def test_weather_fetcher_offline_or_stale_marks_the_source(
     assert body is not None
     assert weather_health(body)["error"].startswith("fetcher_offline")
     assert client.get("/api/weather").get_json()["sources"]["weather"]["values"] == {"temperature": 1.7}
+
+
+def test_weather_fetcher_to_api_weather(web_runtime: Any, client: Any, app: Any, mqtt_broker: Broker) -> None:
+    """Open-Meteo stand-in -> WeatherFetcher -> broker -> web app -> /api/weather, units included."""
+    from solarmon.mqtt.client import Availability
+    from solarmon.weather.client import OpenMeteoClient
+    from solarmon.weather.config import WeatherConfig
+    from solarmon.weather.fetcher import STATUS_TOPIC, WeatherFetcher
+    from solarmon.web.runtime import get_context
+    from tests.fixtures.broker import settings_for
+    from tests.weather.conftest import FakeOpenMeteo
+
+    assert get_context(app).part("house").wait_connected(5)
+    fake = FakeOpenMeteo()
+    fake.thread.start()
+    conn = MqttConnection(
+        settings_for(mqtt_broker, "solarmon-weather"), availability=Availability(STATUS_TOPIC)
+    )
+    conn.start()
+    try:
+        assert conn.wait_connected(5)
+        config = WeatherConfig(base_url=fake.url, timeout_s=2, retries=0)
+        assert WeatherFetcher(config, OpenMeteoClient(config), publisher=conn).fetch_once()
+        body = poll(
+            client,
+            "/api/weather",
+            lambda b: len(b["sources"].get("weather", {}).get("values", {})) == 13,
+            timeout_s=5,
+        )
+        assert body is not None
+        weather = body["sources"]["weather"]
+        assert weather["values"]["temperature"] == -3.4
+        assert weather["values"]["tilted_irradiance"] == 121.4
+        assert weather["units"]["wind_gusts"] == "km/h"
+        assert weather["units"]["temperature"] == "°C"
+    finally:
+        conn.stop()
+        fake.server.shutdown()
+        fake.server.server_close()
