@@ -122,7 +122,7 @@ data: {prom_dir: prometheus, stale_after_s: 60}
 history: {db_path: history.db}
 daemon: {control_socket: control.sock, timeout_s: 30}
 security: {users_file: users.json, secret_key_file: secret_key, token_store: tokens.json,
-           audit_log: web-audit.jsonl}
+           audit_log: web-audit.jsonl, daemon_audit_log: audit.jsonl}
 YAML
     if [ ! -s "$DEMO_DIR/users.json" ]; then
         "$PYTHON" "$ROOT/web_interface.py" -c "$DEMO_DIR/web.yaml" user add demo --role admin \
