@@ -34,6 +34,7 @@ WEATHER_DIGEST_TOPIC = "weather/current"
 PROM_INTERVAL_S = 5.0
 QUEUE_MAX = 50_000
 BATCH_MAX = 1000
+MAX_SENSORS = 1000  # distinct sensors per source (house, weather)
 MAX_DIGEST_BYTES = 16_384
 # A sink gets the values accepted since its last call, oldest first (never empty).
 Sink = Callable[[list[SensorValue]], None]
@@ -62,15 +63,24 @@ class SensorBoard:
     _rejected: dict[str, Counter[str]] = field(default_factory=dict)
     _weather_online: bool | None = None
     _units: dict[tuple[str, str], str] = field(default_factory=dict)
+    _sensor_counts: Counter[str] = field(default_factory=Counter)
     _dirty: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def store(self, value: SensorValue) -> None:
-        """Record an accepted value."""
+    def store(self, value: SensorValue) -> bool:
+        """Record an accepted value; False (and counted as `too_many_sensors`) for a new sensor
+        beyond MAX_SENSORS per source, so a misbehaving publisher cannot grow memory without end."""
+        key = (value.source, value.name)
         with self._lock:
-            self._values[(value.source, value.name)] = value
+            if key not in self._values and self._sensor_counts[value.source] >= MAX_SENSORS:
+                self._rejected.setdefault(value.source, Counter())["too_many_sensors"] += 1
+                return False
+            if key not in self._values:
+                self._sensor_counts[value.source] += 1
+            self._values[key] = value
             self._accepted[value.source] += 1
             self._dirty.add(value.source)
+            return True
 
     def reject(self, source: str, reason: str) -> None:
         """Count a rejected message under its root (`house`, `weather` or `other`)."""
@@ -199,8 +209,8 @@ class HouseSubscriber:
             unit = self.board.unit_for(value.source, value.name)
             if unit:
                 value = replace(value, unit=unit)
-        self.board.store(value)
-        self._put(value)
+        if self.board.store(value):
+            self._put(value)
 
     def _put(self, item: SensorValue | WeatherStatus) -> None:
         try:

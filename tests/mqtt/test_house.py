@@ -164,3 +164,18 @@ def test_acl_keeps_sensors_out_of_inverter_topics(
     sensor.publish("house/marker", "1", qos=1)
     assert recorder.wait_for(lambda ms: any(m.topic == "house/marker" for m in ms))
     assert recorder.on("solarmon/main/set") == []
+
+
+def test_sensor_count_is_bounded() -> None:
+    from solarmon.mqtt.house import MAX_SENSORS, SensorBoard
+
+    board = SensorBoard()
+    for i in range(MAX_SENSORS):
+        assert board.store(SensorValue("house", f"s{i}", 1.0, None, 0.0))
+    assert board.store(SensorValue("house", "s0", 2.0, None, 1.0))  # a known sensor still updates
+    assert not board.store(SensorValue("house", "one_too_many", 1.0, None, 0.0))
+    assert board.store(SensorValue("weather", "temperature", 1.0, None, 0.0))  # per source
+    stats = board.stats()
+    assert stats["rejected"]["house"] == {"too_many_sensors": 1}
+    assert len(board.values("house")) == MAX_SENSORS
+    assert board.values("house")["s0"]["value"] == 2.0
