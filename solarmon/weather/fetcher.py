@@ -136,10 +136,12 @@ class WeatherFetcher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the loop (returns within one client timeout at worst)."""
+        """Stop the loop (returns within one HTTP timeout at worst)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.config.timeout_s * (self.config.retries + 2))
+            # Retry sleeps end at once (they wait on the stop event); an HTTP request in flight
+            # may take up to timeout_s. Well inside systemd's TimeoutStopSec (30 s).
+            self._thread.join(timeout=min(self.config.timeout_s + 1, 20))
             self._thread = None
 
     def _run(self) -> None:
