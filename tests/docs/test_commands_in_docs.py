@@ -130,3 +130,9 @@ def test_the_readmes_weather_unit_line_renders_a_valid_unit(tmp_path: Path) -> N
     check = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True,
                            timeout=60, check=False)
     assert check.returncode == 0, check.stderr
+
+
+@pytest.mark.parametrize("unit", sorted(p.name for p in (REPO / "systemd").iterdir()), ids=str)
+def test_the_readmes_hardware_path_installs_every_unit_and_rule(unit: str) -> None:
+    hardware = section(README, "On real hardware (Raspberry Pi OS / Debian 12)")
+    assert unit in hardware, f"README's hardware path never installs systemd/{unit}"
