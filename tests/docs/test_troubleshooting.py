@@ -10,6 +10,7 @@ import re
 import pytest
 
 from solarmon.inverter import errors
+from solarmon.mqtt import house
 from solarmon.mqtt.client import CONNACK_REASONS
 from solarmon.mqtt.payload import REJECT_REASONS
 from solarmon.web import promreader
@@ -66,7 +67,12 @@ def test_every_bad_file_kind_is_explained() -> None:
     assert not missing, f"TROUBLESHOOTING lacks the .prom reader's kinds {missing}"
 
 
-@pytest.mark.parametrize("reason", REJECT_REASONS)
+def subscriber_reasons() -> set[str]:
+    """Reasons the house subscriber counts itself (beyond the payload parser's)."""
+    return set(re.findall(r'\["([a-z_]+)"\] \+= 1', inspect.getsource(house)))
+
+
+@pytest.mark.parametrize("reason", sorted(set(REJECT_REASONS) | subscriber_reasons()))
 def test_every_rejected_payload_reason_is_explained(reason: str) -> None:
     assert in_code(reason), f"TROUBLESHOOTING does not explain the rejected payload reason {reason}"
 
