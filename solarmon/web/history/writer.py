@@ -198,7 +198,10 @@ class HistoryWriter:
             conn.execute("BEGIN IMMEDIATE")
             work(conn)
             conn.execute("COMMIT")
-            self.stats.failing = False
+            # A rollup or retention run that succeeds while a failed batch still waits for its
+            # retry does not make the history healthy again: only writing that batch does.
+            if what == "write" or not self._pending:
+                self.stats.failing = False
             return True
         except sqlite3.Error as exc:
             if conn.in_transaction:
