@@ -8,6 +8,7 @@ the first cycle after the device comes back succeeds.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -100,8 +101,17 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
                     f"cycle {len(results)}: {cmd} shows values the simulator did not send")
         # Faults off; once a device that left near the end is back, the very next cycle succeeds.
         assert sim_control(sim, {"op": "faults", "spec": ""})["ok"]
-        wait_until(lambda: truth.update() is not None and truth.backs == truth.faults["gone"],
-                   what="the device to come back")
+        # A request the daemon gave up on may still sit in the simulator's queue and meet an old
+        # "gone" rule after the faults are switched off: wait until the truth log is quiet (no
+        # event for longer than a command's timeout) with every departure matched by a return.
+        def settled() -> bool:
+            truth.update()
+            before = truth.seen
+            time.sleep(0.6)
+            truth.update()
+            return truth.seen == before and truth.backs == truth.faults["gone"]
+
+        wait_until(settled, what="the device to come back and the simulator to settle")
         results.append(worker.run_cycle())
         assert results[-1], "the daemon did not find the device again"
     finally:
