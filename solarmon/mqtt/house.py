@@ -11,6 +11,7 @@ Fetcher bookkeeping topics are not sensors: `weather/status` is the fetcher's av
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -34,6 +35,7 @@ WEATHER_DIGEST_TOPIC = "weather/current"
 PROM_INTERVAL_S = 5.0
 QUEUE_MAX = 50_000
 BATCH_MAX = 1000
+FEED_WINDOW_S = 0.05  # values arriving within this of the first are fed together
 MAX_SENSORS = 1000  # distinct sensors per source (house, weather)
 MAX_DIGEST_BYTES = 16_384
 # A sink gets the values accepted since its last call, oldest first (never empty).
@@ -224,26 +226,29 @@ class HouseSubscriber:
         running = True
         while running:
             batch: list[SensorValue] = []
-            try:
+            item: SensorValue | WeatherStatus | None | bool = False  # False: nothing (yet)
+            with contextlib.suppress(queue.Empty):
                 item = self._queue.get(timeout=max(0.05, min(1.0, next_write - time.monotonic())))
-                # Take what else is waiting: a burst reaches the sinks as a few batches, not as
-                # thousands of single updates (the live state's ring and the history thank us).
-                while item is not None:
-                    if isinstance(item, WeatherStatus):
-                        self._feed(batch)  # keep the order: values before the status after them
-                        batch = []
-                        self._tell(item)
-                    else:
-                        batch.append(item)
-                    if len(batch) >= BATCH_MAX:
-                        break
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            else:
-                running = item is not None or len(batch) >= BATCH_MAX
-            if batch:
-                self._feed(batch)
+            # Collect for FEED_WINDOW_S after the first value: a burst reaches the sinks as a few
+            # batches (one live-state update per source each), not as thousands of single updates.
+            window_end = time.monotonic() + FEED_WINDOW_S
+            while item is not False:
+                if item is None:
+                    running = False
+                    break
+                if isinstance(item, WeatherStatus):
+                    self._feed(batch)  # keep the order: the values before it, then the status
+                    batch = []
+                    self._tell(item)
+                elif isinstance(item, SensorValue):
+                    batch.append(item)
+                if len(batch) >= BATCH_MAX:
+                    break
+                try:
+                    item = self._queue.get(timeout=max(0.0, window_end - time.monotonic()))
+                except queue.Empty:
+                    item = False
+            self._feed(batch)
             if time.monotonic() >= next_write or not running:
                 self._write_prom()
                 next_write = time.monotonic() + self.prom_interval_s
