@@ -2,8 +2,9 @@
 
 paho's thread only parses (payload.py) and stores into a `SensorBoard` (a lock and a dict) and
 queues the accepted value. One worker thread drains the queue into the owner's sinks (live state,
-history writer: possibly slow) and rewrites house.prom / weather.prom at most every
-`prom_interval_s`, never per message.
+history writer: possibly slow) in batches — what arrives within FEED_WINDOW_S (50 ms) of a first
+value goes together — and rewrites house.prom / weather.prom at most every `prom_interval_s`,
+never per message.
 
 Fetcher bookkeeping topics are not sensors: `weather/status` is the fetcher's availability and
 `weather/current` the JSON digest of the values it also publishes one by one.
