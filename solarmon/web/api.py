@@ -19,35 +19,33 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
-from solarmon.web.auth import audit_event, authorize_command
+from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
+from solarmon.web.params import (
+    NAME_RE,
+    ApiError,
+    arg_int,
+    arg_metrics,
+    iso,
+    need,
+    pick_device,
+    pick_source,
+    time_range,
+)
 from solarmon.web.runtime import WebContext, get_context
-from solarmon.web.state import inverter_source
+
+# ApiError, need, iso and the parameter helpers live in solarmon/web/params.py; other parts import
+# them from here too (solarmon.web.auth, .stream, solarmon.alerts.web).
+__all__ = ["ApiError", "api_error_response", "arg_int", "bp", "init_app", "iso", "need"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 COMMAND_RE = re.compile(r"^[A-Za-z0-9.]{1,32}$")
-MAX_METRICS = 50
-MAX_HOURS = 8760
 DEFAULT_POINTS = 1000
 MAX_POINTS = 10000
-MAX_TS = 253402300799  # 9999-12-31T23:59:59Z: later times do not fit a datetime
-MAX_RANGE_S = 20 * 365 * 86400  # a start/end range longer than this is a typo, not a question
 # The daemon's error kinds (docs/INTERFACES.md "Daemon") and the HTTP status each becomes.
 DAEMON_ERROR_STATUS = {"invalid": 400, "refused": 409, "nak": 422, "timeout": 504,
                        "device_gone": 503, "busy": 503}
-
-
-class ApiError(Exception):
-    """Raised by a view or helper: becomes `{"error", "message"}` with `status`."""
-
-    def __init__(self, status: int, error: str, message: str, *, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
-        """Remember the status, the stable error code, the message, headers and extra JSON fields."""
-        super().__init__(message)
-        self.status, self.error, self.message, self.extra = status, error, message, extra
-        self.headers = headers or {}
 
 
 def init_app(app: Flask, ctx: WebContext) -> None:
@@ -73,118 +71,6 @@ def api_error_response(exc: ApiError) -> Response:
     response.status_code = exc.status
     response.headers.update(exc.headers)
     return response
-
-
-def need(ctx: WebContext, name: str) -> Any:
-    """The part `name`, or a 503 saying it is not available in this installation."""
-    part = ctx.part(name)
-    if part is None:
-        raise ApiError(503, "unavailable", f"the {name} part of the web app is not available (see the log)")
-    return part
-
-
-def iso(ts: float | None) -> str | None:
-    """A Unix timestamp as ISO 8601 UTC (None stays None)."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-
-# -- parameters --------------------------------------------------------------------------------
-def arg_int(name: str, default: int | None, low: int, high: int) -> int | None:
-    """An integer query parameter within [low, high] (400 otherwise)."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", f"{name} must be an integer, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise ApiError(400, "bad_parameter", f"{name} must be between {low} and {high}, not {value}")
-    return value
-
-
-def arg_time(name: str) -> float | None:
-    """An ISO 8601 time parameter as a Unix timestamp (naive times are UTC)."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise ApiError(400, "bad_parameter", f"{name} must be an ISO 8601 time such as "
-                       f"2026-11-26T12:00:00Z, not {raw[:40]!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.timestamp()
-    except (OverflowError, ValueError, OSError):
-        raise ApiError(400, "bad_parameter", f"{name} is out of range") from None
-
-
-def time_range(now: float, default_hours: int = 24) -> tuple[float, float]:
-    """`hours=` back from now, or `start=` / `end=`; never both; end after start."""
-    hours = arg_int("hours", None, 1, MAX_HOURS)
-    start, end = arg_time("start"), arg_time("end")
-    if hours is not None and (start is not None or end is not None):
-        raise ApiError(400, "bad_parameter", "give either hours or start/end, not both")
-    if start is None and end is None:
-        span = (hours or default_hours) * 3600
-        return now - span, now
-    end = now if end is None else end
-    if start is None:
-        start = end - default_hours * 3600
-    if end <= start:
-        raise ApiError(400, "bad_parameter", "end must be after start")
-    if start < 0 or end > MAX_TS:
-        raise ApiError(400, "bad_parameter", "start and end must lie between 1970 and 9999")
-    if end - start > MAX_RANGE_S:
-        raise ApiError(400, "bad_parameter", "the time range is longer than 20 years")
-    return start, end
-
-
-def arg_metrics() -> list[str] | None:
-    """`metrics=a,b,c` (or repeated `metrics=`): metric names; None when not given."""
-    raw = [part for value in request.args.getlist("metrics") for part in value.split(",")]
-    names = [name.strip() for name in raw if name.strip()]
-    if not names:
-        return None
-    if len(names) > MAX_METRICS:
-        raise ApiError(400, "bad_parameter", f"at most {MAX_METRICS} metrics at once")
-    for name in names:
-        if not NAME_RE.match(name):
-            raise ApiError(400, "bad_parameter", f"metrics: {name[:40]!r} is not a metric name")
-    return list(dict.fromkeys(names))
-
-
-def pick_device(ctx: WebContext, devices: list[str] | None = None) -> str:
-    """The `device=` parameter checked against the devices seen (default: the first); its source id."""
-    if devices is None:
-        devices = need(ctx, "state").devices()
-    raw = request.args.get("device")
-    if raw is None or raw == "":
-        if not devices:
-            # After a restart the history knows the devices before the first file is read.
-            known = [s for s in history_sources(ctx) if s.startswith("inverter:")]
-            if known:
-                return known[0]
-            raise ApiError(503, "no_data", "no inverter has delivered data yet (is the daemon running?)")
-        return inverter_source(devices[0])
-    if not NAME_RE.match(raw):
-        raise ApiError(400, "bad_parameter", f"device: {raw[:40]!r} is not a device name")
-    if raw not in devices and inverter_source(raw) not in history_sources(ctx):
-        raise ApiError(404, "unknown_device", f"no device {raw!r}; known: {', '.join(devices) or 'none'}")
-    return inverter_source(raw)
-
-
-def history_sources(ctx: WebContext) -> list[str]:
-    """The sources the history database holds ([] when there is none, or it is not open)."""
-    history = ctx.part("history")
-    if history is None:
-        return []
-    try:
-        return list(history.sources())
-    except RuntimeError:  # HistoryUnavailableError: not started or broken; /api/status says why
-        return []
 
 
 # -- endpoints ---------------------------------------------------------------------------------
@@ -219,10 +105,10 @@ def data() -> Response:
 
 @bp.get("/historical")
 def historical() -> Response:
-    """Series of the asked metrics over a time range, downsampled on the server."""
+    """Series of the asked metrics of one source over a time range, downsampled on the server."""
     ctx = get_context()
     history = need(ctx, "history")
-    source = pick_device(ctx)
+    source = pick_source(ctx)
     start, end = time_range(time.time())
     points = arg_int("points", DEFAULT_POINTS, 1, MAX_POINTS)
     metrics = arg_metrics()
@@ -231,18 +117,23 @@ def historical() -> Response:
     try:
         # The fast path: SQLite builds the arrays and the body; Python never touches the numbers.
         body = history.historical_json(source, metrics, int(start), int(end) + 1, points=points,
-                                       extra={"device": source.split(":", 1)[1]})
+                                       extra=_source_fields(source))
     except ValueError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from exc
     return Response(body, mimetype="application/json")
 
 
+def _source_fields(source: str) -> dict[str, str]:
+    """The `device` an inverter source's history body names (sensor sources have none)."""
+    return {"device": source.split(":", 1)[1]} if ":" in source else {}
+
+
 @bp.get("/export.csv")
 def export_csv() -> Response:
-    """The asked metrics over a time range as CSV, streamed row by row."""
+    """The asked metrics of one source over a time range as CSV, streamed row by row."""
     ctx = get_context()
     history = need(ctx, "history")
-    source = pick_device(ctx)
+    source = pick_source(ctx)
     start, end = time_range(time.time())
     metrics = arg_metrics() or [row["metric"] for row in history.metrics(source)]
     rows = history.export_rows(source, metrics, int(start), int(end) + 1)
@@ -259,7 +150,7 @@ def export_csv() -> Response:
                 buffer.truncate()
         yield buffer.getvalue()
 
-    name = f"solarmon-{source.split(':', 1)[1]}-{datetime.fromtimestamp(start, UTC):%Y%m%d}.csv"
+    name = f"solarmon-{source.split(':', 1)[-1]}-{datetime.fromtimestamp(start, UTC):%Y%m%d}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -326,11 +217,17 @@ def status() -> Response:
 
 
 def _sensor_sources(ctx: WebContext, prefix: str) -> Response:
-    """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers)."""
+    """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers), each with
+    `ages`: every sensor's own age in seconds (sensors report at their own pace)."""
     state = ctx.part("state")
     snaps = state.snapshots() if state is not None else {}
-    found = {name: snap.to_json() for name, snap in snaps.items()
-             if name == prefix or name.startswith(prefix + ":")}
+    found = {}
+    for name, snap in snaps.items():
+        if name == prefix or name.startswith(prefix + ":"):
+            times = state.value_times(name)
+            found[name] = {**snap.to_json(), "ages": {
+                key: round(max(0.0, snap.age_s + snap.ts - times.get(key, snap.ts)), 3)
+                for key in snap.values}}
     return jsonify({"sources": found, "available": bool(found)})
 
 
@@ -344,6 +241,13 @@ def house() -> Response:
 def weather() -> Response:
     """Weather (MQTT weather/#); empty until the weather fetcher has reported."""
     return _sensor_sources(get_context(), "weather")
+
+
+@bp.get("/battery")
+@read_access  # like /api/house (the guard's own list): values anyone who may read may see
+def battery() -> Response:
+    """A BMS's values (MQTT battery/#: cell1..N and others); empty until a BMS has reported."""
+    return _sensor_sources(get_context(), "battery")
 
 
 @bp.post("/command")

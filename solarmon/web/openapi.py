@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 
-from solarmon.web.api import DEFAULT_POINTS, MAX_HOURS, MAX_METRICS, MAX_POINTS
+from solarmon.web.api import DEFAULT_POINTS, MAX_POINTS
+from solarmon.web.params import MAX_HOURS, MAX_METRICS, SENSOR_SOURCES
 from solarmon.web.runtime import WebContext
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -45,6 +46,10 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 DEVICE = _query("device", {"type": "string", "pattern": NAME_PATTERN},
                 "inverter section of mpp-solar.conf (default: the first)")
+SOURCE = _query("source", {"type": "string",
+                           "pattern": rf"^({'|'.join(SENSOR_SOURCES)}|inverter:[A-Za-z0-9_.:\-]{{1,64}})$"},
+                "house, weather, battery (MQTT sensors: metric names are their topics below the "
+                "root, e.g. living_room/temperature) or inverter:<device>; instead of device=")
 RANGE = [
     _query("hours", {"type": "integer", "minimum": 1, "maximum": MAX_HOURS},
            "hours back from now (default 24); not together with start/end"),
@@ -69,8 +74,8 @@ def build_document() -> dict[str, Any]:
             "parameters": [DEVICE],
             "responses": {"200": _json(data, "the latest values"), **_errors(400, 404, 503)}}},
         "/api/historical": {"get": {
-            "summary": "Series over a time range, downsampled on the server",
-            "parameters": [DEVICE, *RANGE, _query("points", {"type": "integer", "minimum": 1,
+            "summary": "Series of one source over a time range, downsampled on the server",
+            "parameters": [DEVICE, SOURCE, *RANGE, _query("points", {"type": "integer", "minimum": 1,
                                                              "maximum": MAX_POINTS},
                                                   f"max points per series (default {DEFAULT_POINTS})")],
             "responses": {"200": _json({"type": "object", "required": ["t", "series", "tier", "step_s"]},
@@ -78,7 +83,7 @@ def build_document() -> dict[str, Any]:
                           **_errors(400, 404, 503)}}},
         "/api/export.csv": {"get": {
             "summary": "The same range as CSV, streamed",
-            "parameters": [DEVICE, *RANGE],
+            "parameters": [DEVICE, SOURCE, *RANGE],
             "responses": {"200": {"description": "CSV: time, timestamp, one column per metric",
                                   "content": {"text/csv": {"schema": {"type": "string"}}}},
                           **_errors(400, 404, 503)}}},
@@ -101,6 +106,9 @@ def build_document() -> dict[str, Any]:
                                "responses": {"200": _json(_SENSORS, "house sources")}}},
         "/api/weather": {"get": {"summary": "Weather from MQTT (empty until it reports)",
                                  "responses": {"200": _json(_SENSORS, "weather sources")}}},
+        "/api/battery": {"get": {"summary": "A BMS's values from MQTT battery/# (cell1..N and others; "
+                                            "empty until a BMS reports)",
+                                 "responses": {"200": _json(_SENSORS, "battery sources")}}},
         "/api/command": {"post": {
             "summary": "Forward an inverter command to the daemon",
             "security": [{"bearer": []}, {"session": []}],
@@ -146,8 +154,12 @@ def build_document() -> dict[str, Any]:
     }
 
 
+# A sensor source's snapshot also carries each sensor's own age (`ages`: name -> seconds).
+_SENSOR_SNAPSHOT = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "ages"],
+                    "properties": {**SNAPSHOT["properties"],
+                                   "ages": {"type": "object", "additionalProperties": {"type": "number"}}}}
 _SENSORS = {"type": "object", "required": ["sources", "available"],
-            "properties": {"sources": {"type": "object", "additionalProperties": SNAPSHOT},
+            "properties": {"sources": {"type": "object", "additionalProperties": _SENSOR_SNAPSHOT},
                            "available": {"type": "boolean"}}}
 
 

@@ -189,6 +189,9 @@ class LiveState:
         self._lock = threading.Lock()
         self._clock = clock
         self._latest: dict[str, SourceUpdate] = {}
+        # When each value key of a source last arrived: MQTT sensors share a source but report at
+        # their own pace, so the source's ts alone would give them all the newest one's age.
+        self._value_ts: dict[str, dict[str, float]] = {}
         self._health: dict[str, _Health] = {}
         self._ring: collections.deque[SourceUpdate] = collections.deque(maxlen=ring_size)
         self._subscribers: list[Subscription] = []
@@ -218,6 +221,10 @@ class LiveState:
                         units.setdefault(key, unit)
                 merged = replace(update, ts=max(update.ts, old.ts), values=values, units=units)
             self._latest[update.source] = merged
+            stamps = self._value_ts.setdefault(update.source, {})
+            for key in update.values:
+                if update.ts >= stamps.get(key, update.ts):
+                    stamps[key] = update.ts
             self._ring.append(update)
             health = self._health.setdefault(update.source, _Health())
             was_ok = health.ok
@@ -264,6 +271,11 @@ class LiveState:
         with self._lock:
             snaps = {src: self._snapshot_locked(src, now) for src in self._latest}
         return {src: snap for src, snap in snaps.items() if snap is not None}
+
+    def value_times(self, source: str) -> dict[str, float]:
+        """Return when each value key of `source` last arrived (its own ts, not the source's)."""
+        with self._lock:
+            return dict(self._value_ts.get(source, {}))
 
     def devices(self) -> list[str]:
         """Return the inverter sections seen so far, in the order they first delivered data."""
