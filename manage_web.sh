@@ -5,9 +5,11 @@
 #   manage_web.sh start | stop | restart | status | logs
 #   manage_web.sh run                           the web app in the foreground with web.yaml
 #   manage_web.sh render-unit                   print the unit as install writes it
+#   manage_web.sh mqtt-setup [--rotate USER]    install the Mosquitto config and users (root;
+#                                               runs mosquitto/setup.sh with these arguments)
 # Environment: WEB_YAML (default: web.yaml next to this script); DEMO_PORT (default 5000), DEMO_DIR
 # (default var/demo) and DEMO_DAYS (history to generate, default 3) for the demo; ROOTDIR stages
-# install/uninstall into a folder (no user, no systemctl: for packaging and tests).
+# install/uninstall and mqtt-setup into a folder (no user, no systemctl: for packaging and tests).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEB_YAML=${WEB_YAML:-$ROOT/web.yaml}
@@ -205,5 +207,6 @@ case $cmd in
     logs) exec journalctl -u "$UNIT" -e --no-pager "$@" ;;
     run) cd "$ROOT" && exec "$PYTHON" "$ROOT/web_interface.py" -c "$WEB_YAML" "$@" ;;
     render-unit) render_unit ;;
-    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    mqtt-setup) exec bash "$ROOT/mosquitto/setup.sh" "$@" ;;
+    *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -1,9 +1,10 @@
-"""House-sensor and weather subscriber: `house/#` + `weather/#` into the live state and history.
+"""House-sensor, weather and BMS subscriber: `house/#`, `weather/#` and `battery/#` into the live
+state and history.
 
 paho's thread only parses (payload.py) and stores into a `SensorBoard` (a lock and a dict) and
 queues the accepted value. One worker thread drains the queue into the owner's sinks (live state,
 history writer: possibly slow) in batches — what arrives within FEED_WINDOW_S (50 ms) of a first
-value goes together — and rewrites house.prom / weather.prom at most every `prom_interval_s`,
+value goes together — and rewrites house.prom / weather.prom / battery.prom at most every `prom_interval_s`,
 never per message.
 
 Fetcher bookkeeping topics are not sensors: `weather/status` is the fetcher's availability and
@@ -31,13 +32,17 @@ from solarmon.mqtt.promfile import SensorSnapshot, write_snapshot
 LOG = logging.getLogger(__name__)
 
 TOPICS = ("house/#", "weather/#")
+# A battery management system's values (battery/cell1..N and others), for the battery page.
+BMS_TOPIC = "battery/#"
+SUBSCRIPTIONS = (*TOPICS, BMS_TOPIC)
+SOURCES = ("house", "weather", "battery")
 WEATHER_STATUS_TOPIC = "weather/status"
 WEATHER_DIGEST_TOPIC = "weather/current"
 PROM_INTERVAL_S = 5.0
 QUEUE_MAX = 50_000
 BATCH_MAX = 1000
 FEED_WINDOW_S = 0.05  # values arriving within this of the first are fed together
-MAX_SENSORS = 1000  # distinct sensors per source (house, weather)
+MAX_SENSORS = 1000  # distinct sensors per source (house, weather, battery)
 MAX_DIGEST_BYTES = 16_384
 # A sink gets the values accepted since its last call, oldest first (never empty).
 Sink = Callable[[list[SensorValue]], None]
@@ -86,7 +91,7 @@ class SensorBoard:
             return True
 
     def reject(self, source: str, reason: str) -> None:
-        """Count a rejected message under its root (`house`, `weather` or `other`)."""
+        """Count a rejected message under its root (`house`, `weather`, `battery` or `other`)."""
         with self._lock:
             self._rejected.setdefault(source, Counter())[reason] += 1
             self._dirty.add(source)
@@ -135,20 +140,20 @@ class SensorBoard:
                     accepted=self._accepted[src],
                     rejected=dict(self._rejected.get(src, {})),
                 )
-                for src in sorted(dirty & {"house", "weather"})
+                for src in sorted(dirty & set(SOURCES))
             ]
 
 
 @dataclass
 class HouseSubscriber:
-    """Subscribe to house and weather topics; feed sinks; keep .prom files; report health."""
+    """Subscribe to house, weather and BMS topics; feed sinks; keep .prom files; report health."""
 
     settings: MqttSettings
     sinks: Sequence[Sink] = ()
     status_sinks: Sequence[StatusSink] = ()
     prom_dir: Path | None = None
     prom_interval_s: float = PROM_INTERVAL_S
-    topics: Sequence[str] = TOPICS
+    topics: Sequence[str] = SUBSCRIPTIONS
     clock: Callable[[], float] = time.time
     board: SensorBoard = field(default_factory=SensorBoard)
     _queue: queue.Queue[SensorValue | WeatherStatus | None] = field(
@@ -205,7 +210,7 @@ class HouseSubscriber:
             value = parse_sensor_message(message.topic, message.payload, received_s=self.clock())
         except PayloadRejected as exc:
             root = message.topic.split("/", 1)[0]
-            self.board.reject(root if root in ("house", "weather") else "other", exc.reason)
+            self.board.reject(root if root in SOURCES else "other", exc.reason)
             LOG.debug("rejected MQTT message: %s", exc)
             return
         if value.unit is None:

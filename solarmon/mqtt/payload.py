@@ -1,4 +1,4 @@
-"""Parse house-sensor and weather messages: topic -> sensor name, payload -> finite float + unit.
+"""Parse house-sensor, weather and BMS messages: topic -> sensor name, payload -> finite float + unit.
 
 Accepted payloads: a plain number (`23.5`) or a JSON object `{"value": 23.5, "unit": "°C"}`
 (unit optional). Everything else raises `PayloadRejected` with a stable `reason`, which the
@@ -16,7 +16,8 @@ MAX_PAYLOAD_BYTES = 256
 # house/<sensor> or house/<room>/<sensor> or house/<floor>/<room>/<sensor>: deeper is a mistake.
 MAX_TOPIC_LEVELS = 4
 MAX_UNIT_CHARS = 16
-ROOTS = ("house", "weather")
+# battery/<name>: a battery management system (BMS), e.g. battery/cell1 .. battery/cellN volts.
+ROOTS = ("house", "weather", "battery")
 # A topic level that is safe as a Prometheus label value, a JSON key and a history key.
 LEVEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # A plain decimal number; float() alone would also take "nan", "1_000" and " inf ".
@@ -64,7 +65,7 @@ def split_topic(topic: str) -> tuple[str, str]:
     if len(levels) > MAX_TOPIC_LEVELS:
         raise PayloadRejected("too_deep", f"{topic!r} has {len(levels)} levels (max {MAX_TOPIC_LEVELS})")
     if len(levels) < 2 or levels[0] not in ROOTS or not all(LEVEL_RE.match(level) for level in levels[1:]):
-        raise PayloadRejected("bad_topic", f"{topic[:80]!r} is not <house|weather>/<name>")
+        raise PayloadRejected("bad_topic", f"{topic[:80]!r} is not <house|weather|battery>/<name>")
     return levels[0], "/".join(levels[1:])
 
 
@@ -112,7 +113,7 @@ def parse_value(topic: str, payload: bytes) -> tuple[float, str | None]:
 
 
 def parse_sensor_message(topic: str, payload: bytes, *, received_s: float) -> SensorValue:
-    """Turn one house/weather message into a SensorValue; raises PayloadRejected."""
+    """Turn one house/weather/battery message into a SensorValue; raises PayloadRejected."""
     source, name = split_topic(topic)
     value, unit = parse_value(topic, payload)
     return SensorValue(source=source, name=name, value=value, unit=unit, received_s=received_s)

@@ -1,14 +1,15 @@
-"""The web app's MQTT part: house sensors and weather into the live state and the history.
+"""The web app's MQTT part: house sensors, weather and a BMS into the live state and the history.
 
 Joined through `solarmon/web/house.py` (the `solarmon.web.house` slot of the web app's
 EXTENSIONS). Enabled when web.yaml has an `mqtt:` section (keys: solarmon.mqtt.credentials; the
 default user is `solarmon-web`); an optional `house:` section tunes the subscriber:
 
     house:
-      prom_interval_s: 5     # house.prom / weather.prom rewritten at most this often (1..3600)
+      prom_interval_s: 5     # house/weather/battery.prom rewritten at most this often (1..3600)
 
-Values reach `LiveState` as sources `house` and `weather` (so /api/house, /api/weather, the
-stream and /api/status see them) and the history as the same SourceUpdates. The fetcher's own
+Values reach `LiveState` as sources `house`, `weather` and `battery` (so /api/house,
+/api/weather, /api/battery, the stream and /api/status see them) and the history as the same
+SourceUpdates. The fetcher's own
 word marks the `weather` source in error: `offline` on weather/status (its last will) or a
 `"stale": true` digest (its last fetch failed); the next fresh values clear it. The .prom files go
 to the data folder (`data.prom_dir`); the web app's own .prom reader is told to skip them, since
@@ -27,7 +28,7 @@ from solarmon.mqtt.payload import SensorValue
 
 LOG = logging.getLogger(__name__)
 
-PROM_FILES = ("house.prom", "weather.prom")
+PROM_FILES = ("house.prom", "weather.prom", "battery.prom")
 HOUSE_KEYS = frozenset({"prom_interval_s"})
 
 

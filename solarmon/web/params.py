@@ -128,7 +128,7 @@ def pick_device(ctx: WebContext, devices: list[str] | None = None, name: str | N
     if devices is None:
         devices = need(ctx, "state").devices()
     raw = request.args.get("device") if name is None else name
-    if raw is None or raw == "":
+    if not raw and name is None:  # an empty `name` (source=inverter:) is a bad name, not "any"
         if not devices:
             # After a restart the history knows the devices before the first file is read.
             known = [s for s in history_sources(ctx) if s.startswith("inverter:")]

@@ -120,6 +120,49 @@ def test_weather_units_bad_payloads_prom_and_history(
     assert "humidity" in {m["metric"] for m in history.metrics("house")}
 
 
+def test_bms_cells_reach_api_battery_history_and_prom(
+    web_runtime: Any, client: Any, app: Any, web_paths: Any, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    from solarmon.web.runtime import get_context
+
+    ctx = get_context(app)
+    assert ctx.part("house").wait_connected(5)
+    # The ACL: only the BMS account may publish battery/#; the broker drops the others silently.
+    intruder = mqtt_connect("house-sensor")
+    intruder.publish("battery/cell9", "9.9", qos=1)
+    assert intruder.flush(5)
+    bms = mqtt_connect("solarmon-bms")
+    bms.publish("house/temperature", "99", qos=1)
+    for i, volts in enumerate((3.301, 3.299, 3.312, 3.305), start=1):
+        bms.publish(f"battery/cell{i}", f'{{"value": {volts}, "unit": "V"}}', qos=1)
+    bms.publish("battery/temperature", "18.5", qos=1)
+    bms.publish("battery/cell5", "nan", qos=1)
+    assert bms.flush(5)
+    body = poll(client, "/api/battery",
+                lambda b: "temperature" in b["sources"].get("battery", {}).get("values", {}), timeout_s=5)
+    assert body is not None, client.get("/api/battery").get_json()
+    battery = body["sources"]["battery"]
+    assert battery["values"] == {"cell1": 3.301, "cell2": 3.299, "cell3": 3.312, "cell4": 3.305,
+                                 "temperature": 18.5}
+    assert battery["units"]["cell1"] == "V"
+    assert set(battery["ages"]) == set(battery["values"])
+    assert client.get("/api/house").get_json()["sources"] == {}
+    mqtt = client.get("/api/status").get_json()["sources"]["mqtt"]
+    assert mqtt["accepted"]["battery"] == 5
+    assert mqtt["rejected"]["battery"] == {"non_finite": 1}
+    history = ctx.part("history")
+    assert history.flush(10)
+    series = client.get("/api/historical?source=battery&hours=1&metrics=cell1,cell3").get_json()["series"]
+    assert [v for v in series["cell3"]["avg"] if v is not None] == [pytest.approx(3.312)]
+    prom = web_paths.prom_dir / "battery.prom"
+    deadline = time.monotonic() + 5
+    while not (prom.exists() and "cell4" in prom.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    families = {f.name: f for f in text_string_to_metric_families(prom.read_text())}
+    cells = {s.labels["sensor"]: s.value for s in families["battery_sensor_value"].samples}
+    assert cells["cell2"] == 3.299
+
+
 def test_web_app_reconnects_after_broker_restart(
     web_runtime: Any, client: Any, app: Any, mqtt_broker: Broker, mqtt_connect: Callable[..., MqttConnection]
 ) -> None:

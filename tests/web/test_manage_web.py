@@ -121,3 +121,29 @@ def test_the_demo_runs_the_whole_system_and_ctrl_c_stops_it():
     leftovers = subprocess.run(["pgrep", "-f", str(demo_dir)], capture_output=True, text=True, check=False)
     assert leftovers.stdout == ""
     shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def test_mqtt_setup_runs_the_broker_setup_with_its_arguments(tmp_path):
+    env = os.environ | {"ROOTDIR": str(tmp_path / "root")}
+    passdir = tmp_path / "root/etc/solarmon/mqtt"
+
+    def mqtt_setup(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(MANAGE), "mqtt-setup", *args], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    first = mqtt_setup()
+    assert first.returncode == 0, first.stderr
+    installed_acl = tmp_path / "root/etc/mosquitto/solarmon.acl"
+    assert installed_acl.read_text() == (REPO / "mosquitto/solarmon.acl").read_text()
+    before = {p.name: p.read_text() for p in passdir.glob("*.pass")}
+    assert {"solarmon-web.pass", "solarmon-bms.pass", "house-sensor.pass"} <= set(before)
+    # The arguments reach setup.sh: --rotate renews one password and keeps the others.
+    rotated = mqtt_setup("--rotate", "solarmon-bms")
+    assert rotated.returncode == 0, rotated.stderr
+    after = {p.name: p.read_text() for p in passdir.glob("*.pass")}
+    assert after["solarmon-bms.pass"] != before["solarmon-bms.pass"]
+    assert {k: v for k, v in after.items() if k != "solarmon-bms.pass"} == \
+        {k: v for k, v in before.items() if k != "solarmon-bms.pass"}
+    bad = mqtt_setup("--no-such-option")
+    assert bad.returncode == 2
+    assert "unknown argument: --no-such-option" in bad.stderr
