@@ -2,7 +2,7 @@
 
 import { apiJSON, withQuery } from './lib/api.js';
 import { describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
-import { formatAge, formatValue } from './lib/format.js';
+import { formatAge, formatValue, words } from './lib/format.js';
 import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { cellsOf, readingsOf } from './lib/sensors.js';
@@ -56,24 +56,46 @@ async function energyToday() {
   }
 }
 
+// The per-cell section: a BMS's values from /api/battery (MQTT battery/#): cell voltages
+// (battery/cell1..N) as tiles in cell order, its other values (temperature, SoC...) as a list
+// under them; without any, the note that no BMS is connected.
 async function cells() {
   let readings = [];
+  const none = el('cells-none');
+  none.dataset.text = none.dataset.text || none.textContent; // the template's "no BMS" words
   try {
-    readings = readingsOf(await apiJSON('/api/house'));
+    readings = readingsOf(await apiJSON('/api/battery'));
+    none.textContent = none.dataset.text;
   } catch (error) {
-    readings = [];
+    none.textContent = `BMS values not available: ${error.message}.`;
   }
-  const list = cellsOf(readings);
-  el('cells-none').hidden = list.length > 0;
+  const number = (r) => Number((r.name.match(/\d+/) || ['0'])[0]);
+  const list = cellsOf(readings).sort((a, b) => number(a) - number(b) || a.name.localeCompare(b.name));
+  const isCell = new Set(list.map((c) => c.name));
+  const others = readings.filter((r) => !isCell.has(r.name));
+  none.hidden = readings.length > 0;
   const box = el('cells');
   box.hidden = list.length === 0;
   box.replaceChildren(...list.map((cell) => {
     const div = document.createElement('div');
     div.className = 'sm-cell';
+    div.dataset.cell = cell.name;
     const name = document.createElement('small');
-    name.textContent = `${cell.label} · ${formatAge(cell.ageS)}`;
-    div.append(name, `${formatValue(cell.value, 3)} ${cell.unit}`);
+    name.textContent = `${words(cell.label.replace(/^cell(\d)/i, 'cell $1'))} · ${formatAge(cell.ageS)}`;
+    div.append(name, `${formatValue(cell.value, 3)} ${cell.unit}`.trim());
     return div;
+  }));
+  const values = el('bms-values');
+  values.hidden = others.length === 0;
+  values.replaceChildren(...others.flatMap((r) => {
+    const dt = document.createElement('dt');
+    dt.textContent = words(r.name);
+    const dd = document.createElement('dd');
+    dd.dataset.sensor = r.name;
+    const v = Number(r.value);
+    const digits = Number.isInteger(v) ? 0 : (Math.abs(v) < 10 ? 2 : 1); // 87 %, 18.5 °C, 3.25 A
+    dd.textContent = `${formatValue(r.value, digits)} ${r.unit} · ${formatAge(r.ageS)}`.replace(/ +·/, ' ·');
+    return [dt, dd];
   }));
 }
 
