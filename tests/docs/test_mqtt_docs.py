@@ -41,7 +41,7 @@ def acl_users() -> dict[str, list[tuple[str, str]]]:
 
 
 CODE_TOPICS = [
-    *house.TOPICS,  # what the web app subscribes to
+    *house.TOPICS, house.BMS_TOPIC,  # what the web app subscribes to
     house.WEATHER_STATUS_TOPIC, house.WEATHER_DIGEST_TOPIC,
     fetcher.STATUS_TOPIC, fetcher.DIGEST_TOPIC,
     inverter.HA_STATUS_TOPIC,
