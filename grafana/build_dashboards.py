@@ -116,10 +116,11 @@ PANELS: tuple[Panel, ...] = (
            ("services running", "sum(solarmon_web_service_running)")),
           (("poll duration (s)", health_expr("poll_duration_seconds")),
            ("consecutive failures", health_expr("consecutive_failures"))), width=12),
-    Panel("House and weather sensors", "timeseries", "short",
-          (("{{source}}", 'solarmon_source_up{source=~"house|weather"}'),),
+    Panel("House, weather and battery (BMS) sensors", "timeseries", "short",
+          (("{{source}}", 'solarmon_source_up{source=~"house|weather|battery"}'),),
           (("{{sensor}} ({{unit}})", "house_sensor_value"),
-           ("weather {{sensor}} ({{unit}})", "weather_sensor_value")),
+           ("weather {{sensor}} ({{unit}})", "weather_sensor_value"),
+           ("battery {{sensor}} ({{unit}})", "battery_sensor_value")),
           width=24),
 )
 

@@ -76,7 +76,7 @@ class Exported:
 
     @property
     def sensors(self) -> set[str]:
-        """Names in house.prom and weather.prom."""
+        """Names in house.prom, weather.prom and battery.prom."""
         return sample_names(self.sensors_text)
 
 
@@ -105,7 +105,9 @@ def textfiles(tmp_path_factory: pytest.TempPathFactory) -> Textfiles:
                              capture_output=True, text=True, timeout=120, check=False)
         assert run.returncode == 0, f"daemon --once failed: {run.stderr[-2000:]}"
     now = time.time()
-    for source, name, unit in (("house", "living_room/temperature", "°C"), ("weather", "temperature", "°C")):
+    sensors = (("house", "living_room/temperature", "°C"), ("weather", "temperature", "°C"),
+               ("battery", "cell1", "V"))
+    for source, name, unit in sensors:
         write_snapshot(prom_dir / f"{source}.prom", SensorSnapshot(
             source, [SensorValue(source, name, 21.5, unit, now)], accepted=1, rejected={"non_finite": 1}))
     return Textfiles(prom_dir, "docs")
@@ -143,6 +145,6 @@ def exported(textfiles: Textfiles, tmp_path_factory: pytest.TempPathFactory) -> 
         runtime.stop()
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     directory = textfiles.directory
-    sensors = (directory / "house.prom").read_text() + (directory / "weather.prom").read_text()
+    sensors = "".join((directory / f"{name}.prom").read_text() for name in ("house", "weather", "battery"))
     return Exported((directory / f"mpp-solar-{textfiles.section}.prom").read_text(),
                     response.get_data(as_text=True), sensors)
