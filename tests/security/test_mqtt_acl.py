@@ -26,17 +26,20 @@ PUBLISH: dict[str, tuple[str, list[tuple[str, bool]]]] = {
         ("house/kitchen/temperature", False), ("weather/temperature", False), ("alerts/battery_low", False)]),
     "house-sensor": ("house/sentinel", [
         ("house/kitchen/temperature", True), ("weather/temperature", False), ("solarmon/main/set", False),
-        ("solarmon/main/battery_voltage", False), ("alerts/battery_low", False)]),
+        ("solarmon/main/battery_voltage", False), ("alerts/battery_low", False), ("battery/cell1", False)]),
+    "solarmon-bms": ("battery/sentinel", [
+        ("battery/cell1", True), ("house/kitchen/temperature", False), ("weather/temperature", False),
+        ("solarmon/main/set", False), ("alerts/battery_low", False)]),
     "homeassistant": ("homeassistant/sentinel", [
         ("solarmon/main/set", True), ("homeassistant/status", True), ("solarmon/main/battery_voltage", False),
         ("house/kitchen/temperature", False), ("weather/temperature", False)]),
 }
-# user -> (a topic it may read, [(topic, may read)]). house-sensor reads nothing: no sentinel, and
-# its write-only rights are covered above.
+# user -> (a topic it may read, [(topic, may read)]). house-sensor and solarmon-bms read nothing: no
+# sentinel, and their write-only rights are covered above.
 READ: dict[str, tuple[str, list[tuple[str, bool]]]] = {
     "solarmon-web": ("house/sentinel", [
         ("house/kitchen/temperature", True), ("weather/temperature", True), ("solarmon/main/state", True),
-        ("homeassistant/status", False), ("alerts/battery_low", False)]),
+        ("battery/cell1", True), ("homeassistant/status", False), ("alerts/battery_low", False)]),
     "solarmon-weather": ("weather/sentinel", [
         ("house/kitchen/temperature", False), ("solarmon/main/set", False), ("alerts/battery_low", False)]),
     "solarmon-daemon": ("solarmon/sentinel", [
@@ -44,7 +47,7 @@ READ: dict[str, tuple[str, list[tuple[str, bool]]]] = {
         ("weather/temperature", False), ("alerts/battery_low", False)]),
     "homeassistant": ("solarmon/sentinel", [
         ("solarmon/main/battery_voltage", True), ("alerts/battery_low", True),
-        ("house/kitchen/temperature", True), ("weather/temperature", True)]),
+        ("house/kitchen/temperature", True), ("weather/temperature", True), ("battery/cell1", True)]),
 }
 
 
@@ -52,7 +55,7 @@ def test_every_acl_user_is_in_the_tables():
     users = acl_users(ACL_FILE.read_text())
     assert "mqttuser" not in users  # the seed's shared account is gone
     assert sorted(users) == sorted(PUBLISH)
-    assert set(READ) | {"house-sensor"} == set(users)
+    assert set(READ) | {"house-sensor", "solarmon-bms"} == set(users)
 
 
 @pytest.mark.timeout(60)
