@@ -1,4 +1,4 @@
-"""Parsing of house/weather topics and payloads: accepted values and every rejection reason."""
+"""Parsing of house/weather/battery topics and payloads: accepted values and every rejection reason."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from solarmon.mqtt.payload import MAX_PAYLOAD_BYTES, PayloadRejected, parse_sens
         ("house/kitchen/co2", b'{"value": 612}', "house", "kitchen/co2", 612.0, None),
         ("house/a/b/c", b"1", "house", "a/b/c", 1.0, None),
         ("weather/temperature_2m", b"-7.3", "weather", "temperature_2m", -7.3, None),
+        ("battery/cell1", b'{"value": 3.301, "unit": "V"}', "battery", "cell1", 3.301, "V"),
+        ("battery/cell16", b"3.287", "battery", "cell16", 3.287, None),
+        ("battery/pack_2/cell3", b"3.29", "battery", "pack_2/cell3", 3.29, None),
     ],
 )
 def test_accepted(topic: str, payload: bytes, source: str, name: str, value: float, unit: str | None) -> None:
@@ -43,6 +46,9 @@ def test_accepted(topic: str, payload: bytes, source: str, name: str, value: flo
         ("house/a/b/c/d", b"1", "too_deep"),
         ("house", b"1", "bad_topic"),
         ("garage/temperature", b"1", "bad_topic"),
+        ("battery", b"3.3", "bad_topic"),
+        ("Battery/cell1", b"3.3", "bad_topic"),
+        ("battery/a/b/c/d", b"3.3", "too_deep"),
         ("house/bad name", b"1", "bad_topic"),
         ("house//x", b"1", "bad_topic"),
         ("house/temperature", b"warm", "not_a_number"),
