@@ -309,3 +309,15 @@ def test_house_body_flattens_sources(js) -> None:
         ("cellar/t", 12.5, "°C", "house")
     ]
     assert abs(got[0]["ageS"] - 5) < 2
+
+
+def test_each_sensor_gets_its_own_age_from_the_ages_map(js) -> None:
+    # /api/house's `ages` (one per sensor); a sensor missing from it falls back to the source's age.
+    body = {"sources": {"house": {
+        "source": "house", "ts": 100, "age_s": 5, "ok": True,
+        "values": {"cellar/t": 12.5, "attic/t": 30.0, "new": 1},
+        "units": {"cellar/t": "°C", "attic/t": "°C", "new": ""},
+        "ages": {"cellar/t": 5, "attic/t": 3600},
+    }}, "available": True}
+    got = {r["name"]: r["ageS"] for r in js("lib/sensors.js", "m.readingsOf(arg)", body)}
+    assert got == {"attic/t": 3600, "cellar/t": 5, "new": 5}
