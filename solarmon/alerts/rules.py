@@ -5,7 +5,7 @@ condition holds for `for_s` seconds:
 
     - name: battery_low
       metric: battery_capacity          # a value key, or a derived one (data_age_s)
-      source: inverter                  # any inverter; inverter:<section>, house, weather, *
+      source: inverter                  # any inverter; inverter:<section>, house, weather, battery, *
       below: 20                         # or above / equals / changes_to
       for_s: 60
       hysteresis: 10                    # clears at 30 % (or `clear: {above: 30, for_s: 60}`)
@@ -124,7 +124,7 @@ class Rule:
         """Whether this rule watches `source` (`inverter` means every inverter:<section>)."""
         if self.source == "*":
             return True
-        if self.source in ("inverter", "house", "weather"):
+        if self.source in ("inverter", "house", "weather", "battery"):
             return source == self.source or source.startswith(self.source + ":")
         return source == self.source
 
@@ -198,7 +198,7 @@ def parse_rule(item: Any, *, where: str, builtin: bool = False) -> Rule | None:
     source = item.get("source", "inverter")
     if not isinstance(source, str) or not SOURCE_RE.match(source):
         raise AlertConfigError(f"{where}: source must be inverter, inverter:<section>, house, weather, "
-                               f"house:<name> or * (got {source!r})")
+                               f"battery (the BMS), house:<name> or * (got {source!r})")
     kinds = [k for k in FIRE_KINDS if k in item]
     if len(kinds) != 1:
         raise AlertConfigError(f"{where}: needs exactly one condition of {', '.join(FIRE_KINDS)} "

@@ -84,6 +84,14 @@ def test_each_source_has_its_own_alert_and_sources_are_matched():
     assert house.matches("house")
     assert house.matches("house:garage")
     assert not house.matches("inverter:a")
+    # BMS values arrive on MQTT battery/# as the source "battery": a cell rule watches only them.
+    cell = parse_rules([{"name": "cell_low", "metric": "cell1", "below": 3.0, "source": "battery"}],
+                       where="t")[0]
+    assert cell.matches("battery")
+    assert not cell.matches("house")
+    ev = Evaluator([cell])
+    assert [t.source for t in ev.evaluate("battery", {"cell1": 2.9}, {}, 0)] == ["battery"]
+    assert ev.evaluate("house", {"cell1": 2.9}, {}, 0) == []
 
 
 def test_messages_use_the_template_and_say_when_resolved():
