@@ -139,6 +139,10 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
     up: dict[str, bool] = {}
     for family in families:
         help_unit = unit_from_help(family.documentation)
+        # mppsolar's own files have no HELP, so their units are judged by name; this project's
+        # daemon writes "(unit)" into every HELP that has one, so a flag such as
+        # battery_voltage_too_high_fault is not taken for volts.
+        trust_help = is_inverter_file and bool(family.documentation.strip())
         for sample in family.samples:
             if sample.name == "machine_role":
                 continue
@@ -163,7 +167,10 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
                 continue  # NaN / Inf mean "no reading"; JSON could not carry them to a browser
             value: Value = labels["myStr"] if "myStr" in labels else _number(sample.value)
             values[source][key] = value
-            units[source][key] = "" if isinstance(value, str) else (help_unit or guess_unit(name))
+            if isinstance(value, str) or (help_unit is None and trust_help):
+                units[source][key] = ""  # our daemon names every unit in HELP: none means unitless
+            else:
+                units[source][key] = help_unit or guess_unit(name)
             if sample.timestamp is not None and math.isfinite(float(sample.timestamp)):
                 stamps[source] = max(stamps.get(source, 0.0), float(sample.timestamp))
     sources = list(dict.fromkeys([*values, *up]))

@@ -67,10 +67,15 @@ def test_mppsolar_rating_does_not_shadow_live_value(prom_dir):
         ("battery_type", "AGM", ""),
         ("errors_total:timeout", 0, ""),
         ("poll_duration_seconds", 0.6, ""),
+        # Warning flags are unitless although their names hold "voltage" or "load": the daemon's
+        # HELP names every unit, so its silence is trusted over a guess from the name.
+        ("battery_voltage_too_high_fault", 0, ""),
+        ("inverter_voltage_too_low_fault", 0, ""),
     ],
 )
 def test_daemon_file(prom_dir, key, value, unit):
-    path = write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS, "QPIRI": QPIRI, "QMOD": QMOD}, read_at=1.7e9)
+    replies = {"QPIGS": QPIGS, "QPIRI": QPIRI, "QMOD": QMOD, "QPIWS": "0" * 32}
+    path = write_daemon_file(prom_dir, "main", replies, read_at=1.7e9)
     (update,) = parse_file(path)
     assert update.source == "inverter:main"
     assert update.values[key] == value
