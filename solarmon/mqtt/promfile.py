@@ -11,9 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from solarmon.daemon.promfile import write_atomic
 from solarmon.mqtt.payload import SensorValue
 
 
@@ -64,5 +65,6 @@ def write_snapshot(path: Path, snapshot: SensorSnapshot) -> None:
     """Atomically replace `path` with the snapshot in Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snapshot))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_to_textfile(str(path), registry)
+    # Mode 0644 whatever the service's umask, like the daemon's files: node_exporter's textfile
+    # collector runs as its own user and must be able to read them.
+    write_atomic(path, generate_latest(registry).decode("utf-8"), mode=0o644)

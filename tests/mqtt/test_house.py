@@ -76,6 +76,8 @@ def test_values_reach_board_sinks_and_prom(
     assert samples[("house_sensor_value", (("sensor", "temperature"), ("unit", "")))] == 23.5
     assert samples[("house_sensor_value", (("sensor", "living_room/humidity"), ("unit", "%")))] == 41.0
     assert samples[("house_messages_accepted_total", ())] == 2
+    # Readable by node_exporter's textfile collector (its own user) whatever our umask is.
+    assert prom.stat().st_mode & 0o777 == 0o644
 
 
 def test_bad_payloads_counted_never_stored(
