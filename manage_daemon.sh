@@ -19,14 +19,8 @@ ROOTDIR=${ROOTDIR:-}
 SYSTEMD_DIR=$ROOTDIR/etc/systemd/system
 UDEV_DIR=$ROOTDIR/etc/udev/rules.d
 
-die() { echo "manage_daemon.sh: $*" >&2; exit 1; }
-need_root() { [ -n "$ROOTDIR" ] || [ "$(id -u)" = 0 ] || die "$1 needs root (try: sudo $0 $1)"; }
-live() { [ -z "$ROOTDIR" ]; }
-
-render_unit() {
-    # The repo's unit names /opt/solarmon; the installed one names where this checkout really is.
-    sed "s#/opt/solarmon#$ROOT#g" "$ROOT/systemd/$UNIT"
-}
+# shellcheck source=scripts/manage_common.sh
+source "$ROOT/scripts/manage_common.sh"
 
 do_install() {
     need_root install

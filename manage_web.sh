@@ -20,14 +20,8 @@ DAEMON_GROUP=mpp-solar
 ROOTDIR=${ROOTDIR:-}
 SYSTEMD_DIR=$ROOTDIR/etc/systemd/system
 
-die() { echo "manage_web.sh: $*" >&2; exit 1; }
-need_root() { [ -n "$ROOTDIR" ] || [ "$(id -u)" = 0 ] || die "$1 needs root (try: sudo $0 $1)"; }
-live() { [ -z "$ROOTDIR" ]; }
-
-render_unit() {
-    # The repo's unit names /opt/solarmon; the installed one names where this checkout really is.
-    sed "s#/opt/solarmon#$ROOT#g" "$ROOT/systemd/$UNIT"
-}
+# shellcheck source=scripts/manage_common.sh
+source "$ROOT/scripts/manage_common.sh"
 
 do_install() {
     need_root install
