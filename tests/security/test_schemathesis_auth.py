@@ -8,24 +8,14 @@ commands then come back 403, which the document lists) and with an admin token.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from schemathesis.generation import GenerationMode
 
 from solarmon.web import create_app
 from solarmon.web.openapi import build_document
-from solarmon.web.runtime import Runtime, get_context
-from solarmon.web.state import SourceUpdate
-from tests.fixtures.webapp import (
-    SAMPLE_VALUES,
-    FakeDaemon,
-    WebPaths,
-    daemon_reply,
-    make_web_config,
-    write_prom,
-)
+from solarmon.web.runtime import Runtime
+from tests.fixtures.webapp import WebPaths, make_web_config, seed_running_app
 from tests.security.conftest import make_secured
 from tests.web.test_openapi import fuzz
 
@@ -42,16 +32,8 @@ def private_app(tmp_path_factory):
     app = create_app(make_web_config(paths, {"daemon": {"command_token_file": ""},
                                              "security": {"public_read": False}}))
     secured = make_secured(app)
-    ctx = get_context(app)
     runtime = Runtime.for_app(app).start()
-    daemon = FakeDaemon(paths.control_socket, daemon_reply)
-    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
-    ctx.parts["reader"].scan(force=True)
-    now = time.time()
-    for i in range(120):
-        ctx.parts["history"].submit(SourceUpdate("inverter:main", now - 1200 + i * 10,
-                                                 {"battery_voltage": 50 + i / 100}, {"battery_voltage": "V"}))
-    ctx.parts["history"].flush(30)
+    daemon = seed_running_app(app, paths, minutes=20)
     yield app, secured.tokens, daemon
     daemon.close()
     runtime.stop()

@@ -7,8 +7,6 @@ the documented status codes, content types and schemas.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -22,9 +20,8 @@ from schemathesis.specs.openapi.checks import (
 
 from solarmon.web import create_app
 from solarmon.web.openapi import build_document
-from solarmon.web.runtime import Runtime, get_context
-from solarmon.web.state import SourceUpdate
-from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, FakeDaemon, daemon_reply, make_web_config, write_prom
+from solarmon.web.runtime import Runtime
+from tests.fixtures.webapp import TOKEN, make_web_config, seed_running_app
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +35,8 @@ def healthy_app(tmp_path_factory):
     token.chmod(0o600)
     paths = WebPaths(root, root / "prometheus", root / "h.db", root / "c.sock", token)
     app = create_app(make_web_config(paths))
-    ctx = get_context(app)
     runtime = Runtime.for_app(app).start()
-    daemon = FakeDaemon(paths.control_socket, daemon_reply)
-    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
-    ctx.parts["reader"].scan(force=True)
-    now = time.time()
-    for i in range(360):
-        ctx.parts["history"].submit(SourceUpdate("inverter:main", now - 3600 + i * 10,
-                                                 {"battery_voltage": 50 + i / 100}, {"battery_voltage": "V"}))
-    ctx.parts["history"].flush(30)
+    daemon = seed_running_app(app, paths, minutes=60)
     yield app
     daemon.close()
     runtime.stop()
