@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from solarmon.inverter import tables
+from solarmon.inverter.catalog import classify_alarms
 from solarmon.inverter.errors import CommandRefused, DecodeError
 from solarmon.inverter.frame import ReplyFrame, decode_reply
 from solarmon.inverter.readings import (
@@ -175,10 +176,8 @@ def _qpiws(command: str, frame: ReplyFrame) -> Reading:
         else:
             key = f"warning_bit_{position}"
             fields.append(Field(key, key, char == "1", "", f"a{position}: model-specific"))
-    inverter_fault = bits[1] == "1"
-    faults = tuple(f.key for f in fields if f.value and (
-        f.key in tables.FAULT_BITS or (inverter_fault and f.key in tables.CONDITIONAL_FAULT_BITS)))
-    warnings = tuple(f.key for f in fields if f.value and f.key not in faults)
+    fault_keys, warning_keys = classify_alarms({f.key: f.value for f in fields})
+    faults, warnings = tuple(fault_keys), tuple(warning_keys)
     fields.append(Field("faults_active", "faults_active", len(faults), "", "number of active faults"))
     fields.append(Field("warnings_active", "warnings_active", len(warnings), "",
                         "number of active warnings"))
