@@ -26,6 +26,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from solarmon.inverter import setting_rules, tables
+from solarmon.inverter.shapes import base_command
 from solarmon.inverter.tables import Bit, FieldSpec
 
 
@@ -171,26 +172,20 @@ def _entries() -> Iterator[FieldInfo]:
                  help_text="number of active warnings")
     for bit in tables.FLAG_LETTERS.values():
         yield _entry(bit.key, bit.name, "QFLAG", Kind.SETTING, help_text=bit.help or "True when enabled")
-    for command, key, name, help_text in (
-        ("QPI", "protocol_id", "protocol_id", "protocol ID, PI30 for this family"),
-        ("QID", "serial_number", "serial_number", "serial number (QID or QSID)"),
-        ("QVFW", "main_cpu_firmware_version", "main_cpu_firmware_version", ""),
-        ("QVFW2", "secondary_cpu_firmware_version", "secondary_cpu_firmware_version",
-         "all zeros until the charge controller has reported"),
-        ("", "response", "response", "the reply of a command without a table, as sent"),
-    ):
-        yield _entry(key, name, command, Kind.TEXT, help_text=help_text)
-    yield _entry("max_charging_current_options", "max_charging_current", "QMCHGCR", Kind.RATING,
-                 unit="A", help_text="allowed values of MCHGC, space-separated", numeric=False)
-    yield _entry("max_utility_charging_current_options", "max_utility_charging_current", "QMUCHGCR",
-                 Kind.RATING, unit="A", help_text="allowed values of MUCHGC, space-separated",
-                 numeric=False)
+    for command, (key, name, help_text) in tables.TEXT_COMMANDS.items():
+        if (name, command) not in _ALSO_FROM:
+            yield _entry(key, name, command, Kind.TEXT, help_text=help_text)
+    yield _entry("response", "response", "", Kind.TEXT,
+                 help_text="the reply of a command without a table, as sent")
+    for command, (key, name, setter) in tables.CURRENT_LISTS.items():
+        yield _entry(key, name, command, Kind.RATING, unit="A", numeric=False,
+                     help_text=f"allowed values of {setter}, space-separated")
     yield _entry("dsp_has_bootstrap", "dsp_has_bootstrap", "QBOOT", Kind.RATING,
                  help_text="the DSP has a bootstrap loader", numeric=False)
     yield _entry("accepted", "command_execution", "", Kind.STATUS,
                  help_text="the inverter accepted the setting command (ACK)")
     for command, (source, _digits, key, name) in tables.ENERGY.items():
-        yield _entry(key, name, command, Kind.ENERGY, unit="Wh", help_text=f"{source} energy")
+        yield _entry(key, name, command, Kind.ENERGY, unit=tables.ENERGY_UNIT, help_text=f"{source} energy")
     for key, help_text in _DERIVED_HELP.items():
         yield _entry(key, key, "", Kind.DERIVED, unit="W", help_text=help_text)
 
@@ -255,7 +250,7 @@ def by_wire(name: str, command: str) -> FieldInfo | None:
 
     ``command`` may carry a date (``QED20240315``); a command without a table answers ``response``.
     """
-    base = _base_command(command)
+    base = base_command(command.upper())
     entry = _BY_WIRE.get((name, base))
     if entry is not None:
         return entry
@@ -269,14 +264,6 @@ def by_wire(name: str, command: str) -> FieldInfo | None:
     if positional is not None and positional.command == base and not name.startswith("flag_"):
         return positional
     return None
-
-
-def _base_command(command: str) -> str:
-    """QED20240315 -> QED: energy commands carry a date after their three letters."""
-    upper = command.upper()
-    if upper[:3] in tables.ENERGY and upper[3:].isdigit():
-        return upper[:3]
-    return upper
 
 
 # --- the one fault rule ------------------------------------------------------------------------
