@@ -26,6 +26,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from solarmon.inverter import setting_rules, tables
+from solarmon.inverter.readings import Field
 from solarmon.inverter.shapes import base_command
 from solarmon.inverter.tables import Bit, FieldSpec
 
@@ -243,6 +244,20 @@ def info(key: str) -> FieldInfo | None:
     """The catalog entry of ``key`` (also for positional keys such as ``qpiri_extra_28``), or None."""
     entry = CATALOG.get(key)
     return entry if entry is not None else _positional(key)
+
+
+def of_field(field: Field, command: str) -> FieldInfo:
+    """The entry of a decoded field; for a key the catalog lacks, one made from the field itself.
+
+    Every key the codec makes is in the catalog (tests/inverter/test_catalog.py); the fallback
+    keeps a daemon that meets a new firmware's field writing instead of failing.
+    """
+    entry = info(field.key)
+    if entry is not None:
+        return entry
+    kind = Kind.TEXT if isinstance(field.value, str) else Kind.MEASUREMENT
+    return _entry(field.key, field.name, base_command(command), kind, unit=field.unit, help_text=field.help,
+                  is_float=isinstance(field.value, float))
 
 
 def by_wire(name: str, command: str) -> FieldInfo | None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 
 from solarmon.inverter import catalog, tables
-from solarmon.inverter.catalog import CATALOG, DERIVED_KEYS, Kind, by_wire, classify_alarms, derive, info
+from solarmon.inverter.catalog import (
+    CATALOG,
+    DERIVED_KEYS,
+    Kind,
+    by_wire,
+    classify_alarms,
+    derive,
+    info,
+    of_field,
+)
 from solarmon.inverter.codec import decode
-from solarmon.inverter.readings import Reading
+from solarmon.inverter.readings import Field, Reading
 from tests.inverter.samples import FULL, QPIGS_17, QPIRI_24V
 
 # Replies that bring the keys made from a position (extras, unknown bits and letters).
@@ -203,3 +212,12 @@ def test_catalog_is_built_from_the_tables() -> None:
     for spec in tables.QPIRI:
         assert info(spec.key).name == spec.name
     assert {"battery_type", "max_charging_current", "max_ac_charging_current"} <= catalog.SETTING_KEYS
+
+
+def test_of_field_describes_a_field_the_catalog_lacks() -> None:
+    known = of_field(Field("battery_voltage", "battery_voltage", 52.1, "V"), "QPIGS")
+    assert known is info("battery_voltage")
+    new = of_field(Field("new_thing", "new_thing", 1.5, "A", "from a new firmware"), "QPIGS")
+    assert (new.key, new.unit, new.kind, new.command, new.help) == (
+        "new_thing", "A", Kind.MEASUREMENT, "QPIGS", "from a new firmware")
+    assert of_field(Field("new_text", "new_text", "x"), "QNEW").kind is Kind.TEXT
