@@ -83,12 +83,7 @@ _ACRONYMS: Mapping[str, str] = MappingProxyType({
                            "dsp", "cpu", "id", "dc")
 })
 # QPIRI fields that a setting command changes (the rest of QPIRI is the nameplate).
-SETTING_KEYS = frozenset({
-    *(rule.current_key for rule in setting_rules.CHOICE_RULES.values()),
-    *(rule.current_key for rule in setting_rules.VOLTAGE_RULES.values()),
-    *(key for _query, key, _label in setting_rules.CURRENT_RULES.values()),
-    "rated_ac_output_frequency",  # F50 / F60 (setters.describe_settings: its current_key)
-})
+SETTING_KEYS = frozenset(setting_rules.CURRENT_KEYS.values())
 _COMMAND_KIND: Mapping[str, Kind] = MappingProxyType({
     "QPIGS": Kind.MEASUREMENT, "QPIGS2": Kind.MEASUREMENT, "QPIRI": Kind.RATING, "QDI": Kind.DEFAULT,
 })
