@@ -95,13 +95,18 @@ _ALSO_FROM: Mapping[tuple[str, str], str] = MappingProxyType({
 
 
 def label_of(key: str) -> str:
-    """A label for people from a key: ``pv_input_power`` -> "PV input power"."""
-    words = [_ACRONYMS.get(word, word) for word in key.split("_") if word]
+    """A label for people from a key: ``pv_input_power`` -> "PV input power".
+
+    A status bit loses its ``is_`` ("Load on"); a unit kept in the key shows as one
+    (``..._stage_min`` -> "... stage (min)").
+    """
+    words = [_ACRONYMS.get(word, word) for word in key.removeprefix("is_").split("_") if word]
     if not words:
         return key
+    unit = f" ({words.pop()})" if len(words) > 1 and words[-1] == "min" else ""
     first = words[0]
     words[0] = first if first.isupper() else first.capitalize()
-    return " ".join(words)
+    return " ".join(words) + unit
 
 
 def _ha_classes(key: str, unit: str, kind: Kind, choices: object,
