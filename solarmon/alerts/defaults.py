@@ -7,7 +7,8 @@ user rule with the same name replaces the default.
 
 Value keys are the daemon's metric names as the web app reads them (docs/INTERFACES.md):
 `battery_under_voltage` is QPIRI's cut-off, `faults_active` the number of QPIWS bits that are
-faults, `device_mode` QMOD's mode name.
+faults, `device_mode` QMOD's mode name; the source `forecast` is the battery outlook
+(solarmon/forecast/service.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "inverter_data_stale", "metric": "data_age_s", "above": STALE_AFTER_S,
      "severity": "critical",
      "message": "No fresh reading from inverter {device} for {value} s: is the daemon running?"},
+    # Predictive (solarmon/forecast/service.py): the battery outlook reaches the cut-off before the
+    # sun is back. The forecast part sets the value only in the evening, while there is time to act.
+    {"name": "battery_cutoff_before_sunrise", "metric": "cutoff_before_sunrise", "source": "forecast",
+     "above": 0.5, "severity": "warning",
+     "message": "The battery is projected to reach the low-voltage cut-off before sunrise: use less "
+                "tonight or charge it (see /forecast)"},
     {"name": "heat_sink_hot", "metric": "inverter_heat_sink_temperature", "above": 75, "for_s": 60,
      "hysteresis": 5, "severity": "warning", "message": "Inverter {device} heat sink at {value}{unit}"},
 )

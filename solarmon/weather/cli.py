@@ -21,6 +21,7 @@ from solarmon.mqtt.client import Availability, MqttConnection
 from solarmon.weather.client import OpenMeteoClient
 from solarmon.weather.config import WeatherConfig, WeatherConfigError, load_weather_config
 from solarmon.weather.fetcher import STATUS_TOPIC, WeatherFetcher
+from solarmon.weather.forecast import Forecaster
 
 LOG = logging.getLogger("weather_fetcher")
 CONFIG_ENV = "SOLARMON_WEATHER_CONFIG"
@@ -38,6 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-mqtt", action="store_true", help="do not publish (with --once: print only)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
+
+
+def config_path(path: Path | None) -> Path | None:
+    """The weather.yaml in use (None: the defaults, no file)."""
+    if path is None and os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    if path is None and Path("weather.yaml").exists():
+        return Path("weather.yaml")
+    return path
+
+
+def build_forecaster(
+    config: WeatherConfig, client: OpenMeteoClient, publisher: MqttConnection | None, source: Path | None
+) -> Forecaster | None:
+    """The forecast job when forecast.enabled; forecast.prom_file relative to weather.yaml's folder."""
+    if not config.forecast_enabled:
+        return None
+    prom = None
+    if config.forecast_prom:
+        prom = Path(config.forecast_prom)
+        if not prom.is_absolute() and source is not None:
+            prom = source.resolve().parent / prom
+    return Forecaster(config, client, publisher=publisher, prom_path=prom)
 
 
 def resolve_config(path: Path | None) -> WeatherConfig:
@@ -65,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_mqtt:
         connection = MqttConnection(config.mqtt, availability=Availability(STATUS_TOPIC))
     client = OpenMeteoClient(config)
-    fetcher = WeatherFetcher(config, client, publisher=connection)
+    forecaster = build_forecaster(config, client, connection, config_path(args.config))
+    fetcher = WeatherFetcher(config, client, publisher=connection, forecaster=forecaster)
     client.sleep = fetcher.wait
     if connection is not None:
         connection.start()
@@ -87,7 +112,10 @@ def run_once(fetcher: WeatherFetcher, connection: MqttConnection | None) -> int:
         )
         return 1
     ok = fetcher.fetch_once()
-    print(json.dumps(fetcher.digest(), indent=2))
+    printed = fetcher.digest()
+    if fetcher.forecaster is not None:
+        printed["forecast"] = fetcher.forecaster.snapshot()
+    print(json.dumps(printed, indent=2))
     if connection is not None and not connection.flush(FLUSH_TIMEOUT_S):
         LOG.error("the broker did not acknowledge the weather messages in %.0f s", FLUSH_TIMEOUT_S)
         return 1

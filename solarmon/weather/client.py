@@ -39,6 +39,10 @@ VARIABLES: dict[str, str] = {
     "shortwave_radiation": "shortwave_radiation",
     "global_tilted_irradiance": "tilted_irradiance",
 }
+# The hourly forecast's variables (Open-Meteo names); radiation is the mean of the hour that ENDS
+# at the stamped time (Open-Meteo: "preceding hour mean"), temperature and wind are instants.
+HOURLY_VARIABLES = ("global_tilted_irradiance", "temperature_2m", "wind_speed_10m")
+HOUR_S = 3600
 MAX_RETRY_AFTER_S = 300.0
 MAX_REASON_CHARS = 300
 
@@ -133,6 +137,59 @@ def parse_observation(body: Any) -> Observation:
     )
 
 
+@dataclass(frozen=True)
+class HourlyWeather:
+    """Hourly forecast on one plane: `start_ts[i]` begins hour i (Unix s, UTC); NaN where null."""
+
+    start_ts: tuple[float, ...]
+    gti_w_m2: tuple[float, ...]
+    temp_c: tuple[float, ...]
+    wind_m_s: tuple[float, ...]
+    latitude: float
+    longitude: float
+
+
+def _series(hourly: dict[str, Any], var: str, count: int) -> tuple[float, ...]:
+    values = hourly.get(var)
+    if not isinstance(values, list) or len(values) != count:
+        raise WeatherDecodeError(f"hourly.{var} is not a list of {count} values")
+    out = []
+    for raw in values:
+        if raw is None:
+            out.append(math.nan)  # a model without a value for that hour
+        elif isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise WeatherDecodeError(f"hourly.{var} holds {raw!r}, not a number")
+        else:
+            out.append(float(raw))
+    return tuple(out)
+
+
+def parse_hourly(body: Any) -> HourlyWeather:
+    """Turn an hourly forecast body into HourlyWeather; WeatherDecodeError if it does not fit."""
+    if not isinstance(body, dict) or not isinstance(body.get("hourly"), dict):
+        raise WeatherDecodeError('response has no "hourly" object')
+    hourly = body["hourly"]
+    times = hourly.get("time")
+    if not isinstance(times, list) or not times:
+        raise WeatherDecodeError("hourly.time is not a non-empty list")
+    offset = float(body.get("utc_offset_seconds") or 0)
+    try:
+        # Radiation is the preceding hour's mean: the hour stamped T runs from T - 1 h to T.
+        starts = tuple(
+            datetime.fromisoformat(str(t)).replace(tzinfo=UTC).timestamp() - offset - HOUR_S for t in times
+        )
+    except ValueError as exc:
+        raise WeatherDecodeError(f"hourly.time holds a value that is not an ISO time: {exc}") from exc
+    return HourlyWeather(
+        start_ts=starts,
+        gti_w_m2=_series(hourly, "global_tilted_irradiance", len(times)),
+        temp_c=_series(hourly, "temperature_2m", len(times)),
+        wind_m_s=_series(hourly, "wind_speed_10m", len(times)),
+        latitude=float(body.get("latitude", math.nan)),
+        longitude=float(body.get("longitude", math.nan)),
+    )
+
+
 @dataclass
 class OpenMeteoClient:
     """Fetch current conditions for the configured place; `sleep` is injectable for tests."""
@@ -154,6 +211,28 @@ class OpenMeteoClient:
 
     def fetch(self) -> Observation:
         """One observation, retrying 429 / 5xx / timeouts with exponential backoff."""
+        return parse_observation(self._get_json(self.params()))
+
+    def hourly_params(self, tilt_deg: float, azimuth_deg: float) -> dict[str, str]:
+        """The hourly forecast query for one plane: yesterday, today and tomorrow (UTC hours)."""
+        return {
+            "latitude": f"{self.config.latitude:.4f}",
+            "longitude": f"{self.config.longitude:.4f}",
+            "hourly": ",".join(HOURLY_VARIABLES),
+            "tilt": f"{tilt_deg:g}",
+            "azimuth": f"{azimuth_deg:g}",
+            "wind_speed_unit": "ms",
+            "past_days": "1",
+            "forecast_days": "2",
+            "timezone": "GMT",
+        }
+
+    def fetch_hourly(self, tilt_deg: float, azimuth_deg: float) -> HourlyWeather:
+        """The hourly forecast on one plane, with the same retries as `fetch`."""
+        return parse_hourly(self._get_json(self.hourly_params(tilt_deg, azimuth_deg)))
+
+    def _get_json(self, params: dict[str, str]) -> Any:
+        """GET with `params`, retrying 429 / 5xx / timeouts with exponential backoff; the JSON body."""
         attempts = self.config.retries + 1
         last: WeatherError | None = None
         for attempt in range(attempts):
@@ -164,17 +243,15 @@ class OpenMeteoClient:
                 LOG.info("weather: retry %d/%d in %.1f s after: %s", attempt, attempts - 1, delay, last)
                 self.sleep(delay)
             try:
-                return self._fetch_one()
+                return self._fetch_one(params)
             except _RetryAfter as exc:
                 last = exc
         assert last is not None
         raise WeatherUnavailable(str(last)) from last
 
-    def _fetch_one(self) -> Observation:
+    def _fetch_one(self, params: dict[str, str]) -> Any:
         try:
-            response = self.session.get(
-                self.config.base_url, params=self.params(), timeout=self.config.timeout_s
-            )
+            response = self.session.get(self.config.base_url, params=params, timeout=self.config.timeout_s)
         except requests.Timeout as exc:
             raise _RetryAfter(f"no answer within {self.config.timeout_s:g} s", None) from exc
         except requests.RequestException as exc:
@@ -187,7 +264,7 @@ class OpenMeteoClient:
             body = response.json()
         except ValueError as exc:
             raise WeatherDecodeError(f"body is not JSON: {response.text[:80]!r}") from exc
-        return parse_observation(body)
+        return body
 
 
 class _RetryAfter(WeatherError):

@@ -1,5 +1,7 @@
 """The weather fetcher service: fetch every `interval_s`, publish to MQTT, keep last values.
 
+The forecast (solarmon/weather/forecast.py) runs after the current conditions in each round.
+
 Publishes, all retained so a subscriber that connects later gets the latest picture:
 - `weather/<name>`: each value as a plain number (`-3.4`);
 - `weather/current`: the whole set as JSON (values, units, time, location, stale flag, error);
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 
 from solarmon.weather.client import Observation, WeatherApiError, WeatherError
 from solarmon.weather.config import WeatherConfig
+from solarmon.weather.forecast import Forecaster
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ class WeatherFetcher:
     config: WeatherConfig
     client: Fetches
     publisher: Publishes | None = None
+    forecaster: Forecaster | None = None
     clock: Callable[[], float] = time.time
     last: Observation | None = None
     last_ok_s: float | None = None
@@ -65,7 +69,14 @@ class WeatherFetcher:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fetch_once(self) -> bool:
-        """Fetch and publish; on failure keep the last values, mark them stale; True on success."""
+        """Fetch and publish current conditions, then the forecast (when configured); on failure
+        keep the last values, mark them stale; True when both succeeded."""
+        ok = self._fetch_current()
+        if self.forecaster is not None:
+            ok = self.forecaster.run() and ok
+        return ok
+
+    def _fetch_current(self) -> bool:
         try:
             observation = self.client.fetch()
         except WeatherError as exc:

@@ -34,6 +34,7 @@ EXTENSIONS: tuple[tuple[str, bool], ...] = (
     ("solarmon.web.pages", False),  # dashboard pages of both themes
     ("solarmon.web.auth", True),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
     ("solarmon.alerts.web", False),  # alert rules, /api/alerts, the alerts page and banner
+    ("solarmon.forecast.web", False),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
 )
 MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
 JSON_PREFIXES = ("/api/", "/metrics")

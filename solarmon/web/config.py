@@ -139,7 +139,7 @@ SECTIONS: dict[str, type] = {
 }
 # Sections other parts validate themselves (e.g. `mqtt:` by solarmon.mqtt.credentials): kept as
 # parsed in WebConfig.raw_sections, neither typed nor warned about here.
-EXTENSION_SECTIONS: tuple[str, ...] = ("mqtt", "house", "weather", "alerts")
+EXTENSION_SECTIONS: tuple[str, ...] = ("mqtt", "house", "weather", "alerts", "forecast")
 
 
 @dataclass(frozen=True)

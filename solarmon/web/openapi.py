@@ -6,6 +6,7 @@ schemathesis against it, so a parameter or status added to a handler but not her
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
@@ -164,12 +165,14 @@ _SENSORS = {"type": "object", "required": ["sources", "available"],
 
 
 def _extension_paths() -> dict[str, Any]:
-    """Endpoints of parts that describe themselves (alerts); absent parts add nothing."""
-    try:
-        from solarmon.alerts.openapi import openapi_paths
-    except ImportError:
-        return {}
-    return openapi_paths()
+    """Endpoints of parts that describe themselves (alerts, forecast); absent parts add nothing."""
+    paths: dict[str, Any] = {}
+    for module in ("solarmon.alerts.openapi", "solarmon.forecast.openapi"):
+        try:
+            paths.update(importlib.import_module(module).openapi_paths())
+        except ImportError:
+            continue
+    return paths
 
 
 def init_app(app: Flask, ctx: WebContext) -> None:

@@ -1,0 +1,127 @@
+"""The forecast part of the web app (EXTENSIONS: solarmon.forecast.web): GET /api/forecast, the
+/forecast page of both themes, the service that feeds them.
+
+`init_app` reads web.yaml `forecast:` (solarmon.forecast.config), builds the ForecastService (not
+started; its MQTT account is the `mqtt:` section's, client id `solarmon-web-forecast`) and
+registers the routes. Nothing here imports pvlib or pandas: the model runs in the weather fetcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, url_for
+
+from solarmon.forecast.config import parse_forecast_settings
+from solarmon.forecast.service import ForecastService
+from solarmon.forecast.store import ForecastStore
+from solarmon.web.api import ApiError
+from solarmon.web.runtime import WebContext, get_context
+
+LOG = logging.getLogger(__name__)
+PART = "forecast"
+
+bp = Blueprint("forecast", __name__)
+
+
+def init_app(app: Flask, ctx: WebContext) -> None:
+    """Load `forecast:`, build the service (not started), register the routes and the nav entry."""
+    where = ctx.config.source
+    settings = parse_forecast_settings(ctx.config.raw_sections.get("forecast"), where=where)
+    app.register_blueprint(bp)
+    app.context_processor(lambda: {"forecast_nav": _nav_items})
+    if not settings.enabled:
+        LOG.info("forecast is off (forecast.enabled: false in %s)", where)
+        return
+    mqtt = None
+    if ctx.config.raw_sections.get("mqtt") is not None:
+        from solarmon.mqtt.credentials import mqtt_settings_from_config
+
+        mqtt = mqtt_settings_from_config(ctx.config.raw_sections["mqtt"], source=where,
+                                         client_id="solarmon-web-forecast", default_username="solarmon-web")
+    if ctx.config.history.timezone:
+        tz: Any = zoneinfo.ZoneInfo(ctx.config.history.timezone)
+    else:
+        from solarmon.web.energy import _system_tz  # the zone energy days use: one rule for "today"
+
+        tz = _system_tz()
+    history = ctx.part("history")
+    service = ForecastService(
+        settings,
+        store=ForecastStore(ctx.config.path(settings.db_path)),
+        history_path=ctx.config.path(ctx.config.history.db_path) if history is not None else None,
+        tz=tz,
+        state=ctx.part("state"),
+        mqtt=mqtt,
+    )
+    ctx.add_service(service, PART)
+    ctx.health[PART] = service.health
+
+
+def _nav_items(theme: str, endpoint: str) -> list[dict[str, Any]]:
+    """The forecast page's entry in every page's navigation."""
+    url = "/forecast/lcars" if theme == "lcars" else "/forecast"
+    return [{"label": "Forecast", "icon": "fa-sun", "url": url, "active": endpoint == "forecast"}]
+
+
+def _read_access(view: Any) -> Any:
+    """Mark a read-only view for the security guard (no-op without the security part)."""
+    try:
+        from solarmon.web.auth import read_access
+    except ImportError:
+        return view
+    return read_access(view)
+
+
+@bp.get("/api/forecast")
+@_read_access
+def forecast() -> Response:
+    """Arrays, today's expected and produced curves, tomorrow's, calibration and battery outlook."""
+    service: ForecastService | None = get_context().part(PART)
+    if service is None:
+        raise ApiError(503, "unavailable", "the forecast is off (forecast.enabled in web.yaml)")
+    return jsonify(service.snapshot())
+
+
+def _page(theme: str) -> str:
+    """The forecast page in one theme, framed like the other pages."""
+    try:
+        from solarmon.web.pages import PAGES, missing_vendor_files
+    except ImportError:
+        abort(404)
+    suffix = "" if theme == "standard" else f"_{theme}"
+    nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
+           for p in PAGES]
+    other = "lcars" if theme == "standard" else "standard"
+    page = {"endpoint": "forecast", "label": "Forecast", "icon": "fa-sun", "template": "forecast/page.html"}
+    return render_template("forecast/page.html", layout=f"{theme}/base.html", theme=theme, page=page, nav=nav,
+                           other_theme_url="/forecast/lcars" if other == "lcars" else "/forecast",
+                           other_theme_label="LCARS" if other == "lcars" else "Standard",
+                           vendor_missing=missing_vendor_files(), settings_spec_json="[]")
+
+
+@bp.get("/forecast")
+@_read_access
+def page_standard() -> str:
+    """The forecast page, standard theme."""
+    return _page("standard")
+
+
+@bp.get("/forecast/lcars")
+@_read_access
+def page_lcars() -> str:
+    """The forecast page, LCARS theme."""
+    return _page("lcars")
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """The pages' security headers (self-only content) on the forecast page too."""
+    if request.path.startswith("/forecast"):
+        from solarmon.web.pages import CONTENT_SECURITY_POLICY
+
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
