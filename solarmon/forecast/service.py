@@ -1,7 +1,8 @@
 """The web app's forecast service: receive the fetcher's forecast, calibrate, project the battery.
 
 - An MQTT connection of its own (account `solarmon-web`, client id `solarmon-web-forecast`)
-  subscribes to `forecast/hourly`; paho's thread only parses the JSON and hands it over.
+  subscribes to `forecast/hourly` and `forecast/+/hourly` (solarmon.forecast.wire); paho's
+  thread only parses the JSON, joins the parts and hands the document over.
 - A worker thread stores the modelled hours (solarmon.forecast.store), then, on every new
   forecast and every `recompute_s`, recomputes the calibration (solarmon.forecast.calibration),
   today's and tomorrow's curves and the battery outlook (solarmon.forecast.outlook) from the
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from solarmon.forecast import wire
 from solarmon.forecast.calibration import ArrayCalibration, calibrate
 from solarmon.forecast.config import ForecastSettings
 from solarmon.forecast.hourly import (
@@ -41,7 +43,7 @@ from solarmon.forecast.store import ForecastStore
 
 LOG = logging.getLogger(__name__)
 
-FORECAST_TOPIC = "forecast/hourly"
+SUBSCRIPTIONS = (wire.INDEX_TOPIC, f"forecast/+{wire.PART_SUFFIX}")
 LIVE_SOURCE = "forecast"
 MAX_DOC_BYTES = 256 * 1024
 MAX_HOURS = 24 * 16
@@ -129,6 +131,9 @@ class ForecastService:
         self._mqtt_settings = mqtt
         self._connection: Any = None
         self._doc: dict[str, Any] | None = None
+        self._index: dict[str, Any] | None = None
+        self._parts: dict[str, dict[str, Any]] = {}
+        self._fed_ts: Any = None
         self._pending = False
         self._result: dict[str, Any] = {"available": False, "reason": "no forecast received yet"}
         self._errors = {"rejected": 0, "last_error": None}
@@ -148,7 +153,7 @@ class ForecastService:
         if self._mqtt_settings is not None:
             from solarmon.mqtt.client import MqttConnection
 
-            self._connection = MqttConnection(self._mqtt_settings, subscriptions=[FORECAST_TOPIC],
+            self._connection = MqttConnection(self._mqtt_settings, subscriptions=list(SUBSCRIPTIONS),
                                               on_message=self._on_message)
             self._connection.start()
 
@@ -166,14 +171,26 @@ class ForecastService:
 
     # -- input ----------------------------------------------------------------------------------
     def _on_message(self, message: Any) -> None:
-        """paho's thread: parse and hand over, nothing else."""
+        """paho's thread: parse, join the parts, hand over; nothing else."""
         if len(message.payload) > MAX_DOC_BYTES:
-            self._reject("forecast/hourly larger than 256 KiB")
+            self._reject(f"{message.topic} larger than 256 KiB")
             return
         try:
-            self.feed(json.loads(message.payload))
+            data = json.loads(message.payload)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            with self._lock:
+                if message.topic == wire.INDEX_TOPIC:
+                    self._index = data
+                else:
+                    self._parts[message.topic.split("/")[1]] = data
+                index, parts = self._index, dict(self._parts)
+            doc = wire.join(index, parts) if index is not None else None
+            if doc is not None and doc["generated_ts"] != self._fed_ts:
+                self._fed_ts = doc["generated_ts"]
+                self.feed(doc)
         except ValueError as exc:
-            self._reject(f"forecast/hourly rejected: {exc}")
+            self._reject(f"{message.topic} rejected: {exc}")
 
     def _reject(self, error: str) -> None:
         with self._lock:

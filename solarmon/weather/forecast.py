@@ -3,9 +3,10 @@
 Every fetch round (solarmon.weather.fetcher) runs `Forecaster.run()`: one hourly request per
 distinct plane (tilt, azimuth) for yesterday, today and tomorrow, the model of
 solarmon.forecast.model (pvlib, imported here only: this module runs in the fetcher process), then:
-- MQTT, retained: `forecast/hourly` (the whole forecast as JSON, the web app's input, shape in
-  docs/FORECAST.md) and `forecast/<array>/energy_today_kwh`, `.../energy_tomorrow_kwh` and
-  `forecast/total/...` as plain numbers (for Home Assistant and friends);
+- MQTT, retained: `forecast/<array>/hourly` and `forecast/hourly` (the forecast as JSON, split
+  to fit the broker's 4 KiB message limit: solarmon/forecast/wire.py; the web app's input) and
+  `forecast/<array>/energy_today_kwh`, `.../energy_tomorrow_kwh` and `forecast/total/...` as
+  plain numbers (for Home Assistant and friends);
 - `forecast.prom` (Prometheus textfile, written atomically): energy per array and day, the
   current hour's power, when the forecast was made and the failures.
 A failed forecast keeps the last one (its `generated_ts` says how old it is) and logs once.
@@ -13,7 +14,6 @@ A failed forecast keeps the last one (its `generated_ts` says how old it is) and
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -28,12 +28,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from solarmon.daemon.promfile import write_atomic
+from solarmon.forecast import wire
 from solarmon.weather.client import HourlyWeather, WeatherError
 from solarmon.weather.config import WeatherConfig
 
 LOG = logging.getLogger(__name__)
 
-FORECAST_TOPIC = "forecast/hourly"
+FORECAST_TOPIC = wire.INDEX_TOPIC
 TOPIC_ROOT = "forecast"
 TOTAL = "total"
 HOUR_S = 3600
@@ -161,8 +162,8 @@ class Forecaster:
     def _publish(self, forecast: dict[str, Any]) -> None:
         if self.publisher is None:
             return
-        self.publisher.publish(FORECAST_TOPIC, json.dumps(forecast, separators=(",", ":")),
-                               retain=True, qos=1)
+        for topic, payload in wire.split(forecast):
+            self.publisher.publish(topic, payload, retain=True, qos=1)
         for name, days in self.daily(forecast).items():
             for day, kwh in days.items():
                 self.publisher.publish(f"{TOPIC_ROOT}/{name}/energy_{day}_kwh", repr(kwh), retain=True, qos=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +41,12 @@ class FakeOpenMeteo:
         self.script: deque[Reply] = deque()
         self.default = Reply(200, body("current_winter_morning.json"))
         self.requests: list[dict[str, list[str]]] = []
+        # Optional: picks the reply from the parsed query (None: the script / default as usual).
+        # By default an hourly (forecast) request gets the clear summer day, as Open-Meteo would
+        # answer it with hourly data whatever the current-conditions script says.
+        self.responder: Callable[[dict[str, list[str]]], Reply | None] | None = (
+            lambda query: Reply(200, body("hourly_clear_south.json")) if "hourly" in query else None
+        )
         self.paths: list[str] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -59,7 +65,11 @@ class FakeOpenMeteo:
         with self.lock:
             split = urlsplit(path)
             self.paths.append(split.path)
-            self.requests.append(parse_qs(split.query))
+            query = parse_qs(split.query)
+            self.requests.append(query)
+            routed = self.responder(query) if self.responder is not None else None
+            if routed is not None:
+                return routed
             return self.script.popleft() if self.script else self.default
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
