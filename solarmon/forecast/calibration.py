@@ -38,7 +38,8 @@ from solarmon.forecast.hourly import (
 FULL_SOC_PCT = 98.0
 DISCHARGE_W = 50.0
 MIN_HOURS = 12  # fewer daylight hours than this: no factor (1.0), said so
-FACTOR_LIMITS = (0.2, 3.0)  # a factor outside is a configuration error, not weather: clamp, say so
+# Wide: without `arrays` the model is 1 kWp and the factor IS the size; outside, say so and clamp.
+FACTOR_LIMITS = (0.05, 25.0)
 DAYLIGHT_SHARE = 0.02  # hours whose modelled power is below 2 % of the peak say nothing of the scale
 
 

@@ -168,17 +168,20 @@ def project(
         net_dc = pv - demand / INVERTER_EFFICIENCY
         before = soc
         surplus_wh = 0.0
+        # Where in the step the battery is full or cut off: from the unclamped change, so a
+        # step that crosses the limit gives the moment it does, not the step's end.
         if net_dc >= 0:
             room_wh = (100.0 - soc) / 100.0 * capacity_wh
             charge_wh = net_dc * dt_h * CHARGE_EFFICIENCY
             soc += min(charge_wh, room_wh) / capacity_wh * 100.0
             surplus_wh = max(0.0, charge_wh - room_wh) / CHARGE_EFFICIENCY
+            if out.full_at_ts is None and before < 100.0 and charge_wh >= room_wh > 0:
+                out.full_at_ts = t + (step_end - t) * room_wh / charge_wh
         elif soc > cutoff_pct:
-            soc = max(cutoff_pct, soc + net_dc * dt_h / capacity_wh * 100.0)
-        if out.full_at_ts is None and before < 100.0 <= soc + 1e-9:
-            out.full_at_ts = t + (step_end - t) * (100.0 - before) / max(soc - before, 1e-9)
-        if out.cutoff_at_ts is None and before > cutoff_pct >= soc - 1e-9:
-            out.cutoff_at_ts = t + (step_end - t) * (before - cutoff_pct) / max(before - soc, 1e-9)
+            raw = soc + net_dc * dt_h / capacity_wh * 100.0
+            if out.cutoff_at_ts is None and raw <= cutoff_pct:
+                out.cutoff_at_ts = t + (step_end - t) * (before - cutoff_pct) / (before - raw)
+            soc = max(cutoff_pct, raw)
         if out.sunrise_ts is not None and out.soc_at_sunrise_pct is None and step_end >= out.sunrise_ts:
             out.soc_at_sunrise_pct = round(soc, 1)
         if surplus_wh > 1.0 and local.date() == tomorrow:
