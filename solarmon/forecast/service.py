@@ -47,6 +47,7 @@ SUBSCRIPTIONS = (wire.INDEX_TOPIC, f"forecast/+{wire.PART_SUFFIX}")
 LIVE_SOURCE = "forecast"
 MAX_DOC_BYTES = 256 * 1024
 MAX_HOURS = 24 * 16
+STALE_AFTER_S = 3 * 3600.0  # the fetcher runs every 10 minutes: three hours without is a fault
 
 
 def validate(doc: Any) -> dict[str, Any]:
@@ -368,9 +369,17 @@ class ForecastService:
         return result
 
     def health(self) -> dict[str, Any]:
-        """/api/status entry."""
+        """/api/status entry: failing only for a real fault (broker unreachable, forecast older than
+        STALE_AFTER_S); still waiting for a first forecast is not one (no fetcher yet, or no MQTT)."""
         with self._lock:
             result, errors = self._result, dict(self._errors)
-        ok = bool(result.get("available"))
-        return {"ok": ok, "error": None if ok else result.get("reason"), **errors,
-                "mqtt": self._connection.health().as_dict() if self._connection is not None else None}
+        mqtt = self._connection.health().as_dict() if self._connection is not None else None
+        error = None
+        if mqtt is not None and not mqtt.get("connected"):
+            error = f"not connected to the MQTT broker: {mqtt.get('last_error') or 'no answer'}"
+        elif result.get("generated_ts") is not None:
+            age = self.clock() - float(result["generated_ts"])
+            if age > STALE_AFTER_S:
+                error = f"the newest forecast is {age / 3600:.1f} h old: is the weather fetcher running?"
+        return {"ok": error is None, "error": error, "available": bool(result.get("available")),
+                "reason": result.get("reason"), **errors, "mqtt": mqtt}
