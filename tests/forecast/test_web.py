@@ -131,15 +131,13 @@ def test_api_forecast_end_to_end(site: Site) -> None:
     assert "forecast" in json.dumps(status)
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's browser is Debian's chromium-headless-shell, as in tests/browser: one
+    Playwright per session, so this module runs beside the other browser tests."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (scripts/setup.sh installs chromium-headless-shell)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ARGS}
 
 
 def test_forecast_page_and_dashboard_panel_in_both_themes(site: Site, browser: Any) -> None:
