@@ -52,9 +52,9 @@ def test_create_app_starts_nothing(web_config):
 
 
 def test_the_runtime_starts_the_apps_services(app, web_paths):
+    with Runtime.for_app(app) as runtime:
         running = [s["name"] for s in runtime.describe() if s["running"]]
         assert running == ["history", "reader", "alerts", "forecast"]
-        assert [s["name"] for s in runtime.describe() if s["running"]] == ["history", "reader", "alerts", "forecast"]
     assert get_context(app).parts["reader"]._thread is None
 
 
