@@ -34,7 +34,7 @@ _OUTPUTS = ("prom_file", "prom", "screen", "json", "mqtt", "json_mqtt", "hass_mq
             "influx_mqtt", "tag_mqtt", "domoticz_mqtt", "simple", "raw", "value", "json_units", "boxdraw")
 
 
-# What this daemon produces: the .prom file, and MQTT (solarmon.mqtt.daemonext).
+# What this daemon produces: the .prom file, and MQTT (solarmon.daemon.mqtt_output).
 _PRODUCED = frozenset({"prom_file", "mqtt", "json_mqtt", "tag_mqtt", "hass_mqtt"})
 
 

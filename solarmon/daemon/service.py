@@ -113,9 +113,9 @@ class Daemon:
         self._start_mqtt()
 
     def _start_mqtt(self) -> None:
-        """The mqtt / hass_mqtt outputs (solarmon.mqtt.daemonext): a failure is logged, polling goes on."""
+        """The mqtt / hass_mqtt outputs (daemon/mqtt_output.py): a failure is logged, polling goes on."""
+        from solarmon.daemon.mqtt_output import build_daemon_mqtt
         from solarmon.mqtt.client import MqttError
-        from solarmon.mqtt.daemonext import build_daemon_mqtt
 
         try:
             self.mqtt = build_daemon_mqtt(self)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from solarmon.atomicfile import write_atomic
 from solarmon.daemon.promfile import (
     HealthSample,
     TimedReading,
@@ -15,7 +16,6 @@ from solarmon.daemon.promfile import (
     format_value,
     metric_name,
     render,
-    write_atomic,
 )
 
 from .conftest import promtool_check
@@ -177,3 +177,13 @@ def test_the_web_apps_reader_understands_the_file(reference_readings) -> None:
     assert update.values["rated_battery_voltage"] == 48.0  # the rating, from QPIRI: not confused
     assert update.values["device_mode"] == "Battery"
     assert update.units["battery_voltage"] == "V"
+
+
+def test_private_files_are_never_readable_by_others(tmp_path: Path) -> None:
+    # The same writer serves the web app's account and key files: mode 0600 from the first byte.
+    from solarmon.atomicfile import PRIVATE_MODE
+
+    path = tmp_path / "users.json"
+    write_atomic(path, b"{}\n", PRIVATE_MODE)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert path.read_bytes() == b"{}\n"

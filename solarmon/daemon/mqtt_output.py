@@ -24,11 +24,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from solarmon.daemon.mqtt_inverter import InverterMqtt, InverterMqttConfig
 from solarmon.inverter.readings import Field
 from solarmon.mqtt.client import MqttSettings
 from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
 from solarmon.mqtt.discovery import DeviceInfo
-from solarmon.mqtt.inverter import InverterMqtt, InverterMqttConfig
 
 LOG = logging.getLogger(__name__)
 
