@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
-from solarmon.web.auth import audit_event, guard
+from solarmon.web.auth import guard
 from solarmon.web.auth.roles import ACCESS_ATTRIBUTE, ROLES, Identity, current_identity, public
-from solarmon.web.runtime import get_context
+from solarmon.web.auth.security import Security, audit_event, current_security
 
 LOG = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -31,9 +31,9 @@ class AuthPage:
     script: str = "account"
 
 
-def _security() -> Any:
+def _security() -> Security:
     """This app's Security part."""
-    return get_context().parts["security"]
+    return current_security()
 
 
 def _nav(theme: str, active: str) -> list[dict[str, Any]]:
@@ -162,16 +162,3 @@ def logout(theme: str) -> Response:
 
 _theme_views("login", login, "/login", ("GET", "POST"))
 _theme_views("logout", logout, "/logout", ("POST",))
-
-
-def register_admin_views() -> None:
-    """Add the admin and audit pages (admin.py) to the blueprint; called once at import."""
-    from solarmon.web.auth import admin
-
-    _theme_views("admin", admin.admin_page, "/admin", ("GET",))
-    _theme_views("audit", admin.audit_page, "/audit", ("GET",))
-    for rule, endpoint, view in admin.ACTIONS:
-        bp.add_url_rule(rule, endpoint, view, methods=["POST"])
-
-
-register_admin_views()
