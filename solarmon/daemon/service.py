@@ -114,6 +114,7 @@ class Daemon:
 
     def _start_mqtt(self) -> None:
         """The mqtt / hass_mqtt outputs (daemon/mqtt_output.py): a failure is logged, polling goes on."""
+        from solarmon.confighelper import ConfigError
         from solarmon.daemon.mqtt_output import build_daemon_mqtt
         from solarmon.mqtt.client import MqttError
 
@@ -121,7 +122,7 @@ class Daemon:
             self.mqtt = build_daemon_mqtt(self)
             if self.mqtt is not None:
                 self.mqtt.start()
-        except (MqttError, OSError) as exc:
+        except (MqttError, ConfigError, OSError) as exc:
             LOG.error("MQTT output off: %s", exc)
             self.mqtt = None
 

@@ -20,10 +20,11 @@ the values already arrive here first-hand.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
+from solarmon.confighelper import ConfigSection
+from solarmon.mqtt.credentials import mqtt_settings_from_config
 from solarmon.mqtt.house import PROM_INTERVAL_S, HouseSubscriber, WeatherStatus
 from solarmon.mqtt.payload import SensorValue
 from solarmon.web.state import SourceUpdate
@@ -48,13 +49,11 @@ def to_updates(batch: list[SensorValue], update_type: Callable[..., Any]) -> lis
     ]
 
 
-def _prom_interval(section: Mapping[str, Any], source: str) -> float:
-    for key in sorted(set(section) - HOUSE_KEYS):
-        LOG.warning("%s: unknown key house.%s ignored", source, key)
-    value = section.get("prom_interval_s", PROM_INTERVAL_S)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 3600:
-        raise MqttConfigError(f"{source}: house.prom_interval_s must be a number in 1..3600, got {value!r}")
-    return float(value)
+def _prom_interval(section: Any, source: str) -> float:
+    """`house.prom_interval_s`: how often house/weather/battery.prom are rewritten at most."""
+    helper = ConfigSection(section, source=source, prefix="house.")
+    helper.warn_unknown(HOUSE_KEYS)
+    return helper.getfloat("prom_interval_s", PROM_INTERVAL_S, minval=1, maxval=3600)
 
 
 def init_app(_app: Any, ctx: Any) -> None:
@@ -67,7 +66,7 @@ def init_app(_app: Any, ctx: Any) -> None:
     settings = mqtt_settings_from_config(
         raw["mqtt"], source=ctx.config.source, client_id="solarmon-web", default_username="solarmon-web"
     )
-    interval = _prom_interval(raw.get("house") or {}, ctx.config.source)
+    interval = _prom_interval(raw.get("house"), ctx.config.source)
     state, history, reader = ctx.part("state"), ctx.part("history"), ctx.part("reader")
 
     def feed(batch: list[SensorValue]) -> None:

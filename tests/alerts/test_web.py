@@ -171,7 +171,7 @@ def test_status_shows_the_alerts_health(client, web_runtime):
          "rule 'x': unknown key(s) for"),
         ({"rules": [{"name": "x", "metric": "battery_capacity", "below": 20, "channels": ["sms"]}]},
          "rule 'x': channel 'sms' is not configured (configured: none)"),
-        ({"notify_interval_s": -1}, "alerts.notify_interval_s = -1 is out of range"),
+        ({"notify_interval_s": -1}, "alerts.notify_interval_s must be a number in 0..86400, got -1"),
         ({"defaults": {"battery_low": {"below": "20%"}}}, "rule 'battery_low': below must be a number"),
         ({"rules_file": "missing.yaml"}, "cannot read the alerts file"),
         ({"apprise_urls_file": "missing.urls"}, "cannot read the apprise URL file"),

@@ -186,11 +186,11 @@ def test_web_app_reconnects_after_broker_restart(
     ],
 )
 def test_bad_sections_stop_the_app(web_paths: Any, section: dict, message: str) -> None:
-    from solarmon.mqtt.credentials import MqttConfigError
+    from solarmon.confighelper import ConfigError
     from solarmon.web import create_app
     from tests.fixtures.webapp import make_web_config
 
-    with pytest.raises(MqttConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         create_app(make_web_config(web_paths, section))
 
 
