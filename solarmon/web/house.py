@@ -67,7 +67,7 @@ def init_app(_app: Any, ctx: Any) -> None:
         raw["mqtt"], source=ctx.config.source, client_id="solarmon-web", default_username="solarmon-web"
     )
     interval = _prom_interval(raw.get("house"), ctx.config.source)
-    state, history, reader = ctx.part("state"), ctx.part("history"), ctx.part("reader")
+    state, history, reader = ctx.parts.state, ctx.parts.history, ctx.parts.reader
 
     def feed(batch: list[SensorValue]) -> None:
         for update in to_updates(batch, SourceUpdate):
@@ -96,6 +96,7 @@ def init_app(_app: Any, ctx: Any) -> None:
     )
     if reader is not None and hasattr(reader, "ignore_files"):
         reader.ignore_files(*PROM_FILES)
+    ctx.parts.house = subscriber
     ctx.add_service(subscriber, "house")
     ctx.health["mqtt"] = lambda: mqtt_health(subscriber)
 

@@ -31,7 +31,7 @@ def web_config_overrides(receiver, url_file):
 
 
 def service_of(app):
-    return get_context(app).parts["alerts"]
+    return get_context(app).parts.alerts
 
 
 def low_battery(web_paths, capacity):
@@ -153,7 +153,7 @@ def test_alerts_off(web_paths, client):
     app = create_app(make_web_config(web_paths, {"alerts": {"enabled": False}}))
     body = app.test_client().get("/api/alerts").get_json()
     assert (body["enabled"], body["active"]) == (False, [])
-    assert "alerts" not in get_context(app).parts
+    assert get_context(app).parts.alerts is None
     assert 'id="alert-banner"' not in app.test_client().get("/").get_data(as_text=True)
 
 

@@ -97,7 +97,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
                         AuditLog(ctx.config.path(config.audit_log)),
                         ctx.config.path(token_file) if token_file else None,
                         ctx.config.path(config.daemon_audit_log) if config.daemon_audit_log else None)
-    ctx.parts["security"] = security
+    ctx.parts.security = security
     app.secret_key = load_or_create_secret(ctx.config.path(config.secret_key_file))
     app.session_interface = _SessionInterface()
     app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,

@@ -66,7 +66,7 @@ class Security:
 
 def current_security() -> Security:
     """The Security of the app handling this request."""
-    return get_context().parts["security"]
+    return get_context().parts.security
 
 
 def audit_event(action: str, *, target: str = "", result: str = "ok", detail: str = "",

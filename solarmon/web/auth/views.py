@@ -15,6 +15,7 @@ from flask import Blueprint, Response, redirect, render_template, request, sessi
 from solarmon.web.auth import guard
 from solarmon.web.auth.roles import ACCESS_ATTRIBUTE, ROLES, Identity, current_identity, public
 from solarmon.web.auth.security import Security, audit_event, current_security
+from solarmon.web.pages import PAGES, missing_vendor_files
 
 LOG = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -37,14 +38,10 @@ def _security() -> Security:
 
 
 def _nav(theme: str, active: str) -> list[dict[str, Any]]:
-    """The navigation of the dashboard pages (when they are installed) plus admin links for admins."""
+    """The navigation of the dashboard pages plus admin links for admins."""
     items: list[dict[str, Any]] = []
-    try:
-        from solarmon.web.pages import PAGES as pages
-    except ImportError:  # the pages module is optional
-        pages = ()
     suffix = "" if theme == "standard" else "_lcars"
-    for page in pages:
+    for page in PAGES:
         items.append({"label": page.label, "icon": page.icon,
                       "url": url_for(f"pages.{page.endpoint}{suffix}"), "active": False})
     if current_identity().has_role("admin"):
@@ -57,11 +54,7 @@ def _nav(theme: str, active: str) -> list[dict[str, Any]]:
 
 def _render(endpoint: str, label: str, theme: str, status: int = 200, **extra: Any) -> Response:
     """Render templates/auth/<endpoint>.html in `theme` with the base layout's variables."""
-    try:
-        from solarmon.web.pages import missing_vendor_files
-        vendor_missing = missing_vendor_files()
-    except ImportError:
-        vendor_missing = []
+    vendor_missing = missing_vendor_files()
     other = "lcars" if theme == "standard" else "standard"
     body = render_template(
         f"auth/{endpoint}.html", layout=f"{theme}/base.html", theme=theme, page=AuthPage(endpoint, label),
