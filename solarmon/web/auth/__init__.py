@@ -1,6 +1,6 @@
 """Security of the web app: accounts and roles, sessions, CSRF, API tokens, login limits, audit.
 
-Joins the app through `EXTENSIONS` (`init_app`). What other parts use (docs/INTERFACES.md
+Registered by name in `create_app()` (`init_app`). What other parts use (docs/INTERFACES.md
 "Security"):
 
 - `require_role("operator")`, `read_access`, `public` — decorators marking a view's access level;
