@@ -15,14 +15,15 @@ from collections.abc import Callable
 from solarmon.inverter.frame import ReplyFrame
 
 _ENERGY = re.compile(r"(Q[EL][TYMD])(\d*)")
-_ENERGY_DIGITS = {"T": 0, "Y": 4, "M": 6, "D": 8}
+# Digits of the date argument of the energy queries (QEY2024, QEM202401, QED20240115).
+ENERGY_DIGITS = {"T": 0, "Y": 4, "M": 6, "D": 8}
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)|-+")
 
 
 def base_command(command: str) -> str:
     """The command without its date argument: ``QEY2024`` -> ``QEY``; others unchanged."""
     match = _ENERGY.fullmatch(command)
-    if match and len(match.group(2)) == _ENERGY_DIGITS[match.group(1)[2]]:
+    if match and len(match.group(2)) == ENERGY_DIGITS[match.group(1)[2]]:
         return match.group(1)
     return command
 

@@ -16,13 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from solarmon.inverter.readings import PROMETHEUS_UNIT_WORDS
 from solarmon.web.runtime import WebContext, get_context
 
 bp = Blueprint("metrics", __name__)
 
 PREFIX = "solarmon"
-UNIT_SUFFIX = {"V": "volts", "A": "amperes", "W": "watts", "VA": "voltamperes", "Hz": "hertz",
-               "%": "percent", "°C": "celsius", "Wh": "watt_hours"}
+UNIT_SUFFIX = PROMETHEUS_UNIT_WORDS  # one table with the .prom reader (solarmon/inverter/readings.py)
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 
