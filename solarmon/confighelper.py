@@ -88,12 +88,17 @@ class ConfigSection:
 
     def __init__(self, values: Mapping[str, Any] | None, *, source: str, prefix: str = "",
                  section: str | None = None, text: bool = False) -> None:
-        """Wrap `values` (None: an empty section)."""
-        self.values: Mapping[str, Any] = values or {}
+        """Wrap `values` (None: an empty section; anything but a mapping is a ConfigError)."""
         self.source = str(source)
         self.prefix = prefix
         self.section = section
         self.text = text
+        if values is not None and not isinstance(values, Mapping):
+            name = prefix.rstrip(".") or "the top level"
+            raise ConfigError(f"{self.source}: {name} must be a mapping, got {type(values).__name__}",
+                              source=self.source, key=prefix.rstrip(".") or None, value=values,
+                              allowed="a mapping of keys")
+        self.values: Mapping[str, Any] = values or {}
 
     # -- naming and errors ------------------------------------------------------------------------
     def name(self, key: str) -> str:
@@ -164,11 +169,11 @@ class ConfigSection:
         choices = tuple(choices) if choices is not None else None
         allowed = ", ".join(str(c) for c in choices) if choices else limits
         spelled = f"{wanted} in {limits}" if limits else wanted
-        raw = self.get(key, None)
+        if key not in self.values and default is not None:
+            return kind(default)
+        raw = self.get(key, None)  # an empty value (`key:` in YAML) is not the default: refused
         if raw is None:
-            if default is None:
-                raise self._refuse(key, spelled, raw, allowed)
-            return default
+            raise self._refuse(key, spelled, raw, allowed)
         if self.text and isinstance(raw, str):
             try:
                 value = kind(raw.strip())
@@ -191,9 +196,9 @@ class ConfigSection:
 
     def getbool(self, key: str, default: bool | None = None) -> bool:
         """true or false (YAML booleans; in an INI file: true/false, yes/no, on/off, 1/0)."""
-        raw = self.get(key, None)
-        if raw is None and default is not None:
+        if key not in self.values and default is not None:
             return default
+        raw = self.get(key, None)
         if self.text and isinstance(raw, str):
             word = raw.strip().lower()
             if word in ("true", "yes", "on", "1"):
@@ -244,7 +249,7 @@ class ConfigSection:
         """A nested YAML mapping as its own section (`api:` inside weather.yaml -> `api.timeout_s`)."""
         raw = self.get(key, None)
         if raw is not None and not isinstance(raw, Mapping):
-            raise self._refuse(key, "a mapping", raw)
+            raise self._refuse(key, "a mapping", type(raw).__name__, "a mapping of keys")
         return ConfigSection(raw, source=self.source, prefix=f"{self.prefix}{key}.", text=self.text)
 
     def typed(self, info: KeyInfo) -> Any:
@@ -264,7 +269,3 @@ class ConfigSection:
             return self.getstr(key)
         return self.get(key)  # mappings and rule lists: checked by their own parsers
 
-
-def section_of(data: Any, name: str, *, source: str, prefix: str = "") -> ConfigSection:
-    """`data[name]` as a ConfigSection; None is an empty section, anything but a mapping an error."""
-    return ConfigSection(data, source=source, prefix=prefix).getsection(name)
