@@ -23,10 +23,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from flask import Flask
+
 from solarmon.confighelper import ConfigSection
 from solarmon.mqtt.credentials import mqtt_settings_from_config
 from solarmon.mqtt.house import PROM_INTERVAL_S, HouseSubscriber, WeatherStatus
 from solarmon.mqtt.payload import SensorValue
+from solarmon.web.runtime import WebContext
 from solarmon.web.state import SourceUpdate
 
 LOG = logging.getLogger(__name__)
@@ -56,7 +59,7 @@ def _prom_interval(section: Any, source: str) -> float:
     return helper.getfloat("prom_interval_s", PROM_INTERVAL_S, minval=1, maxval=3600)
 
 
-def init_app(_app: Any, ctx: Any) -> None:
+def init_app(_app: Flask, ctx: WebContext) -> None:
     """Build the subscriber from web.yaml and register it as the `mqtt` service (not started here)."""
     raw = ctx.config.raw_sections
     if raw.get("mqtt") is None:
@@ -94,7 +97,7 @@ def init_app(_app: Any, ctx: Any) -> None:
         prom_dir=ctx.config.path(ctx.config.data.prom_dir),
         prom_interval_s=interval,
     )
-    if reader is not None and hasattr(reader, "ignore_files"):
+    if reader is not None:
         reader.ignore_files(*PROM_FILES)
     ctx.parts.house = subscriber
     ctx.add_service(subscriber, "house")
