@@ -17,8 +17,9 @@
       username: solarmon-weather
       password_file: /etc/solarmon/mqtt/solarmon-weather.pass
 
-Every key is optional (the seed's location and a 10-minute interval are the defaults). Errors
-name the file, the key and the limit; unknown keys warn.
+Every key is optional (the seed's location and a 10-minute interval are the defaults). Read with
+the shared typed helper (solarmon/confighelper.py): errors (ConfigError) name the file, the key,
+the value and the limit; unknown keys warn.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from typing import Any
 
 import yaml
 
+from solarmon.confighelper import ConfigError, ConfigSection
 from solarmon.mqtt.client import MqttSettings
-from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
+from solarmon.mqtt.credentials import mqtt_settings_from_config
 
 LOG = logging.getLogger(__name__)
 
@@ -44,10 +46,6 @@ SECTIONS: dict[str, frozenset[str]] = {
     "api": frozenset({"base_url", "timeout_s", "retries", "backoff_s"}),
 }
 TOP_KEYS = frozenset({*SECTIONS, "interval_s", "mqtt"})
-
-
-class WeatherConfigError(ValueError):
-    """A bad weather.yaml: the message names file, key and limit (the CLI exits 2)."""
 
 
 @dataclass(frozen=True)
@@ -67,69 +65,41 @@ class WeatherConfig:
     mqtt: MqttSettings = field(default_factory=lambda: MqttSettings(client_id="solarmon-weather"))
 
 
-def _number(
-    section: Mapping[str, Any], key: str, default: float, low: float, high: float, where: str
-) -> float:
-    """`where` is "<file>: <section>." (or "<file>: " at the top level)."""
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise WeatherConfigError(f"{where}{key} must be a number in {low:g}..{high:g}, got {value!r}")
-    return float(value)
-
-
-def _section(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
-    section = data.get(name)
-    if section is None:
-        return {}
-    if not isinstance(section, Mapping):
-        raise WeatherConfigError(f"{source}: {name} must be a mapping, got {type(section).__name__}")
-    for key in sorted(set(section) - SECTIONS[name]):
-        LOG.warning("%s: unknown key %s.%s ignored", source, name, key)
-    return section
-
-
 def parse_weather_config(
     data: Mapping[str, Any] | None, *, source: str = "weather.yaml", env: Mapping[str, str] | None = None
 ) -> WeatherConfig:
-    """Validate a parsed weather.yaml mapping (None or {} gives the defaults)."""
+    """Validate a parsed weather.yaml mapping (None or {} gives the defaults); raises ConfigError."""
     data = data or {}
     if not isinstance(data, Mapping):
-        raise WeatherConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
-    for key in sorted(set(data) - TOP_KEYS):
-        LOG.warning("%s: unknown key %s ignored (known: %s)", source, key, ", ".join(sorted(TOP_KEYS)))
-    loc = _section(data, "location", source)
-    panels = _section(data, "panels", source)
-    api = _section(data, "api", source)
-    name = loc.get("name", DEFAULT_LOCATION[0])
-    if not isinstance(name, str) or not name.strip():
-        raise WeatherConfigError(f"{source}: location.name must be a non-empty string, got {name!r}")
-    base_url = api.get("base_url", OPEN_METEO_FORECAST_URL)
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise WeatherConfigError(f"{source}: api.base_url must be an http(s) URL, got {base_url!r}")
-    retries = api.get("retries", 3)
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-        raise WeatherConfigError(f"{source}: api.retries must be an integer in 0..10, got {retries!r}")
-    try:
-        mqtt = mqtt_settings_from_config(
-            data.get("mqtt"),
-            source=source,
-            client_id="solarmon-weather",
-            default_username="solarmon-weather",
-            env=env,
-        )
-    except MqttConfigError as exc:
-        raise WeatherConfigError(str(exc)) from exc
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}",
+                          source=source, value=data, allowed="a mapping of keys")
+    top = ConfigSection(data, source=source)
+    top.warn_unknown(sorted(TOP_KEYS))
+    loc, panels, api = (top.getsection(name) for name in ("location", "panels", "api"))
+    for name, section in (("location", loc), ("panels", panels), ("api", api)):
+        section.warn_unknown(sorted(SECTIONS[name]))
+    name = loc.getstr("name", DEFAULT_LOCATION[0], nonempty=True)
+    if not name.strip():
+        raise loc.error("name", f"must be a non-empty string, got {name!r}", value=name)
+    base_url = api.getstr("base_url", OPEN_METEO_FORECAST_URL, nonempty=True)
+    if not base_url.startswith(("http://", "https://")):
+        raise api.error("base_url", f"must be an http(s) URL, got {base_url!r}", value=base_url,
+                        allowed="http://... or https://...")
+    mqtt = mqtt_settings_from_config(
+        data.get("mqtt"), source=source, client_id="solarmon-weather", default_username="solarmon-weather",
+        env=env,
+    )
     return WeatherConfig(
         location_name=name.strip(),
-        latitude=_number(loc, "latitude", DEFAULT_LOCATION[1], -90, 90, f"{source}: location."),
-        longitude=_number(loc, "longitude", DEFAULT_LOCATION[2], -180, 180, f"{source}: location."),
-        tilt_deg=_number(panels, "tilt_deg", 40, 0, 90, f"{source}: panels."),
-        azimuth_deg=_number(panels, "azimuth_deg", 0, -180, 180, f"{source}: panels."),
-        interval_s=_number(data, "interval_s", 600, 60, 86400, f"{source}: "),
+        latitude=loc.getfloat("latitude", DEFAULT_LOCATION[1], minval=-90, maxval=90),
+        longitude=loc.getfloat("longitude", DEFAULT_LOCATION[2], minval=-180, maxval=180),
+        tilt_deg=panels.getfloat("tilt_deg", 40.0, minval=0, maxval=90),
+        azimuth_deg=panels.getfloat("azimuth_deg", 0.0, minval=-180, maxval=180),
+        interval_s=top.getfloat("interval_s", 600.0, minval=60, maxval=86400),
         base_url=base_url,
-        timeout_s=_number(api, "timeout_s", 10, 1, 120, f"{source}: api."),
-        retries=retries,
-        backoff_s=_number(api, "backoff_s", 5, 0, 600, f"{source}: api."),
+        timeout_s=api.getfloat("timeout_s", 10.0, minval=1, maxval=120),
+        retries=api.getint("retries", 3, minval=0, maxval=10),
+        backoff_s=api.getfloat("backoff_s", 5.0, minval=0, maxval=600),
         mqtt=mqtt,
     )
 
@@ -139,9 +109,9 @@ def load_weather_config(path: Path, *, env: Mapping[str, str] | None = None) -> 
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise WeatherConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})", source=str(path)) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise WeatherConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {exc}", source=str(path)) from exc
     return parse_weather_config(data, source=str(path), env=env)

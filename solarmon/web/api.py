@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, Response, jsonify, request, stream_with_cont
 
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
+from solarmon.web.history import HistoryUnavailableError
 from solarmon.web.params import (
     NAME_RE,
     ApiError,
@@ -34,8 +35,8 @@ from solarmon.web.params import (
 )
 from solarmon.web.runtime import WebContext, get_context
 
-# ApiError, need, iso and the parameter helpers live in solarmon/web/params.py; other parts import
-# them from here too (solarmon.web.auth, .stream, solarmon.alerts.web).
+# ApiError, need, iso and the parameter helpers live in solarmon/web/params.py (below the auth
+# package, which imports them from there); they are re-exported here for older callers.
 __all__ = ["ApiError", "api_error_response", "arg_int", "bp", "init_app", "iso", "need"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -52,10 +53,6 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     """Register the blueprint and the error handlers (the extension hook)."""
     app.register_blueprint(bp)
     app.register_error_handler(ApiError, api_error_response)
-    try:
-        from solarmon.web.history import HistoryUnavailableError
-    except ImportError:
-        return
     app.register_error_handler(HistoryUnavailableError, history_unavailable_response)
 
 
@@ -91,7 +88,7 @@ def data() -> Response:
     # The body only changes when a new reading arrives, but /api/data is asked many times per
     # reading (every open dashboard polls it): encode once per reading, splice in the age.
     key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, hash(tuple(snap.values.items())))
-    cache: dict[str, tuple[Any, bytes]] = ctx.parts.setdefault("data_body_cache", {})
+    cache: dict[str, tuple[Any, bytes]] = ctx.parts.data_body_cache
     cached = cache.get(source)
     if cached is None or cached[0] != key:
         body = snap.to_json()
@@ -184,7 +181,7 @@ def status() -> Response:
     """Health of every source (inverter files, history DB, daemon, MQTT...) and every service."""
     ctx = get_context()
     sources: dict[str, Any] = {}
-    state = ctx.part("state")
+    state = ctx.parts.state
     if state is not None:
         snaps = state.snapshots()
         for name, health in state.health().items():
@@ -198,9 +195,9 @@ def status() -> Response:
             sources[name] = probe()
         except Exception as exc:  # a failing probe is itself a status to show, not a 500
             sources[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    runtime = ctx.part("runtime")
-    streams = ctx.part("streams")
-    security = ctx.part("security")
+    runtime = ctx.parts.runtime
+    streams = ctx.parts.streams
+    security = ctx.parts.security
     commands_enabled = bool(ctx.config.daemon.control_socket) and (
         security is None or security.commands_possible())
     # Without commands the control socket is optional (e.g. upstream mppsolar writes the files).
@@ -219,7 +216,7 @@ def status() -> Response:
 def _sensor_sources(ctx: WebContext, prefix: str) -> Response:
     """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers), each with
     `ages`: every sensor's own age in seconds (sensors report at their own pace)."""
-    state = ctx.part("state")
+    state = ctx.parts.state
     snaps = state.snapshots() if state is not None else {}
     found = {}
     for name, snap in snaps.items():

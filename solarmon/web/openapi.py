@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 
+from solarmon.alerts.openapi import openapi_paths as alerts_openapi_paths
 from solarmon.web.api import DEFAULT_POINTS, MAX_POINTS
 from solarmon.web.params import MAX_HOURS, MAX_METRICS, SENSOR_SOURCES
 from solarmon.web.runtime import WebContext
@@ -164,12 +165,8 @@ _SENSORS = {"type": "object", "required": ["sources", "available"],
 
 
 def _extension_paths() -> dict[str, Any]:
-    """Endpoints of parts that describe themselves (alerts); absent parts add nothing."""
-    try:
-        from solarmon.alerts.openapi import openapi_paths
-    except ImportError:
-        return {}
-    return openapi_paths()
+    """Endpoints of parts that describe themselves (alerts)."""
+    return alerts_openapi_paths()
 
 
 def init_app(app: Flask, ctx: WebContext) -> None:

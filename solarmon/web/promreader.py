@@ -23,6 +23,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from solarmon.inverter.readings import PROMETHEUS_UNIT_WORDS
 from solarmon.web.state import LiveState, SourceUpdate, Value, inverter_source
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,11 @@ LIVE_FIELD_NAMES = frozenset(
 
 
 # Units by Prometheus naming convention (base-unit suffixes), then by mppsolar field-name words.
+# The words are /metrics' own (one table: solarmon/inverter/readings.py), plus the spelling of
+# Prometheus' naming guide for apparent power and the unitless ratio.
 SUFFIX_UNITS = (
-    ("_watt_hours", "Wh"), ("_volt_amperes", "VA"), ("_volts", "V"), ("_amperes", "A"),
-    ("_watts", "W"), ("_hertz", "Hz"), ("_celsius", "°C"), ("_percent", "%"), ("_ratio", ""),
+    ("_volt_amperes", "VA"), ("_ratio", ""),  # before "_amperes"
+    *((f"_{word}", unit) for unit, word in PROMETHEUS_UNIT_WORDS.items()),
 )  # fmt: skip
 WORD_UNITS = (
     ("energy", "Wh"), ("apparent_power", "VA"), ("power", "W"), ("voltage", "V"),
@@ -228,10 +231,6 @@ class PromReader:
         """Never read these file names (house.prom / weather.prom when MQTT feeds the state directly)."""
         with self._scan_lock:
             self._ignored.update(names)
-
-    def add_sink(self, sink: Callable[[SourceUpdate], None]) -> None:
-        """Also deliver every reading to `sink` (call before start())."""
-        self._sinks.append(sink)
 
     def start(self) -> None:
         """Start the polling thread (idempotent)."""

@@ -248,16 +248,6 @@ class LiveState:
             if was_ok:
                 self._publish("health", source, now, _health_data(health.frozen()))
 
-    def record_ok(self, source: str) -> None:
-        """Mark a source without samples of its own (e.g. the history DB) healthy."""
-        now = self._clock()
-        with self._lock:
-            health = self._health.setdefault(source, _Health())
-            was_ok = health.ok
-            health.ok, health.error, health.last_ok = True, None, now
-            if not was_ok:
-                self._publish("health", source, now, _health_data(health.frozen()))
-
     # -- reader side -------------------------------------------------------------------------
     def snapshot(self, source: str) -> SourceSnapshot | None:
         """Return a copy of the latest state of `source`, or None when it never delivered data."""

@@ -49,7 +49,7 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             assert page.locator("#alert-banner").is_hidden()
             # A new alert reaches an open page through the banner's refresh.
             write_prom(web_paths.prom_dir, "main", {**SAMPLE_VALUES, "battery_capacity": 11})
-            assert wait_until(lambda: get_context(app).parts["alerts"].store.active())
+            assert wait_until(lambda: get_context(app).parts.alerts.store.active())
             page.evaluate("document.dispatchEvent(new Event('solarmon:alerts-changed'))")
             page.locator("#alert-banner").wait_for(state="visible", timeout=10000)
             text = page.locator("#alert-banner-text").text_content()
@@ -68,7 +68,7 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             page.click("#alerts-active button.sm-ack")
             page.locator("#alerts-active button.sm-ack").wait_for(state="detached", timeout=10000)
             page.locator("#alert-banner").wait_for(state="hidden", timeout=10000)
-            assert get_context(app).parts["alerts"].store.active()[0]["acknowledged"]
+            assert get_context(app).parts.alerts.store.active()[0]["acknowledged"]
             assert "battery_low" in page.locator("#alerts-rules").text_content()
             page.screenshot(path=str(shots / f"alerts-{theme}.png"), full_page=True)
             assert errors == []

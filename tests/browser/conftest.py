@@ -184,9 +184,9 @@ def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         app = create_app(make_web_config(paths, overrides))
         runtime = Runtime.for_app(app).start()
         if broker is not None:
-            _publish_house_and_weather(broker, get_context(app).parts["house"])
+            _publish_house_and_weather(broker, get_context(app).parts.house)
         # History ends where the live samples begin, so charts of every range have data.
-        seed_history(get_context(app).parts["history"], f"inverter:{SECTION}", days=31, step_s=240,
+        seed_history(get_context(app).parts.history, f"inverter:{SECTION}", days=31, step_s=240,
                      now=time.time() - 60)
         server = ServerThread(app, threads=48).start()
         url = server.url

@@ -151,14 +151,14 @@ def test_each_app_has_its_own_state(web_paths, web_config):
     from solarmon.web import create_app
 
     first, second = create_app(web_config), create_app(web_config)
-    assert get_context(first).parts["state"] is not get_context(second).parts["state"]
-    assert get_context(first).parts["registry"] is not get_context(second).parts["registry"]
+    assert get_context(first).parts.state is not get_context(second).parts.state
+    assert get_context(first).parts.registry is not get_context(second).parts.registry
 
 
 def test_data_follows_every_change_and_ages(app, client):
     from solarmon.web.state import SourceUpdate
 
-    state = get_context(app).parts["state"]
+    state = get_context(app).parts.state
     ts = time.time() - 5
     state.apply(SourceUpdate("inverter:main", ts, {"battery_voltage": 50.0}, {"battery_voltage": "V"}))
     first = client.get("/api/data").json

@@ -54,6 +54,6 @@ def test_two_apps_do_not_share_metrics(web_paths, web_config, tmp_path):
 
     first, second = create_app(web_config), create_app(web_config)
     write_prom(web_paths.prom_dir, "main", SAMPLE_VALUES)
-    get_context(first).parts["reader"].scan()
+    get_context(first).parts.reader.scan()
     assert ("solarmon_battery_voltage_volts", (("source", "inverter:main"),)) in samples(first.test_client())
     assert not any(name == "solarmon_battery_voltage_volts" for name, _ in samples(second.test_client()))
