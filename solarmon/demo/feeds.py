@@ -127,11 +127,13 @@ class Feeds:
             self._stop.wait(SNAPSHOT_EVERY_S)
 
     def _tick(self, elapsed: float, bms_due: bool, house_due: bool) -> None:
-        if self._outages and outage_due(elapsed) != self._grid_down:
-            self._grid_down = not self._grid_down
-            control(self._control, {"op": "set", "grid": not self._grid_down})
-            if elapsed >= OUTAGE_FIRST_S:
-                LOG.warning("demo: grid %s (scripted outage)", "lost" if self._grid_down else "back")
+        down = outage_due(elapsed)
+        if self._outages and down != self._grid_down:
+            # The first tick sets the grid either way: a state saved during an outage has it off.
+            control(self._control, {"op": "set", "grid": not down})
+            if self._grid_down is not None or down:
+                LOG.warning("demo: grid %s (scripted outage)", "lost" if down else "back")
+            self._grid_down = down
         state = control(self._control, {"op": "snapshot"})["state"]
         with self._lock:
             self._latest = state
