@@ -31,6 +31,7 @@ from tests.tools import require_tool
 REPO = Path(__file__).resolve().parents[2]
 READY_WITHIN_S = 240.0  # pip and npm into a fresh clone included
 LIVE_SAMPLES = 5
+ALERT_WITHIN_S = 150.0  # the outage starts 90 s after the demo's parts, the rule fires 10 s later
 # The least jump allowed at the seam, per metric, on top of twice the largest step between two
 # generated samples just before it: a poll's rounding and a few seconds of physics, nothing like
 # the old cliff (29 % -> 85 %, 48.4 V -> 51.7 V).
@@ -80,6 +81,10 @@ def seam_jump(points: list[tuple[int, float]], end_ts: float) -> tuple[float, fl
     return abs(live[0] - generated[-1]), max(steps), f"last generated {generated[-3:]}, first live {live[:3]}"
 
 
+def text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 def leftovers(clone: Path) -> str:
     found = subprocess.run(["pgrep", "-af", str(clone)], capture_output=True, text=True, check=False)
     return found.stdout.strip()
@@ -93,7 +98,8 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
     port = free_port()
     unset = ("VIRTUAL_ENV", "PYTHONPATH", "DEMO_DIR", "DEMO_TIME")
     env = {k: v for k, v in os.environ.items() if k not in unset}
-    env |= {"DEMO_PORT": str(port), "DEMO_DAYS": "2"}
+    # Noon on the demo clock: PV power is not zero, so its seam is a real check.
+    env |= {"DEMO_PORT": str(port), "DEMO_DAYS": "2", "DEMO_TIME": "12:00"}
     log = tmp_path / "demo.out"
     with log.open("w") as out:
         process = subprocess.Popen(["./manage_web.sh", "demo"], cwd=clone, env=env, stdout=out,
@@ -112,6 +118,7 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
         ready_s = time.monotonic() - started
         assert ready_s < READY_WITHIN_S, f"not every part answered within {READY_WITHIN_S} s: {bodies}"
         assert bodies["data"]["values"]["battery_voltage"] > 40
+        assert bodies["data"]["values"]["pv_input_power"] > 0  # DEMO_TIME=12:00: the sun is up
         assert values_of(bodies["house"], "house")["living_room/temperature"] > 5
         assert "temperature" in values_of(bodies["weather"], "weather")
         cells = [k for k in values_of(bodies["battery"], "battery") if k.startswith("cell")]
@@ -143,6 +150,15 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
             assert generated, points
             assert live, points
             assert abs(live[0] - generated[-1]) <= HOUSE_FLOOR_C, (metric, generated[-3:], live[:3])
+
+        # The scripted grid outage (90 s after the start) fires an alert, delivered by apprise.
+        inbox = clone / "var" / "demo" / "notifications.jsonl"
+        deadline = time.monotonic() + ALERT_WITHIN_S
+        while time.monotonic() < deadline and "grid_lost" not in text_of(inbox):
+            time.sleep(2)
+        assert "grid_lost" in inbox.read_text()
+        active = get(f"{base}/api/alerts")[1]["active"]
+        assert [a["rule"] for a in active] == ["grid_lost"]
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)  # the manage_web.sh process: exec'd into the demo
