@@ -84,5 +84,5 @@ case $cmd in
     run) cd "$ROOT" && exec "$PYTHON" "$ROOT/web_interface.py" -c "$WEB_YAML" "$@" ;;
     render-unit) render_unit ;;
     mqtt-setup) exec bash "$ROOT/mosquitto/setup.sh" "$@" ;;
-    *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
