@@ -178,3 +178,11 @@ def test_mqtt_setup_runs_the_broker_setup_with_its_arguments(tmp_path):
     bad = mqtt_setup("--no-such-option")
     assert bad.returncode == 2
     assert "unknown argument: --no-such-option" in bad.stderr
+
+
+def test_usage_names_the_demo_options_and_nothing_but_the_header():
+    run = subprocess.run(["bash", str(MANAGE)], capture_output=True, text=True, timeout=30, check=False)
+    assert run.returncode == 2
+    for option in ("DEMO_PORT", "DEMO_DIR", "DEMO_DAYS", "DEMO_TIME"):
+        assert option in run.stderr
+    assert "set -euo" not in run.stderr
