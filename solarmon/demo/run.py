@@ -86,7 +86,7 @@ class Demo:
         self.offset_s = 0.0
         self.http: DemoHttp | None = None
         self.feeds: Feeds | None = None
-        self.sockets = Path(tempfile.mkdtemp(prefix="solarmon-demo-"))  # short: AF_UNIX paths are limited
+        self.sockets: Path | None = None  # made by _start(): nothing happens before run()
         self._stopping = False
 
     def say(self, text: str) -> None:
@@ -122,6 +122,7 @@ class Demo:
 
     def _start(self) -> None:
         folder = self.folder
+        self.sockets = Path(tempfile.mkdtemp(prefix="solarmon-demo-"))  # short: AF_UNIX paths are limited
         (folder / "prometheus").mkdir(parents=True, exist_ok=True)
         for stale in [*(folder / "prometheus").glob("*.prom"), folder / "control.sock"]:
             stale.unlink(missing_ok=True)
@@ -158,12 +159,16 @@ class Demo:
             self.parts.spawn("weather", [sys.executable, str(REPO / "weather_fetcher.py"),
                                          "--config", str(folder / "weather.yaml")])
         self.feeds = Feeds(
-            self.world, self.sockets / "sim.sock", self.profile.cells, self._model_now,
+            self.world, self._control_socket(), self.profile.cells, self._model_now,
             house=self._mqtt(mqtt_dir, broker_port, "house-sensor"),
             bms=self._mqtt(mqtt_dir, broker_port, "solarmon-bms"),
         )
         self.feeds.start()
         self._banner(password, mqtt_dir is not None, broker_port)
+
+    def _control_socket(self) -> Path:
+        assert self.sockets is not None, "_start() makes the folder first"
+        return self.sockets / "sim.sock"
 
     def _model_now(self) -> datetime:
         return model_time(time.time(), self.offset_s)
@@ -250,7 +255,7 @@ class Demo:
             sys.executable, "-m", "solarmon.simulator", "--port", str(self.folder / "ttySIM"),
             "--transport", "pty",
             "--profile", self.options.profile, "--seed", str(self.options.seed), "--start", start.isoformat(),
-            "--state", str(self.folder / STATE_FILE), "--control", str(self.sockets / "sim.sock"),
+            "--state", str(self.folder / STATE_FILE), "--control", str(self._control_socket()),
         ], stdout=out)
         self.parts.wait_until(sim, log_has(out, "ready "), 30, "ready")
 
@@ -283,7 +288,8 @@ class Demo:
         self.parts.stop_all()
         if self.http is not None:
             self.http.stop()
-        shutil.rmtree(self.sockets, ignore_errors=True)
+        if self.sockets is not None:
+            shutil.rmtree(self.sockets, ignore_errors=True)
         self.say(f"demo stopped (logs and history kept in {self.folder})")
 
 
