@@ -52,11 +52,17 @@ class Parts:
     started: list[Part] = field(default_factory=list)
 
     def spawn(self, name: str, args: list[str], *, stdout: Path | None = None) -> Part:
-        """Start `args` with stderr (and stdout, unless `stdout` is given) to `<folder>/<name>.log`."""
+        """Start `args` with stderr (and stdout, unless `stdout` is given) to `<folder>/<name>.log`,
+        both begun afresh, so readiness checks never see an earlier run's lines."""
         log = self.folder / f"{name}.log"
-        with log.open("ab") as err, (stdout.open("wb") if stdout else log.open("ab")) as out:
-            process = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                       env=self.env, cwd=self.folder, process_group=0)
+        with log.open("wb") as err:
+            out = stdout.open("wb") if stdout else None
+            try:
+                process = subprocess.Popen(args, stdout=out or err, stderr=err, stdin=subprocess.DEVNULL,
+                                           env=self.env, cwd=self.folder, process_group=0)
+            finally:
+                if out is not None:
+                    out.close()
         part = Part(name, process, log)
         self.started.append(part)
         return part

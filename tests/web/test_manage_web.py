@@ -151,6 +151,8 @@ def test_the_demo_runs_the_whole_system_and_ctrl_c_stops_it():
         output = ctrl_c(process)
     assert "filling the history since the last run" in output
     assert "generating" not in output
+    # Logs begin afresh with each run: "listening" from the first run cannot pass for the second.
+    assert (demo_dir / "web.log").read_text().count("listening on") == 1
     shutil.rmtree(demo_dir, ignore_errors=True)
 
 
