@@ -35,14 +35,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "daemon": frozenset({"inverter", "mqtt"}),
     "alerts": frozenset({"inverter", "mqtt"}),
     "web": frozenset({"inverter", "mqtt", "alerts"}),
-    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "web"}),
+    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web"}),
 }
 SHARED = ""  # the "package" of the modules directly in solarmon/
 # Known exceptions, each with the issue that removes it.
-EXCEPTIONS: dict[str, frozenset[str]] = {
-    # issue 12: the demo history generator moves to solarmon/demo/ (another engineer's change).
-    "solarmon.web.history.demo": frozenset({"simulator"}),
-}
+EXCEPTIONS: dict[str, frozenset[str]] = {}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
@@ -213,9 +214,14 @@ def status() -> Response:
     })
 
 
+# What the pages say when the MQTT part is off (a part not configured is not "waiting for data").
+SENSOR_WORDS = {"house": "house sensors are", "weather": "the weather is", "battery": "BMS values are"}
+
+
 def _sensor_sources(ctx: WebContext, prefix: str) -> Response:
     """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers), each with
-    `ages`: every sensor's own age in seconds (sensors report at their own pace)."""
+    `ages`: every sensor's own age in seconds (sensors report at their own pace); `configured`
+    false, with the `reason` in words, when web.yaml has no `mqtt:` section."""
     state = ctx.parts.state
     snaps = state.snapshots() if state is not None else {}
     found = {}
@@ -225,7 +231,11 @@ def _sensor_sources(ctx: WebContext, prefix: str) -> Response:
             found[name] = {**snap.to_json(), "ages": {
                 key: round(max(0.0, snap.age_s + snap.ts - times.get(key, snap.ts)), 3)
                 for key in snap.values}}
-    return jsonify({"sources": found, "available": bool(found)})
+    body: dict[str, Any] = {"sources": found, "available": bool(found), "configured": True}
+    if ctx.config.raw_sections.get("mqtt") is None:
+        where = Path(str(ctx.config.source)).name
+        body.update(configured=False, reason=f"{SENSOR_WORDS[prefix]} off: no mqtt section in {where}")
+    return jsonify(body)
 
 
 @bp.get("/house")

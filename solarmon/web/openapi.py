@@ -159,9 +159,10 @@ def build_document() -> dict[str, Any]:
 _SENSOR_SNAPSHOT = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "ages"],
                     "properties": {**SNAPSHOT["properties"],
                                    "ages": {"type": "object", "additionalProperties": {"type": "number"}}}}
-_SENSORS = {"type": "object", "required": ["sources", "available"],
+_SENSORS = {"type": "object", "required": ["sources", "available", "configured"],
             "properties": {"sources": {"type": "object", "additionalProperties": _SENSOR_SNAPSHOT},
-                           "available": {"type": "boolean"}}}
+                           "available": {"type": "boolean"}, "configured": {"type": "boolean"},
+                           "reason": {"type": "string"}}}
 
 
 def _extension_paths() -> dict[str, Any]:

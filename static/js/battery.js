@@ -64,8 +64,11 @@ async function cells() {
   const none = el('cells-none');
   none.dataset.text = none.dataset.text || none.textContent; // the template's "no BMS" words
   try {
-    readings = readingsOf(await apiJSON('/api/battery'));
-    none.textContent = none.dataset.text;
+    const body = await apiJSON('/api/battery');
+    readings = readingsOf(body);
+    // A part that is off says so (the API's reason), rather than waiting for a BMS.
+    none.textContent = body.configured === false
+      ? `${body.reason[0].toUpperCase()}${body.reason.slice(1)}.` : none.dataset.text;
   } catch (error) {
     none.textContent = `BMS values not available: ${error.message}.`;
   }

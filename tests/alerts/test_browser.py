@@ -14,6 +14,7 @@ from solarmon.web.runtime import Runtime, get_context
 from tests.alerts.conftest import wait_until
 from tests.browser.server import ServerThread
 from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, make_web_config, write_prom
+from tests.tools import missing_tool, require_module
 
 CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -22,8 +23,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 @pytest.fixture
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (scripts/setup.sh installs chromium-headless-shell)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
+    sync_api = require_module("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium

@@ -29,6 +29,7 @@ import pytest
 from tests.browser.server import ServerThread, seed_history
 from tests.fixtures.broker import ACL_FILE, MOSQUITTO, Broker, settings_for
 from tests.fixtures.webapp import TOKEN, WebPaths, make_web_config
+from tests.tools import missing_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
@@ -51,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Launch Debian's chromium-headless-shell: Playwright cannot download its own browsers here."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium-headless-shell (scripts/setup.sh does)")
+        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 

@@ -13,6 +13,7 @@ from solarmon.confighelper import ConfigError
 from solarmon.mqtt.client import MqttConnection, MqttSettings
 from solarmon.mqtt.credentials import mqtt_settings_from_config
 from tests.fixtures.broker import ACL_FILE, MOSQUITTO, Broker, acl_users
+from tests.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = REPO / "mosquitto" / "setup.sh"
@@ -82,8 +83,7 @@ def test_group_readable_password_file_refused(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(60)
 def test_setup_sh_stages_users_and_the_broker_accepts_them(tmp_path: Path) -> None:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
+    require_tool("mosquitto")
     root = tmp_path / "root"
     env = {**os.environ, "ROOTDIR": str(root)}
     first = subprocess.run(["bash", str(SETUP)], env=env, capture_output=True, text=True, timeout=30)
@@ -138,8 +138,7 @@ def test_setup_sh_stages_users_and_the_broker_accepts_them(tmp_path: Path) -> No
 def test_installed_conf_runs_and_refuses_anonymous(tmp_path: Path) -> None:
     """mosquitto/solarmon.conf as installed (paths and port moved into the test's folder) starts,
     takes a generated password and refuses anonymous clients and the seed's account."""
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
+    require_tool("mosquitto")
     from tests.fixtures.broker import _current_user, free_port
 
     root = tmp_path / "root"

@@ -59,6 +59,8 @@ def test_sensor_shows_in_api_house_within_1s(
     ), f"not in /api/house 1 s after the broker acknowledged it: {client.get('/api/house').json}"
     assert time.monotonic() - published < 1.0
     assert body["available"] is True
+    assert body["configured"] is True  # the part is on (an mqtt: section)
+    assert "reason" not in body
     status = client.get("/api/status").get_json()
     assert status["sources"]["mqtt"]["ok"] is True
     assert status["sources"]["mqtt"]["accepted"]["house"] == 1
