@@ -17,13 +17,16 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from solarmon.web.state import LiveState, SourceUpdate, Value, inverter_source
+from solarmon.inverter import catalog
+
+from solarmon.web.state import COMMANDS, SOURCE, LiveState, SourceUpdate, Value, inverter_source
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +37,15 @@ UNNAMED_INVERTER = "mpp_solar"  # mppsolar's `inverter` label when its config na
 METRIC_PREFIX = "mpp_solar_"
 # Labels that identify where a value comes from rather than which value it is.
 ROUTING_LABELS = frozenset({"inverter", "device", "cmd", "myStr"})
-# This project's daemon states when each command was read: the newest one is the reading's time.
+# This project's daemon states when each command was read: the time of every value of it.
 READ_TIME_NAME = "reading_timestamp_seconds"
-# mppsolar reuses live field names for ratings (QPIRI's battery_voltage is the rated one): the
-# `cmd` label tells them apart, and the rating gets a prefix so it never overwrites the live value.
-RATING_PREFIX_BY_CMD = {"QPIRI": "rated_", "QDI": "default_"}
-LIVE_FIELD_NAMES = frozenset(
-    {
-        "ac_input_voltage", "ac_input_frequency", "ac_input_current", "ac_output_voltage",
-        "ac_output_frequency", "ac_output_current", "ac_output_apparent_power",
-        "ac_output_active_power", "battery_voltage",
-    }
-)  # fmt: skip
+# The daemon's map of every series to its catalog entry (docs/INTERFACES.md, "Daemon files").
+INFO_SAMPLE = "mpp_solar_field_info"
+DAEMON_HELP_MARK = "# HELP mpp_solar_"  # upstream mppsolar writes no HELP lines
+EOF_MARKER = "# EOF"
+# Catalog kinds whose values are 0/1 flags; upstream mppsolar writes them as strings.
+FLAG_KINDS = frozenset({"warning", "fault", "status", "setting", "default"})
+FLAG_STRINGS: dict[str, int] = {"0": 0, "1": 1, "enabled": 1, "disabled": 0}
 
 
 # Units by Prometheus naming convention (base-unit suffixes), then by mppsolar field-name words.
@@ -126,68 +126,166 @@ def parse_prom_text(text: str, *, filename: str, mtime: float) -> list[SourceUpd
         # The exposition format ends every line with a newline: a file without one was cut short
         # (written in place and read mid-write), and its last value may be a truncated number.
         raise PromFileError("truncated", f"{filename} does not end with a newline (half-written?)")
+    is_inverter_file = filename.startswith(INVERTER_FILE_PREFIX)
+    is_daemon_file = is_inverter_file and (INFO_SAMPLE in text or DAEMON_HELP_MARK in text)
+    if is_daemon_file and not text.endswith(f"\n{EOF_MARKER}\n"):
+        # A file cut at a line end parses, but its last number may be cut ("5" for "52.4"): this
+        # project's daemon ends every file with the marker, so a file without it is refused.
+        raise PromFileError("truncated", f"{filename} does not end with '{EOF_MARKER}' (cut short?)")
     try:
         families = list(text_string_to_metric_families(text))
     except Exception as exc:  # the parser raises ValueError, IndexError, TypeError... on garbage
         raise PromFileError("garbage", f"{filename}: {type(exc).__name__}: {exc}") from exc
+    if is_daemon_file:
+        updates = _daemon_updates(families, filename, mtime)
+    elif is_inverter_file:
+        updates = _upstream_updates(families, filename, mtime)
+    else:
+        updates = _generic_updates(families, filename, mtime)
+    if not updates:
+        raise PromFileError("no_samples", f"{filename} holds no samples")
+    return updates
 
-    is_inverter_file = filename.startswith(INVERTER_FILE_PREFIX)
+
+def _strip_prefix(name: str) -> str:
+    return name[len(METRIC_PREFIX) :] if name.startswith(METRIC_PREFIX) else name
+
+
+def _daemon_updates(families: list[Metric], filename: str, mtime: float) -> list[SourceUpdate]:
+    """This project's daemon file: every series mapped to its catalog key through the file's own
+    `mpp_solar_field_info` family, every value timed by its command's reading time. The file is
+    the whole picture of its source: a command absent from it was withdrawn."""
+    samples = [s for family in families for s in family.samples]
+    fields: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    stamps: dict[str, dict[str, float]] = collections.defaultdict(dict)
+    up: dict[str, bool] = {}
     default_source = source_for_filename(filename)
+    for sample in samples:
+        labels = sample.labels
+        source = inverter_source(labels["inverter"]) if "inverter" in labels else default_source
+        if sample.name == INFO_SAMPLE:
+            fields[(source, labels.get("name", ""), labels.get("cmd", ""))] = (
+                labels.get("key", ""), labels.get("kind", ""), labels.get("unit", ""))
+        elif sample.name == METRIC_PREFIX + READ_TIME_NAME:
+            if math.isfinite(sample.value) and sample.value > 0:
+                stamps[source][labels.get("cmd", "")] = float(sample.value)
+        elif sample.name == METRIC_PREFIX + "up":
+            up[source] = sample.value >= 1
     values: dict[str, dict[str, Value]] = collections.defaultdict(dict)
     units: dict[str, dict[str, str]] = collections.defaultdict(dict)
-    stamps: dict[str, float] = {}
-    up: dict[str, bool] = {}
+    kinds: dict[str, dict[str, str]] = collections.defaultdict(dict)
+    commands: dict[str, dict[str, str]] = collections.defaultdict(dict)
+    for sample in samples:
+        labels = sample.labels
+        source = inverter_source(labels["inverter"]) if "inverter" in labels else default_source
+        cmd = labels.get("cmd", "")
+        mapped = fields.get((source, _strip_prefix(sample.name), cmd))
+        if mapped is None or not mapped[0]:
+            continue  # the daemon's own health series (errors, poll time...): not values
+        key, kind, unit = mapped
+        if "myStr" in labels:
+            value: Value = labels["myStr"]
+        elif math.isfinite(sample.value):
+            value = _number(sample.value)
+        else:
+            continue  # NaN: no reading; absent from the picture means withdrawn
+        values[source][key], units[source][key], kinds[source][key] = value, unit, kind
+        commands[source][key] = cmd
+    sources = list(dict.fromkeys([*values, *up, *stamps]))
+    return [
+        SourceUpdate(
+            source=src,
+            ts=max(stamps[src].values(), default=mtime),
+            values=values[src],
+            units=units[src],
+            ok=up.get(src, True),
+            error=None if up.get(src, True) else "source reports down (up 0)",
+            file=filename,
+            kinds=kinds[src],
+            commands=commands[src],
+            times=dict(stamps[src]),
+            scope=SOURCE,
+        )
+        for src in sources
+    ]
+
+
+def _upstream_value(info: catalog.FieldInfo | None, labels: Mapping[str, str], value: float) -> Value | None:
+    """A sample of an upstream mppsolar file as a value: its string flags ("0"/"1", "enabled"/
+    "disabled") become the numbers this project's daemon writes; None for NaN / Inf."""
+    if "myStr" in labels:
+        text = labels["myStr"]
+        if info is not None and str(info.kind) in FLAG_KINDS and text in FLAG_STRINGS:
+            return FLAG_STRINGS[text]
+        return text
+    return _number(value) if math.isfinite(value) else None
+
+
+def _upstream_updates(families: list[Metric], filename: str, mtime: float) -> list[SourceUpdate]:
+    """mppsolar 0.16.56's prom_file output (no HELP, strings as myStr, one file per command):
+    series mapped with `catalog.by_wire(name, cmd)`; series the catalog does not know keep their
+    name and a unit guessed from it. Each file replaces the values of the commands it holds."""
+    values: dict[str, dict[str, Value]] = collections.defaultdict(dict)
+    units: dict[str, dict[str, str]] = collections.defaultdict(dict)
+    kinds: dict[str, dict[str, str]] = collections.defaultdict(dict)
+    commands: dict[str, dict[str, str]] = collections.defaultdict(dict)
+    times: dict[str, dict[str, float]] = collections.defaultdict(dict)
+    default_source = source_for_filename(filename)
     for family in families:
-        help_unit = unit_from_help(family.documentation)
-        # mppsolar's own files have no HELP, so their units are judged by name; this project's
-        # daemon writes "(unit)" into every HELP that has one, so a flag such as
-        # battery_voltage_too_high_fault is not taken for volts.
-        trust_help = is_inverter_file and bool(family.documentation.strip())
         for sample in family.samples:
             if sample.name == "machine_role":
                 continue
             labels = sample.labels
             source = inverter_source(labels["inverter"]) if "inverter" in labels else default_source
-            name = sample.name
-            if is_inverter_file and name.startswith(METRIC_PREFIX):
-                name = name[len(METRIC_PREFIX) :]
-            if name == "up":
-                up[source] = sample.value >= 1
-                continue
-            if name == READ_TIME_NAME and is_inverter_file:
-                if math.isfinite(sample.value) and sample.value > 0:
-                    stamps[source] = max(stamps.get(source, 0.0), float(sample.value))
-                continue
-            prefix = RATING_PREFIX_BY_CMD.get(labels.get("cmd", ""), "")
-            if prefix and name in LIVE_FIELD_NAMES:
-                name = prefix + name
+            name = _strip_prefix(sample.name)
+            cmd = labels.get("cmd", "")
+            stamp = sample.timestamp
+            times[source][cmd] = float(stamp) if stamp is not None and math.isfinite(float(stamp)) else mtime
+            info = catalog.by_wire(name, cmd) if cmd else None
+            value = _upstream_value(info, labels, sample.value)
+            if value is None:
+                continue  # NaN / Inf: no reading (the command's other values still count)
             extra = [labels[k] for k in sorted(labels) if k not in ROUTING_LABELS]
-            key = ":".join([name, *extra])
+            if info is not None and not extra:
+                key, unit, kind = info.key, info.unit, str(info.kind)
+            else:
+                key = ":".join([name, *extra])
+                unit, kind = ("" if isinstance(value, str) else guess_unit(name)), ""
+            values[source][key], units[source][key] = value, unit
+            if kind:
+                kinds[source][key] = kind
+            commands[source][key] = cmd
+    return [
+        SourceUpdate(source=src, ts=max(times[src].values(), default=mtime), values=values[src],
+                     units=units[src], file=filename, kinds=kinds[src], commands=commands[src],
+                     times=dict(times[src]), scope=COMMANDS)
+        for src in values
+    ]
+
+
+def _generic_updates(families: list[Metric], filename: str, mtime: float) -> list[SourceUpdate]:
+    """Any other file (house.prom, weather.prom): names and labels kept, units from HELP or the
+    name, each value merged into its source's picture."""
+    values: dict[str, dict[str, Value]] = collections.defaultdict(dict)
+    units: dict[str, dict[str, str]] = collections.defaultdict(dict)
+    stamps: dict[str, float] = {}
+    default_source = source_for_filename(filename)
+    for family in families:
+        help_unit = unit_from_help(family.documentation)
+        for sample in family.samples:
+            labels = sample.labels
+            source = default_source
+            extra = [labels[k] for k in sorted(labels) if k not in ROUTING_LABELS]
+            key = ":".join([sample.name, *extra])
             if "myStr" not in labels and not math.isfinite(sample.value):
-                continue  # NaN / Inf mean "no reading"; JSON could not carry them to a browser
+                continue
             value: Value = labels["myStr"] if "myStr" in labels else _number(sample.value)
             values[source][key] = value
-            if isinstance(value, str) or (help_unit is None and trust_help):
-                units[source][key] = ""  # our daemon names every unit in HELP: none means unitless
-            else:
-                units[source][key] = help_unit or guess_unit(name)
+            units[source][key] = "" if isinstance(value, str) else (help_unit or guess_unit(sample.name))
             if sample.timestamp is not None and math.isfinite(float(sample.timestamp)):
                 stamps[source] = max(stamps.get(source, 0.0), float(sample.timestamp))
-    sources = list(dict.fromkeys([*values, *up]))
-    if not sources:
-        raise PromFileError("no_samples", f"{filename} holds no samples")
-    return [
-        SourceUpdate(
-            source=src,
-            ts=stamps.get(src, mtime),
-            values=values.get(src, {}),
-            units=units.get(src, {}),
-            ok=up.get(src, True),
-            error=None if up.get(src, True) else "source reports down (up 0)",
-            file=filename,
-        )
-        for src in sources
-    ]
+    return [SourceUpdate(source=src, ts=stamps.get(src, mtime), values=values[src], units=units[src],
+                         file=filename) for src in values]
 
 
 def _number(value: float) -> float | int:
