@@ -5,8 +5,12 @@ working: ``mpp_solar_<Field.name>{inverter, device, cmd}``, strings as a ``myStr
 and ``machine_role{role="mpp_solar"} 1``. Unlike mppsolar, every family has ``# HELP`` and
 ``# TYPE`` and appears once: where QPIRI's rating and QPIGS's live value share a name (e.g.
 ``battery_voltage``), they are two samples of one family told apart by ``cmd``. Field.key is not
-added as a label: it would change every series' identity for existing users, and (name, cmd) is
-already unambiguous.
+added as a label to the value series (it would change every series' identity for existing users);
+instead ``mpp_solar_field_info{cmd, name, key, kind, unit} 1`` says, once per value written, which
+catalog entry (:mod:`solarmon.inverter.catalog`) each (name, cmd) series is, so a reader maps every
+series back without guessing. HELP texts and units come from the catalog. Flags (QPIWS, QFLAG,
+status bits) are numbers 0/1, not upstream's ``myStr="0"/"1"``. The file ends with ``# EOF``: a
+reader that finds a daemon file (one with ``mpp_solar_field_info``) without it knows it was cut.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solarmon.inverter import catalog
+
 PREFIX = "mpp_solar_"
+FIELD_INFO = PREFIX + "field_info"
+END_MARKER = "# EOF"
 # Counters exist from the first file on (a counter that appears late loses its first increase).
 BASE_ERROR_KINDS = ("timeout", "device_gone", "busy", "nak", "decode", "truncated", "echo", "garbage", "crc")
 _INVALID_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_]")
@@ -92,18 +100,19 @@ class _Families:
         self.samples[name].setdefault(labels, value)
 
     def render(self) -> str:
-        """The exposition text, family by family."""
+        """The exposition text, family by family, then the end marker."""
         lines: list[str] = []
         for name, (kind, help_text) in self.meta.items():
             lines.append(f"# HELP {name} {_escape_help(help_text)}")
             lines.append(f"# TYPE {name} {kind}")
             lines.extend(f"{name}{{{labels}}} {value}" for labels, value in self.samples[name].items())
+        lines.append(END_MARKER)
         return "\n".join(lines) + "\n"
 
 
-def _field_help(field: Any) -> str:
-    help_text = (getattr(field, "help", "") or field.name.replace("_", " ")).strip()
-    unit = getattr(field, "unit", "")
+def _field_help(entry: catalog.FieldInfo) -> str:
+    help_text = (entry.help or entry.label).strip()
+    unit = entry.unit
     return f"{help_text} ({unit})" if unit and f"({unit})" not in help_text else help_text
 
 
@@ -116,19 +125,30 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
     timed = list(readings)
     own = {"up", "last_success_timestamp_seconds", "poll_duration_seconds", "errors_total",
            "consecutive_failures", "reading_timestamp_seconds", "discarded_frames_total"}
+    written: list[tuple[str, str, catalog.FieldInfo]] = []  # (cmd labels, series name, entry)
     for item in timed:
         command = item.reading.command
         labels = f'{base},cmd="{escape_label(command)}"'
         for field in item.reading.fields:
             name = metric_name(field.name)
-            if name[len(PREFIX):] in own:
-                continue  # a codec field must never shadow the daemon's health families
+            if name[len(PREFIX):] in own or name == FIELD_INFO:
+                continue  # a codec field must never shadow the daemon's own families
             value = field.value
+            entry = catalog.of_field(field, command)
             if isinstance(value, str):
                 string_labels = f'{labels},myStr="{escape_label(value)}"'
-                families.add(name, "gauge", _field_help(field), string_labels, "1")
+                families.add(name, "gauge", _field_help(entry), string_labels, "1")
             elif value is not None:
-                families.add(name, "gauge", _field_help(field), labels, format_value(value))
+                families.add(name, "gauge", _field_help(entry), labels, format_value(value))
+            else:
+                continue
+            written.append((labels, name, entry))
+    for labels, name, entry in written:
+        info_labels = (f'{labels},name="{escape_label(name[len(PREFIX):])}",key="{escape_label(entry.key)}",'
+                       f'kind="{escape_label(entry.kind.value)}",unit="{escape_label(entry.unit)}"')
+        families.add(FIELD_INFO, "gauge",
+                     "1 per value in this file: its series name (without mpp_solar_), cmd, catalog key, "
+                     "kind and unit.", info_labels, "1")
     families.add(PREFIX + "up", "gauge", "1 when the device answered validly in its last poll cycle.",
                  base, format_value(health.up))
     families.add(PREFIX + "last_success_timestamp_seconds", "gauge",

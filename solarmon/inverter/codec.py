@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from solarmon.inverter import tables
+from solarmon.inverter.catalog import classify_alarms
 from solarmon.inverter.errors import CommandRefused, DecodeError
 from solarmon.inverter.frame import ReplyFrame, decode_reply
 from solarmon.inverter.readings import (
@@ -44,18 +45,6 @@ __all__ = ["base_command", "decode", "decode_raw", "reply_fits"]
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 _DASHES = re.compile(r"-+")
-_TEXT_COMMANDS = {
-    "QPI": ("protocol_id", "protocol_id", "protocol ID, PI30 for this family"),
-    "QID": ("serial_number", "serial_number", ""),
-    "QSID": ("serial_number", "serial_number", "long serial number"),
-    "QVFW": ("main_cpu_firmware_version", "main_cpu_firmware_version", ""),
-    "QVFW2": ("secondary_cpu_firmware_version", "secondary_cpu_firmware_version",
-              "all zeros until the charge controller has reported"),
-}
-_CURRENT_LISTS = {
-    "QMCHGCR": ("max_charging_current_options", "max_charging_current"),
-    "QMUCHGCR": ("max_utility_charging_current_options", "max_utility_charging_current"),
-}
 
 
 def _number(command: str, spec: FieldSpec, position: int, token: str) -> float | int:
@@ -175,10 +164,8 @@ def _qpiws(command: str, frame: ReplyFrame) -> Reading:
         else:
             key = f"warning_bit_{position}"
             fields.append(Field(key, key, char == "1", "", f"a{position}: model-specific"))
-    inverter_fault = bits[1] == "1"
-    faults = tuple(f.key for f in fields if f.value and (
-        f.key in tables.FAULT_BITS or (inverter_fault and f.key in tables.CONDITIONAL_FAULT_BITS)))
-    warnings = tuple(f.key for f in fields if f.value and f.key not in faults)
+    fault_keys, warning_keys = classify_alarms({f.key: f.value for f in fields})
+    faults, warnings = tuple(fault_keys), tuple(warning_keys)
     fields.append(Field("faults_active", "faults_active", len(faults), "", "number of active faults"))
     fields.append(Field("warnings_active", "warnings_active", len(warnings), "",
                         "number of active warnings"))
@@ -206,7 +193,7 @@ def _qflag(command: str, frame: ReplyFrame) -> Reading:
 
 
 def _text(command: str, frame: ReplyFrame) -> Reading:
-    key, name, help_text = _TEXT_COMMANDS.get(command, ("response", "response", "reply as sent"))
+    key, name, help_text = tables.TEXT_COMMANDS.get(command, ("response", "response", "reply as sent"))
     text = frame.payload.strip()
     if command == "QSID" and text[:2].isdigit() and len(text) >= 2 + int(text[:2]) > 2:
         # QSID: two digits giving the serial's length, the serial, then zero padding.
@@ -220,8 +207,8 @@ def _current_list(command: str, frame: ReplyFrame) -> Reading:
     tokens = _tokens(command, frame, 1)
     if not all(token.isdigit() for token in tokens):
         raise DecodeError(f"{command} reply {frame.payload!r} is not a list of whole amperes")
-    key, name = _CURRENT_LISTS[command]
-    field = Field(key, name, " ".join(tokens), "A", "allowed values, space-separated")
+    key, name, setter = tables.CURRENT_LISTS[command]
+    field = Field(key, name, " ".join(tokens), "A", f"allowed values of {setter}, space-separated")
     return _build(CurrentOptions, command, (field,), frame, options_a=tuple(int(t) for t in tokens))
 
 
@@ -246,7 +233,7 @@ def _energy(command: str, frame: ReplyFrame) -> Reading:
     token = frame.payload.strip()
     if not token.isdigit():
         raise DecodeError(f"{command} reply {frame.payload!r} is not an energy count")
-    field = Field(key, name, int(token), "Wh", f"{source} energy")
+    field = Field(key, name, int(token), tables.ENERGY_UNIT, f"{source} energy")
     period = command[3:] if digits else ""
     return _build(Energy, command, (field,), frame, energy_wh=int(token), source=source, period=period)
 
@@ -263,7 +250,7 @@ _DECODERS: dict[str, Callable[[str, ReplyFrame], Reading]] = {
     "QMUCHGCR": _current_list,
     "QBOOT": _qboot,
     "QOPM": _qopm,
-    **dict.fromkeys(_TEXT_COMMANDS, _text),
+    **dict.fromkeys(tables.TEXT_COMMANDS, _text),
     **dict.fromkeys(tables.ENERGY, _energy),
 }
 

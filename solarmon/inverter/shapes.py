@@ -13,16 +13,16 @@ import re
 from collections.abc import Callable
 
 from solarmon.inverter.frame import ReplyFrame
+from solarmon.inverter.tables import ENERGY
 
 _ENERGY = re.compile(r"(Q[EL][TYMD])(\d*)")
-_ENERGY_DIGITS = {"T": 0, "Y": 4, "M": 6, "D": 8}
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)|-+")
 
 
 def base_command(command: str) -> str:
     """The command without its date argument: ``QEY2024`` -> ``QEY``; others unchanged."""
     match = _ENERGY.fullmatch(command)
-    if match and len(match.group(2)) == _ENERGY_DIGITS[match.group(1)[2]]:
+    if match and len(match.group(2)) == ENERGY[match.group(1)][1]:
         return match.group(1)
     return command
 

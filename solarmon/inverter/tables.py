@@ -278,3 +278,19 @@ ENERGY: Mapping[str, tuple[str, int, str, str]] = MappingProxyType({
     "QLM": ("load", 6, "load_energy_month", "output_load_energy_for_month"),
     "QLD": ("load", 8, "load_energy_day", "output_load_energy_for_day"),
 })
+
+# Text replies: command -> (key, mppsolar name, help). QSID is QID for units with longer serials.
+TEXT_COMMANDS: Mapping[str, tuple[str, str, str]] = MappingProxyType({
+    "QPI": ("protocol_id", "protocol_id", "protocol ID, PI30 for this family"),
+    "QID": ("serial_number", "serial_number", "serial number"),
+    "QSID": ("serial_number", "serial_number", "long serial number"),
+    "QVFW": ("main_cpu_firmware_version", "main_cpu_firmware_version", ""),
+    "QVFW2": ("secondary_cpu_firmware_version", "secondary_cpu_firmware_version",
+              "all zeros until the charge controller has reported"),
+})
+# Lists of allowed currents (A): command -> (key, mppsolar name, the setter they allow values of).
+CURRENT_LISTS: Mapping[str, tuple[str, str, str]] = MappingProxyType({
+    "QMCHGCR": ("max_charging_current_options", "max_charging_current", "MCHGC"),
+    "QMUCHGCR": ("max_utility_charging_current_options", "max_utility_charging_current", "MUCHGC"),
+})
+ENERGY_UNIT = "Wh"

@@ -17,6 +17,7 @@ from solarmon.daemon.promfile import (
     render,
     write_atomic,
 )
+from solarmon.inverter import catalog
 
 from .conftest import promtool_check
 
@@ -177,3 +178,63 @@ def test_the_web_apps_reader_understands_the_file(reference_readings) -> None:
     assert update.values["rated_battery_voltage"] == 48.0  # the rating, from QPIRI: not confused
     assert update.values["device_mode"] == "Battery"
     assert update.units["battery_voltage"] == "V"
+
+
+def _info_samples(text: str) -> list[dict[str, str]]:
+    return [dict(s.labels) for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "mpp_solar_field_info"]
+
+
+def test_field_info_maps_every_series_to_its_catalog_entry(reference_readings) -> None:
+    text = _render_all(reference_readings)
+    infos = _info_samples(text)
+    written = [(r.command, f) for r in reference_readings.values() for f in r.fields]
+    assert len(infos) == len(written)  # one sample per value written
+    by_series = {(i["name"], i["cmd"]): i for i in infos}
+    assert len(by_series) == len(infos)
+    for command, field in written:
+        entry = catalog.info(field.key)
+        i = by_series[(metric_name(field.name)[len("mpp_solar_"):], command)]
+        assert (i["key"], i["kind"], i["unit"]) == (entry.key, entry.kind.value, entry.unit)
+    # Every value series of the file has its info sample (the daemon's own families do not).
+    own = {"machine_role", "mpp_solar_up", "mpp_solar_last_success_timestamp_seconds",
+           "mpp_solar_poll_duration_seconds", "mpp_solar_consecutive_failures", "mpp_solar_errors_total",
+           "mpp_solar_discarded_frames_total", "mpp_solar_reading_timestamp_seconds",
+           "mpp_solar_field_info"}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name not in own:
+                assert (sample.name[len("mpp_solar_"):], sample.labels["cmd"]) in by_series, sample
+    rated = by_series[("battery_voltage", "QPIRI")]
+    assert (rated["key"], rated["kind"], rated["unit"]) == ("rated_battery_voltage", "rating", "V")
+    assert by_series[("battery_type", "QPIRI")]["kind"] == "setting"
+    assert by_series[("rsv1", "QPIGS")]["key"] == "battery_voltage_offset_for_fans_on"
+
+
+def test_help_and_units_come_from_the_catalog(reference_readings) -> None:
+    text = _render_all(reference_readings)
+    helps = {line.split()[2]: line.split(" ", 3)[3]
+             for line in text.splitlines() if line.startswith("# HELP ")}
+    assert helps["mpp_solar_rsv1"] == catalog.info("battery_voltage_offset_for_fans_on").help
+    assert helps["mpp_solar_battery_voltage"] == "Battery voltage (V)"  # QPIGS's entry comes first
+    assert helps["mpp_solar_bus_over_fault"] == "a2: fault"
+
+
+def test_flags_are_numbers_without_mystr(reference_readings) -> None:
+    samples = _samples(_render_all(reference_readings))
+    base = frozenset({("inverter", "inverter"), ("device", "main_inverter")})
+    assert samples[("mpp_solar_bus_over_fault", base | {("cmd", "QPIWS")})] == 0
+    assert samples[("mpp_solar_buzzer", base | {("cmd", "QFLAG")})] in (0, 1)
+    flag_lines = [line for line in _render_all(reference_readings).splitlines()
+                  if 'cmd="QPIWS"' in line or 'cmd="QFLAG"' in line]
+    assert flag_lines
+    assert not any("myStr" in line for line in flag_lines)
+
+
+def test_the_file_ends_with_the_end_marker(reference_readings) -> None:
+    text = _render_all(reference_readings)
+    assert text.endswith("\n# EOF\n")
+    assert text.count("# EOF") == 1
+    down = render("inverter", "None", [], HealthSample(False, 0.0, 1.0, 1, {}))
+    assert down.endswith("\n# EOF\n")
+    assert _info_samples(down) == []
