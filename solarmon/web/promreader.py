@@ -25,7 +25,6 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from solarmon.inverter import catalog
-
 from solarmon.web.state import COMMANDS, SOURCE, LiveState, SourceUpdate, Value, inverter_source
 
 log = logging.getLogger(__name__)

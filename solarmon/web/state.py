@@ -43,6 +43,16 @@ MERGE, SOURCE, COMMANDS = "merge", "source", "commands"
 # Kinds that describe the unit's configuration: read every settings_interval, they stay valid
 # while their source is fresh (their age is shown, but they are not "stale" by it).
 STATIC_KINDS = frozenset({"rating", "setting", "default", "text"})
+# Commands read every cycle: an enum they carry (QMOD's mode) is live, one of QPIRI is configuration.
+LIVE_COMMANDS = frozenset({"QMOD"} | {
+    entry.command for entry in catalog.CATALOG.values()
+    if entry.kind in (catalog.Kind.MEASUREMENT, catalog.Kind.WARNING, catalog.Kind.FAULT,
+                      catalog.Kind.STATUS, catalog.Kind.ENERGY) and entry.command})
+
+
+def is_static(kind: str, command: str) -> bool:
+    """True for a value that describes configuration (not aged out by `stale_after_s`)."""
+    return kind in STATIC_KINDS or (kind == "enum" and command not in LIVE_COMMANDS)
 DEFAULT_STALE_AFTER_S = 180.0
 
 
@@ -413,7 +423,7 @@ class LiveState:
         stale: dict[str, float] = {}
         for key, entry in entries.items():
             age = max(0.0, now - entry.ts)
-            if age > self.stale_after_s and entry.kind not in STATIC_KINDS:
+            if age > self.stale_after_s and not is_static(entry.kind, entry.command):
                 stale[key] = age
                 continue
             values[key], units[key], ages[key] = entry.value, entry.unit, age
