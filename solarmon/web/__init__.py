@@ -77,7 +77,8 @@ def _build_core(ctx: WebContext) -> None:
         return
     # Streams are bounded by server.max_streams in stream.py; the margin is for internal
     # subscribers (extensions), which must never be refused.
-    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16)
+    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16,
+                      stale_after_s=config.data.stale_after_s)
     ctx.parts["state"] = state
     sinks = []
     try:

@@ -431,7 +431,7 @@ class PromReader:
             self._count_error(exc.kind, source, str(exc))
             return
         for update in updates:
-            self._live.apply(update)
+            update = self._live.apply(update)  # now with its derived values
             for sink in self._sinks:
                 try:
                     sink(update)

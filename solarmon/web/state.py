@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from solarmon.inverter import catalog
@@ -26,7 +26,7 @@ Value = float | int | str | bool
 RING_SIZE = 1000
 SUBSCRIBER_QUEUE_SIZE = 256
 INVERTER_PREFIX = "inverter:"
-MEASUREMENT, DERIVED = "measurement", "derived"
+MEASUREMENT, DERIVED, WARNING, FAULT = "measurement", "derived", "warning", "fault"
 
 
 def inverter_source(section: str) -> str:
@@ -271,9 +271,12 @@ class LiveState:
         self._seq = itertools.count(1)
 
     # -- writer side -------------------------------------------------------------------------
-    def apply(self, update: SourceUpdate) -> None:
+    def apply(self, update: SourceUpdate) -> SourceUpdate:
         """Store a new reading (per its `scope`), recompute the derived values, record health,
-        append it to the ring and send subscribers the source's new live picture."""
+        append it to the ring and send subscribers the source's new live picture.
+
+        Returns the update with the derived values it brought about added (what the history and
+        the energy integrator store: derived once, here)."""
         now = self._clock()
         with self._lock:
             entries = self._entries.setdefault(update.source, {})
@@ -295,7 +298,14 @@ class LiveState:
                     continue  # an older reading never overwrites a newer value
                 entries[key] = _Entry(value, update.units.get(key, ""), update.kinds.get(key, ""),
                                       update.commands.get(key, ""), ts)
-            self._rederive(update.source, entries)
+            derived = self._rederive(update.source, entries)
+            if derived:
+                update = replace(
+                    update,
+                    values={**update.values, **{k: e.value for k, e in derived.items()}},
+                    units={**update.units, **{k: e.unit for k, e in derived.items()}},
+                    kinds={**update.kinds, **{k: e.kind for k, e in derived.items()}},
+                )
             newest = max((e.ts for e in entries.values()), default=update.ts)
             self._source_ts[update.source] = max(newest, self._source_ts.get(update.source, 0.0)) \
                 if update.scope == MERGE else newest
@@ -312,21 +322,33 @@ class LiveState:
                 self._publish("sample", update.source, snap.ts, snap.to_json())
             if was_ok != health.ok:
                 self._publish("health", update.source, update.ts, _health_data(health.frozen()))
+        return update
 
-    def _rederive(self, source: str, entries: dict[str, _Entry]) -> None:
-        """Replace the derived values of an inverter source by those of its current values."""
+    def _rederive(self, source: str, entries: dict[str, _Entry]) -> dict[str, _Entry]:
+        """Replace the derived values of an inverter source by those of its current values; also
+        count the QPIWS faults and warnings with the catalog's one rule (upstream mppsolar files
+        carry the bits only). Returns the new derived entries."""
         for key in [k for k, e in entries.items() if e.kind == DERIVED]:
             del entries[key]
         if self._derive is None or section_of(source) is None:
-            return
-        inputs = {k: e.value for k, e in entries.items()}
-        measured = [e.ts for e in entries.values() if e.kind == MEASUREMENT]
+            return {}
+        new: dict[str, _Entry] = {}
+        bits = [e for e in entries.values() if e.kind in (WARNING, FAULT)]
+        if bits:
+            faults, warnings = catalog.classify_alarms({k: e.value for k, e in entries.items()
+                                                        if e.kind in (WARNING, FAULT)})
+            ts = min(e.ts for e in bits)
+            for key, count in (("faults_active", len(faults)), ("warnings_active", len(warnings))):
+                entries[key] = _Entry(count, "", MEASUREMENT, "QPIWS", ts)
+        measured = [e.ts for e in entries.values() if e.kind == MEASUREMENT and e.command != "QPIWS"]
         if not measured:
-            return
+            return new
         ts = min(measured)  # as old as the oldest measurement it may come from
+        inputs = {k: e.value for k, e in entries.items()}
         for key, value in self._derive(inputs).items():
             info = catalog.info(key)
-            entries[key] = _Entry(value, info.unit if info else "W", DERIVED, "", ts)
+            new[key] = entries[key] = _Entry(value, info.unit if info else "W", DERIVED, "", ts)
+        return new
 
     def record_error(self, source: str, kind: str, message: str) -> None:
         """Count an error of `kind` for `source` (a bad file, a DB failure...) and mark it not ok."""
@@ -421,9 +443,11 @@ class LiveState:
         kinds: dict[str, str] = {}
         ages: dict[str, float] = {}
         stale: dict[str, float] = {}
+        # Sensors (house, weather, BMS) report at their own pace; only inverter values age out.
+        limit = self.stale_after_s if section_of(source) is not None else math.inf
         for key, entry in entries.items():
             age = max(0.0, now - entry.ts)
-            if age > self.stale_after_s and not is_static(entry.kind, entry.command):
+            if age > limit and not is_static(entry.kind, entry.command):
                 stale[key] = age
                 continue
             values[key], units[key], ages[key] = entry.value, entry.unit, age
@@ -439,7 +463,7 @@ class LiveState:
             kinds=kinds,
             ages=ages,
             stale=stale,
-            stale_after_s=self.stale_after_s,
+            stale_after_s=limit,
         )
 
 
