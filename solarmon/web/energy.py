@@ -33,8 +33,8 @@ BUCKET_S = 900
 MAX_GAP_S = 300.0
 # The inverter's own counters (Wh), by period and kind.
 COUNTER_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "day": {"pv": ("pv_generated_energy_for_day",), "load": ("output_load_energy_for_day",)},
-    "month": {"pv": ("pv_generated_energy_for_month",), "load": ("output_load_energy_for_month",)},
+    "day": {"pv": ("pv_energy_day",), "load": ("load_energy_day",)},
+    "month": {"pv": ("pv_energy_month",), "load": ("load_energy_month",)},
 }
 # Metrics the backfill reads from raw history to rebuild energy after an upgrade: the derived
 # values where the history has them, else the measurements derive() needs.

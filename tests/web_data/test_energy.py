@@ -121,7 +121,7 @@ def test_inverter_counters_win_where_present(history):
     while ts < start + 12 * 3600:
         counter += 1000 * 60 / 3600  # the unit counts 1 kW of PV: Wh so far today
         history.submit(SourceUpdate("inverter:max", ts, {"pv_input_power": 1200,
-                                                          "pv_generated_energy_for_day": round(counter)}))
+                                                          "pv_energy_day": round(counter)}))
         ts += 60
     assert history.flush()
     report = Energy(history, "UTC").report("day", count=1, now=start + 13 * 3600)
