@@ -100,9 +100,8 @@ def data() -> Response:
         body = snap.to_json()
         for moving in ("age_s", "ages", "stale"):
             del body[moving]
-        faults, warnings = catalog.classify_alarms(snap.values)
         body.update(device=device, devices=devices, timestamp=iso(snap.ts),
-                    stale_after_s=ctx.config.data.stale_after_s, faults=faults, warnings=warnings)
+                    stale_after_s=ctx.config.data.stale_after_s)
         cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1])
         cache[source] = cached
     tail = json.dumps({"ages": {k: round(v, 3) for k, v in snap.ages.items()},

@@ -137,7 +137,9 @@ class SourceSnapshot:
         return self.age_s <= self.stale_after_s
 
     def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict: values, units, kinds, ages, stale, ts, age_s, ok, error."""
+        """Return a JSON-ready dict: values, units, kinds, ages, stale, the faults and warnings set
+        now (catalog.classify_alarms over the live values), ts, age_s, ok, error."""
+        faults, warnings = catalog.classify_alarms(self.values)
         return {
             "source": self.source,
             "ts": self.ts,
@@ -147,6 +149,8 @@ class SourceSnapshot:
             "kinds": dict(self.kinds),
             "ages": {k: round(v, 3) for k, v in self.ages.items()},
             "stale": {k: round(v, 3) for k, v in self.stale.items()},
+            "faults": faults,
+            "warnings": warnings,
             "ok": self.health.ok and self.fresh,
             "error": self.health.error if self.fresh or not self.health.ok else
             f"stale: the newest value is {self.age_s:.0f} s old (limit {self.stale_after_s:g} s)",

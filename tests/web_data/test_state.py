@@ -140,6 +140,6 @@ def test_snapshot_json_shape():
     assert live.snapshot("inverter:main").to_json() == {
         "source": "inverter:main", "ts": 10.0, "age_s": 2.5, "values": {"battery_voltage": 52.0},
         "units": {"battery_voltage": "V"}, "kinds": {}, "ages": {"battery_voltage": 2.5}, "stale": {},
-        "ok": True, "error": None,
+        "faults": [], "warnings": [], "ok": True, "error": None,
     }
     assert live.snapshot("inverter:other") is None
