@@ -45,6 +45,8 @@ EOF_MARKER = "# EOF"
 # Catalog kinds whose values are 0/1 flags; upstream mppsolar writes them as strings.
 FLAG_KINDS = frozenset({"warning", "fault", "status", "setting", "default"})
 FLAG_STRINGS: dict[str, int] = {"0": 0, "1": 1, "enabled": 1, "disabled": 0}
+# What upstream mppsolar writes instead of the values when a reply failed its checks (a bad CRC...).
+UPSTREAM_FAILURE = "validity_check"
 
 
 # Units by Prometheus naming convention (base-unit suffixes), then by mppsolar field-name words.
@@ -240,6 +242,9 @@ def _upstream_updates(families: list[Metric], filename: str, mtime: float) -> li
             cmd = labels.get("cmd", "")
             stamp = sample.timestamp
             times[source][cmd] = float(stamp) if stamp is not None and math.isfinite(float(stamp)) else mtime
+            if name == UPSTREAM_FAILURE:
+                values[source]  # the source is still there; the command's values are withdrawn
+                continue
             info = catalog.by_wire(name, cmd) if cmd else None
             value = _upstream_value(info, labels, sample.value)
             if value is None:
