@@ -9,33 +9,19 @@ now reports. Every setting attempt, whatever its outcome, is written to the audi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from solarmon.daemon.audit import AuditLog
 from solarmon.daemon.worker import SLOW, DeviceWorker
+from solarmon.inverter import catalog
 from solarmon.inverter.errors import CommandRefused, InverterError, SettingRejected
 from solarmon.inverter.policy import CommandClass, classify
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.setters import validate_setting
+from solarmon.inverter.setting_rules import CURRENT_KEYS
 
 LOG = logging.getLogger(__name__)
-
-# The QPIRI field (Field.key) each setting family changes; the QFLAG ones (PE/PD) return all flags.
-SETTING_KEYS = {
-    "POP": ("output_source_priority",),
-    "PCP": ("charger_source_priority",),
-    "PGR": ("input_voltage_range",),
-    "PBT": ("battery_type",),
-    "PBCV": ("battery_recharge_voltage",),
-    "PBDV": ("battery_redischarge_voltage",),
-    "PSDV": ("battery_under_voltage",),
-    "PCVV": ("battery_bulk_charge_voltage",),
-    "PBFT": ("battery_float_charge_voltage",),
-    "MCHGC": ("max_charging_current",),
-    "MUCHGC": ("max_ac_charging_current",),
-    "F": ("rated_ac_output_frequency",),
-}
-
 
 def error_reply(device: str, command: str, error: str, message: str, **extra: Any) -> dict[str, Any]:
     """A failed request's reply: ``error`` is a stable kind (nak, timeout, refused, invalid, ...)."""
@@ -52,11 +38,30 @@ def verified_values(command: str, ratings: Reading | None, flags: Reading | None
         return flags.as_dict() if flags is not None else {}
     if command == "PF":
         return (ratings.as_dict() if ratings else {}) | (flags.as_dict() if flags else {})
-    for family in sorted(SETTING_KEYS, key=len, reverse=True):
+    for family in sorted(CURRENT_KEYS, key=len, reverse=True):
         if command.startswith(family):
             values = ratings.as_dict() if ratings is not None else {}
-            return {key: values.get(key) for key in SETTING_KEYS[family]}
+            key = CURRENT_KEYS[family]
+            return {key: values.get(key)}
     return {}
+
+
+def describe(keys: Iterable[str]) -> dict[str, dict[str, str]]:
+    """``{"units": {key: unit}, "kinds": {key: kind}}`` of ``keys``, from the field catalog.
+
+    The console shows a reply with these (units only where a field has one); the keys are the
+    catalog's, the same as ``/api/data``'s.
+    """
+    units: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for key in keys:
+        entry = catalog.info(key)
+        if entry is None:
+            continue
+        kinds[key] = entry.kind.value
+        if entry.unit:
+            units[key] = entry.unit
+    return {"units": units, "kinds": kinds}
 
 
 class Actions:
@@ -75,8 +80,9 @@ class Actions:
             return error_reply(self.name, command, exc.kind, str(exc), **{"class": "query"})
         if command in self.worker.cycle_commands + self.worker.slow_commands:
             self.worker.store(reading)
+        reply = reading.as_dict()
         return {"ok": True, "device": self.name, "command": command, "class": "query",
-                "reply": reading.as_dict(), "units": reading.units()}
+                "reply": reply, **describe(reply)}
 
     def _currents(self, command: str) -> list[Reading] | None:
         # MCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4); without the list
@@ -140,7 +146,7 @@ class Actions:
         self.audit.record(device=self.name, command=checked, result="ok", confirm=confirm, verified=verified)
         LOG.info("[%s] setting %s accepted; inverter reports %s", self.name, checked, verified)
         return {"ok": True, "device": self.name, "command": checked, "class": kind, "reply": {"ack": True},
-                "units": {}, "verified": verified,
+                **describe(verified), "verified": verified,
                 "verify_complete": all(reread.values())}
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:

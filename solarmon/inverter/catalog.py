@@ -83,12 +83,7 @@ _ACRONYMS: Mapping[str, str] = MappingProxyType({
                            "dsp", "cpu", "id", "dc")
 })
 # QPIRI fields that a setting command changes (the rest of QPIRI is the nameplate).
-SETTING_KEYS = frozenset({
-    *(rule.current_key for rule in setting_rules.CHOICE_RULES.values()),
-    *(rule.current_key for rule in setting_rules.VOLTAGE_RULES.values()),
-    *(key for _query, key, _label in setting_rules.CURRENT_RULES.values()),
-    "rated_ac_output_frequency",  # F50 / F60 (setters.describe_settings: its current_key)
-})
+SETTING_KEYS = frozenset(setting_rules.CURRENT_KEYS.values())
 _COMMAND_KIND: Mapping[str, Kind] = MappingProxyType({
     "QPIGS": Kind.MEASUREMENT, "QPIGS2": Kind.MEASUREMENT, "QPIRI": Kind.RATING, "QDI": Kind.DEFAULT,
 })
@@ -100,13 +95,18 @@ _ALSO_FROM: Mapping[tuple[str, str], str] = MappingProxyType({
 
 
 def label_of(key: str) -> str:
-    """A label for people from a key: ``pv_input_power`` -> "PV input power"."""
-    words = [_ACRONYMS.get(word, word) for word in key.split("_") if word]
+    """A label for people from a key: ``pv_input_power`` -> "PV input power".
+
+    A status bit loses its ``is_`` ("Load on"); a unit kept in the key shows as one
+    (``..._stage_min`` -> "... stage (min)").
+    """
+    words = [_ACRONYMS.get(word, word) for word in key.removeprefix("is_").split("_") if word]
     if not words:
         return key
+    unit = f" ({words.pop()})" if len(words) > 1 and words[-1] == "min" else ""
     first = words[0]
     words[0] = first if first.isupper() else first.capitalize()
-    return " ".join(words)
+    return " ".join(words) + unit
 
 
 def _ha_classes(key: str, unit: str, kind: Kind, choices: object,

@@ -37,6 +37,17 @@ class CommandRefused(InverterError):
     kind = "nak"
 
 
+class CommandEchoed(CommandRefused):
+    """The device sent the command back instead of a reply (PI30.md §5).
+
+    Some firmware does this for a command it does not know, a badly wired adapter for every
+    command; either way the command was not answered. A :class:`CommandRefused`, so callers that
+    treat "not supported" alike need not care, with its own kind so the counters tell it from NAK.
+    """
+
+    kind = "echo"
+
+
 class DecodeError(InverterError):
     """A frame passed its CRC but its payload does not fit the command (wrong field count, bad number)."""
 

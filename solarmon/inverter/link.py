@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Self
 
 from solarmon.inverter import codec
-from solarmon.inverter.errors import CommandRefused, DeviceGone, DeviceTimeout, InverterError
+from solarmon.inverter.errors import CommandEchoed, DeviceGone, DeviceTimeout, InverterError
 from solarmon.inverter.frame import FrameError
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.transport.base import Transport
@@ -86,9 +86,10 @@ class InverterLink:
     def query(self, command: str) -> Reading:
         """Send a query and return its decoded reading.
 
-        Raises CommandRefused (NAK, or the command echoed back: the unit does not know it),
-        DeviceTimeout, DeviceGone, DeviceBusy, FrameError (only corrupt frames arrived) or
-        DecodeError (a sound frame that does not fit the command).
+        Raises CommandRefused (NAK; its subclass CommandEchoed, kind "echo", when the command came
+        back: the unit does not know it, or the adapter is miswired), DeviceTimeout, DeviceGone,
+        DeviceBusy, FrameError (only corrupt frames arrived) or DecodeError (a sound frame that does
+        not fit the command).
         """
         return self._run(command)
 
@@ -134,7 +135,7 @@ class InverterLink:
             self._reset()
         if isinstance(err, FrameError) and err.kind == "echo":
             # Some firmware echoes a command it does not know instead of NAKing it (PI30.md §5).
-            raise CommandRefused(f"the inverter echoed {command} back: it does not support it") from err
+            raise CommandEchoed(f"the inverter echoed {command} back: it does not support it") from err
 
     def _reset(self) -> None:
         try:

@@ -23,6 +23,7 @@ from solarmon.inverter.readings import CurrentOptions, Reading
 from solarmon.inverter.setting_rules import (
     BATTERY_CLASSES_V,
     CHOICE_RULES,
+    CURRENT_KEYS,
     CURRENT_RULES,
     MAX_BATTERY_TYPES,
     OUTPUT_FREQUENCIES_HZ,
@@ -320,7 +321,7 @@ def describe_settings(ratings: Ratings | None = None,
     entries.append({
         "prefix": "F", "label": "Output frequency", "kind": "choice", "unit": "Hz",
         "note": "change it in standby only (as NUT does): the loads see the new frequency at once",
-        "current_key": "rated_ac_output_frequency",
+        "current_key": CURRENT_KEYS["F"],
         "choices": [{"value": f"{hz}", "label": f"{hz} Hz", "command": f"F{hz}"}
                     for hz in OUTPUT_FREQUENCIES_HZ],
     })

@@ -140,3 +140,10 @@ CURRENT_RULES: Mapping[str, tuple[str, str, str]] = MappingProxyType({
     "MCHGC": ("QMCHGCR", "max_charging_current", "Max charging current (PV + grid)"),
     "MUCHGC": ("QMUCHGCR", "max_ac_charging_current", "Max utility charging current"),
 })
+# Setting prefix -> the QPIRI field (key) holding the value it changes (PE/PD: QFLAG's letters).
+CURRENT_KEYS: Mapping[str, str] = MappingProxyType({
+    **{prefix: rule.current_key for prefix, rule in CHOICE_RULES.items()},
+    **{prefix: rule.current_key for prefix, rule in VOLTAGE_RULES.items()},
+    **{prefix: key for prefix, (_query, key, _label) in CURRENT_RULES.items()},
+    "F": "rated_ac_output_frequency",
+})

@@ -242,7 +242,8 @@ WARNING_BITS: tuple[Bit, ...] = (
     Bit("battery_weak", "battery_weak", "a31: reserved; battery weak on MAX"),
 )
 WARNING_MIN_BITS = 32
-# Bits whose class depends on a1, and bits that are always faults; the rest are warnings.
+# Bits whose class depends on a1, and bits that are always faults; the rest are warnings. The rule
+# that applies them is catalog.classify_alarms (the only one).
 CONDITIONAL_FAULT_BITS = frozenset({"over_temperature", "fan_locked", "battery_voltage_high", "overload"})
 FAULT_BITS = frozenset({
     "inverter_fault", "bus_over", "bus_under", "bus_soft_fail", "inverter_voltage_too_low",

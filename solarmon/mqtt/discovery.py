@@ -17,25 +17,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from solarmon.inverter import tables
+from solarmon.inverter import catalog
+from solarmon.inverter.catalog import CATALOG, Kind
 from solarmon.inverter.readings import Field
 
 HA_PREFIX = "homeassistant"
 MANUFACTURER = "Voltronic Power (MPP-Solar / Axpert)"
-# unit -> (device_class, state_class, unit shown in HA, value scale)
-UNIT_CLASSES: Mapping[str, tuple[str | None, str, str, float]] = {
-    "W": ("power", "measurement", "W", 1.0),
-    "VA": ("apparent_power", "measurement", "VA", 1.0),
-    "V": ("voltage", "measurement", "V", 1.0),
-    "A": ("current", "measurement", "A", 1.0),
-    "Hz": ("frequency", "measurement", "Hz", 1.0),
-    "°C": ("temperature", "measurement", "°C", 1.0),
-    # HA's energy dashboard wants kWh; the inverter counts Wh.
-    "Wh": ("energy", "total_increasing", "kWh", 0.001),
-    "%": (None, "measurement", "%", 1.0),
-}
-BATTERY_KEYS = frozenset({"battery_capacity"})
-WARNING_KEYS = frozenset(bit.key for bit in tables.WARNING_BITS)
+# Units HA should show differently: catalog unit -> (HA unit, value scale).
+HA_UNITS: Mapping[str, tuple[str, float]] = {"Wh": ("kWh", 0.001)}
+DIAGNOSTIC_KINDS = frozenset({Kind.RATING, Kind.DEFAULT, Kind.WARNING, Kind.FAULT})
 SLUG_RE = re.compile(r"[^a-z0-9_]+")
 
 
@@ -45,13 +35,8 @@ def slug(text: str) -> str:
 
 
 def enum_options() -> dict[str, list[str]]:
-    """{field key: the texts it can take} for the coded fields of the PI30 tables."""
-    options: dict[str, list[str]] = {"device_mode": list(tables.DEVICE_MODES.values())}
-    for specs in (tables.QPIGS, tables.QPIRI, tables.QDI):
-        for spec in specs:
-            if getattr(spec, "choices", None):
-                options[spec.key] = list(spec.choices.values())
-    return options
+    """{field key: the texts it can take} for the coded fields of the catalog."""
+    return {key: list(entry.choices.values()) for key, entry in CATALOG.items() if entry.choices}
 
 
 @dataclass(frozen=True)
@@ -123,8 +108,9 @@ def entity_config(
 ) -> tuple[str, dict[str, Any]]:
     """(component, config payload) for one field."""
     key = field.key
+    entry = catalog.info(key) or catalog.of_field(field, "")
     config: dict[str, Any] = {
-        "name": key.replace("_", " ").capitalize(),
+        "name": entry.label,
         "unique_id": f"{device.ident}_{key}",
         "state_topic": topics.state,
         "availability": [{"topic": topics.bridge_status}, {"topic": topics.availability}],
@@ -134,12 +120,12 @@ def entity_config(
     }
     # Subscript, not attribute access: any key is a valid Jinja subscript.
     ref = f"value_json[{json.dumps(key)}]"
-    if key.startswith(("rated_", "default_")) or key in WARNING_KEYS:
+    if entry.kind in DIAGNOSTIC_KINDS:
         config["entity_category"] = "diagnostic"
     if isinstance(field.value, bool):
         config["value_template"] = f"{{{{ 'ON' if {ref} else 'OFF' }}}}"
         config.update(payload_on="ON", payload_off="OFF")
-        if key in WARNING_KEYS:
+        if entry.ha_device_class == "problem":
             config["device_class"] = "problem"
         return "binary_sensor", config
     if isinstance(field.value, str):
@@ -147,14 +133,13 @@ def entity_config(
         if key in options:
             config.update(device_class="enum", options=list(options[key]))
         return "sensor", config
-    device_class, state_class, unit, scale = UNIT_CLASSES.get(field.unit, (None, "measurement", "", 1.0))
-    if key in BATTERY_KEYS:
-        device_class = "battery"
+    unit, scale = HA_UNITS.get(entry.unit, (entry.unit, 1.0))
     expr = ref if scale == 1.0 else f"({ref} * {scale}) | round(3)"
     config["value_template"] = f"{{{{ {expr} }}}}"
-    config["state_class"] = state_class
-    if device_class:
-        config["device_class"] = device_class
+    if entry.ha_state_class:
+        config["state_class"] = entry.ha_state_class
+    if entry.ha_device_class:
+        config["device_class"] = entry.ha_device_class
     if unit:
         config["unit_of_measurement"] = unit
     return "sensor", config

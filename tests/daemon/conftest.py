@@ -149,7 +149,7 @@ def prom_values(text: str) -> dict[str, dict[str, float | str]]:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             cmd = sample.labels.get("cmd")
-            if cmd is None or sample.name == "mpp_solar_reading_timestamp_seconds":
+            if cmd is None or sample.name in ("mpp_solar_reading_timestamp_seconds", "mpp_solar_field_info"):
                 continue
             value = sample.labels.get("myStr", sample.value)
             by_cmd.setdefault(cmd, {})[sample.name] = value

@@ -130,7 +130,8 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
     assert counted["crc"] == faults["flip"]
     assert counted["garbage"] == faults["garbage"]
     assert counted["truncated"] == faults["truncate"] + faults["late"]  # a late reply's head is cut off
-    assert counted["nak"] == faults["nak"] + faults["echo"]  # the link reports an echo as "not supported"
+    assert counted["nak"] == faults["nak"]
+    assert counted["echo"] == faults["echo"]  # its own kind (it was counted as nak: issue 14)
     # The request in flight when the device vanishes times out or fails to read; device_gone also
     # counts the failed re-opens while it is away.
     assert faults["noreply"] <= counted["timeout"] <= faults["noreply"] + faults["gone"]
@@ -147,3 +148,23 @@ def test_thousand_cycles_with_ten_percent_faults(simulator, tmp_path: Path, tran
     messages = [r.getMessage() for r in caplog.records]
     assert sum("inverter lost" in m for m in messages) == transitions_down
     assert sum("inverter back" in m for m in messages) == transitions_up
+
+
+@pytest.mark.timeout(120)
+def test_an_echoed_command_is_counted_as_echo_not_nak(simulator, tmp_path: Path) -> None:
+    # issue 14 point 5: echoes were counted as nak, so errors_total{kind="echo"} stayed 0.
+    sim = simulator(transport="pty", faults="echo:1", seed=3)
+    conf = tmp_path / "echo.conf"
+    conf.write_text(f"[SETUP]\npause = 1\ncontrol_socket =\naudit_log = a.jsonl\n[inv]\nport = {sim.port}\n"
+                    "porttype = serial\nprom_output_dir = prom\ntimeout = 0.4\n")
+    device = load_config(conf).devices[0]
+    worker = DeviceWorker(device, open_link, pause_s=1)
+    try:
+        assert not worker.run_cycle()
+    finally:
+        worker.stop()
+    echoed = sum(1 for e in sim.events() if e["event"] == "exchange" and e.get("fault") == "echo")
+    counted = errors_total(device.prom_file.read_text())
+    assert echoed >= 1
+    assert counted["echo"] == echoed
+    assert counted["nak"] == 0

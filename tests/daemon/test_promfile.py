@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from solarmon.daemon.promfile import (
@@ -238,3 +240,32 @@ def test_the_file_ends_with_the_end_marker(reference_readings) -> None:
     down = render("inverter", "None", [], HealthSample(False, 0.0, 1.0, 1, {}))
     assert down.endswith("\n# EOF\n")
     assert _info_samples(down) == []
+
+
+def test_the_documented_flag_query_counts_daemon_and_upstream_files_alike(
+        reference_readings, promtool: str, tmp_path: Path) -> None:
+    # docs/DAEMON.md: upstream writes flags as {myStr="1"} / {myStr="0"}, the daemon as numbers;
+    # `X{myStr="1"} or (X{myStr=""} == 1)` finds the set ones in both, each once.
+    series = []
+    for family in text_string_to_metric_families(_render_all({"QPIWS": reference_readings["QPIWS"]})):
+        for sample in family.samples:
+            if sample.labels.get("cmd") != "QPIWS" or not sample.name.endswith("_fault"):
+                continue
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()) if k != "inverter")
+            value = f"{sample.value:g}"
+            series.append({"series": f'{sample.name}{{inverter="daemon",{labels}}}',
+                           "values": f"{value} {value}"})
+            series.append({"series": f'{sample.name}{{inverter="upstream",{labels},myStr="{value}"}}',
+                           "values": "1 1"})
+    selector = '{__name__=~"mpp_solar_.*_fault",cmd="QPIWS"'
+    query = f'count by (inverter) ({selector},myStr="1"}} or ({selector},myStr=""}} == 1))'
+    (tmp_path / "rules.yml").write_text("groups: []\n")
+    (tmp_path / "test.yml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yml"], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [{
+            "expr": query, "eval_time": "1m",
+            "exp_samples": [{"labels": '{inverter="daemon"}', "value": 1},
+                            {"labels": '{inverter="upstream"}', "value": 1}]}]}]}))
+    result = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()

@@ -14,6 +14,7 @@ from solarmon.daemon.config import load_config
 from solarmon.daemon.notify import Notifier
 from solarmon.daemon.service import Daemon
 from solarmon.daemon.worker import open_link
+from solarmon.inverter import catalog
 
 from .conftest import sim_control, wait_until
 
@@ -93,3 +94,23 @@ def test_queries_are_always_allowed_even_with_no_settings(running) -> None:
     status = request(ctl, {"request": "status"})
     assert status["devices"]["inv"]["up"] is True
     assert daemon.healthy_threads()
+
+
+def test_console_replies_use_catalog_keys_units_and_kinds(running) -> None:
+    _sim, _daemon, ctl, _audit = running
+    for command in ("QPIGS", "QPIRI", "QDI", "QPIWS", "QFLAG"):
+        reply = request(ctl, {"command": command, "device": "inv"})
+        assert reply["ok"], reply
+        assert reply["reply"], command
+        for key in reply["reply"]:
+            entry = catalog.CATALOG.get(key)
+            assert entry is not None, f"{command}: {key} is not a catalog key"
+            assert reply["kinds"][key] == entry.kind.value
+            assert reply["units"].get(key, "") == entry.unit
+    qpiri = request(ctl, {"command": "QPIRI", "device": "inv"})
+    assert qpiri["kinds"]["rated_battery_voltage"] == "rating"
+    assert qpiri["units"]["rated_battery_voltage"] == "V"
+    setting = request(ctl, {"command": "PGR01", "device": "inv"})
+    assert setting["ok"], setting
+    assert setting["verified"] == {"input_voltage_range": "UPS"}
+    assert setting["kinds"] == {"input_voltage_range": "setting"}

@@ -221,3 +221,14 @@ def test_of_field_describes_a_field_the_catalog_lacks() -> None:
     assert (new.key, new.unit, new.kind, new.command, new.help) == (
         "new_thing", "A", Kind.MEASUREMENT, "QPIGS", "from a new firmware")
     assert of_field(Field("new_text", "new_text", "x"), "QNEW").kind is Kind.TEXT
+
+
+@pytest.mark.parametrize(("key", "label"), [
+    ("pv_input_power", "PV input power"),
+    ("battery_voltage_from_scc", "Battery voltage from SCC"),
+    ("is_load_on", "Load on"),
+    ("max_charging_time_for_cv_stage_min", "Max charging time for CV stage (min)"),
+    ("rated_ac_output_frequency", "Rated AC output frequency"),
+])
+def test_labels(key: str, label: str) -> None:
+    assert info(key).label == label

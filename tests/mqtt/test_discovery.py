@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from solarmon.inverter import catalog
 from solarmon.inverter.codec import decode_raw
 from solarmon.inverter.frame import encode_reply
 from solarmon.inverter.readings import Field
@@ -136,3 +137,21 @@ def test_every_value_template_renders_a_valid_state(configs: dict) -> None:
             assert float(rendered) == pytest.approx(float(state[key])), key
         else:
             assert rendered == str(state[key]), key
+
+
+def test_names_units_and_classes_come_from_the_catalog(configs: dict) -> None:
+    for key, (topic, config) in configs.items():
+        entry = catalog.info(key)
+        assert config["name"] == entry.label
+        if topic.startswith("homeassistant/binary_sensor/"):
+            continue
+        if "options" in config:
+            assert config["options"] == list(entry.choices.values())
+            continue
+        assert config.get("device_class") == entry.ha_device_class, key
+        assert config.get("state_class") == entry.ha_state_class, key
+        assert config.get("unit_of_measurement", "") == entry.unit, key
+    assert configs["pv_input_power"][1]["name"] == "PV input power"
+    # A setting is not diagnostic; a rating, a default and a fault bit are.
+    assert "entity_category" not in configs["battery_type"][1]
+    assert configs["bus_over"][1]["entity_category"] == "diagnostic"

@@ -82,6 +82,7 @@ def test_echo_means_refused(pty_device: DeviceFactory, tmp_path: Path, lock_dir:
     with pytest.raises(CommandRefused, match="echoed") as caught:
         link.query("QPIGS2")
     assert isinstance(caught.value.__cause__, FrameError)
+    assert caught.value.kind == "echo"  # counted as echo by the daemon, not as nak
     assert link.counters().errors == {"echo": 1}
     link.close()
 
