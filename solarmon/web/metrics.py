@@ -77,8 +77,15 @@ class WebAppCollector(Collector):
                 up.add_metric([source], 1.0 if live else 0.0)
                 for kind, count in health.errors_by_kind.items():
                     errors.add_metric([source, kind], float(count))
+        link = CounterMetricFamily(f"{PREFIX}_daemon_errors", "the daemon's failed exchanges with the "
+                                   "inverter, by kind (its mpp_solar_errors_total)",
+                                   labels=["source", "kind"])
+        if state is not None:
+            for source, counts in state.link_errors().items():
+                for kind, count in counts.items():
+                    link.add_metric([source, kind], count)
         yield from families.values()
-        yield from (up, age, errors)
+        yield from (up, age, errors, link)
         yield from self._app_health()
 
     def _app_health(self) -> Iterator[Metric]:

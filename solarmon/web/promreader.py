@@ -159,6 +159,7 @@ def _daemon_updates(families: list[Metric], filename: str, mtime: float) -> list
     samples = [s for family in families for s in family.samples]
     fields: dict[tuple[str, str, str], tuple[str, str, str]] = {}
     stamps: dict[str, dict[str, float]] = collections.defaultdict(dict)
+    link_errors: dict[str, dict[str, float]] = collections.defaultdict(dict)
     up: dict[str, bool] = {}
     default_source = source_for_filename(filename)
     for sample in samples:
@@ -172,6 +173,8 @@ def _daemon_updates(families: list[Metric], filename: str, mtime: float) -> list
                 stamps[source][labels.get("cmd", "")] = float(sample.value)
         elif sample.name == METRIC_PREFIX + "up":
             up[source] = sample.value >= 1
+        elif sample.name == METRIC_PREFIX + "errors_total" and math.isfinite(sample.value):
+            link_errors[source][labels.get("kind", "")] = float(sample.value)
     values: dict[str, dict[str, Value]] = collections.defaultdict(dict)
     units: dict[str, dict[str, str]] = collections.defaultdict(dict)
     kinds: dict[str, dict[str, str]] = collections.defaultdict(dict)
@@ -206,6 +209,7 @@ def _daemon_updates(families: list[Metric], filename: str, mtime: float) -> list
             commands=commands[src],
             times=dict(stamps[src]),
             scope=SOURCE,
+            link_errors=link_errors[src],
         )
         for src in sources
     ]

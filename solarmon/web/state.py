@@ -82,6 +82,7 @@ class SourceUpdate:
     commands: dict[str, str] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
     scope: str = MERGE
+    link_errors: dict[str, float] = field(default_factory=dict)  # the daemon's errors_total by kind
 
     def time_of(self, key: str) -> float:
         """When the value of `key` was read (its command's time, else the update's)."""
@@ -268,6 +269,7 @@ class LiveState:
         self._derive = derive
         self._entries: dict[str, dict[str, _Entry]] = {}
         self._source_ts: dict[str, float] = {}
+        self._link_errors: dict[str, dict[str, float]] = {}
         self._health: dict[str, _Health] = {}
         self._ring: collections.deque[SourceUpdate] = collections.deque(maxlen=ring_size)
         self._subscribers: list[Subscription] = []
@@ -313,6 +315,8 @@ class LiveState:
             newest = max((e.ts for e in entries.values()), default=update.ts)
             self._source_ts[update.source] = max(newest, self._source_ts.get(update.source, 0.0)) \
                 if update.scope == MERGE else newest
+            if update.link_errors:
+                self._link_errors[update.source] = dict(update.link_errors)
             self._ring.append(update)
             health = self._health.setdefault(update.source, _Health())
             was_ok = health.ok
@@ -394,6 +398,11 @@ class LiveState:
         with self._lock:
             sources = list(self._entries)
         return [sec for sec in (section_of(src) for src in sources) if sec is not None]
+
+    def link_errors(self) -> dict[str, dict[str, float]]:
+        """The daemon's own error counters (by kind) per inverter source, as its file last said."""
+        with self._lock:
+            return {src: dict(counts) for src, counts in self._link_errors.items()}
 
     def health(self) -> dict[str, SourceHealth]:
         """Return the health of every source known (with data or with errors only)."""
