@@ -12,7 +12,7 @@ import datetime as dt
 import time
 from typing import Protocol
 
-from solarmon.web.promreader import guess_unit
+from solarmon.inverter import catalog
 from solarmon.web.state import SourceUpdate, Value, inverter_source
 
 # QMOD letters as mppsolar names them (the daemon's files carry the same strings).
@@ -63,8 +63,10 @@ def fill_demo_history(
             for key, value in model.live_values().items()
         }
         values["device_mode"] = MODE_NAMES.get(model.mode, model.mode)
+        values.update(catalog.derive(values))  # as the live state derives them on ingest
         if not units:
-            units = {key: "" if isinstance(v, str) else guess_unit(key) for key, v in values.items()}
+            units = {key: info.unit if (info := catalog.info(key)) is not None else ""
+                     for key in values}
         history.submit(SourceUpdate(source, ts, values, units, file="demo"))
         count += 1
         if count % FLUSH_EVERY == 0:
