@@ -70,7 +70,8 @@ export function alarmsOf(snap, labels = {}) {
   return { alarms, reported };
 }
 
+// QMOD's mode name (the API's `device_mode`), in words; null when not reported.
 export function modeOf(values) {
-  const mode = values.device_mode ?? values.mode ?? values.inverter_mode;
+  const mode = values.device_mode;
   return mode === undefined || mode === null || mode === '' ? null : words(mode);
 }

@@ -87,8 +87,7 @@ export class LiveFeed {
   }
 
   setDevices(devices) {
-    const list = devices.map((d) => (typeof d === 'string' ? d : d.device || d.section || sectionOf(d.source)))
-      .filter(Boolean);
+    const list = devices; // /api/data's `devices`: the inverter sections, in order
     const changed = list.join('\n') !== this.devices.join('\n');
     this.devices = list;
     if (!this.device && list.length) this.device = list[0];
