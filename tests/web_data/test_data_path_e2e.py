@@ -90,6 +90,23 @@ class Daemon:
                 self.proc.wait(5)
 
 
+def fired_alerts(app: Any) -> dict[str, str]:
+    """The built-in alert rules evaluated once over the app's live state: rule -> message."""
+    from solarmon.alerts.defaults import default_rules
+    from solarmon.alerts.delivery import Delivery
+    from solarmon.alerts.service import AlertService
+    from solarmon.alerts.store import AlertStore
+    from solarmon.web.runtime import get_context
+
+    service = AlertService(tuple(default_rules()), state=get_context(app).parts["state"],
+                           store=AlertStore(None), delivery=Delivery([]), notify_interval_s=0)
+    service.store.open()
+    try:
+        return {t.rule.name: t.message for t in service.check_source("inverter:main")}
+    finally:
+        service.store.close()
+
+
 def sent(sim: Any, command: str) -> list[dict[str, Any]]:
     """Every intact reply the simulator sent for `command`, decoded by the codec: key -> value."""
     out = []
@@ -170,6 +187,7 @@ def test_upstream_mppsolar_files_give_the_same_values_units_kinds_and_alerts(sim
     assert len(written) == 6, f"{written}: {result.stdout[-600:]} {result.stderr[-600:]}"
     upstream = api_data(app)
     truth = check_against_the_simulator(upstream, sim, (*COMMANDS, "QMOD"), exact=False)
+    upstream_alerts = fired_alerts(app)
     for path in paths.prom_dir.glob("*.prom"):
         path.unlink()
 
@@ -192,6 +210,8 @@ def test_upstream_mppsolar_files_give_the_same_values_units_kinds_and_alerts(sim
     assert {k: upstream["kinds"][k] for k in common} == {k: fed["kinds"][k] for k in common}
     assert upstream["faults"] == fed["faults"] == catalog.classify_alarms(truth)[0]
     assert upstream["faults"], "the simulator's fault reached the upstream-fed path"
+    assert "inverter_fault_bits" in upstream_alerts
+    assert upstream_alerts == fired_alerts(app)  # the same alerts, the same messages
 
 
 def test_a_failing_command_never_leaves_its_old_values_live(simulator, tmp_path, web):
