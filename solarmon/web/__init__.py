@@ -68,7 +68,7 @@ def _build_core(ctx: WebContext) -> None:
     config = ctx.config
     control = ControlClient(config.path(config.daemon.control_socket), config.daemon.timeout_s)
     ctx.parts["control"] = control
-    ctx.health["daemon"] = lambda: {"ok": control.available(), "socket": control.socket_path}
+    ctx.health["daemon"] = control.ping
     try:
         from solarmon.web.promreader import PromReader
         from solarmon.web.state import LiveState
