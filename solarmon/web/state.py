@@ -325,8 +325,8 @@ class LiveState:
             else:
                 health.ok, health.error, health.last_error = False, update.error or "down", update.ts
                 health.errors_by_kind["down"] += 1
-            snap = self._snapshot_locked(update.source, now)
-            if snap is not None:
+            snap = self._snapshot_locked(update.source, now) if self._subscribers else None
+            if snap is not None:  # the whole live picture: a withdrawn value disappears downstream too
                 self._publish("sample", update.source, snap.ts, snap.to_json())
             if was_ok != health.ok:
                 self._publish("health", update.source, update.ts, _health_data(health.frozen()))
