@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from solarmon.inverter import catalog
-from solarmon.web.promreader import PromFileError, parse_prom_text
+from solarmon.web.promparse import PromFileError, parse_prom_text
 from solarmon.web.state import LiveState
 from tests.web_data.conftest import QMOD, QPIGS, QPIRI, FakeClock, write_daemon_file, write_mppsolar_files
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from solarmon.web.promreader import (
+from solarmon.web.promparse import (
     PromFileError,
     guess_unit,
     parse_prom_text,
