@@ -131,6 +131,7 @@ class SourceSnapshot:
     ages: dict[str, float] = field(default_factory=dict)
     stale: dict[str, float] = field(default_factory=dict)
     stale_after_s: float = DEFAULT_STALE_AFTER_S
+    times: dict[str, float] = field(default_factory=dict)  # key -> read time, live and stale keys
 
     @property
     def fresh(self) -> bool:
@@ -458,6 +459,7 @@ class LiveState:
         stale: dict[str, float] = {}
         # Sensors (house, weather, BMS) report at their own pace; only inverter values age out.
         limit = self.stale_after_s if section_of(source) is not None else math.inf
+        times = {key: entry.ts for key, entry in entries.items()}
         for key, entry in entries.items():
             age = max(0.0, now - entry.ts)
             if age > limit and not is_static(entry.kind, entry.command):
@@ -477,6 +479,7 @@ class LiveState:
             ages=ages,
             stale=stale,
             stale_after_s=limit,
+            times=times,
         )
 
 
