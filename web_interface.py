@@ -15,10 +15,11 @@ import signal
 import sys
 from pathlib import Path
 
+from solarmon.confighelper import ConfigError
 from solarmon.web import create_app
 from solarmon.web.auth.cli import add_arguments as add_account_arguments
 from solarmon.web.auth.cli import run as run_account_command
-from solarmon.web.config import ConfigError, load_config
+from solarmon.web.config import load_config
 from solarmon.web.runtime import Runtime
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "web.yaml"

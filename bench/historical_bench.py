@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from solarmon.demo.history import fill_demo_history
 from solarmon.web.history import History
-from solarmon.web.history.demo import fill_demo_history
 
 CACHE = Path(__file__).resolve().parent / ".cache" / "historical"
 SECTION = "bench"

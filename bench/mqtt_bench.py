@@ -192,7 +192,7 @@ def ours_run(broker: Broker, args: argparse.Namespace, workdir: Path) -> dict[st
     ctx = get_context(app)
     runtime = Runtime.for_app(app).start()
     try:
-        house = ctx.part("house")
+        house = ctx.parts.house
         house.wait_connected(10)
         client = app.test_client()
         while client.get("/api/data").status_code != 200:
@@ -217,7 +217,7 @@ def ours_run(broker: Broker, args: argparse.Namespace, workdir: Path) -> dict[st
         stop.set()
         worker.join()
         stats = house.board.stats()
-        history = ctx.part("history")
+        history = ctx.parts.history
         history_ok = history.flush(30) if history is not None else None
         return {
             "seconds": elapsed,

@@ -19,7 +19,7 @@ import yaml
 
 from solarmon.alerts.defaults import default_rules
 from solarmon.alerts.rules import AlertConfigError, Rule, parse_rules
-from solarmon.web.config import KeyInfo
+from solarmon.confighelper import ConfigSection, KeyInfo
 
 LOG = logging.getLogger(__name__)
 SECTION = "alerts"
@@ -86,30 +86,6 @@ def key_table() -> list[KeyInfo]:
     return rows
 
 
-def _typed(where: str, name: str, kind: str, info: KeyInfo, value: Any) -> Any:
-    """Check one scalar against its type and limits."""
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise AlertConfigError(f"{where}: alerts.{name} must be true or false, not {value!r}")
-        return value
-    if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                kind == "int" and isinstance(value, float) and not value.is_integer()):
-            wanted = "an integer" if kind == "int" else "a number"
-            raise AlertConfigError(f"{where}: alerts.{name} must be {wanted}, not {value!r}")
-        if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
-            raise AlertConfigError(f"{where}: alerts.{name} = {value} is out of range "
-                                   f"({info.min:g} to {info.max:g})")
-        return int(value) if kind == "int" else float(value)
-    if kind == "str":
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise AlertConfigError(f"{where}: alerts.{name} must be text, not {value!r}")
-        return value
-    return value  # rules / defaults: checked by their parsers
-
-
 def load_alerts_config(section: Any, *, where: str, base_dir: Path) -> AlertsConfig:
     """Type and validate the `alerts:` section (None: the defaults) and parse every rule."""
     if section is None:
@@ -117,13 +93,12 @@ def load_alerts_config(section: Any, *, where: str, base_dir: Path) -> AlertsCon
     if not isinstance(section, Mapping):
         raise AlertConfigError(f"{where}: section 'alerts' must be a mapping of keys")
     table = {info.name: info for info in key_table()}
+    helper = ConfigSection(section, source=where, prefix=f"{SECTION}.")
+    helper.warn_unknown(table)
     values: dict[str, Any] = {}
-    for name, value in section.items():
-        info = table.get(str(name))
-        if info is None:
-            LOG.warning("%s: unknown key alerts.%s ignored (known: %s)", where, name, ", ".join(table))
-            continue
-        values[str(name)] = _typed(where, str(name), info.type, info, value)
+    for name, info in table.items():
+        if helper.has(name):  # rules and defaults are checked by their own parsers below
+            values[name] = helper.get(name) if info.type in ("list", "mapping") else helper.typed(info)
     config = AlertsConfig(**values, base_dir=base_dir)
     if config.retry_max_s < config.retry_initial_s:
         raise AlertConfigError(f"{where}: alerts.retry_max_s must be at least alerts.retry_initial_s")

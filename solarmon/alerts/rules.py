@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from solarmon.web.config import ConfigError
+from solarmon.confighelper import ConfigError
 
 SEVERITIES = ("info", "warning", "critical")
 FIRE_KINDS = ("above", "below", "equals", "changes_to")
@@ -43,8 +43,9 @@ MAX_DURATION_S = 7 * 86400
 MAX_MESSAGE_CHARS = 500
 
 
-class AlertConfigError(ConfigError):
-    """An alert rule or the `alerts:` section is invalid (the message names the rule and why)."""
+# An alert rule or the `alerts:` section is invalid (the message names the rule and why): the one
+# ConfigError of solarmon/confighelper.py, under the name this package has always raised.
+AlertConfigError = ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from solarmon.alerts.delivery import Delivery
@@ -25,6 +26,20 @@ from solarmon.alerts.store import AlertStore
 LOG = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 5.0
 SUBSCRIBER_QUEUE = 1024
+
+
+@dataclass(frozen=True)
+class _Wake:
+    """Offered to the subscription at stop, to wake the thread (which then sees the stop flag).
+
+    Shaped like the live state's events (kind, source), so alerts need not import solarmon.web:
+    the web app wires alerts, never the reverse (docs/ARCHITECTURE.md)."""
+
+    kind: str = "stop"
+    source: str = ""
+
+
+_WAKE = _Wake()
 
 
 class AlertService:
@@ -76,9 +91,7 @@ class AlertService:
         self._stop.set()
         if self._subscription is not None:
             # Wake the thread now: it may be waiting up to a tick for the next sample.
-            from solarmon.web.state import Event
-
-            self._subscription.offer(Event(seq=-1, kind="stop", source="", ts=0.0, data={}))
+            self._subscription.offer(_WAKE)
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_S)
             self._thread = None

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from solarmon.daemon.config import ConfigError, load_config
+from solarmon.confighelper import ConfigError
+from solarmon.daemon.config import load_config
 from solarmon.daemon.service import Daemon
 from solarmon.daemon.worker import open_link
 

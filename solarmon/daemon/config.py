@@ -3,7 +3,8 @@
 ``[SETUP]`` holds daemon-wide keys; every other section is one device with its own port, thread and
 Prometheus file. Every key is described once in :data:`KEYS` (type, default, limits, meaning); the
 loader, the error messages and docs/CONFIGURATION.md all follow that table. A bad value raises
-:class:`ConfigError` naming the file, section, key and the allowed values; an unknown key only warns.
+:class:`ConfigError` (the shared one of solarmon/confighelper.py, whose typed getters read the
+numbers) naming the file, section, key, the bad value and the allowed values; an unknown key warns.
 Relative paths are resolved against the folder of the config file, so a cloned repo works anywhere.
 """
 
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from solarmon.confighelper import ConfigError, ConfigSection
 
 LOG = logging.getLogger(__name__)
 
@@ -34,23 +37,18 @@ _OUTPUTS = ("prom_file", "prom", "screen", "json", "mqtt", "json_mqtt", "hass_mq
             "influx_mqtt", "tag_mqtt", "domoticz_mqtt", "simple", "raw", "value", "json_units", "boxdraw")
 
 
-# What this daemon produces: the .prom file, and MQTT (solarmon.mqtt.daemonext).
+# What this daemon produces: the .prom file, and MQTT (solarmon.daemon.mqtt_output).
 _PRODUCED = frozenset({"prom_file", "mqtt", "json_mqtt", "tag_mqtt", "hass_mqtt"})
 
 
-class ConfigError(Exception):
-    """A config that must not start the daemon; the message names file, section, key and limits."""
-
-    def __init__(self, path: Path | str, section: str | None, key: str | None, message: str) -> None:
-        where = str(path)
-        if section is not None:
-            where += f" [{section}]"
-        if key is not None:
-            where += f" {key}"
-        super().__init__(f"{where}: {message}")
-        self.path = str(path)
-        self.section = section
-        self.key = key
+def config_error(path: Path | str, section: str | None, key: str | None, message: str) -> ConfigError:
+    """The one ConfigError (solarmon/confighelper.py) for ``path [section] key: message``."""
+    where = str(path)
+    if section is not None:
+        where += f" [{section}]"
+    if key is not None:
+        where += f" {key}"
+    return ConfigError(f"{where}: {message}", source=str(path), section=section, key=key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,42 +216,32 @@ class Config:
 
 
 class _Reader:
-    """Typed getters over one configparser section, raising ConfigError that names the key."""
+    """The daemon's kinds of value over one configparser section: numbers through the shared
+    typed helper (ConfigSection), paths, ports, command and setting lists here."""
 
     def __init__(self, path: Path, section: str, values: dict[str, str]) -> None:
         self.path = path
         self.section = section
         self.values = values
+        self.helper = ConfigSection(values, source=str(path), section=section, text=True)
 
     def error(self, key: str, message: str) -> ConfigError:
         """A ConfigError for ``key`` of this section."""
-        return ConfigError(self.path, self.section, key, message)
+        return config_error(self.path, self.section, key, message)
 
     def get(self, spec: KeySpec) -> Any:
         """The typed value of ``spec`` (its default when the key is absent)."""
+        if spec.kind == "int":
+            return self.helper.getint(spec.name, spec.default, minval=spec.minimum, maxval=spec.maximum,
+                                      choices=spec.choices or None)
+        if spec.kind == "float":
+            return self.helper.getfloat(spec.name, spec.default, minval=spec.minimum, maxval=spec.maximum)
         raw = self.values.get(spec.name)
         if raw is None:
             raw = str(spec.default)
         raw = raw.strip()
         parse: Callable[[KeySpec, str], Any] = getattr(self, f"_{spec.kind}")
         return parse(spec, raw)
-
-    def _number(self, spec: KeySpec, raw: str, cast: type) -> Any:
-        try:
-            value = cast(raw)
-        except ValueError:
-            raise self.error(spec.name, f"{raw!r} is not a number; allowed: {spec.limits()}") from None
-        if value != value or (spec.choices and value not in spec.choices):  # NaN or not a choice
-            raise self.error(spec.name, f"{raw!r} is not allowed; allowed: {spec.limits()}")
-        if spec.minimum is not None and not spec.minimum <= value <= (spec.maximum or value):
-            raise self.error(spec.name, f"{raw!r} is out of range; allowed: {spec.limits()}")
-        return value
-
-    def _int(self, spec: KeySpec, raw: str) -> int:
-        return self._number(spec, raw, int)
-
-    def _float(self, spec: KeySpec, raw: str) -> float:
-        return self._number(spec, raw, float)
 
     def _str(self, spec: KeySpec, raw: str) -> str:
         if '"' in raw or "\\" in raw or "\n" in raw:
@@ -275,12 +263,9 @@ class _Reader:
         return str(self._path(spec, raw))
 
     def _choice(self, spec: KeySpec, raw: str) -> str:
-        value = raw.lower()
-        if value == "" and spec.default == "":
+        if raw == "" and spec.default == "":
             return ""
-        if value not in spec.choices:
-            raise self.error(spec.name, f"{raw!r} is not allowed; allowed: {spec.limits()}")
-        return value
+        return self.helper.getchoice(spec.name, str(spec.default), spec.choices)
 
     def _commands(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
         commands = tuple(c.strip() for c in raw.split("#"))
@@ -331,7 +316,7 @@ def _load_setup(path: Path, values: dict[str, str]) -> SetupConfig:
 
 def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConfig:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", section):
-        raise ConfigError(path, section, None, "a section name may only use letters, digits, _ . - "
+        raise config_error(path, section, None, "a section name may only use letters, digits, _ . - "
                           "(it names the .prom file and the inverter label)")
     _warn_unknown(path, section, values, SCOPE_DEVICE)
     reader = _Reader(path, section, values)
@@ -362,21 +347,21 @@ def load_config(path: Path | str) -> Config:
         with path.open(encoding="utf-8") as handle:
             parser.read_file(handle)
     except FileNotFoundError:
-        raise ConfigError(path, None, None, "file not found") from None
+        raise config_error(path, None, None, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, None, None, f"cannot be read: {exc}") from None
+        raise config_error(path, None, None, f"cannot be read: {exc}") from None
     except configparser.Error as exc:
-        raise ConfigError(path, None, None, f"is not an INI file: {exc.message.splitlines()[0]}") from None
+        raise config_error(path, None, None, f"is not an INI file: {exc.message.splitlines()[0]}") from None
     setup = _load_setup(path, dict(parser[SETUP]) if parser.has_section(SETUP) else {})
     devices = tuple(_load_device(path, s, dict(parser[s])) for s in parser.sections() if s != SETUP)
     if not devices:
-        raise ConfigError(path, None, None, "no device section; add one, e.g. [inverter] with port = ...")
+        raise config_error(path, None, None, "no device section; add one, e.g. [inverter] with port = ...")
     seen: dict[tuple[str, str], str] = {}
     for device in devices:
         other = seen.setdefault((device.porttype, device.port), device.name)
         if other != device.name:
-            raise ConfigError(path, device.name, "port", f"{device.port} is already used by [{other}]; "
+            raise config_error(path, device.name, "port", f"{device.port} is already used by [{other}]; "
                               "one process, one owner per port")
     if setup.control_socket is not None and len(str(setup.control_socket).encode()) > 107:
-        raise ConfigError(path, SETUP, "control_socket", "path longer than 107 bytes (AF_UNIX limit)")
+        raise config_error(path, SETUP, "control_socket", "path longer than 107 bytes (AF_UNIX limit)")
     return Config(path=path, setup=setup, devices=devices)

@@ -1,4 +1,4 @@
-"""Prometheus text files: rendered from decoded readings, written atomically.
+"""Prometheus text files: rendered from decoded readings (written by solarmon.atomicfile).
 
 Names and labels follow mppsolar's ``prom_file`` output (PI30.md §6) so existing dashboards keep
 working: ``mpp_solar_<Field.name>{inverter, device, cmd}``, strings as a ``myStr`` label with value 1,
@@ -15,15 +15,11 @@ reader that finds a daemon file (one with ``mpp_solar_field_info``) without it k
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from solarmon.inverter import catalog
@@ -172,24 +168,3 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
                      "Unix time the values of this command were read.", cmd_labels,
                      format_value(float(item.wall_time)))
     return families.render()
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never a part.
-
-    The temp file lives in the same folder (rename is atomic only within one file system) and is
-    fsynced before the rename, so a power cut cannot leave an empty file behind the new name.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise

@@ -113,15 +113,16 @@ class Daemon:
         self._start_mqtt()
 
     def _start_mqtt(self) -> None:
-        """The mqtt / hass_mqtt outputs (solarmon.mqtt.daemonext): a failure is logged, polling goes on."""
+        """The mqtt / hass_mqtt outputs (daemon/mqtt_output.py): a failure is logged, polling goes on."""
+        from solarmon.confighelper import ConfigError
+        from solarmon.daemon.mqtt_output import build_daemon_mqtt
         from solarmon.mqtt.client import MqttError
-        from solarmon.mqtt.daemonext import build_daemon_mqtt
 
         try:
             self.mqtt = build_daemon_mqtt(self)
             if self.mqtt is not None:
                 self.mqtt.start()
-        except (MqttError, OSError) as exc:
+        except (MqttError, ConfigError, OSError) as exc:
             LOG.error("MQTT output off: %s", exc)
             self.mqtt = None
 

@@ -19,9 +19,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from solarmon.atomicfile import write_atomic
 from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
-from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
+from solarmon.daemon.promfile import HealthSample, TimedReading, render
 from solarmon.daemon.schedule import Clock, Interval, Schedule
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
 from solarmon.inverter.link import InverterLink

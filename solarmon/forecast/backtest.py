@@ -30,6 +30,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from solarmon.confighelper import ConfigError
 from solarmon.forecast.calibration import DAYLIGHT_SHARE, MIN_HOURS, fit_factor, is_curtailed
 from solarmon.forecast.hourly import (
     BATTERY_POWER,
@@ -43,7 +44,7 @@ from solarmon.forecast.hourly import (
     inverter_sources,
     series_hours,
 )
-from solarmon.weather.config import ArrayConfig, WeatherConfig, WeatherConfigError, load_weather_config
+from solarmon.weather.config import ArrayConfig, WeatherConfig, load_weather_config
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         config = load_weather_config(args.config) if args.config else WeatherConfig()
-    except WeatherConfigError as exc:
+    except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     tz = None

@@ -11,17 +11,17 @@
       evening_from_hour: 17      # 12..23, local hour from which the predictive alert may fire
       recompute_s: 60            # 10..3600, how often calibration and outlook are recomputed
 
-Errors name the file, key and limit (a ConfigError: the web app exits 2); unknown keys warn.
+Read with the shared typed helper (solarmon/confighelper.py): errors (ConfigError) name the file,
+the key, the value and the limit (the web app exits 2); unknown keys warn.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from solarmon.web.config import ConfigError
+from solarmon.confighelper import ConfigSection
 
 LOG = logging.getLogger(__name__)
 
@@ -56,29 +56,18 @@ KEY_TABLE: tuple[tuple[str, str, Any, float | None, float | None], ...] = (
 
 
 def parse_forecast_settings(raw: Any, *, where: str = "web.yaml") -> ForecastSettings:
-    """Validate `forecast:` (None: the defaults)."""
-    if raw is None:
-        return ForecastSettings()
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: forecast must be a mapping, got {type(raw).__name__}")
-    known = {row[0] for row in KEY_TABLE}
-    for key in sorted(set(map(str, raw)) - known):
-        LOG.warning("%s: unknown key forecast.%s ignored", where, key)
+    """Validate `forecast:` (None: the defaults) with the shared typed helper; ConfigError names
+    the file, the key, the value and the limit (`web.yaml: forecast.load_days must be ...`)."""
+    section = ConfigSection(raw, source=where, prefix="forecast.")
+    section.warn_unknown(key for key, *_ in KEY_TABLE)
     values: dict[str, Any] = {}
     for key, kind, default, low, high in KEY_TABLE:
-        value = raw.get(key, default)
         if kind == "bool":
-            ok = isinstance(value, bool)
+            values[key] = section.getbool(key, default)
         elif kind == "str":
-            ok = isinstance(value, str)
+            values[key] = section.getstr(key, default)
         elif kind == "int":
-            ok = isinstance(value, int) and not isinstance(value, bool)
+            values[key] = section.getint(key, default, minval=low, maxval=high)
         else:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if ok and low is not None and high is not None:
-            ok = low <= value <= high
-        if not ok:
-            limit = f" in {low:g}..{high:g}" if low is not None and high is not None else ""
-            raise ConfigError(f"{where}: forecast.{key} must be a {kind}{limit}, got {value!r}")
-        values[key] = float(value) if kind == "float" else value
+            values[key] = section.getfloat(key, default, minval=low, maxval=high)
     return ForecastSettings(**values)

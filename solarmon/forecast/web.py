@@ -12,12 +12,14 @@ import logging
 import zoneinfo
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
 from solarmon.forecast.config import parse_forecast_settings
 from solarmon.forecast.service import ForecastService
 from solarmon.forecast.store import ForecastStore
-from solarmon.web.api import ApiError
+from solarmon.web.auth import read_access
+from solarmon.web.pages import CONTENT_SECURITY_POLICY, PAGES, missing_vendor_files
+from solarmon.web.params import ApiError
 from solarmon.web.runtime import WebContext, get_context
 
 LOG = logging.getLogger(__name__)
@@ -47,15 +49,16 @@ def init_app(app: Flask, ctx: WebContext) -> None:
         from solarmon.web.energy import _system_tz  # the zone energy days use: one rule for "today"
 
         tz = _system_tz()
-    history = ctx.part("history")
+    history = ctx.parts.history
     service = ForecastService(
         settings,
         store=ForecastStore(ctx.config.path(settings.db_path)),
         history_path=ctx.config.path(ctx.config.history.db_path) if history is not None else None,
         tz=tz,
-        state=ctx.part("state"),
+        state=ctx.parts.state,
         mqtt=mqtt,
     )
+    ctx.parts.forecast = service
     ctx.add_service(service, PART)
     ctx.health[PART] = service.health
 
@@ -66,20 +69,11 @@ def _nav_items(theme: str, endpoint: str) -> list[dict[str, Any]]:
     return [{"label": "Forecast", "icon": "fa-sun", "url": url, "active": endpoint == "forecast"}]
 
 
-def _read_access(view: Any) -> Any:
-    """Mark a read-only view for the security guard (no-op without the security part)."""
-    try:
-        from solarmon.web.auth import read_access
-    except ImportError:
-        return view
-    return read_access(view)
-
-
 @bp.get("/api/forecast")
-@_read_access
+@read_access
 def forecast() -> Response:
     """Arrays, today's expected and produced curves, tomorrow's, calibration and battery outlook."""
-    service: ForecastService | None = get_context().part(PART)
+    service = get_context().parts.forecast
     if service is None:
         raise ApiError(503, "unavailable", "the forecast is off (forecast.enabled in web.yaml)")
     return jsonify(service.snapshot())
@@ -87,10 +81,6 @@ def forecast() -> Response:
 
 def _page(theme: str) -> str:
     """The forecast page in one theme, framed like the other pages."""
-    try:
-        from solarmon.web.pages import PAGES, missing_vendor_files
-    except ImportError:
-        abort(404)
     suffix = "" if theme == "standard" else f"_{theme}"
     nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
            for p in PAGES]
@@ -103,14 +93,14 @@ def _page(theme: str) -> str:
 
 
 @bp.get("/forecast")
-@_read_access
+@read_access
 def page_standard() -> str:
     """The forecast page, standard theme."""
     return _page("standard")
 
 
 @bp.get("/forecast/lcars")
-@_read_access
+@read_access
 def page_lcars() -> str:
     """The forecast page, LCARS theme."""
     return _page("lcars")
@@ -120,8 +110,6 @@ def page_lcars() -> str:
 def _headers(response: Response) -> Response:
     """The pages' security headers (self-only content) on the forecast page too."""
     if request.path.startswith("/forecast"):
-        from solarmon.web.pages import CONTENT_SECURITY_POLICY
-
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response

@@ -34,6 +34,18 @@ UNIT_SUFFIX: Mapping[str, str] = {
     "Wh": "_wh",
     "": "",
 }
+# The unit's word at the end of a Prometheus metric name (`..._volts`), as the web app's /metrics
+# writes it and its .prom reader recognises it: one table for both directions.
+PROMETHEUS_UNIT_WORDS: Mapping[str, str] = {
+    "V": "volts",
+    "A": "amperes",
+    "W": "watts",
+    "VA": "voltamperes",
+    "Hz": "hertz",
+    "%": "percent",
+    "°C": "celsius",
+    "Wh": "watt_hours",
+}
 
 
 def attribute_name(key: str, unit: str) -> str:

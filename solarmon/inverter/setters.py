@@ -1,9 +1,9 @@
-"""Setting commands: typed builders, validation of raw strings, and a description for the UI.
+"""Setting commands: validation of raw strings, and a description for the UI.
 
-Every builder returns the canonical wire command (``output_source_priority("SBU") -> "POP02"``)
-or raises :class:`SettingRejected` with a message that names the setting, the value and what is
-allowed. :func:`validate_setting` does the same for a raw string typed by a user ("PBCV48"),
-which is how the daemon's control socket and the web app's command box check what they send.
+:func:`validate_setting` turns a raw string typed by a user ("PBCV48") into the canonical wire
+command ("PBCV48.0") or raises :class:`SettingRejected` with a message that names the setting, the
+value and what is allowed; it is how the daemon's control socket (and so the web app's command box
+and MQTT) checks what they send.
 
 Battery voltage ranges depend on the battery class of the unit, read from QPIRI (``ratings``:
 a :class:`~solarmon.inverter.readings.Ratings` or its ``as_dict()``); without it a voltage
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from solarmon.inverter.errors import SettingRejected
-from solarmon.inverter.policy import DANGEROUS_FLAGS, FLAG_LETTERS, CommandClass, classify
+from solarmon.inverter.policy import FLAG_LETTERS, CommandClass, classify
 from solarmon.inverter.readings import CurrentOptions, Reading
 from solarmon.inverter.setting_rules import (
     BATTERY_CLASSES_V,
@@ -58,51 +58,22 @@ def _is_max_unit(ratings: Ratings | None) -> bool:
     return _rating(ratings, "operation_logic") is not None
 
 
-def _normal(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
 
 
-def _choice(rule: ChoiceRule, value: str | int, extra_codes: Iterable[int] = ()) -> str:
-    allowed = {c.code: c for c in rule.choices}
+def _choice(rule: ChoiceRule, code: int, extra_codes: Iterable[int] = ()) -> str:
     names = {c.code: c.label for c in rule.choices}
     if rule.prefix == "PBT":
-        names.update({code: BATTERY_TYPES[code] for code in extra_codes})
-    wanted: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        wanted = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        wanted = int(value.strip())
-    elif isinstance(value, str):
-        text = _normal(value)
-        for code, label in names.items():
-            aliases = allowed[code].aliases if code in allowed else ()
-            if text == _normal(label) or text in aliases:
-                wanted = code
-    if wanted is None or wanted not in names:
-        options = ", ".join(f"{code:02d} {label}" for code, label in sorted(names.items()))
-        raise SettingRejected(f"{rule.label} ({rule.prefix}): {value!r} is not one of {options}")
-    return f"{rule.prefix}{wanted:0{rule.digits}d}"
+        names.update({extra: BATTERY_TYPES[extra] for extra in extra_codes})
+    if isinstance(code, bool) or code not in names:
+        options = ", ".join(f"{c:02d} {label}" for c, label in sorted(names.items()))
+        raise SettingRejected(f"{rule.label} ({rule.prefix}): {code!r} is not one of {options}")
+    return f"{rule.prefix}{code:0{rule.digits}d}"
 
 
-def output_source_priority(value: str | int) -> str:
-    """POPnn: "Utility first" / "Solar first" / "SBU first" (or "utility", "solar", "SBU", 0-2)."""
-    return _choice(CHOICE_RULES["POP"], value)
-
-
-def charger_source_priority(value: str | int) -> str:
-    """PCPnn: "Utility first" / "Solar first" / "Solar + Utility" / "Only solar charging permitted"."""
-    return _choice(CHOICE_RULES["PCP"], value)
-
-
-def grid_working_range(value: str | int) -> str:
-    """PGRnn: "Appliance" or "UPS"."""
-    return _choice(CHOICE_RULES["PGR"], value)
-
-
-def battery_type(value: str | int, ratings: Ratings | None = None) -> str:
-    """PBTnn: AGM, Flooded, User; on MAX units (28-field QPIRI) also the lithium types."""
+def battery_type(code: int, ratings: Ratings | None = None) -> str:
+    """PBTnn: 00 AGM, 01 Flooded, 02 User; on MAX units (28-field QPIRI) also the lithium types."""
     extra = MAX_BATTERY_TYPES if _is_max_unit(ratings) else ()
-    return _choice(CHOICE_RULES["PBT"], value, extra)
+    return _choice(CHOICE_RULES["PBT"], code, extra)
 
 
 def _voltage(prefix: str, volts: float, ratings: Ratings | None) -> str:
@@ -143,29 +114,14 @@ def _check_order(prefix: str, volts: float, ratings: Ratings | None) -> None:
         raise SettingRejected(f"{VOLTAGE_RULES[prefix].label} ({prefix}): {volts:g} V is {problem}")
 
 
-def battery_recharge_voltage(volts: float, ratings: Ratings | None) -> str:
-    """PBCVnn.n: the voltage at which charging resumes (range per battery class)."""
-    return _voltage("PBCV", volts, ratings)
 
 
-def battery_redischarge_voltage(volts: float, ratings: Ratings | None) -> str:
-    """PBDVnn.n: the voltage at which discharging resumes; 0 means "when the battery is full"."""
-    return _voltage("PBDV", volts, ratings)
 
 
-def battery_cutoff_voltage(volts: float, ratings: Ratings | None) -> str:
-    """PSDVnn.n: the low-battery cut-off voltage."""
-    return _voltage("PSDV", volts, ratings)
 
 
-def battery_bulk_voltage(volts: float, ratings: Ratings | None) -> str:
-    """PCVVnn.n: the bulk (constant-voltage) charging voltage."""
-    return _voltage("PCVV", volts, ratings)
 
 
-def battery_float_voltage(volts: float, ratings: Ratings | None) -> str:
-    """PBFTnn.n: the float charging voltage."""
-    return _voltage("PBFT", volts, ratings)
 
 
 def output_frequency(hertz: int) -> str:
@@ -200,14 +156,8 @@ def _current(prefix: str, amps: int, currents: Currents | None) -> str:
     return f"{prefix}{amps:03d}"
 
 
-def max_charging_current(amps: int, currents: Currents | None) -> str:
-    """MCHGCnnn: max total charging current, one of QMCHGCR's values."""
-    return _current("MCHGC", amps, currents)
 
 
-def max_utility_charging_current(amps: int, currents: Currents | None) -> str:
-    """MUCHGCnnn: max grid charging current, one of QMUCHGCR's values."""
-    return _current("MUCHGC", amps, currents)
 
 
 def flag(letter_or_key: str, enabled: bool) -> str:
@@ -271,9 +221,6 @@ def validate_setting(command: str, ratings: Ratings | None = None, currents: Cur
     return _current(prefix, int(value), currents)
 
 
-def is_dangerous_flag(letter: str) -> bool:
-    """True for the QFLAG letters whose PE/PD change protective behaviour (b, u, v)."""
-    return letter in DANGEROUS_FLAGS
 
 
 def _choice_entry(rule: ChoiceRule, extra_codes: Iterable[int] = ()) -> dict[str, Any]:

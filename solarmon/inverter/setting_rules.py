@@ -19,11 +19,10 @@ BATTERY_CLASSES_V = (12, 24, 48)
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One allowed code of a choice setting, with the name QPIRI reports and short aliases."""
+    """One allowed code of a choice setting, with the name QPIRI reports."""
 
     code: int
     label: str
-    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,22 +93,19 @@ def _scaled(low: float, high: float, step: float,
     })
 
 
-def _from_names(names: Mapping[int, str], aliases: Mapping[int, tuple[str, ...]],
-                codes: tuple[int, ...]) -> tuple[Choice, ...]:
-    return tuple(Choice(code, names[code], aliases.get(code, ())) for code in codes)
+def _from_names(names: Mapping[int, str], codes: tuple[int, ...]) -> tuple[Choice, ...]:
+    return tuple(Choice(code, names[code]) for code in codes)
 
 
 CHOICE_RULES: Mapping[str, ChoiceRule] = MappingProxyType({
     "POP": ChoiceRule("POP", "Output source priority", "output_source_priority", _from_names(
-        tables.OUTPUT_SOURCE_PRIORITIES, {0: ("utility",), 1: ("solar",), 2: ("sbu",)}, (0, 1, 2))),
+        tables.OUTPUT_SOURCE_PRIORITIES, (0, 1, 2))),
     "PCP": ChoiceRule("PCP", "Charger source priority", "charger_source_priority", _from_names(
-        tables.CHARGER_SOURCE_PRIORITIES,
-        {0: ("utility",), 1: ("solar",), 2: ("solar+utility", "solarandutility"), 3: ("solaronly",)},
-        (0, 1, 2, 3))),
+        tables.CHARGER_SOURCE_PRIORITIES, (0, 1, 2, 3))),
     "PGR": ChoiceRule("PGR", "Grid working range", "input_voltage_range", _from_names(
-        tables.INPUT_VOLTAGE_RANGES, {}, (0, 1))),
+        tables.INPUT_VOLTAGE_RANGES, (0, 1))),
     "PBT": ChoiceRule("PBT", "Battery type", "battery_type", _from_names(
-        tables.BATTERY_TYPES, {}, (0, 1, 2))),
+        tables.BATTERY_TYPES, (0, 1, 2))),
 })
 # Battery types beyond 00-02 that PI30MAX firmware documents (PI30.md §3, QPIRI field 13).
 MAX_BATTERY_TYPES = (3, 5, 6, 8, 9)

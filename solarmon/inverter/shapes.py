@@ -16,6 +16,9 @@ from solarmon.inverter.frame import ReplyFrame
 from solarmon.inverter.tables import ENERGY
 
 _ENERGY = re.compile(r"(Q[EL][TYMD])(\d*)")
+# Digits of the date argument of the energy queries by period letter (QEY2024, QEM202401,
+# QED20240115), from the one energy table.
+ENERGY_DIGITS = {command[-1]: digits for command, (_, digits, _, _) in ENERGY.items()}
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)|-+")
 
 

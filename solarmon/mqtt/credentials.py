@@ -16,6 +16,10 @@ The password comes from, first match wins: the environment variable SOLARMON_MQT
 $CREDENTIALS_DIRECTORY), `password`. There is no default password. Each program passes its own
 default username (solarmon-web, solarmon-weather, solarmon-daemon: the users of
 mosquitto/solarmon.acl).
+
+A bad setting, or a password file that is missing, unreadable or readable by others, raises the one
+ConfigError (solarmon/confighelper.py), so every entry point reports it in one line with exit
+status 2 (issue 14 point 5: a missing password_file was a traceback and exit 1).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from solarmon.mqtt.client import DEFAULT_PORT, MqttError, MqttSettings
+from solarmon.confighelper import ConfigError, ConfigSection
+from solarmon.mqtt.client import DEFAULT_PORT, MqttSettings
 
 LOG = logging.getLogger(__name__)
 
@@ -40,41 +45,26 @@ KNOWN_KEYS = frozenset(
 MAX_KEEPALIVE_S = 3600
 
 
-class MqttConfigError(MqttError):
-    """A bad MQTT setting: the message names the source, the key and the limit."""
 
 
-def read_password_file(path: Path) -> str:
+def read_password_file(path: Path, key: str = "mqtt.password_file") -> str:
     """The first line of a password file, refusing files that other users could read."""
     try:
         mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(
+                f"{path}: MQTT password file is accessible by group/others (mode {stat.S_IMODE(mode):04o});"
+                f" run: chmod 600 {path}", source=str(path), key=key, value=f"{stat.S_IMODE(mode):04o}",
+                allowed="mode 0600 or 0400")
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise MqttConfigError(f"{path}: cannot read MQTT password file ({exc.strerror})") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise MqttConfigError(
-            f"{path}: MQTT password file is accessible by group/others (mode {stat.S_IMODE(mode):04o});"
-            f" run: chmod 600 {path}"
-        )
-    lines = path.read_text(encoding="utf-8").splitlines()
+        raise ConfigError(f"{path}: cannot read MQTT password file ({exc.strerror or exc})",
+                          source=str(path), key=key, value=str(path),
+                          allowed="a readable file, mode 0600") from exc
     if not lines or not lines[0].strip():
-        raise MqttConfigError(f"{path}: MQTT password file is empty")
+        raise ConfigError(f"{path}: MQTT password file is empty", source=str(path), key=key,
+                          value=str(path), allowed="a file whose first line is the password")
     return lines[0].strip()
-
-
-def _int_in(section: Mapping[str, Any], key: str, default: int, low: int, high: int, source: str) -> int:
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise MqttConfigError(f"{source}: mqtt.{key} must be an integer in {low}..{high}, got {value!r}")
-    return value
-
-
-def _opt_str(section: Mapping[str, Any], key: str, source: str) -> str | None:
-    value = section.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise MqttConfigError(f"{source}: mqtt.{key} must be a non-empty string, got {value!r}")
-    return value
 
 
 def mqtt_settings_from_config(
@@ -85,29 +75,30 @@ def mqtt_settings_from_config(
     default_username: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> MqttSettings:
-    """Validate an `mqtt:` config section into MqttSettings (raises MqttConfigError)."""
-    section = section or {}
-    if not isinstance(section, Mapping):
-        raise MqttConfigError(f"{source}: mqtt must be a mapping, got {type(section).__name__}")
+    """Validate an `mqtt:` config section into MqttSettings (raises ConfigError)."""
+    if section is not None and not isinstance(section, Mapping):
+        raise ConfigError(f"{source}: mqtt must be a mapping, got {type(section).__name__}",
+                          source=source, key="mqtt", value=section, allowed="a mapping")
+    helper = ConfigSection(section, source=source, prefix="mqtt.")
     env = os.environ if env is None else env
-    for key in sorted(set(section) - KNOWN_KEYS):
-        LOG.warning("%s: unknown key mqtt.%s ignored (known: %s)", source, key, ", ".join(sorted(KNOWN_KEYS)))
-    host = _opt_str(section, "host", source) or "127.0.0.1"
-    port = _int_in(section, "port", DEFAULT_PORT, 1, 65535, source)
-    keepalive_s = _int_in(section, "keepalive_s", 30, 5, MAX_KEEPALIVE_S, source)
-    username = env.get(USERNAME_ENV) or _opt_str(section, "username", source) or default_username
-    password_file = _opt_str(section, "password_file", source)
+    helper.warn_unknown(sorted(KNOWN_KEYS))
+    host = helper.getstr("host", None, nonempty=True) or "127.0.0.1"
+    port = helper.getint("port", DEFAULT_PORT, minval=1, maxval=65535)
+    keepalive_s = helper.getint("keepalive_s", 30, minval=5, maxval=MAX_KEEPALIVE_S)
+    username = env.get(USERNAME_ENV) or helper.getstr("username", None, nonempty=True) or default_username
+    password_file = helper.getstr("password_file", None, nonempty=True)
     password = env.get(PASSWORD_ENV)
     if not password and password_file:
         password = read_password_file(Path(password_file))
     if not password and env.get("CREDENTIALS_DIRECTORY"):
         credential = Path(env["CREDENTIALS_DIRECTORY"]) / SYSTEMD_CREDENTIAL
         if credential.exists():
-            password = read_password_file(credential)
+            password = read_password_file(credential, key=f"systemd credential {SYSTEMD_CREDENTIAL}")
     if not password:
-        password = _opt_str(section, "password", source)
+        password = helper.getstr("password", None, nonempty=True)
     if password and not username:
-        raise MqttConfigError(f"{source}: an MQTT password is set but mqtt.username is missing")
+        raise helper.error("username", "is missing but an MQTT password is set",
+                           allowed="the broker account's name")
     return MqttSettings(
         host=host,
         port=port,
@@ -115,5 +106,5 @@ def mqtt_settings_from_config(
         password=password,
         client_id=client_id,
         keepalive_s=keepalive_s,
-        tls_ca_file=_opt_str(section, "tls_ca_file", source),
+        tls_ca_file=helper.getstr("tls_ca_file", None, nonempty=True),
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from solarmon.daemon.promfile import write_atomic
+from solarmon.atomicfile import write_atomic
 from solarmon.mqtt.payload import SensorValue
 
 

@@ -23,9 +23,11 @@ from solarmon.simulator.faults import FaultPlan, parse_fault_spec
 from solarmon.simulator.inverter import Inverter
 from solarmon.simulator.ports import HidrawPort, PtyPort
 from solarmon.simulator.profiles import ALIASES, DEFAULT_PROFILE, PROFILES, get_profile
+from solarmon.simulator.state import StateError, load_state, save_state
 from solarmon.simulator.truth import TruthLog
 
 MOUNT_TIMEOUT_S = 10.0
+STATE_SAVE_EVERY_S = 30.0
 MOUNT_REFUSED = "is /dev/fuse usable?"  # in the error when the mount never came up (fixtures skip on it)
 log = logging.getLogger("solarmon.simulator")
 
@@ -61,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--control", type=Path, help="Unix socket taking JSON control messages")
     parser.add_argument(
+        "--state", type=Path,
+        help="model state file: carry on from it when it exists, write it every 30 s and at exit",
+    )
+    parser.add_argument(
         "--mount-dir", type=Path, help="hidraw: where to mount the FUSE file system"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr at INFO level")
@@ -87,12 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     link = args.port.absolute()
     if link.exists() and not link.is_symlink():
         parser.error(f"--port {link} exists and is not a symlink: refusing to replace it")
-    for option, path in (("--port", link), ("--truth-log", args.truth_log), ("--control", args.control)):
+    paths = (("--port", link), ("--truth-log", args.truth_log), ("--control", args.control),
+             ("--state", args.state))
+    for option, path in paths:
         if path is not None and not path.absolute().parent.is_dir():
             parser.error(f"{option} {path}: directory {path.absolute().parent} does not exist")
     truth = TruthLog(args.truth_log)
     clock = ScaledClock(args.start or datetime.now().replace(microsecond=0), args.speed)
     inverter = Inverter(profile, args.seed, clock)
+    if args.state is not None and args.state.exists():
+        try:
+            # The model resumes at the state's time and runs on to the clock's on the first tick.
+            load_state(inverter.model, args.state)
+        except StateError as exc:
+            parser.error(f"--state {args.state}: {exc}")
     plan = FaultPlan(rules, random.Random(args.seed ^ 0xFA11))
     sink: list[Device] = []  # the port reads before the device exists: feed through this
 
@@ -124,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     device.start()
     if control is not None:
         control.start()
+    saver = _StateSaver(inverter, args.state) if args.state is not None else None
+    if saver is not None:
+        saver.start()
     try:
         if isinstance(port, PtyPort):
             return _run_pty(port, link)
@@ -132,9 +149,41 @@ def main(argv: list[str] | None = None) -> int:
         if control is not None:
             control.close()
         device.stop()
+        if saver is not None:
+            saver.stop()
         port.close()
         truth.write("stop")
         truth.close()
+
+
+class _StateSaver:
+    """Writes the model's state every STATE_SAVE_EVERY_S and once more at stop."""
+
+    def __init__(self, inverter: Inverter, path: Path) -> None:
+        self._inverter = inverter
+        self._path = path.absolute()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sim-state", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        self._save()
+
+    def _run(self) -> None:
+        while not self._stop.wait(STATE_SAVE_EVERY_S):
+            self._save()
+
+    def _save(self) -> None:
+        try:
+            with self._inverter.lock:
+                self._inverter.model.advance_to(self._inverter.clock.now())
+                save_state(self._inverter.model, self._path)
+        except OSError as exc:
+            log.warning("cannot write the state file %s: %s", self._path, exc)
 
 
 def _run_pty(port: PtyPort, link: Path) -> int:

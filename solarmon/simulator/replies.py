@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from solarmon.inverter.shapes import ENERGY_DIGITS
 from solarmon.simulator.model import PlantModel
 
 # Status bits of QPIGS field 16 (b7..b0) and field 20 (b10 b9 b8), mppsolar's names.
@@ -38,7 +39,6 @@ QPIRI_NAMES = (
     "operation_logic max_discharging_current"
 ).split()
 _ENERGY_RE = re.compile(r"^Q([EL])([TYMD])(\d*)$")
-_ENERGY_DIGITS = {"T": 0, "Y": 4, "M": 6, "D": 8}
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +234,7 @@ def energy(model: PlantModel, command: str) -> Reply | None:
     if match is None:
         return None
     kind, period, digits = match.groups()
-    if len(digits) != _ENERGY_DIGITS[period]:
+    if len(digits) != ENERGY_DIGITS[period]:
         return None
     index = 0 if kind == "E" else 1
     if period == "T":

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from solarmon.confighelper import ConfigError
 from solarmon.mqtt.client import Availability, MqttConnection
 from solarmon.weather.client import OpenMeteoClient
-from solarmon.weather.config import WeatherConfig, WeatherConfigError, load_weather_config
+from solarmon.weather.config import WeatherConfig, load_weather_config
 from solarmon.weather.fetcher import STATUS_TOPIC, WeatherFetcher
 from solarmon.weather.forecast import Forecaster
 
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         config = resolve_config(args.config)
-    except WeatherConfigError as exc:
+    except ConfigError as exc:
         LOG.error("%s", exc)
         return 2
     connection = None

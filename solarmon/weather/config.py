@@ -30,8 +30,9 @@
 
 Without `arrays`, one array named `panels` with panels.tilt_deg / azimuth_deg, 1 kWp and 14 %
 losses stands for today's single array (the web app's calibration then finds the scale). Every
-key is optional (the seed's location and a 10-minute interval are the defaults). Errors
-name the file, the key and the limit; unknown keys warn.
+key is optional (the seed's location and a 10-minute interval are the defaults). Read with the
+shared typed helper (solarmon/confighelper.py): errors (ConfigError) name the file, the key, the
+value and the limit; unknown keys warn.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ from typing import Any
 
 import yaml
 
+from solarmon.confighelper import ConfigError, ConfigSection
 from solarmon.mqtt.client import MqttSettings
-from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
+from solarmon.mqtt.credentials import mqtt_settings_from_config
 
 LOG = logging.getLogger(__name__)
 
@@ -93,10 +95,6 @@ class ArrayConfig:
     tracker: str = ""
 
 
-class WeatherConfigError(ValueError):
-    """A bad weather.yaml: the message names file, key and limit (the CLI exits 2)."""
-
-
 @dataclass(frozen=True)
 class WeatherConfig:
     """The fetcher's settings, validated."""
@@ -118,120 +116,80 @@ class WeatherConfig:
     forecast_prom: str = DEFAULT_FORECAST_PROM
 
 
-def _number(
-    section: Mapping[str, Any], key: str, default: float, low: float, high: float, where: str
-) -> float:
-    """`where` is "<file>: <section>." (or "<file>: " at the top level)."""
-    value = section.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise WeatherConfigError(f"{where}{key} must be a number in {low:g}..{high:g}, got {value!r}")
-    return float(value)
-
-
-def _section(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
-    section = data.get(name)
-    if section is None:
-        return {}
-    if not isinstance(section, Mapping):
-        raise WeatherConfigError(f"{source}: {name} must be a mapping, got {type(section).__name__}")
-    for key in sorted(set(section) - SECTIONS[name]):
-        LOG.warning("%s: unknown key %s.%s ignored", source, name, key)
-    return section
-
-
 def parse_weather_config(
     data: Mapping[str, Any] | None, *, source: str = "weather.yaml", env: Mapping[str, str] | None = None
 ) -> WeatherConfig:
-    """Validate a parsed weather.yaml mapping (None or {} gives the defaults)."""
+    """Validate a parsed weather.yaml mapping (None or {} gives the defaults); raises ConfigError."""
     data = data or {}
     if not isinstance(data, Mapping):
-        raise WeatherConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}")
-    for key in sorted(set(data) - TOP_KEYS):
-        LOG.warning("%s: unknown key %s ignored (known: %s)", source, key, ", ".join(sorted(TOP_KEYS)))
-    loc = _section(data, "location", source)
-    panels = _section(data, "panels", source)
-    api = _section(data, "api", source)
-    name = loc.get("name", DEFAULT_LOCATION[0])
-    if not isinstance(name, str) or not name.strip():
-        raise WeatherConfigError(f"{source}: location.name must be a non-empty string, got {name!r}")
-    base_url = api.get("base_url", OPEN_METEO_FORECAST_URL)
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-        raise WeatherConfigError(f"{source}: api.base_url must be an http(s) URL, got {base_url!r}")
-    retries = api.get("retries", 3)
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-        raise WeatherConfigError(f"{source}: api.retries must be an integer in 0..10, got {retries!r}")
-    try:
-        mqtt = mqtt_settings_from_config(
-            data.get("mqtt"),
-            source=source,
-            client_id="solarmon-weather",
-            default_username="solarmon-weather",
-            env=env,
-        )
-    except MqttConfigError as exc:
-        raise WeatherConfigError(str(exc)) from exc
-    tilt = _number(panels, "tilt_deg", 40, 0, 90, f"{source}: panels.")
-    azimuth = _number(panels, "azimuth_deg", 0, -180, 180, f"{source}: panels.")
-    forecast = data.get("forecast") or {}
-    if not isinstance(forecast, Mapping):
-        raise WeatherConfigError(f"{source}: forecast must be a mapping, got {type(forecast).__name__}")
-    for key in sorted(set(forecast) - FORECAST_SECTION_KEYS):
-        LOG.warning("%s: unknown key forecast.%s ignored", source, key)
-    enabled = forecast.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise WeatherConfigError(f"{source}: forecast.enabled must be true or false, got {enabled!r}")
-    prom_file = forecast.get("prom_file", DEFAULT_FORECAST_PROM)
-    if not isinstance(prom_file, str):
-        raise WeatherConfigError(f"{source}: forecast.prom_file must be a path or empty, got {prom_file!r}")
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(data).__name__}",
+                          source=source, value=data, allowed="a mapping of keys")
+    top = ConfigSection(data, source=source)
+    top.warn_unknown(sorted(TOP_KEYS))
+    loc, panels, api, forecast = (top.getsection(name) for name in ("location", "panels", "api", "forecast"))
+    for name, section in (("location", loc), ("panels", panels), ("api", api)):
+        section.warn_unknown(sorted(SECTIONS[name]))
+    forecast.warn_unknown(sorted(FORECAST_SECTION_KEYS))
+    name = loc.getstr("name", DEFAULT_LOCATION[0], nonempty=True)
+    if not name.strip():
+        raise loc.error("name", f"must be a non-empty string, got {name!r}", value=name)
+    base_url = api.getstr("base_url", OPEN_METEO_FORECAST_URL, nonempty=True)
+    if not base_url.startswith(("http://", "https://")):
+        raise api.error("base_url", f"must be an http(s) URL, got {base_url!r}", value=base_url,
+                        allowed="http://... or https://...")
+    mqtt = mqtt_settings_from_config(
+        data.get("mqtt"), source=source, client_id="solarmon-weather", default_username="solarmon-weather",
+        env=env,
+    )
+    tilt = panels.getfloat("tilt_deg", 40.0, minval=0, maxval=90)
+    azimuth = panels.getfloat("azimuth_deg", 0.0, minval=-180, maxval=180)
+    prom_file = forecast.getstr("prom_file", DEFAULT_FORECAST_PROM)
     return WeatherConfig(
         location_name=name.strip(),
-        latitude=_number(loc, "latitude", DEFAULT_LOCATION[1], -90, 90, f"{source}: location."),
-        longitude=_number(loc, "longitude", DEFAULT_LOCATION[2], -180, 180, f"{source}: location."),
+        latitude=loc.getfloat("latitude", DEFAULT_LOCATION[1], minval=-90, maxval=90),
+        longitude=loc.getfloat("longitude", DEFAULT_LOCATION[2], minval=-180, maxval=180),
         tilt_deg=tilt,
         azimuth_deg=azimuth,
-        interval_s=_number(data, "interval_s", 600, 60, 86400, f"{source}: "),
+        interval_s=top.getfloat("interval_s", 600.0, minval=60, maxval=86400),
         base_url=base_url,
-        timeout_s=_number(api, "timeout_s", 10, 1, 120, f"{source}: api."),
-        retries=retries,
-        backoff_s=_number(api, "backoff_s", 5, 0, 600, f"{source}: api."),
+        timeout_s=api.getfloat("timeout_s", 10.0, minval=1, maxval=120),
+        retries=api.getint("retries", 3, minval=0, maxval=10),
+        backoff_s=api.getfloat("backoff_s", 5.0, minval=0, maxval=600),
         mqtt=mqtt,
-        arrays=_arrays(data.get("arrays"), tilt, azimuth, source),
-        forecast_enabled=enabled,
-        pv_max_w=_number(forecast, "pv_max_w", 0, 0, 100_000, f"{source}: forecast."),
+        arrays=_arrays(top, tilt, azimuth),
+        forecast_enabled=forecast.getbool("enabled", True),
+        pv_max_w=forecast.getfloat("pv_max_w", 0.0, minval=0, maxval=100_000),
         forecast_prom=prom_file.strip(),
     )
 
 
-def _arrays(raw: Any, tilt: float, azimuth: float, source: str) -> tuple[ArrayConfig, ...]:
+def _arrays(top: ConfigSection, tilt: float, azimuth: float) -> tuple[ArrayConfig, ...]:
     """The `arrays` list; absent: one array with the panels' orientation (today's behaviour)."""
+    raw = top.get("arrays", None)
     if raw is None:
         return (ArrayConfig(tilt_deg=tilt, azimuth_deg=azimuth),)
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ARRAYS:
-        raise WeatherConfigError(f"{source}: arrays must be a list of 1..{MAX_ARRAYS} arrays, got {raw!r}")
+        raise top.error("arrays", f"must be a list of 1..{MAX_ARRAYS} arrays, got {raw!r}", value=raw,
+                        allowed=f"a list of 1..{MAX_ARRAYS} arrays")
     out: list[ArrayConfig] = []
     for index, item in enumerate(raw):
-        where = f"{source}: arrays[{index}]."
-        if not isinstance(item, Mapping):
-            raise WeatherConfigError(f"{where[:-1]} must be a mapping, got {type(item).__name__}")
-        for key in sorted(set(item) - ARRAY_KEYS):
-            LOG.warning("%s: unknown key arrays[%d].%s ignored", source, index, key)
-        name = item.get("name", DEFAULT_ARRAY_NAME if len(raw) == 1 else f"array{index + 1}")
-        if not isinstance(name, str) or not ARRAY_NAME_RE.match(name):
-            raise WeatherConfigError(f"{where}name must be 1-32 of a-z, 0-9, _ , got {name!r}")
+        array = ConfigSection(item, source=top.source, prefix=f"arrays[{index}].")
+        array.warn_unknown(sorted(ARRAY_KEYS))
+        name = array.getstr("name", DEFAULT_ARRAY_NAME if len(raw) == 1 else f"array{index + 1}")
+        if not ARRAY_NAME_RE.match(name):
+            raise array.error("name", f"must be 1-32 of a-z, 0-9, _ , got {name!r}", value=name,
+                              allowed="1-32 of a-z, 0-9, _")
         if name == "total":
-            raise WeatherConfigError(f"{where}name 'total' is reserved (the MQTT topic of all arrays)")
+            raise array.error("name", "'total' is reserved (the MQTT topic of all arrays)", value=name)
         if any(other.name == name for other in out):
-            raise WeatherConfigError(f"{where}name {name!r} is used twice")
-        tracker = item.get("tracker", "")
-        if tracker not in TRACKERS:
-            raise WeatherConfigError(f"{where}tracker must be one of \"\", pv1, pv2, got {tracker!r}")
+            raise array.error("name", f"{name!r} is used twice", value=name)
         out.append(ArrayConfig(
             name=name,
-            tilt_deg=_number(item, "tilt_deg", tilt, 0, 90, where),
-            azimuth_deg=_number(item, "azimuth_deg", azimuth, -180, 180, where),
-            peak_kw=_number(item, "peak_kw", DEFAULT_PEAK_KW, 0.01, 1000, where),
-            losses_pct=_number(item, "losses_pct", DEFAULT_LOSSES_PCT, 0, 50, where),
-            tracker=tracker,
+            tilt_deg=array.getfloat("tilt_deg", tilt, minval=0, maxval=90),
+            azimuth_deg=array.getfloat("azimuth_deg", azimuth, minval=-180, maxval=180),
+            peak_kw=array.getfloat("peak_kw", DEFAULT_PEAK_KW, minval=0.01, maxval=1000),
+            losses_pct=array.getfloat("losses_pct", DEFAULT_LOSSES_PCT, minval=0, maxval=50),
+            tracker=array.getchoice("tracker", "", TRACKERS),
         ))
     return tuple(out)
 
@@ -241,9 +199,9 @@ def load_weather_config(path: Path, *, env: Mapping[str, str] | None = None) -> 
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise WeatherConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})", source=str(path)) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise WeatherConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {exc}", source=str(path)) from exc
     return parse_weather_config(data, source=str(path), env=env)

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from solarmon.daemon.promfile import write_atomic
+from solarmon.atomicfile import write_atomic
 from solarmon.forecast import wire
 from solarmon.weather.client import HourlyWeather, WeatherError
 from solarmon.weather.config import WeatherConfig

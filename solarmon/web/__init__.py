@@ -2,39 +2,44 @@
 
 Build first, start later: this module only builds objects (configuration, live state, daemon
 client, blueprints) and never starts a thread; `solarmon.web.runtime.Runtime` starts the
-background services the app and its extensions registered. Every part of the web app joins through
-one list, `EXTENSIONS` (see docs/INTERFACES.md "Web app").
+background services the app and its parts registered. Every part is imported and registered by
+name in `create_app()` (`PARTS`, see docs/INTERFACES.md "Web app"): a part that fails to import
+stops the start, it never becomes a 503 at run time. The built objects live in the typed services
+object `ctx.parts` (`solarmon.web.runtime.WebParts`).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, Flask, Response, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from solarmon.forecast import web as forecast_web
+from solarmon.web import alerts, api, auth, house, metrics, openapi, pages, stream
 from solarmon.web.config import WebConfig, config_from_mapping
 from solarmon.web.control import ControlClient
+from solarmon.web.energy import Energy
+from solarmon.web.history import History
+from solarmon.web.promreader import PromReader
 from solarmon.web.runtime import EXTENSION_KEY, WebContext
+from solarmon.web.state import LiveState
 
 LOG = logging.getLogger(__name__)
 
-# Every part of the web app, in registration order: (module, required). A module that is not
-# required may be absent (another engineer's part not landed yet, or left out of an install): it
-# is then skipped with a log line. See `_register_extension` for what a module may provide.
-EXTENSIONS: tuple[tuple[str, bool], ...] = (
-    ("solarmon.web.api", True),
-    ("solarmon.web.stream", True),
-    ("solarmon.web.metrics", True),
-    ("solarmon.web.openapi", True),
-    ("solarmon.web.house", False),  # MQTT house sensors and weather
-    ("solarmon.web.pages", False),  # dashboard pages of both themes
-    ("solarmon.web.auth", True),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
-    ("solarmon.alerts.web", False),  # alert rules, /api/alerts, the alerts page and banner
-    ("solarmon.forecast.web", False),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
+# Every part of the web app, in registration order: its name and its `init_app(app, ctx)`.
+PARTS: tuple[tuple[str, Callable[[Flask, WebContext], None]], ...] = (
+    ("api", api.init_app),
+    ("stream", stream.init_app),
+    ("metrics", metrics.init_app),
+    ("openapi", openapi.init_app),
+    ("house", house.init_app),  # MQTT house sensors, weather and a BMS (with an `mqtt:` section)
+    ("pages", pages.init_app),  # dashboard pages of both themes
+    ("auth", auth.init_app),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
+    ("alerts", alerts.init_app),  # alert rules, /api/alerts, the alerts page and banner
+    ("forecast", forecast_web.init_app),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
 )
 MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
 JSON_PREFIXES = ("/api/", "/metrics")
@@ -56,8 +61,8 @@ def create_app(config: WebConfig | Mapping[str, Any] | None = None) -> Flask:
     _build_core(ctx)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    for module_name, required in EXTENSIONS:
-        _register_extension(app, ctx, module_name, required)
+    for _name, init_app in PARTS:
+        init_app(app, ctx)
     return app
 
 
@@ -68,57 +73,24 @@ def _build_core(ctx: WebContext) -> None:
     """
     config = ctx.config
     control = ControlClient(config.path(config.daemon.control_socket), config.daemon.timeout_s)
-    ctx.parts["control"] = control
-    ctx.health["daemon"] = lambda: {"ok": control.available(), "socket": control.socket_path}
-    try:
-        from solarmon.web.promreader import PromReader
-        from solarmon.web.state import LiveState
-    except ImportError:  # the data path has not landed: data endpoints answer 503
-        LOG.exception("the web data path is missing: no live data")
-        return
+    ctx.parts.control = control
+    ctx.health["daemon"] = control.ping
     # Streams are bounded by server.max_streams in stream.py; the margin is for internal
-    # subscribers (extensions), which must never be refused.
-    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16)
-    ctx.parts["state"] = state
-    sinks = []
-    try:
-        from solarmon.web.energy import Energy
-        from solarmon.web.history import History
-    except ImportError:
-        LOG.exception("the history database module is missing: no history, energy or export")
-    else:
-        history = History(config.path(config.history.db_path),
-                          raw_retention_days=config.history.raw_retention_days,
-                          minute_retention_days=config.history.minute_retention_days)
-        ctx.add_service(history, "history")
-        ctx.health["history"] = history.status
-        ctx.parts["energy"] = Energy(history, config.history.timezone or None)
-        sinks.append(history.submit)
-    reader = PromReader(config.path(config.data.prom_dir), state, sinks=tuple(sinks),
+    # subscribers (alerts), which must never be refused.
+    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16,
+                      stale_after_s=config.data.stale_after_s)
+    ctx.parts.state = state
+    history = History(config.path(config.history.db_path),
+                      raw_retention_days=config.history.raw_retention_days,
+                      minute_retention_days=config.history.minute_retention_days)
+    ctx.parts.history = history
+    ctx.add_service(history, "history")
+    ctx.health["history"] = history.status
+    ctx.parts.energy = Energy(history, config.history.timezone or None)
+    reader = PromReader(config.path(config.data.prom_dir), state, sinks=(history.submit,),
                         poll_interval_s=config.data.poll_interval_s)
+    ctx.parts.reader = reader
     ctx.add_service(reader, "reader")
-
-
-def _register_extension(app: Flask, ctx: WebContext, module_name: str, required: bool) -> None:
-    """Import one part and let it register: `init_app(app, ctx)`, else a Blueprint attribute."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if required or exc.name != module_name:
-            raise
-        LOG.debug("optional web module %s is not installed", module_name)
-        return
-    init_app = getattr(module, "init_app", None)
-    if callable(init_app):
-        init_app(app, ctx)
-        return
-    short = module_name.rsplit(".", 1)[-1]
-    for attribute in ("bp", "blueprint", short):
-        candidate = getattr(module, attribute, None)
-        if isinstance(candidate, Blueprint):
-            app.register_blueprint(candidate)
-            return
-    raise TypeError(f"{module_name} has neither init_app(app, ctx) nor a Blueprint to register")
 
 
 def wants_json() -> bool:

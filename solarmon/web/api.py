@@ -15,12 +15,15 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
+from solarmon.inverter import catalog
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
+from solarmon.web.history import HistoryUnavailableError
 from solarmon.web.params import (
     NAME_RE,
     ApiError,
@@ -34,8 +37,8 @@ from solarmon.web.params import (
 )
 from solarmon.web.runtime import WebContext, get_context
 
-# ApiError, need, iso and the parameter helpers live in solarmon/web/params.py; other parts import
-# them from here too (solarmon.web.auth, .stream, solarmon.alerts.web).
+# ApiError, need, iso and the parameter helpers live in solarmon/web/params.py (below the auth
+# package, which imports them from there); they are re-exported here for older callers.
 __all__ = ["ApiError", "api_error_response", "arg_int", "bp", "init_app", "iso", "need"]
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -52,10 +55,6 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     """Register the blueprint and the error handlers (the extension hook)."""
     app.register_blueprint(bp)
     app.register_error_handler(ApiError, api_error_response)
-    try:
-        from solarmon.web.history import HistoryUnavailableError
-    except ImportError:
-        return
     app.register_error_handler(HistoryUnavailableError, history_unavailable_response)
 
 
@@ -76,7 +75,8 @@ def api_error_response(exc: ApiError) -> Response:
 # -- endpoints ---------------------------------------------------------------------------------
 @bp.get("/data")
 def data() -> Response:
-    """Latest values of one inverter with units, timestamp and age; 503 when nothing is fresh."""
+    """The live values of one inverter (catalog keys) with units, kinds, each value's age, the
+    values too old to be live (`stale`), the faults and warnings set now; 503 when nothing is fresh."""
     ctx = get_context()
     state = need(ctx, "state")
     devices = state.devices()
@@ -85,22 +85,44 @@ def data() -> Response:
     if snap is None:
         raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)")
     device = source.split(":", 1)[1]
-    if snap.age_s > ctx.config.data.stale_after_s:
+    if not snap.fresh:
         raise ApiError(503, "stale", f"the newest values of {device} are {snap.age_s:.0f} s old "
                        "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts))
-    # The body only changes when a new reading arrives, but /api/data is asked many times per
-    # reading (every open dashboard polls it): encode once per reading, splice in the age.
-    key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, hash(tuple(snap.values.items())))
-    cache: dict[str, tuple[Any, bytes]] = ctx.parts.setdefault("data_body_cache", {})
+    # The body only changes when a new reading arrives (or a value ages out), but /api/data is
+    # asked many times per reading: encode it once; per request only the ages are written, from
+    # the few distinct read times (one per command) the values share.
+    key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, tuple(snap.stale),
+           hash(tuple(snap.values.items())))
+    cache: dict[str, tuple[Any, bytes, list[tuple[str, float]], list[tuple[str, float]]]] = \
+        ctx.parts.data_body_cache
     cached = cache.get(source)
     if cached is None or cached[0] != key:
         body = snap.to_json()
-        del body["age_s"]
+        for moving in ("age_s", "ages", "stale"):
+            del body[moving]
         body.update(device=device, devices=devices, timestamp=iso(snap.ts),
                     stale_after_s=ctx.config.data.stale_after_s)
-        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1] + b',"age_s":')
+        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1],
+                  [(json.dumps(k), snap.times[k]) for k in snap.ages],
+                  [(json.dumps(k), snap.times[k]) for k in snap.stale])
         cache[source] = cached
-    return Response(cached[1] + f"{snap.age_s:.3f}}}".encode(), mimetype="application/json")
+    now = snap.ts + snap.age_s
+    ages = {ts: f"{max(0.0, now - ts):.3f}" for ts in set(snap.times.values())}
+    tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[2]) + '},"stale":{'
+            + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[3]) + f'}},"age_s":{snap.age_s:.3f}}}')
+    return Response(cached[1] + tail.encode(), mimetype="application/json")
+
+
+@bp.get("/catalog")
+@read_access
+def field_catalog() -> Response:
+    """Every field's label, unit, kind and precision (the pages render values with these)."""
+    fields = {key: {"label": info.label, "unit": info.unit, "kind": str(info.kind),
+                    "precision": info.precision, "command": info.command}
+              for key, info in catalog.CATALOG.items()}
+    response = jsonify({"fields": fields, "derived": list(catalog.DERIVED_KEYS)})
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @bp.get("/historical")
@@ -181,15 +203,22 @@ def energy() -> Response:
 
 @bp.get("/status")
 def status() -> Response:
-    """Health of every source (inverter files, history DB, daemon, MQTT...) and every service."""
+    """Health of every source (inverter files, history DB, daemon, MQTT...) and every service.
+
+    An inverter is ok only when its file says up and its newest value is within
+    data.stale_after_s: the same rule as /api/data's 503."""
     ctx = get_context()
     sources: dict[str, Any] = {}
-    state = ctx.part("state")
+    state = ctx.parts.state
     if state is not None:
         snaps = state.snapshots()
         for name, health in state.health().items():
             snap = snaps.get(name)
-            sources[name] = {"ok": health.ok, "error": health.error, "last_ok": iso(health.last_ok),
+            ok, error = health.ok, health.error
+            if ok and snap is not None and not snap.fresh:
+                ok, error = False, (f"stale: the newest value is {snap.age_s:.0f} s old "
+                                    f"(limit {snap.stale_after_s:g} s)")
+            sources[name] = {"ok": ok, "error": error, "last_ok": iso(health.last_ok),
                              "last_error": iso(health.last_error), "error_count": health.error_count,
                              "errors_by_kind": health.errors_by_kind,
                              "age_s": None if snap is None else round(snap.age_s, 1)}
@@ -198,9 +227,9 @@ def status() -> Response:
             sources[name] = probe()
         except Exception as exc:  # a failing probe is itself a status to show, not a 500
             sources[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    runtime = ctx.part("runtime")
-    streams = ctx.part("streams")
-    security = ctx.part("security")
+    runtime = ctx.parts.runtime
+    streams = ctx.parts.streams
+    security = ctx.parts.security
     commands_enabled = bool(ctx.config.daemon.control_socket) and (
         security is None or security.commands_possible())
     # Without commands the control socket is optional (e.g. upstream mppsolar writes the files).
@@ -216,19 +245,23 @@ def status() -> Response:
     })
 
 
+# What the pages say when the MQTT part is off (a part not configured is not "waiting for data").
+SENSOR_WORDS = {"house": "house sensors are", "weather": "the weather is", "battery": "BMS values are"}
+
+
 def _sensor_sources(ctx: WebContext, prefix: str) -> Response:
-    """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers), each with
-    `ages`: every sensor's own age in seconds (sensors report at their own pace)."""
-    state = ctx.part("state")
+    """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers); each
+    snapshot has `ages`: every sensor's own age in seconds (sensors report at their own pace);
+    `configured` false, with the `reason` in words, when web.yaml has no `mqtt:` section."""
+    state = ctx.parts.state
     snaps = state.snapshots() if state is not None else {}
-    found = {}
-    for name, snap in snaps.items():
-        if name == prefix or name.startswith(prefix + ":"):
-            times = state.value_times(name)
-            found[name] = {**snap.to_json(), "ages": {
-                key: round(max(0.0, snap.age_s + snap.ts - times.get(key, snap.ts)), 3)
-                for key in snap.values}}
-    return jsonify({"sources": found, "available": bool(found)})
+    found = {name: snap.to_json() for name, snap in snaps.items()
+             if name == prefix or name.startswith(prefix + ":")}
+    body: dict[str, Any] = {"sources": found, "available": bool(found), "configured": True}
+    if ctx.config.raw_sections.get("mqtt") is None:
+        where = Path(str(ctx.config.source)).name
+        body.update(configured=False, reason=f"{SENSOR_WORDS[prefix]} off: no mqtt section in {where}")
+    return jsonify(body)
 
 
 @bp.get("/house")

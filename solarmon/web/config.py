@@ -2,7 +2,8 @@
 
 Each section of web.yaml is a frozen dataclass below; each key's limits and help text live in the
 field's metadata, so the loader, the documentation check and the error messages share one table
-(`key_table()`). Errors name the file, the key and what is allowed; unknown keys only warn, so a
+(`key_table()`), and the shared typed helper (solarmon/confighelper.py) checks each value. Errors
+name the file, the key and what is allowed; unknown keys only warn, so a
 newer web.yaml still starts an older program.
 """
 
@@ -19,11 +20,11 @@ from typing import Any
 
 import yaml
 
+from solarmon.confighelper import ConfigError, ConfigSection, KeyInfo
+
+__all__ = ["ConfigError", "KeyInfo", "WebConfig", "config_from_mapping", "key_table", "load_config"]
+
 LOG = logging.getLogger(__name__)
-
-
-class ConfigError(ValueError):
-    """A web.yaml value is missing, of the wrong type or out of range (the message says which)."""
 
 
 def _meta(help: str, *, min: float | None = None, max: float | None = None,
@@ -160,25 +161,6 @@ class WebConfig:
         return Path(value) if os.path.isabs(value) else self.base_dir / value
 
 
-@dataclass(frozen=True)
-class KeyInfo:
-    """One row of the key table: what docs/CONFIGURATION.md must describe."""
-
-    section: str
-    name: str
-    type: str
-    default: Any
-    help: str
-    min: float | None
-    max: float | None
-    choices: tuple[str, ...] | None
-
-    @property
-    def dotted(self) -> str:
-        """`section.name`, as written in errors and documentation."""
-        return f"{self.section}.{self.name}"
-
-
 def key_table() -> list[KeyInfo]:
     """Every web.yaml key with its type, default, limits and help, in file order."""
     rows = []
@@ -193,40 +175,6 @@ def key_table() -> list[KeyInfo]:
 def _type_name(annotation: Any) -> str:
     """The annotation as a plain word (annotations are strings under `from __future__`)."""
     return annotation if isinstance(annotation, str) else annotation.__name__
-
-
-def _convert(where: str, info: KeyInfo, value: Any) -> Any:
-    """Check one value against its key's type and limits; return it typed."""
-    kind = info.type
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: {info.dotted} must be true or false, not {value!r}")
-        return value
-    if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                kind == "int" and isinstance(value, float) and not value.is_integer()):
-            wanted = "an integer" if kind == "int" else "a number"
-            raise ConfigError(f"{where}: {info.dotted} must be {wanted}, not {value!r}")
-        value = int(value) if kind == "int" else float(value)
-        if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
-            raise ConfigError(f"{where}: {info.dotted} = {value} is out of range "
-                              f"({info.min:g} to {info.max:g})")
-        return value
-    if kind == "list":
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(f"{where}: {info.dotted} must be a list of strings, not {value!r}")
-        return list(value)
-    if value is None:
-        value = ""
-    if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise ConfigError(f"{where}: {info.dotted} must be a string, not {value!r}")
-    value = str(value)
-    if info.choices is not None:
-        upper = value.upper()
-        if upper not in info.choices:
-            raise ConfigError(f"{where}: {info.dotted} = {value!r} is not one of {', '.join(info.choices)}")
-        value = upper
-    return value
 
 
 def config_from_mapping(data: Mapping[str, Any] | None, *, where: str = "<dict>",
@@ -252,14 +200,9 @@ def config_from_mapping(data: Mapping[str, Any] | None, *, where: str = "<dict>"
             body = {}
         if not isinstance(body, Mapping):
             raise ConfigError(f"{where}: section {section!r} must be a mapping of keys")
-        values = {}
-        for name, value in body.items():
-            info = table[section].get(name)
-            if info is None:
-                LOG.warning("%s: unknown key %s.%s ignored (known: %s)", where, section, name,
-                            ", ".join(table[section]))
-                continue
-            values[name] = _convert(where, info, value)
+        helper = ConfigSection(body, source=where, prefix=f"{section}.")
+        helper.warn_unknown(table[section])
+        values = {name: helper.typed(info) for name, info in table[section].items() if helper.has(name)}
         sections[section] = SECTIONS[section](**values)
     config = WebConfig(**sections, raw_sections=raw, base_dir=base_dir or Path.cwd(), source=where)
     _check_together(config)

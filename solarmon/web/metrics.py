@@ -16,13 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from solarmon.inverter.readings import PROMETHEUS_UNIT_WORDS
 from solarmon.web.runtime import WebContext, get_context
 
 bp = Blueprint("metrics", __name__)
 
 PREFIX = "solarmon"
-UNIT_SUFFIX = {"V": "volts", "A": "amperes", "W": "watts", "VA": "voltamperes", "Hz": "hertz",
-               "%": "percent", "°C": "celsius", "Wh": "watt_hours"}
+UNIT_SUFFIX = PROMETHEUS_UNIT_WORDS  # one table with the .prom reader (solarmon/inverter/readings.py)
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 
@@ -45,19 +45,22 @@ class WebAppCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """Yield one family per value key (labelled by source) and the health families."""
         ctx = self.ctx
-        state = ctx.part("state")
+        state = ctx.parts.state
         families: dict[str, GaugeMetricFamily] = {}
-        up = GaugeMetricFamily(f"{PREFIX}_source_up", "1 when the source's latest reading was ok",
+        up = GaugeMetricFamily(f"{PREFIX}_source_up", "1 when the source's latest reading was ok, not stale",
                                labels=["source"])
         age = GaugeMetricFamily(f"{PREFIX}_source_age_seconds", "age of the source's newest values",
                                 labels=["source"])
         errors = CounterMetricFamily(f"{PREFIX}_source_errors", "errors counted per source and kind",
                                      labels=["source", "kind"])
         if state is not None:
-            for source, snap in state.snapshots().items():
+            snaps = state.snapshots()
+            for source, snap in snaps.items():
                 age.add_metric([source], snap.age_s)
+                if not snap.fresh:
+                    continue  # a stale source exports no values: they are not the present
                 for key, value in snap.values.items():
-                    # Strings (the mode letter, the firmware version) are not samples.
+                    # Strings (the mode name, the firmware version) are not samples.
                     if isinstance(value, str):
                         continue
                     unit = snap.units.get(key, "")
@@ -69,11 +72,20 @@ class WebAppCollector(Collector):
                         families[name] = family
                     family.add_metric([source], float(value))
             for source, health in state.health().items():
-                up.add_metric([source], 1.0 if health.ok else 0.0)
+                snap = snaps.get(source)
+                live = health.ok and (snap is None or snap.fresh)
+                up.add_metric([source], 1.0 if live else 0.0)
                 for kind, count in health.errors_by_kind.items():
                     errors.add_metric([source, kind], float(count))
+        link = CounterMetricFamily(f"{PREFIX}_daemon_errors", "the daemon's failed exchanges with the "
+                                   "inverter, by kind (its mpp_solar_errors_total)",
+                                   labels=["source", "kind"])
+        if state is not None:
+            for source, counts in state.link_errors().items():
+                for kind, count in counts.items():
+                    link.add_metric([source, kind], count)
         yield from families.values()
-        yield from (up, age, errors)
+        yield from (up, age, errors, link)
         yield from self._app_health()
 
     def _app_health(self) -> Iterator[Metric]:
@@ -81,21 +93,21 @@ class WebAppCollector(Collector):
         ctx = self.ctx
         yield GaugeMetricFamily(f"{PREFIX}_web_uptime_seconds", "seconds since the app was built",
                                 value=time.time() - ctx.started_at)
-        streams = ctx.part("streams")
+        streams = ctx.parts.streams
         if streams is not None:
             info = streams.describe()
             yield GaugeMetricFamily(f"{PREFIX}_web_streams_open", "open live streams", value=info["open"])
             yield GaugeMetricFamily(f"{PREFIX}_web_streams_max", "live streams allowed", value=info["max"])
             yield CounterMetricFamily(f"{PREFIX}_web_streams_refused", "live streams refused (limit reached)",
                                       value=info["refused"])
-        reader = ctx.part("reader")
+        reader = ctx.parts.reader
         if reader is not None:
             family = CounterMetricFamily(f"{PREFIX}_web_reader_errors", "ignored .prom files by kind",
                                          labels=["kind"])
             for kind, count in reader.errors().items():
                 family.add_metric([kind], float(count))
             yield family
-        runtime = ctx.part("runtime")
+        runtime = ctx.parts.runtime
         if runtime is not None:
             family = GaugeMetricFamily(f"{PREFIX}_web_service_running", "1 when the service runs",
                                        labels=["service"])
@@ -108,12 +120,12 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     """Give the app its own registry with the collector, and register /metrics."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WebAppCollector(ctx))
-    ctx.parts["registry"] = registry
+    ctx.parts.registry = registry
     app.register_blueprint(bp)
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
     """The exposition text of this app's registry."""
-    registry: CollectorRegistry = get_context().parts["registry"]
+    registry: CollectorRegistry = get_context().parts.registry
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, send_from_directory
+from flask import Blueprint, Flask, Response, abort, render_template, send_from_directory
 from flask.sansio.blueprints import BlueprintSetupState
 
 from solarmon.inverter.setters import describe_settings
@@ -87,6 +87,11 @@ pages = Blueprint(
 )
 
 
+def init_app(app: Flask, _ctx: object) -> None:
+    """Register the dashboard pages of both themes (create_app calls this by name)."""
+    app.register_blueprint(pages)
+
+
 def missing_vendor_files(node_modules: Path = NODE_MODULES_DIR) -> list[str]:
     """Return the front-end files that `npm ci` should have installed but are not there."""
     return [probe for probe in VENDOR_PROBES if not (node_modules / probe).is_file()]
@@ -107,7 +112,7 @@ def _live_ratings() -> dict[str, Any] | None:
     console offers the voltage ranges this unit accepts.
     """
     try:
-        state = get_context().parts.get("state")
+        state = get_context().parts.state
     except (LookupError, RuntimeError):  # an app built without create_app(): no live state
         return None
     if state is None:

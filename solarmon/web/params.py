@@ -44,7 +44,7 @@ class ApiError(Exception):
 
 def need(ctx: WebContext, name: str) -> Any:
     """The part `name`, or a 503 saying it is not available in this installation."""
-    part = ctx.part(name)
+    part = getattr(ctx.parts, name)
     if part is None:
         raise ApiError(503, "unavailable", f"the {name} part of the web app is not available (see the log)")
     return part
@@ -161,7 +161,7 @@ def pick_source(ctx: WebContext) -> str:
 
 def history_sources(ctx: WebContext) -> list[str]:
     """The sources the history database holds ([] when there is none, or it is not open)."""
-    history = ctx.part("history")
+    history = ctx.parts.history
     if history is None:
         return []
     try:

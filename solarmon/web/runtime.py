@@ -4,7 +4,7 @@ Build first, start later: `create_app()` only builds objects and puts them in a 
 (`app.extensions["solarmon"]`); `Runtime(services).start()` starts the threads, in order, and a
 failure in one service is logged and recorded, never fatal to the others. `stop()` stops them in
 reverse order. Other parts join by appending a service to `ctx.services` from their `init_app`
-hook (see `solarmon/web/__init__.py`).
+hook (see `solarmon/web/__init__.py`) and setting their attribute of `ctx.parts` (WebParts).
 """
 
 from __future__ import annotations
@@ -14,11 +14,25 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flask import Flask, current_app
 
 from solarmon.web.config import WebConfig
+
+if TYPE_CHECKING:  # types only: these modules import this one (get_context), never the reverse
+    from prometheus_client import CollectorRegistry
+
+    from solarmon.alerts.service import AlertService
+    from solarmon.forecast.service import ForecastService
+    from solarmon.mqtt.house import HouseSubscriber
+    from solarmon.web.auth.security import Security
+    from solarmon.web.control import ControlClient
+    from solarmon.web.energy import Energy
+    from solarmon.web.history import History
+    from solarmon.web.promreader import PromReader
+    from solarmon.web.state import LiveState
+    from solarmon.web.stream import StreamLimiter
 
 LOG = logging.getLogger(__name__)
 EXTENSION_KEY = "solarmon"
@@ -36,29 +50,48 @@ class Service(Protocol):
 
 
 @dataclass
+class WebParts:
+    """The typed services object: every object the app builds, one attribute each.
+
+    `create_app()` fills the data path (control, state, history, energy, reader); each part's
+    `init_app` fills its own (security, streams, registry; house only with an `mqtt:` section,
+    alerts and forecast only when enabled: None otherwise, and views answer 503 through `need()`).
+    """
+
+    control: ControlClient | None = None
+    state: LiveState | None = None
+    history: History | None = None
+    energy: Energy | None = None
+    reader: PromReader | None = None
+    house: HouseSubscriber | None = None
+    alerts: AlertService | None = None
+    forecast: ForecastService | None = None
+    security: Security | None = None
+    streams: StreamLimiter | None = None
+    registry: CollectorRegistry | None = None
+    runtime: Runtime | None = None
+    # /api/data's serialized body per source, reused while the snapshot is unchanged (api.py).
+    data_body_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass
 class WebContext:
     """Everything one app instance shares between requests and threads (no module globals).
 
-    `parts` holds the objects built by the data path and by extensions, by name (for example
-    "state", "history", "reader", "energy", "house"); views look them up with `part()` and answer
-    503 when one is missing. `health` holds one callable per source for /api/status.
+    `parts` is the typed services object (WebParts). `health` holds one callable per source for
+    /api/status.
     """
 
     config: WebConfig
-    parts: dict[str, Any] = field(default_factory=dict)
+    parts: WebParts = field(default_factory=WebParts)
     services: list[tuple[str, Service]] = field(default_factory=list)
     health: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
     started_at: float = field(default_factory=time.time)
 
-    def part(self, name: str) -> Any:
-        """The part called `name`, or None when it was not built (its module is missing or failed)."""
-        return self.parts.get(name)
-
     def add_service(self, service: Service, name: str | None = None) -> None:
-        """Append a background service (also a part when named); Runtime starts them in this order."""
-        if name is not None:
-            self.parts[name] = service
+        """Append a background service (`name` is how /api/status calls it); Runtime starts them
+        in this order. The caller also sets the service's attribute of `parts`."""
         self.services.append((name or _name(service), service))
 
 
@@ -93,7 +126,7 @@ class Runtime:
         """A Runtime for every service `create_app()` (and its extensions) registered on `app`."""
         ctx = get_context(app)
         runtime = cls(ctx.services, ctx.stopping)
-        ctx.parts["runtime"] = runtime
+        ctx.parts.runtime = runtime
         return runtime
 
     def start(self) -> Runtime:

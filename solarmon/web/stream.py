@@ -60,7 +60,7 @@ class StreamLimiter:
 
 def init_app(app: Flask, ctx: WebContext) -> None:
     """Register the blueprint and the per-app stream limiter."""
-    ctx.parts["streams"] = StreamLimiter(ctx.config.server.max_streams)
+    ctx.parts.streams = StreamLimiter(ctx.config.server.max_streams)
     app.register_blueprint(bp)
 
 
@@ -77,7 +77,7 @@ def stream() -> Response:
 
     ctx = get_context()
     state = need(ctx, "state")
-    limiter: StreamLimiter = ctx.parts["streams"]
+    limiter: StreamLimiter = ctx.parts.streams
     if not limiter.acquire():
         raise ApiError(503, "too_many_streams",
                        f"{limiter.limit} live streams are open already; close a dashboard or retry later",

@@ -42,6 +42,10 @@ function weatherText(r) {
   return `${formatValue(r.value, digitsFor(r.value))} ${unit}`.trim();
 }
 
+function capitalised(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : '';
+}
+
 function digitsFor(value) {
   const number = Number(value);
   if (!Number.isFinite(number)) return 0;
@@ -56,11 +60,13 @@ function cell(text, cls = '') {
 }
 
 // Fetch readings from `url` and show them in `listId` (rows from `render`), or say in `noneId`
-// that there are none or why they could not be had.
+// that there are none, that the part is off (the API's `reason`), or why they could not be had.
 async function show(url, what, noneId, listId, keep, render) {
   let readings = [];
   try {
-    readings = readingsOf(await apiJSON(url)).filter(keep);
+    const body = await apiJSON(url);
+    readings = readingsOf(body).filter(keep);
+    if (body.configured === false) el(noneId).textContent = `${capitalised(body.reason)}.`;
   } catch (error) {
     el(noneId).textContent = `${what} not available: ${error.message}.`;
   }

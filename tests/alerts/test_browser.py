@@ -14,6 +14,7 @@ from solarmon.web.runtime import Runtime, get_context
 from tests.alerts.conftest import wait_until
 from tests.browser.server import ServerThread
 from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, make_web_config, write_prom
+from tests.tools import missing_tool, require_module
 
 CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -22,8 +23,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 @pytest.fixture
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (scripts/setup.sh installs chromium-headless-shell)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
+    sync_api = require_module("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
@@ -49,7 +50,7 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             assert page.locator("#alert-banner").is_hidden()
             # A new alert reaches an open page through the banner's refresh.
             write_prom(web_paths.prom_dir, "main", {**SAMPLE_VALUES, "battery_capacity": 11})
-            assert wait_until(lambda: get_context(app).parts["alerts"].store.active())
+            assert wait_until(lambda: get_context(app).parts.alerts.store.active())
             page.evaluate("document.dispatchEvent(new Event('solarmon:alerts-changed'))")
             page.locator("#alert-banner").wait_for(state="visible", timeout=10000)
             text = page.locator("#alert-banner-text").text_content()
@@ -68,7 +69,7 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             page.click("#alerts-active button.sm-ack")
             page.locator("#alerts-active button.sm-ack").wait_for(state="detached", timeout=10000)
             page.locator("#alert-banner").wait_for(state="hidden", timeout=10000)
-            assert get_context(app).parts["alerts"].store.active()[0]["acknowledged"]
+            assert get_context(app).parts.alerts.store.active()[0]["acknowledged"]
             assert "battery_low" in page.locator("#alerts-rules").text_content()
             page.screenshot(path=str(shots / f"alerts-{theme}.png"), full_page=True)
             assert errors == []

@@ -29,12 +29,12 @@ def web_config_overrides(mqtt_broker, tmp_path):
 
 def test_a_house_sensor_alert_reaches_home_assistant_over_mqtt(app, web_runtime, mqtt_connect):
     ctx = get_context(app)
-    assert ctx.part("house").wait_connected(5)
-    assert ctx.part("alerts").delivery.workers["mqtt"].channel.connection.wait_connected(5)
+    assert ctx.parts.house.wait_connected(5)
+    assert ctx.parts.alerts.delivery.workers["mqtt"].channel.connection.wait_connected(5)
     listener = Recorder()
     mqtt_connect("homeassistant", subscriptions=["alerts/#"], on_message=listener)
     sensor = mqtt_connect("house-sensor")
-    service, state = ctx.part("alerts"), ctx.part("state")
+    service, state = ctx.parts.alerts, ctx.parts.state
     for value, active in ((7.5, 0), (3.5, 1), (5.5, 1), (6.25, 0)):  # 5.5: inside the hysteresis band
         sensor.publish("house/cellar/temperature", json.dumps({"value": value, "unit": "°C"}), qos=1)
         assert sensor.flush(5)
@@ -48,5 +48,5 @@ def test_a_house_sensor_alert_reaches_home_assistant_over_mqtt(app, web_runtime,
     assert [(s["state"], s["value"]) for s in states] == [("firing", 3.5), ("cleared", 6.25)]
     assert states[0]["message"] == "Cellar at 3.5°C"
     assert states[1]["message"] == "Resolved: Cellar at 6.25°C (now 6.25°C)"
-    channel = ctx.part("alerts").delivery.stats()["mqtt"]
+    channel = ctx.parts.alerts.delivery.stats()["mqtt"]
     assert (channel["delivered"], channel["failed"]) == (2, 0)

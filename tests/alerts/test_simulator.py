@@ -46,7 +46,7 @@ def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web
         app = create_app(make_web_config(web_paths, {"alerts": {
             "tick_s": 0.1, "apprise_urls_file": str(url_file([receiver.url])),
             "defaults": {"battery_low": {"below": LOW_PCT, "for_s": 1}}}}))
-        state = get_context(app).parts["state"]
+        state = get_context(app).parts.state
         seen: list[float] = []
         with Runtime.for_app(app):
             fired = receiver.wait_for(lambda b: any(x["title"] == "WARNING: battery_low on main" for x in b),
@@ -56,7 +56,7 @@ def test_a_draining_battery_fires_the_low_battery_alert(simulator, tmp_path, web
                           f"daemon: {(tmp_path / 'daemon.log').read_text()[-2000:]}"
             seen = [u.values["battery_capacity"] for u in state.ring("inverter:main")
                     if "battery_capacity" in u.values]
-            active = get_context(app).parts["alerts"].store.active()
+            active = get_context(app).parts.alerts.store.active()
     finally:
         stop_daemon(daemon, log)
     assert seen[0] >= LOW_PCT  # it drained into the alert rather than starting in it
@@ -77,8 +77,8 @@ def test_an_inverter_fault_fires_and_clears(simulator, tmp_path, web_paths, rece
             "tick_s": 0.1, "notify_interval_s": 10,
             "apprise_urls_file": str(url_file([receiver.url]))}}))
         with Runtime.for_app(app):
-            store = get_context(app).parts["alerts"].store
-            assert wait_until(lambda: get_context(app).parts["alerts"].evaluations > 5, timeout_s=30)
+            store = get_context(app).parts.alerts.store
+            assert wait_until(lambda: get_context(app).parts.alerts.evaluations > 5, timeout_s=30)
             assert store.active() == []  # the built-in rules are quiet on a healthy unit
             assert sim.control({"op": "fault", "kind": "inverter"})["ok"]
             titles = {"CRITICAL: inverter_fault_bits on main", "CRITICAL: inverter_mode_fault on main"}

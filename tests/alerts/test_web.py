@@ -31,7 +31,7 @@ def web_config_overrides(receiver, url_file):
 
 
 def service_of(app):
-    return get_context(app).parts["alerts"]
+    return get_context(app).parts.alerts
 
 
 def low_battery(web_paths, capacity):
@@ -153,7 +153,7 @@ def test_alerts_off(web_paths, client):
     app = create_app(make_web_config(web_paths, {"alerts": {"enabled": False}}))
     body = app.test_client().get("/api/alerts").get_json()
     assert (body["enabled"], body["active"]) == (False, [])
-    assert "alerts" not in get_context(app).parts
+    assert get_context(app).parts.alerts is None
     assert 'id="alert-banner"' not in app.test_client().get("/").get_data(as_text=True)
 
 
@@ -171,7 +171,7 @@ def test_status_shows_the_alerts_health(client, web_runtime):
          "rule 'x': unknown key(s) for"),
         ({"rules": [{"name": "x", "metric": "battery_capacity", "below": 20, "channels": ["sms"]}]},
          "rule 'x': channel 'sms' is not configured (configured: none)"),
-        ({"notify_interval_s": -1}, "alerts.notify_interval_s = -1 is out of range"),
+        ({"notify_interval_s": -1}, "alerts.notify_interval_s must be a number in 0..86400, got -1"),
         ({"defaults": {"battery_low": {"below": "20%"}}}, "rule 'battery_low': below must be a number"),
         ({"rules_file": "missing.yaml"}, "cannot read the alerts file"),
         ({"apprise_urls_file": "missing.urls"}, "cannot read the apprise URL file"),

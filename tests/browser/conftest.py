@@ -29,6 +29,7 @@ import pytest
 from tests.browser.server import ServerThread, seed_history
 from tests.fixtures.broker import ACL_FILE, MOSQUITTO, Broker, settings_for
 from tests.fixtures.webapp import TOKEN, WebPaths, make_web_config
+from tests.tools import missing_tool
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
@@ -51,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Launch Debian's chromium-headless-shell: Playwright cannot download its own browsers here."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium-headless-shell (scripts/setup.sh does)")
+        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
@@ -184,9 +185,9 @@ def solar_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         app = create_app(make_web_config(paths, overrides))
         runtime = Runtime.for_app(app).start()
         if broker is not None:
-            _publish_house_and_weather(broker, get_context(app).parts["house"])
+            _publish_house_and_weather(broker, get_context(app).parts.house)
         # History ends where the live samples begin, so charts of every range have data.
-        seed_history(get_context(app).parts["history"], f"inverter:{SECTION}", days=31, step_s=240,
+        seed_history(get_context(app).parts.history, f"inverter:{SECTION}", days=31, step_s=240,
                      now=time.time() - 60)
         server = ServerThread(app, threads=48).start()
         url = server.url

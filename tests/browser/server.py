@@ -98,7 +98,7 @@ class ServerThread:
         poll, and their threads must finish before the server closes its sockets under them."""
         from solarmon.web.runtime import get_context
 
-        streams = get_context(self._app).parts.get("streams")
+        streams = get_context(self._app).parts.streams
         deadline = time.monotonic() + 5
         while streams is not None and streams.describe()["open"] and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from solarmon.web import pages
+from tests.tools import missing_tool
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE_PATHS = ["/", "/lcars", "/charts", "/charts/lcars", "/house", "/house/lcars", "/battery",
@@ -22,8 +23,11 @@ CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
 EXTERNAL = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.IGNORECASE)
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # an XML namespace name, never fetched
 
-needs_npm = pytest.mark.skipif(bool(pages.missing_vendor_files()),
-                               reason="front-end packages not installed: run `npm ci` (setup.sh does)")
+@pytest.fixture
+def needs_npm() -> None:
+    """The front-end packages (node_modules) the pages load."""
+    if pages.missing_vendor_files():
+        missing_tool("node_modules", "run `npm ci` (scripts/setup.sh does)")
 
 
 class AssetLinks(HTMLParser):
@@ -63,7 +67,7 @@ def test_page_rules_cover_both_themes() -> None:
     assert sorted(pages.page_rules()) == sorted(PAGE_PATHS)
 
 
-@needs_npm
+@pytest.mark.usefixtures("needs_npm")
 @pytest.mark.parametrize("path", PAGE_PATHS)
 def test_page_has_csp_self_only_and_every_asset_is_served_here(client, path: str) -> None:
     response = client.get(path)
@@ -85,7 +89,7 @@ def test_page_has_csp_self_only_and_every_asset_is_served_here(client, path: str
         assert asset.headers["Content-Security-Policy"] == csp
 
 
-@needs_npm
+@pytest.mark.usefixtures("needs_npm")
 @pytest.mark.parametrize("stylesheet", [
     "/static/vendor/fontawesome/css/all.min.css",
     "/static/vendor/antonio/latin-400.css",
@@ -109,7 +113,7 @@ def test_vendor_serves_only_listed_package_folders(client, url: str) -> None:
     assert client.get(url).status_code == 404
 
 
-@needs_npm
+@pytest.mark.usefixtures("needs_npm")
 def test_vendor_files_have_their_types_and_are_cached(client) -> None:
     script = client.get("/static/vendor/chart.js/chart.umd.min.js")
     assert script.mimetype in ("text/javascript", "application/javascript")

@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser.conftest import get_json, settle, wait_for, watch
 from tests.fixtures.broker import Broker
+from tests.tools import missing_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -54,7 +55,7 @@ def test_battery_page_shows_the_cells_a_bms_publishes(browser, small_server, mqt
 @pytest.mark.parametrize("path", ["/house", "/house/lcars"])
 def test_house_page_charts_the_sensor_history(browser, solar_stack, path: str) -> None:
     if solar_stack.broker is None:
-        pytest.skip("mosquitto is not installed (scripts/setup.sh installs it): no MQTT sensors")
+        missing_tool("mosquitto", "apt-get install mosquitto (scripts/setup.sh does): no MQTT sensors")
     # The subscriber's values reach the history database (what the charts ask for) within seconds.
     wait_for(lambda: get_json(f"{solar_stack.url}/api/historical?source=house&hours=1")[1]["series"],
              15, "house history")

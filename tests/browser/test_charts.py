@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from tests.browser.conftest import settle, watch
+from tests.tools import missing_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -107,7 +108,7 @@ def test_battery_page_charts_energy_today_and_no_bms(browser, solar_stack, path:
 def test_house_page_lists_mqtt_sensors_with_age_and_weather_with_attribution(browser, solar_stack,
                                                                              path: str) -> None:
     if solar_stack.broker is None:
-        pytest.skip("mosquitto is not installed (scripts/setup.sh installs it): no MQTT sensors")
+        missing_tool("mosquitto", "apt-get install mosquitto (scripts/setup.sh does): no MQTT sensors")
     page = browser.new_page()
     seen = watch(page)
     try:

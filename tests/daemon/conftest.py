@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,8 @@ from solarmon.daemon.promfile import metric_name
 from solarmon.inverter.codec import decode, decode_raw
 from solarmon.inverter.frame import CrcState, ReplyFrame, encode_reply
 from solarmon.inverter.readings import Reading
+from tests.fixtures.simulator import fuse_usable
+from tests.tools import missing_tool, require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 # PI30.md §3's reference replies: what a 5 kW 48 V unit says.
@@ -55,19 +56,13 @@ def reference_readings() -> dict[str, Reading]:
 @pytest.fixture
 def promtool() -> str:
     """Path of promtool (Debian package prometheus, installed by scripts/setup.sh)."""
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool not installed (apt package prometheus)")
-    return path
+    return require_tool("promtool")
 
 
 @pytest.fixture
 def systemd_analyze() -> str:
     """Path of systemd-analyze (Debian package systemd)."""
-    path = shutil.which("systemd-analyze")
-    if path is None:
-        pytest.skip("systemd-analyze not installed (apt package systemd)")
-    return path
+    return require_tool("systemd-analyze")
 
 
 class Simulator:
@@ -122,8 +117,8 @@ def simulator(tmp_path: Path) -> Iterator[Callable[..., Simulator]]:
 
     def start(transport: str = "pty", faults: str = "", baud: int = 0, seed: int = 1,
               profile: str = "axpert-5k", name: str = "inv") -> Simulator:
-        if transport == "hidraw" and (not Path("/dev/fuse").exists() or shutil.which("fusermount3") is None):
-            pytest.skip("hidraw simulation needs FUSE (/dev/fuse and fusermount3)")
+        if transport == "hidraw" and (reason := fuse_usable()) is not None:
+            missing_tool("FUSE", f"the hidraw simulation needs it: {reason}")
         port, truth = tmp_path / name, tmp_path / f"{name}-truth.jsonl"
         control = tmp_path / f"{name}-sim.sock"
         args = [sys.executable, "-m", "solarmon.simulator", "--port", str(port), "--transport", transport,

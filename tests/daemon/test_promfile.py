@@ -10,6 +10,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from solarmon.atomicfile import write_atomic
 from solarmon.daemon.promfile import (
     HealthSample,
     TimedReading,
@@ -17,7 +18,6 @@ from solarmon.daemon.promfile import (
     format_value,
     metric_name,
     render,
-    write_atomic,
 )
 from solarmon.inverter import catalog
 
@@ -269,3 +269,12 @@ def test_the_documented_flag_query_counts_daemon_and_upstream_files_alike(
     result = subprocess.run([promtool, "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True,
                             timeout=60, check=False)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+def test_private_files_are_never_readable_by_others(tmp_path: Path) -> None:
+    # The same writer serves the web app's account and key files: mode 0600 from the first byte.
+    from solarmon.atomicfile import PRIVATE_MODE
+
+    path = tmp_path / "users.json"
+    write_atomic(path, b"{}\n", PRIVATE_MODE)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert path.read_bytes() == b"{}\n"

@@ -110,12 +110,16 @@ def test_udev_rule_matches_the_usb_bridge() -> None:
                         "ATTR{idProduct}": "5161", "GROUP": "mpp-solar", "MODE": "0660"}
 
 
-@pytest.mark.skipif(shutil.which("udevadm") is None, reason="udevadm not installed")
 def test_udev_rule_syntax_with_udevadm(tmp_path: Path) -> None:
-    help_text = subprocess.run(["udevadm", "--help"], capture_output=True, text=True, check=False).stdout
-    if "verify" not in help_text:
-        pytest.skip("this udevadm has no 'verify' (systemd < 254)")
-    result = subprocess.run(["udevadm", "verify", str(RULES)], capture_output=True, text=True, timeout=60,
+    # Not a required tool (so a plain skip, also under SOLARMON_REQUIRE_TOOLS=1): `udevadm verify`
+    # needs systemd 254, and Debian 12 (the supported system, CI) ships 252, so no package of the
+    # release can provide it. The rule's syntax is checked by the parsing tests above meanwhile.
+    udevadm = shutil.which("udevadm")
+    help_text = "" if udevadm is None else subprocess.run(
+        [udevadm, "--help"], capture_output=True, text=True, check=False).stdout
+    if udevadm is None or "verify" not in help_text:
+        pytest.skip("no `udevadm verify` here (it needs systemd >= 254; Debian 12 has 252)")
+    result = subprocess.run([udevadm, "verify", str(RULES)], capture_output=True, text=True, timeout=60,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -139,7 +139,7 @@ def exported(textfiles: Textfiles, tmp_path_factory: pytest.TempPathFactory) -> 
     app = make_app(textfiles, tmp_path_factory.mktemp("webapp"))
     runtime = Runtime.for_app(app).start()
     try:
-        get_context(app).parts["reader"].scan(force=True)
+        get_context(app).parts.reader.scan(force=True)
         response = app.test_client().get("/metrics")
     finally:
         runtime.stop()

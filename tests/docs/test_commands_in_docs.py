@@ -9,7 +9,6 @@ backticks exist; the README's weather-unit line renders a unit systemd accepts.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from functools import cache
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.conftest import REPO, markdown_files, section
+from tests.tools import require_tool
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 SCRIPTS = ("manage_daemon.sh", "manage_web.sh")
@@ -122,9 +122,7 @@ def test_the_readmes_weather_unit_line_renders_a_valid_unit(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert "/opt/solarmon" not in run.stdout
     assert f"ExecStart={REPO}/.venv/bin/python" in run.stdout
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is missing (apt-get install systemd)")
+    analyze = require_tool("systemd-analyze")
     unit = tmp_path / "weather-fetcher.service"
     unit.write_text(run.stdout)
     check = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,8 @@ from tests.docs.conftest import REPO, Exported
 
 sys.path.insert(0, str(REPO / "grafana"))
 import build_dashboards  # a script folder, not a package
+
+from tests.tools import require_tool
 
 GRAFANA = REPO / "grafana"
 PROMQL_WORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
@@ -95,9 +96,7 @@ def test_the_textfile_dashboard_reads_live_values_not_ratings(exported: Exported
 
 
 def test_prometheus_config_is_valid(tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is missing: apt-get install prometheus (scripts/setup.sh does)")
+    promtool = require_tool("promtool")
     run = subprocess.run([promtool, "check", "config", str(GRAFANA / "prometheus.yml")], capture_output=True,
                          text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr

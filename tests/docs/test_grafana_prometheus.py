@@ -26,6 +26,7 @@ import waitress
 import yaml
 
 from tests.docs.conftest import REPO, Textfiles, make_app
+from tests.tools import missing_tool
 
 GRAFANA = REPO / "grafana"
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
@@ -132,8 +133,10 @@ class PromApi:
 @pytest.fixture(scope="module")
 def prometheus(textfiles: Textfiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromApi]:
     """Prometheus scraping the web app and node_exporter until at least three scrapes are in."""
-    if PROMETHEUS is None or NODE_EXPORTER is None:
-        pytest.skip("prometheus / prometheus-node-exporter missing: apt-get install them (scripts/setup.sh)")
+    if PROMETHEUS is None:
+        missing_tool("prometheus")
+    if NODE_EXPORTER is None:
+        missing_tool("prometheus-node-exporter")
     root = tmp_path_factory.mktemp("prometheus")
     web_port, node_port, prom_port = free_port(), free_port(), free_port()
     config = root / "prometheus.yml"

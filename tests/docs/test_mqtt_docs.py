@@ -12,7 +12,8 @@ import re
 
 import pytest
 
-from solarmon.mqtt import discovery, house, inverter
+from solarmon.daemon import mqtt_inverter as inverter
+from solarmon.mqtt import discovery, house
 from solarmon.mqtt.discovery import Topics
 from solarmon.weather import client, fetcher
 from tests.docs.conftest import REPO, section

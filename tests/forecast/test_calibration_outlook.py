@@ -14,6 +14,7 @@ from solarmon.alerts.defaults import default_rules
 from solarmon.alerts.delivery import Delivery
 from solarmon.alerts.service import AlertService
 from solarmon.alerts.store import AlertStore
+from solarmon.confighelper import ConfigError
 from solarmon.forecast.backtest import hourly_pairs
 from solarmon.forecast.calibration import calibrate, fit_factor, groups
 from solarmon.forecast.config import ForecastSettings, parse_forecast_settings
@@ -22,7 +23,6 @@ from solarmon.forecast.outlook import LoadProfile, estimate_capacity_wh, load_pr
 from solarmon.forecast.service import ForecastService
 from solarmon.forecast.store import ForecastStore
 from solarmon.weather.config import ArrayConfig
-from solarmon.web.config import ConfigError
 from solarmon.web.state import LiveState, SourceUpdate
 from tests.alerts.conftest import wait_until
 from tests.forecast.conftest import forecast_doc
@@ -124,16 +124,18 @@ def test_full_battery_rides_the_night_fills_and_shows_surplus() -> None:
 
 def test_forecast_settings_errors_name_the_key() -> None:
     assert parse_forecast_settings(None) == ForecastSettings()
-    with pytest.raises(ConfigError, match=r"forecast.cutoff_soc_pct must be a float in 0..90, got 95"):
+    message = r"^web.yaml: forecast.cutoff_soc_pct must be a number in 0..90, got 95$"
+    with pytest.raises(ConfigError, match=message):
         parse_forecast_settings({"cutoff_soc_pct": 95}, where="web.yaml")
-    with pytest.raises(ConfigError, match=r"forecast.load_days must be a int in 2..90"):
+    message = r"^web.yaml: forecast.load_days must be an integer in 2..90, got 1.5$"
+    with pytest.raises(ConfigError, match=message):
         parse_forecast_settings({"load_days": 1.5}, where="web.yaml")
 
 
 def run_alerts(
     history_db: Path, tmp_path: Path, now: float, soc: float
 ) -> tuple[AlertService, ForecastService]:
-    state = LiveState()
+    state = LiveState(clock=lambda: now)  # values age by the scenario's clock (stale after 180 s)
     state.apply(SourceUpdate(SOURCE, now, {"battery_capacity": soc}))
     settings = ForecastSettings(battery_usable_kwh=9.6, cutoff_soc_pct=20.0, evening_from_hour=17)
     service = ForecastService(settings, store=ForecastStore(tmp_path / f"f{now}.db"),

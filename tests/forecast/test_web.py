@@ -123,7 +123,7 @@ def test_api_forecast_end_to_end(site: Site) -> None:
     assert outlook["capacity_source"] == "configured"
     assert outlook["points"][-1]["ts"] > time.time() + 12 * 3600
     # The service's numbers reach the live state, where the alert rule watches them.
-    live = get_context(site.app).parts["state"].snapshot("forecast")
+    live = get_context(site.app).parts.state.snapshot("forecast")
     assert live.values["expected_tomorrow_kwh"] == body["tomorrow"]["expected_kwh"]
     document = site.app.test_client().get("/api/openapi.json").get_json()
     assert "/api/forecast" in document["paths"]

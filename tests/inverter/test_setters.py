@@ -1,4 +1,4 @@
-"""Setting builders, validate_setting and describe_settings against PI30.md §4."""
+"""validate_setting, the builders it uses and describe_settings against PI30.md §4."""
 
 from __future__ import annotations
 
@@ -22,45 +22,32 @@ R48, R24, R12 = _ratings(48.0), _ratings(24.0), _ratings(12.0)
 
 
 @pytest.mark.parametrize(
-    ("builder", "value", "command"),
-    [
-        (setters.output_source_priority, "SBU", "POP02"),
-        (setters.output_source_priority, "SBU first", "POP02"),
-        (setters.output_source_priority, "utility first", "POP00"),
-        (setters.output_source_priority, 1, "POP01"),
-        (setters.output_source_priority, "01", "POP01"),
-        (setters.charger_source_priority, "Solar + Utility", "PCP02"),
-        (setters.charger_source_priority, "solar only", "PCP03"),
-        (setters.charger_source_priority, "Only solar charging permitted", "PCP03"),
-        (setters.grid_working_range, "UPS", "PGR01"),
-        (setters.grid_working_range, "appliance", "PGR00"),
-        (setters.battery_type, "Flooded", "PBT01"),
-        (setters.battery_type, "user", "PBT02"),
-    ],
+    ("command", "canonical"),
+    [("POP02", "POP02"), ("pop01", "POP01"), ("PCP03", "PCP03"), ("PGR01", "PGR01"), ("PBT01", "PBT01"),
+     ("PBT02", "PBT02")],
 )
-def test_choice_builders(builder, value: object, command: str) -> None:
-    assert builder(value) == command
+def test_choice_settings(command: str, canonical: str) -> None:
+    assert setters.validate_setting(command) == canonical
 
 
 @pytest.mark.parametrize(
-    ("builder", "value", "message"),
+    ("command", "message"),
     [
-        (setters.output_source_priority, "Solar + Utility", "00 Utility first, 01 Solar first, 02 SBU"),
-        (setters.output_source_priority, 3, "not one of"),
-        (setters.charger_source_priority, -1, "not one of"),
-        (setters.grid_working_range, "generator", "Grid working range"),
-        (setters.battery_type, "Pylontech", "Battery type"),
-        (setters.battery_type, True, "not one of"),
+        ("POP03", "00 Utility first, 01 Solar first, 02 SBU"),
+        ("PCP04", "not one of"),
+        ("PGR02", "Grid working range"),
+        ("PBT03", "Battery type"),
+        ("POPSBU", "not a two-digit code"),
     ],
 )
-def test_choice_builders_reject(builder, value: object, message: str) -> None:
+def test_choice_settings_reject(command: str, message: str) -> None:
     with pytest.raises(SettingRejected, match=message):
-        builder(value)
+        setters.validate_setting(command)
 
 
 def test_lithium_types_only_on_max_units(reply) -> None:
     max_unit = decode("QPIRI", reply(samples.QPIRI_28))
-    assert setters.battery_type("Pylontech", max_unit) == "PBT03"
+    assert setters.validate_setting("PBT03", max_unit) == "PBT03"  # Pylontech
     assert setters.validate_setting("PBT09", max_unit) == "PBT09"
     with pytest.raises(SettingRejected):
         setters.validate_setting("PBT04", max_unit)  # Shinheung: not a PI30MAX type
@@ -141,13 +128,13 @@ def test_settings_that_contradict_the_others_are_rejected(command: str, settings
 
 def test_order_checks_with_the_reference_ratings(reply) -> None:
     ratings = decode("QPIRI", reply(samples.QPIRI_25))  # bulk 56.4, float 54.0, cut-off 42, recharge 46
-    assert setters.battery_float_voltage(56.4, ratings) == "PBFT56.4"
-    assert setters.battery_bulk_voltage(54.0, ratings) == "PCVV54.0"
-    assert setters.battery_redischarge_voltage(0.0, ratings) == "PBDV00.0"  # 0 = battery full
-    assert setters.battery_cutoff_voltage(45.9, ratings) == "PSDV45.9"
-    assert setters.battery_recharge_voltage(44.0, ratings) == "PBCV44.0"
-    assert setters.battery_recharge_voltage(51.0, ratings) == "PBCV51.0"  # re-discharge is 54.0
-    assert setters.battery_recharge_voltage(51.0, {**ratings.as_dict(), "battery_redischarge_voltage": 0.0})
+    assert setters.validate_setting("PBFT56.4", ratings) == "PBFT56.4"
+    assert setters.validate_setting("PCVV54.0", ratings) == "PCVV54.0"
+    assert setters.validate_setting("PBDV00.0", ratings) == "PBDV00.0"  # 0 = battery full
+    assert setters.validate_setting("PSDV45.9", ratings) == "PSDV45.9"
+    assert setters.validate_setting("PBCV44.0", ratings) == "PBCV44.0"
+    assert setters.validate_setting("PBCV51.0", ratings) == "PBCV51.0"  # re-discharge is 54.0
+    assert setters.validate_setting("PBCV51.0", {**ratings.as_dict(), "battery_redischarge_voltage": 0.0})
 
 
 @pytest.mark.parametrize(
@@ -161,11 +148,11 @@ def test_order_checks_with_the_reference_ratings(reply) -> None:
 def test_current_settings_take_only_listed_values(currents: dict) -> None:
     assert setters.validate_setting("MCHGC030", currents=currents) == "MCHGC030"
     assert setters.validate_setting("MUCHGC002", currents=currents) == "MUCHGC002"
-    assert setters.max_charging_current(20, currents) == "MCHGC020"
+    assert setters.validate_setting("MCHGC020", currents=currents) == "MCHGC020"
     with pytest.raises(SettingRejected, match="10, 20, 30"):
         setters.validate_setting("MCHGC040", currents=currents)
     with pytest.raises(SettingRejected, match="not one the unit allows"):
-        setters.max_utility_charging_current(20, currents)
+        setters.validate_setting("MUCHGC020", currents=currents)
     with pytest.raises(SettingRejected, match="not a current"):
         setters.validate_setting("MCHGC0030", currents=currents)
 

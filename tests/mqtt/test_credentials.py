@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from solarmon.confighelper import ConfigError
 from solarmon.mqtt.client import MqttConnection, MqttSettings
-from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
+from solarmon.mqtt.credentials import mqtt_settings_from_config
 from tests.fixtures.broker import ACL_FILE, MOSQUITTO, Broker, acl_users
+from tests.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = REPO / "mosquitto" / "setup.sh"
@@ -65,24 +67,23 @@ def test_password_sources(tmp_path: Path, section: dict, env: dict, files: dict,
     ],
 )
 def test_bad_sections(section: dict, message: str) -> None:
-    with pytest.raises(MqttConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         mqtt_settings_from_config(section, source="x.yaml", env={})
 
 
 def test_group_readable_password_file_refused(tmp_path: Path) -> None:
     secret = private(tmp_path / "p", "pw")
     secret.chmod(0o640)
-    with pytest.raises(MqttConfigError, match="mode 0640"):
+    with pytest.raises(ConfigError, match="mode 0640"):
         mqtt_settings_from_config({"username": "u", "password_file": str(secret)}, source="s", env={})
     private(secret, "")
-    with pytest.raises(MqttConfigError, match="empty"):
+    with pytest.raises(ConfigError, match="empty"):
         mqtt_settings_from_config({"username": "u", "password_file": str(secret)}, source="s", env={})
 
 
 @pytest.mark.timeout(60)
 def test_setup_sh_stages_users_and_the_broker_accepts_them(tmp_path: Path) -> None:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
+    require_tool("mosquitto")
     root = tmp_path / "root"
     env = {**os.environ, "ROOTDIR": str(root)}
     first = subprocess.run(["bash", str(SETUP)], env=env, capture_output=True, text=True, timeout=30)
@@ -137,8 +138,7 @@ def test_setup_sh_stages_users_and_the_broker_accepts_them(tmp_path: Path) -> No
 def test_installed_conf_runs_and_refuses_anonymous(tmp_path: Path) -> None:
     """mosquitto/solarmon.conf as installed (paths and port moved into the test's folder) starts,
     takes a generated password and refuses anonymous clients and the seed's account."""
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
+    require_tool("mosquitto")
     from tests.fixtures.broker import _current_user, free_port
 
     root = tmp_path / "root"
@@ -179,3 +179,30 @@ def test_installed_conf_runs_and_refuses_anonymous(tmp_path: Path) -> None:
             client.stop()
     finally:
         broker.stop()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("program", "config_name", "text"), [
+    ("web_interface.py", "web.yaml", "mqtt:\n  username: u\n  password_file: {missing}\n"),
+    ("weather_fetcher.py", "weather.yaml", "mqtt:\n  username: u\n  password_file: {missing}\n"),
+])
+def test_a_missing_password_file_is_a_config_error_not_a_traceback(tmp_path: Path, program: str,
+                                                                   config_name: str, text: str) -> None:
+    """issue 14 point 5: web_interface.py --check answered a missing password_file with a traceback
+    and exit 1; every entry point now says which file and key, and exits 2."""
+    import sys
+
+    missing = tmp_path / "nope.pass"
+    config = tmp_path / config_name
+    config.write_text(text.format(missing=missing))
+    if program == "web_interface.py":
+        args = ["-c", str(config), "--check"]
+    else:
+        args = ["--config", str(config), "--once"]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SOLARMON_MQTT") and k != "CREDENTIALS_DIRECTORY"}
+    result = subprocess.run([sys.executable, str(REPO / program), *args], capture_output=True, text=True,
+                            timeout=50, cwd=tmp_path, env=env, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{missing}: cannot read MQTT password file (No such file or directory)" in result.stderr

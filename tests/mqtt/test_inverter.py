@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from solarmon.daemon.mqtt_inverter import InverterMqtt, InverterMqttConfig, parse_request
 from solarmon.daemon.service import Daemon
 from solarmon.mqtt.client import MqttConnection
 from solarmon.mqtt.discovery import DeviceInfo
-from solarmon.mqtt.inverter import InverterMqtt, InverterMqttConfig, parse_request
 from tests.fixtures.broker import Broker, Recorder, settings_for
 from tests.mqtt.conftest import reading
 

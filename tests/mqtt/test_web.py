@@ -48,7 +48,7 @@ def test_sensor_shows_in_api_house_within_1s(
 ) -> None:
     from solarmon.web.runtime import get_context
 
-    assert get_context(app).part("house").wait_connected(5)
+    assert get_context(app).parts.house.wait_connected(5)
     sensor = mqtt_connect("house-sensor")
     sensor.publish("house/temperature", "23.5", qos=1)
     assert sensor.flush(5)
@@ -59,6 +59,8 @@ def test_sensor_shows_in_api_house_within_1s(
     ), f"not in /api/house 1 s after the broker acknowledged it: {client.get('/api/house').json}"
     assert time.monotonic() - published < 1.0
     assert body["available"] is True
+    assert body["configured"] is True  # the part is on (an mqtt: section)
+    assert "reason" not in body
     status = client.get("/api/status").get_json()
     assert status["sources"]["mqtt"]["ok"] is True
     assert status["sources"]["mqtt"]["accepted"]["house"] == 1
@@ -70,7 +72,7 @@ def test_weather_units_bad_payloads_prom_and_history(
     from solarmon.web.runtime import get_context
 
     ctx = get_context(app)
-    assert ctx.part("house").wait_connected(5)
+    assert ctx.parts.house.wait_connected(5)
     fetcher = mqtt_connect("solarmon-weather")
     fetcher.publish("weather/current", '{"units": {"temperature": "°C", "wind_speed": "km/h"}}', qos=1)
     fetcher.publish("weather/temperature", "-3.4", qos=1)
@@ -112,10 +114,10 @@ def test_weather_units_bad_payloads_prom_and_history(
     assert (sample.labels, sample.value) == ({"sensor": "humidity", "unit": "%"}, 45.5)
     rejected = {s.labels["reason"]: s.value for s in families["house_messages_rejected"].samples}
     assert sum(rejected.values()) == 5
-    ctx.part("reader").scan(force=True)
+    ctx.parts.reader.scan(force=True)
     assert set(client.get("/api/house").get_json()["sources"]) == {"house"}
     # And the history has them.
-    history = ctx.part("history")
+    history = ctx.parts.history
     assert history.flush(10)
     assert "humidity" in {m["metric"] for m in history.metrics("house")}
 
@@ -126,7 +128,7 @@ def test_bms_cells_reach_api_battery_history_and_prom(
     from solarmon.web.runtime import get_context
 
     ctx = get_context(app)
-    assert ctx.part("house").wait_connected(5)
+    assert ctx.parts.house.wait_connected(5)
     # The ACL: only the BMS account may publish battery/#; the broker drops the others silently.
     intruder = mqtt_connect("house-sensor")
     intruder.publish("battery/cell9", "9.9", qos=1)
@@ -150,7 +152,7 @@ def test_bms_cells_reach_api_battery_history_and_prom(
     mqtt = client.get("/api/status").get_json()["sources"]["mqtt"]
     assert mqtt["accepted"]["battery"] == 5
     assert mqtt["rejected"]["battery"] == {"non_finite": 1}
-    history = ctx.part("history")
+    history = ctx.parts.history
     assert history.flush(10)
     series = client.get("/api/historical?source=battery&hours=1&metrics=cell1,cell3").get_json()["series"]
     assert [v for v in series["cell3"]["avg"] if v is not None] == [pytest.approx(3.312)]
@@ -168,7 +170,7 @@ def test_web_app_reconnects_after_broker_restart(
 ) -> None:
     from solarmon.web.runtime import get_context
 
-    assert get_context(app).part("house").wait_connected(5)
+    assert get_context(app).parts.house.wait_connected(5)
     mqtt_broker.stop()
     assert poll(client, "/api/status", lambda b: b["sources"]["mqtt"]["ok"] is False, timeout_s=5) is not None
     assert client.get("/api/status").get_json()["sources"]["mqtt"]["error"]
@@ -186,11 +188,11 @@ def test_web_app_reconnects_after_broker_restart(
     ],
 )
 def test_bad_sections_stop_the_app(web_paths: Any, section: dict, message: str) -> None:
-    from solarmon.mqtt.credentials import MqttConfigError
+    from solarmon.confighelper import ConfigError
     from solarmon.web import create_app
     from tests.fixtures.webapp import make_web_config
 
-    with pytest.raises(MqttConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         create_app(make_web_config(web_paths, section))
 
 
@@ -200,7 +202,7 @@ def test_without_mqtt_section_nothing_starts(web_paths: Any) -> None:
     from tests.fixtures.webapp import make_web_config
 
     ctx = get_context(create_app(make_web_config(web_paths)))
-    assert ctx.part("house") is None
+    assert ctx.parts.house is None
     assert "mqtt" not in ctx.health
 
 
@@ -209,7 +211,7 @@ def test_weather_fetcher_offline_or_stale_marks_the_source(
 ) -> None:
     from solarmon.web.runtime import get_context
 
-    assert get_context(app).part("house").wait_connected(5)
+    assert get_context(app).parts.house.wait_connected(5)
     fetcher = mqtt_connect("solarmon-weather")
     fetcher.publish("weather/current", '{"stale": false, "units": {"temperature": "°C"}}', qos=1)
     fetcher.publish("weather/temperature", "1.5", qos=1)
@@ -241,7 +243,7 @@ def test_weather_fetcher_to_api_weather(web_runtime: Any, client: Any, app: Any,
     from tests.fixtures.broker import settings_for
     from tests.weather.conftest import FakeOpenMeteo
 
-    assert get_context(app).part("house").wait_connected(5)
+    assert get_context(app).parts.house.wait_connected(5)
     fake = FakeOpenMeteo()
     fake.thread.start()
     conn = MqttConnection(

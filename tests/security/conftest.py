@@ -55,7 +55,7 @@ class Secured:
 
 def make_secured(app: Any) -> Secured:
     """Accounts and tokens for every role in `app`, and a recording sleep."""
-    security = get_context(app).parts["security"]
+    security = get_context(app).parts.security
     secured = Secured(app, security)
     security.sleep = secured.sleeps.append
     for role, password in PASSWORDS.items():

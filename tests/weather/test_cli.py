@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from solarmon.weather.config import WeatherConfigError, load_weather_config, parse_weather_config
+from solarmon.confighelper import ConfigError
+from solarmon.weather.config import load_weather_config, parse_weather_config
 from tests.fixtures.broker import Broker, Recorder
 from tests.weather.conftest import FakeOpenMeteo, Reply, body
 
@@ -141,7 +142,7 @@ def test_service_runs_until_sigterm(
     ],
 )
 def test_config_errors_name_key_and_limit(data: object, message: str) -> None:
-    with pytest.raises(WeatherConfigError, match=re.escape(message)) as info:
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
         parse_weather_config(data, source="w.yaml", env={})  # type: ignore[arg-type]
     assert str(info.value).startswith("w.yaml")
 
@@ -160,7 +161,7 @@ def test_password_file_must_be_private(tmp_path: Path) -> None:
     secret.chmod(0o644)
     path = tmp_path / "weather.yaml"
     path.write_text(yaml.safe_dump({"mqtt": {"username": "u", "password_file": str(secret)}}))
-    with pytest.raises(WeatherConfigError, match="chmod 600"):
+    with pytest.raises(ConfigError, match="chmod 600"):
         load_weather_config(path, env={})
     secret.chmod(0o600)
     assert load_weather_config(path, env={}).mqtt.password == "s3cret"

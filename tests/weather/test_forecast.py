@@ -16,10 +16,11 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from solarmon.confighelper import ConfigError
 from solarmon.forecast import wire
 from solarmon.forecast.model import model_arrays
 from solarmon.weather.client import OpenMeteoClient, WeatherDecodeError, parse_hourly
-from solarmon.weather.config import ArrayConfig, WeatherConfig, WeatherConfigError, parse_weather_config
+from solarmon.weather.config import ArrayConfig, WeatherConfig, parse_weather_config
 from solarmon.weather.forecast import Forecaster
 from tests.fixtures.broker import Broker, Recorder
 from tests.weather.conftest import FakeOpenMeteo, Reply, body
@@ -159,7 +160,7 @@ def test_arrays_config_defaults_and_errors() -> None:
         ({"forecast": {"pv_max_w": -1}}, "forecast.pv_max_w must be a number in 0..100000"),
         ({"forecast": {"enabled": "yes"}}, "forecast.enabled must be true or false"),
     ):
-        with pytest.raises(WeatherConfigError, match=re.escape(message)):
+        with pytest.raises(ConfigError, match=re.escape(message)):
             parse_weather_config(data, source="w.yaml", env={})
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import configparser
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from solarmon.weather.config import load_weather_config
+from tests.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "weather-fetcher.service"
@@ -22,9 +20,7 @@ def staged(tmp_path: Path, text: str | None = None) -> Path:
 
 
 def verify(unit: Path) -> str:
-    tool = shutil.which("systemd-analyze")
-    if tool is None:
-        pytest.skip("systemd-analyze not installed")
+    tool = require_tool("systemd-analyze")
     result = subprocess.run(
         [tool, "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=120
     )

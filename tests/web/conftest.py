@@ -41,7 +41,7 @@ class LiveServer:
         # Streams end within a poll once the runtime stops; let their threads finish before the
         # server's trigger closes, then stop the worker threads.
         self.runtime.stop()
-        streams = get_context(self.app).parts["streams"]
+        streams = get_context(self.app).parts.streams
         deadline = time.monotonic() + 5
         while streams.describe()["open"] and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -61,5 +61,5 @@ def live_server(app: Any, web_config: Any) -> Iterator[LiveServer]:
 @pytest.fixture
 def scan(app: Any) -> Any:
     """Read the prometheus folder now, in the test's thread (no background thread needed)."""
-    reader = get_context(app).parts["reader"]
+    reader = get_context(app).parts.reader
     return lambda: reader.scan(force=True)

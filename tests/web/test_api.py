@@ -106,9 +106,13 @@ def test_status_lists_services_and_their_failures(app, client):
     assert services["broken"] == {"name": "broken", "running": False, "error": "RuntimeError: no such broker"}
 
 
-@pytest.mark.parametrize("path", ["/api/house", "/api/weather"])
-def test_house_and_weather_are_empty_until_mqtt_reports(client, path):
-    assert client.get(path).json == {"sources": {}, "available": False}
+@pytest.mark.parametrize(("path", "words"), [
+    ("/api/house", "house sensors are off"), ("/api/weather", "the weather is off"),
+    ("/api/battery", "BMS values are off")])
+def test_sensor_parts_without_mqtt_say_they_are_off_and_why(client, path, words):
+    # Not "waiting for a sensor": without an mqtt: section nothing will ever report (issue 12).
+    assert client.get(path).json == {"sources": {}, "available": False, "configured": False,
+                                     "reason": f"{words}: no mqtt section in test web.yaml"}
 
 
 def test_house_shows_the_house_source(client, web_paths, scan):
@@ -151,14 +155,14 @@ def test_each_app_has_its_own_state(web_paths, web_config):
     from solarmon.web import create_app
 
     first, second = create_app(web_config), create_app(web_config)
-    assert get_context(first).parts["state"] is not get_context(second).parts["state"]
-    assert get_context(first).parts["registry"] is not get_context(second).parts["registry"]
+    assert get_context(first).parts.state is not get_context(second).parts.state
+    assert get_context(first).parts.registry is not get_context(second).parts.registry
 
 
 def test_data_follows_every_change_and_ages(app, client):
     from solarmon.web.state import SourceUpdate
 
-    state = get_context(app).parts["state"]
+    state = get_context(app).parts.state
     ts = time.time() - 5
     state.apply(SourceUpdate("inverter:main", ts, {"battery_voltage": 50.0}, {"battery_voltage": "V"}))
     first = client.get("/api/data").json
@@ -179,3 +183,23 @@ def test_without_commands_the_daemon_socket_does_not_make_status_bad(client, web
     assert body["sources"]["history"]["ok"] is True
     assert body["commands_enabled"] is False
     assert body["ok"] is True
+
+
+def test_status_asks_the_daemon_a_left_over_socket_is_not_ok(client, web_paths, fake_daemon):
+    """Issue 14.4: `daemon.ok` only checked that the socket file existed (true after kill -9).
+    Now /api/status asks the daemon; a socket file nobody listens on is not a daemon."""
+    import socket as socketlib
+
+    body = client.get("/api/status").json
+    assert body["sources"]["daemon"]["ok"] is True
+    assert body["sources"]["daemon"]["devices"] == ["main"]
+    fake_daemon.close()
+    web_paths.control_socket.unlink(missing_ok=True)
+    orphan = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    orphan.bind(str(web_paths.control_socket))  # the file a killed daemon leaves: bound, not listening
+    try:
+        daemon = client.get("/api/status").json["sources"]["daemon"]
+        assert daemon["ok"] is False
+        assert daemon["error"].startswith("daemon_unavailable")
+    finally:
+        orphan.close()

@@ -17,21 +17,26 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("data", "fragment"), [
-    ({"server": {"port": 0}}, "server.port = 0 is out of range (1 to 65535)"),
+    ({"server": {"port": 0}}, "server.port must be an integer in 1..65535, got 0"),
     ({"server": {"port": "http"}}, "server.port must be an integer"),
     ({"server": {"port": 80.5}}, "server.port must be an integer"),
     ({"server": {"port": True}}, "server.port must be an integer"),
     ({"server": {"threads": 8, "max_streams": 7}}, "server.max_streams (7) must be at most"),
-    ({"server": {"log_level": "LOUD"}}, "'LOUD' is not one of DEBUG, INFO, WARNING, ERROR"),
-    ({"server": {"keepalive_s": 0}}, "server.keepalive_s = 0.0 is out of range"),
+    ({"server": {"log_level": "LOUD"}},
+     "server.log_level must be one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'"),
+    ({"server": {"keepalive_s": 0}}, "server.keepalive_s must be a number in 0.05..300, got 0"),
     ({"server": ["port"]}, "section 'server' must be a mapping"),
     ({"data": {"prom_dir": ["a"]}}, "data.prom_dir must be a string"),
     ({"data": {"poll_interval_s": "fast"}}, "data.poll_interval_s must be a number"),
     ({"history": {"timezone": "Mars/Olympus"}}, "'Mars/Olympus' is not a known IANA time zone"),
     ({"history": {"raw_retention_days": 60, "minute_retention_days": 30}},
      "history.minute_retention_days must be at least history.raw_retention_days"),
-    ({"daemon": {"timeout_s": -1}}, "daemon.timeout_s = -1.0 is out of range"),
+    ({"daemon": {"timeout_s": -1}}, "daemon.timeout_s must be a number in 0.1..600, got -1"),
     (["server"], "the top level must be a mapping"),
+    # issue 14 point 5: NaN compares false with every limit, so a range check alone let it pass.
+    ({"data": {"stale_after_s": float("nan")}}, "data.stale_after_s must be a finite number in 1..86400"),
+    ({"data": {"stale_after_s": float("inf")}}, "data.stale_after_s must be a finite number in 1..86400"),
+    ({"history": {"raw_retention_days": float("-inf")}}, "history.raw_retention_days must be a finite"),
 ])
 def test_bad_values_are_refused_with_file_and_key(data, fragment):
     with pytest.raises(ConfigError) as info:
@@ -72,7 +77,7 @@ def test_relative_paths_resolve_against_the_file(tmp_path):
 @pytest.mark.parametrize(("text", "fragment"), [
     (None, "cannot read"),
     ("server: [unclosed\n", "not valid YAML"),
-    ("server:\n  port: 70000\n", "server.port = 70000"),
+    ("server:\n  port: 70000\n", "server.port must be an integer in 1..65535, got 70000"),
 ])
 def test_load_config_errors_name_the_file(tmp_path, text, fragment):
     path = tmp_path / "web.yaml"
@@ -104,7 +109,23 @@ def test_web_interface_exits_2_on_a_bad_config(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "web_interface.py"), "-c", str(bad), "--check"],
                             capture_output=True, text=True, timeout=50, cwd=REPO, check=False)
     assert result.returncode == 2
-    assert "server.threads = 2 is out of range (4 to 1024)" in result.stderr
+    assert "server.threads must be an integer in 4..1024, got 2" in result.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("data:\n  stale_after_s: .nan\n", "data.stale_after_s must be a finite number in 1..86400, got nan"),
+    ("data:\n  poll_interval_s: .inf\n", "data.poll_interval_s must be a finite number in 0.05..60, got inf"),
+    ("alerts:\n  tick_s: .nan\n", "alerts.tick_s must be a finite number in 0.05..3600, got nan"),
+])
+def test_check_refuses_nan_and_infinity(tmp_path, text, fragment):
+    """issue 14 point 5: `stale_after_s: .nan` passed --check (then 2-hour-old data was ok: true)."""
+    bad = tmp_path / "web.yaml"
+    bad.write_text(text)
+    result = subprocess.run([sys.executable, str(REPO / "web_interface.py"), "-c", str(bad), "--check"],
+                            capture_output=True, text=True, timeout=50, cwd=REPO, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines()[-1] == f"configuration error: {bad}: {fragment}"
 
 
 @pytest.mark.timeout(60)

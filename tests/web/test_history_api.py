@@ -18,7 +18,7 @@ HOUR = 3600
 def filled(app, web_runtime):
     """Two hours of 10 s samples of inverter:main ending now, committed."""
     ctx = get_context(app)
-    history = ctx.parts["history"]
+    history = ctx.parts.history
     now = time.time()
     for i in range(720):
         ts = now - 2 * HOUR + i * 10
@@ -26,7 +26,7 @@ def filled(app, web_runtime):
                                                          "pv_input_power": float(i)},
                                     {"battery_voltage": "V", "pv_input_power": "W"}))
     assert history.flush(30)
-    ctx.parts["state"].apply(SourceUpdate("inverter:main", now, {"battery_voltage": 50.0},
+    ctx.parts.state.apply(SourceUpdate("inverter:main", now, {"battery_voltage": 50.0},
                                           {"battery_voltage": "V"}))
     return now
 

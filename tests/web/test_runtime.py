@@ -7,7 +7,7 @@ import logging
 import pytest
 from flask import Blueprint
 
-from solarmon.web import EXTENSIONS, create_app
+from solarmon.web import PARTS, create_app
 from solarmon.web.runtime import Runtime, get_context
 
 
@@ -47,42 +47,55 @@ def test_create_app_starts_nothing(web_config):
     app = create_app(web_config)
     ctx = get_context(app)
     assert [name for name, _ in ctx.services] == ["history", "reader", "alerts", "forecast"]
-    assert ctx.parts["reader"]._thread is None
-    assert ctx.parts["forecast"]._thread is None
+    assert ctx.parts.reader._thread is None
+    assert ctx.parts.forecast._thread is None
 
 
 def test_the_runtime_starts_the_apps_services(app, web_paths):
     with Runtime.for_app(app) as runtime:
         running = [s["name"] for s in runtime.describe() if s["running"]]
         assert running == ["history", "reader", "alerts", "forecast"]
-    assert get_context(app).parts["reader"]._thread is None
+    assert get_context(app).parts.reader._thread is None
 
 
-def test_extensions_register_through_init_app_or_a_blueprint(monkeypatch, web_config, tmp_path):
-    import sys
-    import types
-
+def test_parts_register_by_name_through_init_app(monkeypatch, web_config):
     from solarmon.web.auth import read_access
 
     calls = []
-    with_hook = types.ModuleType("ext_with_hook")
-    with_hook.init_app = lambda app, ctx: calls.append(ctx.config is web_config)
-    plain = types.ModuleType("ext_plain")
-    plain.bp = Blueprint("ext_plain", "ext_plain")
-    plain.bp.get("/ext")(read_access(lambda: "hello"))  # every endpoint needs an access rule
-    monkeypatch.setitem(sys.modules, "ext_with_hook", with_hook)
-    monkeypatch.setitem(sys.modules, "ext_plain", plain)
-    monkeypatch.setattr("solarmon.web.EXTENSIONS",
-                        (*EXTENSIONS, ("ext_with_hook", False), ("ext_plain", False), ("ext_missing", False)))
+    extra = Blueprint("ext_plain", "ext_plain")
+    extra.get("/ext")(read_access(lambda: "hello"))  # every endpoint needs an access rule
+
+    def init_app(app, ctx):
+        calls.append(ctx.config is web_config)
+        app.register_blueprint(extra)
+
+    assert [name for name, _ in PARTS] == ["api", "stream", "metrics", "openapi", "house", "pages", "auth",
+                                           "alerts", "forecast"]
+    monkeypatch.setattr("solarmon.web.PARTS", (*PARTS, ("extra", init_app)))
     app = create_app(web_config)
     assert calls == [True]
     assert app.test_client().get("/ext").get_data(as_text=True) == "hello"
 
 
-def test_a_missing_required_extension_fails_loudly(monkeypatch, web_config):
-    monkeypatch.setattr("solarmon.web.EXTENSIONS", (("solarmon.web.no_such_part", True),))
-    with pytest.raises(ModuleNotFoundError):
-        create_app(web_config)
+@pytest.mark.timeout(60)
+def test_an_import_bug_in_a_part_fails_the_start(tmp_path):
+    """issue 13: a part that cannot be imported used to be skipped (its endpoints answered 503); a
+    real import bug must stop the start. Here the history module cannot be imported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    config = tmp_path / "web.yaml"
+    config.write_text("history:\n  db_path: h.db\n")
+    code = ("import runpy, sys; sys.modules['solarmon.web.history'] = None; "
+            f"sys.argv = ['web_interface.py', '-c', {str(config)!r}, '--check']; "
+            f"runpy.run_path({str(repo / 'web_interface.py')!r}, run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=50,
+                            cwd=repo, check=False)
+    assert result.returncode != 0
+    assert "ModuleNotFoundError: import of solarmon.web.history halted" in result.stderr
+    assert "ok" not in result.stdout
 
 
 def test_the_dashboard_pages_are_registered_and_non_api_errors_stay_html(client):

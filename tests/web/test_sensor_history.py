@@ -20,7 +20,7 @@ def sensors(app, web_runtime):
     """An hour of minute samples of house and weather sensors (names as the MQTT subscriber stores
     them) and of inverter:main, committed; returns now."""
     ctx = get_context(app)
-    history = ctx.parts["history"]
+    history = ctx.parts.history
     now = time.time()
     for i in range(60):
         ts = now - HOUR + i * 60
@@ -30,7 +30,7 @@ def sensors(app, web_runtime):
         history.submit(SourceUpdate("weather", ts, {"temperature": -5.0 - i / 100}, {"temperature": "°C"}))
         history.submit(SourceUpdate("inverter:main", ts, {"battery_voltage": 52.0}, {"battery_voltage": "V"}))
     assert history.flush(30)
-    ctx.parts["state"].apply(SourceUpdate("inverter:main", now, {"battery_voltage": 52.0},
+    ctx.parts.state.apply(SourceUpdate("inverter:main", now, {"battery_voltage": 52.0},
                                           {"battery_voltage": "V"}))
     return now
 
@@ -95,7 +95,7 @@ def test_export_csv_of_house_sensors(client, sensors):
 
 @pytest.mark.parametrize("source", ["house", "weather", "battery"])
 def test_every_sensor_has_its_own_age(client, app, source):
-    state = get_context(app).parts["state"]
+    state = get_context(app).parts.state
     now = time.time()
     state.apply(SourceUpdate(source, now - 300, {"slow": 1.0, "both": 2.0}, {"slow": "", "both": ""}))
     state.apply(SourceUpdate(source, now - 10, {"fast": 3.0, "both": 4.0}, {"fast": "", "both": ""}))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
+from solarmon.atomicfile import write_atomic
+from solarmon.daemon.promfile import HealthSample, TimedReading, render
 from solarmon.inverter import codec, frame
 from solarmon.web.history import History
 from solarmon.web.promreader import PromReader

@@ -1,6 +1,6 @@
 """Security of the web app: accounts and roles, sessions, CSRF, API tokens, login limits, audit.
 
-Joins the app through `EXTENSIONS` (`init_app`). What other parts use (docs/INTERFACES.md
+Registered by name in `create_app()` (`init_app`). What other parts use (docs/INTERFACES.md
 "Security"):
 
 - `require_role("operator")`, `read_access`, `public` — decorators marking a view's access level;
@@ -10,23 +10,21 @@ Joins the app through `EXTENSIONS` (`init_app`). What other parts use (docs/INTE
 - `authorize_command(command)` — raises ApiError 403 unless the caller may send this PI30 command
   (operator: queries and settings; admin: dangerous and unknown commands).
 
-Everything per app lives in one `Security` object, `ctx.parts["security"]`.
+Everything per app lives in one `Security` object (security.py), `ctx.parts.security`. Module order,
+lowest first: roles, files, users, tokens, audit, ratelimit, guard -> security -> views -> admin ->
+this package's `init_app`; nothing below imports what is above it.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
-from flask import Flask, Response, jsonify, make_response, request
+from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from solarmon.web.auth import guard
+from solarmon.web.auth import admin, guard, views  # admin: adds its pages to views.bp at import
 from solarmon.web.auth.audit import AuditLog
 from solarmon.web.auth.files import load_or_create_secret
 from solarmon.web.auth.ratelimit import LoginLimiter
@@ -38,13 +36,25 @@ from solarmon.web.auth.roles import (
     read_access,
     require_role,
 )
+from solarmon.web.auth.security import Security, audit_event, authorize_command, command_role
 from solarmon.web.auth.tokens import TokenStore
 from solarmon.web.auth.users import UserStore
-from solarmon.web.config import SecurityConfig
 from solarmon.web.runtime import WebContext
 
-__all__ = ["ROLES", "Identity", "Security", "audit_event", "authorize_command", "current_identity",
-           "init_app", "public", "read_access", "require_role"]
+__all__ = [
+    "ROLES",
+    "Identity",
+    "Security",
+    "admin",
+    "audit_event",
+    "authorize_command",
+    "command_role",
+    "current_identity",
+    "init_app",
+    "public",
+    "read_access",
+    "require_role",
+]
 
 LOG = logging.getLogger(__name__)
 SESSION_COOKIE = "solarmon_session"
@@ -75,46 +85,6 @@ class _SessionInterface(SecureCookieSessionInterface):
         return request.is_secure
 
 
-@dataclass
-class Security:
-    """The security layer's per-app parts: stores, limiter, audit log, config."""
-
-    config: SecurityConfig
-    users: UserStore
-    tokens: TokenStore
-    limiter: LoginLimiter
-    audit: AuditLog
-    legacy_token_path: Path | None = None
-    daemon_audit_path: Path | None = None
-    sleep: Callable[[float], None] = field(default=time.sleep)
-
-    def legacy_token_file(self) -> Path | None:
-        """The old daemon.command_token_file, still accepted as an admin token (docs/SECURITY.md)."""
-        return self.legacy_token_path
-
-    def commands_possible(self) -> bool:
-        """True when someone could send a command: an operator or admin account, or such a token."""
-        if self.legacy_token_path is not None:
-            return True
-        if any(user.role in ("operator", "admin") for user in self.users.users()):
-            return True
-        return any(t.active and t.role in ("operator", "admin") for t in self.tokens.tokens())
-
-    def refuse(self, status: int, error: str, message: str,
-               headers: dict[str, str] | None = None) -> Response:
-        """A refusal: JSON under /api/ and /metrics, a short text page elsewhere."""
-        if request.path.startswith(guard.TOKEN_PATHS):
-            response = jsonify({"error": error, "message": message})
-        else:
-            response = make_response(f"{status}: {message}\n")
-            response.mimetype = "text/plain"
-        response.status_code = status
-        if status == 401 and request.path.startswith(guard.TOKEN_PATHS):
-            response.headers["WWW-Authenticate"] = 'Bearer realm="solarmon"'
-        response.headers.update(headers or {})
-        return response
-
-
 def init_app(app: Flask, ctx: WebContext) -> None:
     """Build the security parts, install the guard, the headers and the auth pages."""
     config = ctx.config.security
@@ -127,7 +97,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
                         AuditLog(ctx.config.path(config.audit_log)),
                         ctx.config.path(token_file) if token_file else None,
                         ctx.config.path(config.daemon_audit_log) if config.daemon_audit_log else None)
-    ctx.parts["security"] = security
+    ctx.parts.security = security
     app.secret_key = load_or_create_secret(ctx.config.path(config.secret_key_file))
     app.session_interface = _SessionInterface()
     app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
@@ -143,9 +113,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     # No account names or counts here: /api/status is public when reading is.
     ctx.health["security"] = lambda: {"ok": True, "public_read": config.public_read,
                                       "trust_proxy": config.trust_proxy}
-    from solarmon.web.auth.views import bp
-
-    app.register_blueprint(bp)
+    app.register_blueprint(views.bp)  # login/logout (views.py) and the admin pages (admin.py)
     if security.users.count() == 0:
         LOG.warning("no user accounts yet (%s): create the first admin with "
                     "`python web_interface.py user add NAME --role admin`", security.users.path)
@@ -166,39 +134,3 @@ def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
-
-
-def _security() -> Security:
-    """The Security of the app handling this request."""
-    from solarmon.web.runtime import get_context
-
-    return get_context().parts["security"]
-
-
-def audit_event(action: str, *, target: str = "", result: str = "ok", detail: str = "",
-                identity: Identity | None = None) -> None:
-    """Append an audit record for the current request (who, address, when, what, result)."""
-    who = identity or current_identity()
-    _security().audit.record(action, who=who.describe(), via=who.kind, role=who.role,
-                             address=request.remote_addr or "", target=target, result=result, detail=detail)
-
-
-def command_role(command: str) -> str:
-    """The role a PI30 command needs: operator for queries and settings, admin for the rest."""
-    from solarmon.inverter.policy import CommandClass, classify
-
-    kind = classify(command)
-    return "operator" if kind in (CommandClass.QUERY, CommandClass.SETTING) else "admin"
-
-
-def authorize_command(command: str) -> None:
-    """Raise ApiError 403 (and audit it) unless the caller's role may send `command`."""
-    from solarmon.web.api import ApiError
-
-    needed = command_role(command)
-    identity = current_identity()
-    if not identity.has_role(needed):
-        audit_event("command", target=command, result="forbidden", detail=f"needs {needed}")
-        raise ApiError(403, "forbidden", f"{command} needs the {needed} role; you are "
-                       f"{identity.describe()} ({identity.role or 'no role'})")
-

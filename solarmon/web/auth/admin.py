@@ -10,12 +10,12 @@ from typing import Any
 
 from flask import Response, redirect, request, url_for
 
-from solarmon.web.auth import audit_event
 from solarmon.web.auth.audit import AuditLog
 from solarmon.web.auth.roles import ROLES, current_identity, require_role
+from solarmon.web.auth.security import audit_event
 from solarmon.web.auth.tokens import TokenError
 from solarmon.web.auth.users import UserError
-from solarmon.web.auth.views import _field, _render, _security
+from solarmon.web.auth.views import _field, _render, _security, _theme_views, bp
 
 AUDIT_LIMIT = 500
 AUDIT_ACTIONS = ("login", "logout", "command", "denied", "user", "token")
@@ -138,3 +138,15 @@ ACTIONS = (
     ("/admin/users", "user_add", user_add),
     ("/admin/users/<name>", "user_change", user_change),
 )
+
+
+def register_admin_views() -> None:
+    """Add the admin and audit pages to the auth blueprint (once, at import: a blueprint takes no
+    new routes after its first registration)."""
+    _theme_views("admin", admin_page, "/admin", ("GET",))
+    _theme_views("audit", audit_page, "/audit", ("GET",))
+    for rule, endpoint, view in ACTIONS:
+        bp.add_url_rule(rule, endpoint, view, methods=["POST"])
+
+
+register_admin_views()

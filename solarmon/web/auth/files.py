@@ -13,11 +13,11 @@ import os
 import pwd
 import secrets
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from solarmon.atomicfile import PRIVATE_MODE, write_atomic
 from solarmon.web.config import ConfigError
 
 LOG = logging.getLogger(__name__)
@@ -64,21 +64,8 @@ def owner_for(path: Path) -> tuple[int, int] | None:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically; the file is mode 0600 from its first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    owner = owner_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp: mode 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if owner is not None:
-            os.chown(tmp, *owner)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace `path` with `data` atomically, mode 0600 from its first byte, owned by the service."""
+    write_atomic(path, data, PRIVATE_MODE, owner=owner_for(path))
 
 
 def read_json(path: Path, top_key: str) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
-from solarmon.web.auth import audit_event, guard
+from solarmon.web.auth import guard
 from solarmon.web.auth.roles import ACCESS_ATTRIBUTE, ROLES, Identity, current_identity, public
-from solarmon.web.runtime import get_context
+from solarmon.web.auth.security import Security, audit_event, current_security
+from solarmon.web.pages import PAGES, missing_vendor_files
 
 LOG = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -31,20 +32,16 @@ class AuthPage:
     script: str = "account"
 
 
-def _security() -> Any:
+def _security() -> Security:
     """This app's Security part."""
-    return get_context().parts["security"]
+    return current_security()
 
 
 def _nav(theme: str, active: str) -> list[dict[str, Any]]:
-    """The navigation of the dashboard pages (when they are installed) plus admin links for admins."""
+    """The navigation of the dashboard pages plus admin links for admins."""
     items: list[dict[str, Any]] = []
-    try:
-        from solarmon.web.pages import PAGES as pages
-    except ImportError:  # the pages module is optional
-        pages = ()
     suffix = "" if theme == "standard" else "_lcars"
-    for page in pages:
+    for page in PAGES:
         items.append({"label": page.label, "icon": page.icon,
                       "url": url_for(f"pages.{page.endpoint}{suffix}"), "active": False})
     if current_identity().has_role("admin"):
@@ -57,11 +54,7 @@ def _nav(theme: str, active: str) -> list[dict[str, Any]]:
 
 def _render(endpoint: str, label: str, theme: str, status: int = 200, **extra: Any) -> Response:
     """Render templates/auth/<endpoint>.html in `theme` with the base layout's variables."""
-    try:
-        from solarmon.web.pages import missing_vendor_files
-        vendor_missing = missing_vendor_files()
-    except ImportError:
-        vendor_missing = []
+    vendor_missing = missing_vendor_files()
     other = "lcars" if theme == "standard" else "standard"
     body = render_template(
         f"auth/{endpoint}.html", layout=f"{theme}/base.html", theme=theme, page=AuthPage(endpoint, label),
@@ -162,16 +155,3 @@ def logout(theme: str) -> Response:
 
 _theme_views("login", login, "/login", ("GET", "POST"))
 _theme_views("logout", logout, "/logout", ("POST",))
-
-
-def register_admin_views() -> None:
-    """Add the admin and audit pages (admin.py) to the blueprint; called once at import."""
-    from solarmon.web.auth import admin
-
-    _theme_views("admin", admin.admin_page, "/admin", ("GET",))
-    _theme_views("audit", admin.audit_page, "/audit", ("GET",))
-    for rule, endpoint, view in admin.ACTIONS:
-        bp.add_url_rule(rule, endpoint, view, methods=["POST"])
-
-
-register_admin_views()

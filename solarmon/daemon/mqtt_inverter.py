@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from solarmon.daemon.control import parse_request as parse_control_request
 from solarmon.inverter.policy import CommandClass, classify
 from solarmon.inverter.readings import Field
 from solarmon.mqtt.client import Availability, Message, MqttConnection, MqttSettings
@@ -236,8 +237,6 @@ def parse_request(payload: bytes) -> tuple[str | None, str, str | None]:
     The checks are the control socket's own (solarmon.daemon.control.parse_request), so a request
     is refused over MQTT for the same reasons, with the same messages.
     """
-    from solarmon.daemon.control import parse_request as parse_control_request
-
     if len(payload) > MAX_REQUEST_BYTES:
         return None, "", f"request larger than {MAX_REQUEST_BYTES} bytes"
     line = payload.strip()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from solarmon.demo.history import fill_demo_history
 from solarmon.web.energy import Energy
-from solarmon.web.history.demo import fill_demo_history
 from tests.web_data.conftest import T0
 
 

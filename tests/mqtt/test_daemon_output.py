@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from solarmon.daemon.config import load_config
+from solarmon.daemon.mqtt_output import DaemonMqtt, build_daemon_mqtt, settings_from_setup
 from solarmon.daemon.service import Daemon
 from solarmon.mqtt.client import MqttConnection
-from solarmon.mqtt.daemonext import DaemonMqtt, build_daemon_mqtt, settings_from_setup
 from tests.fixtures.broker import Broker, Recorder, settings_for
 
 pytestmark = pytest.mark.timeout(60)

@@ -24,11 +24,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from solarmon.confighelper import ConfigError
+from solarmon.daemon.mqtt_inverter import InverterMqtt, InverterMqttConfig
 from solarmon.inverter.readings import Field
 from solarmon.mqtt.client import MqttSettings
-from solarmon.mqtt.credentials import MqttConfigError, mqtt_settings_from_config
+from solarmon.mqtt.credentials import mqtt_settings_from_config
 from solarmon.mqtt.discovery import DeviceInfo
-from solarmon.mqtt.inverter import InverterMqtt, InverterMqttConfig
 
 LOG = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def settings_from_setup(
     env: Mapping[str, str] | None = None,
     default_password_file: Path = DEFAULT_PASSWORD_FILE,
 ) -> MqttSettings:
-    """MqttSettings from mpp-solar.conf's [SETUP] (raises MqttConfigError naming the file)."""
+    """MqttSettings from mpp-solar.conf's [SETUP] (raises ConfigError naming the file)."""
     env = os.environ if env is None else env
     section: dict[str, Any] = {"host": setup.mqtt_broker or "127.0.0.1", "port": setup.mqtt_port}
     if setup.mqtt_user:
@@ -69,10 +70,10 @@ class DaemonMqtt:
         self.workers = {d.name: daemon.workers[d.name] for d in devices}
         prefix = getattr(setup, "mqtt_prefix", "solarmon") or "solarmon"
         if not PREFIX_RE.fullmatch(prefix):
-            raise MqttConfigError(
+            raise ConfigError(
                 f"{daemon.config.path} [SETUP] mqtt_prefix: {prefix!r} must be topic levels of letters, "
-                "digits, _ and - separated by / (no wildcards)"
-            )
+                "digits, _ and - separated by / (no wildcards)", source=str(daemon.config.path),
+                section="SETUP", key="mqtt_prefix", value=prefix, allowed="letters, digits, _ - and /")
         options = InverterMqttConfig(
             prefix=prefix,
             discovery=any(DISCOVERY_OUTPUTS & set(d.outputs) for d in devices),

@@ -1,29 +1,34 @@
-"""The alerts part of the web app (EXTENSIONS: solarmon.alerts.web): GET /api/alerts, the
-operator's acknowledgement, the alerts page of both themes and the banner on every page.
+"""The web app's alerts part: GET /api/alerts, the operator's acknowledgement, the alerts page of
+both themes and the banner on every page.
 
-`init_app` reads web.yaml `alerts:` (a bad rule raises AlertConfigError, a ConfigError: the start
-stops with exit status 2 and the rule's name and the reason), builds the channels, the store and
-the service, and registers the blueprint. The acknowledgement needs the `operator` role of the
-security part (`solarmon.web.auth.require_role`); until that part is installed it takes the command
-token (`daemon.command_token_file`) as a bearer token, like POST /api/command.
+The web app wires alerts, never the reverse: solarmon/alerts/ is a library (rules, evaluator, store,
+channels, the AlertService) that imports nothing of solarmon.web; this module, registered by name
+in `create_app()`, builds it from web.yaml and puts it on the page. `init_app` reads `alerts:` (a
+bad rule raises ConfigError: the start stops with exit status 2 and the rule's name and the
+reason), builds the channels, the store and the service, and registers the blueprint. The
+acknowledgement needs the `operator` role (`solarmon.web.auth.require_role`).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
 from solarmon.alerts.channels import AppriseTarget, MqttChannel, read_url_file
 from solarmon.alerts.config import AlertsConfig, load_alerts_config
 from solarmon.alerts.delivery import ChannelWorker, Delivery, RetryPolicy
+from solarmon.alerts.metrics import AlertsCollector
 from solarmon.alerts.rules import AlertConfigError
 from solarmon.alerts.service import AlertService
 from solarmon.alerts.store import AlertStore
-from solarmon.web.api import ApiError, arg_int, need
+from solarmon.mqtt.client import MqttConnection
+from solarmon.mqtt.credentials import mqtt_settings_from_config
+from solarmon.web.auth import audit_event, current_identity, read_access, require_role
+from solarmon.web.pages import CONTENT_SECURITY_POLICY, PAGES, missing_vendor_files
+from solarmon.web.params import ApiError, arg_int, need
 from solarmon.web.runtime import WebContext, get_context
 
 LOG = logging.getLogger(__name__)
@@ -33,55 +38,9 @@ MAX_LIMIT = 1000
 bp = Blueprint("alerts", __name__)
 
 
-def _auth(name: str) -> Any:
-    """A name from the security part (solarmon.web.auth), or None while it is not installed."""
-    try:
-        module = importlib.import_module("solarmon.web.auth")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
-
-
-def _operator_guard() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The security part's `require_role("operator")`, or the command-token check until it lands."""
-    require_role = _auth("require_role")
-    return require_role("operator") if require_role is not None else _token_required
-
-
-def _read_access(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a read-only view for the security guard (no-op without the security part)."""
-    mark = _auth("read_access")
-    return mark(view) if mark is not None else view
-
-
 def _who() -> str:
-    """Who acknowledges: the signed-in user or token (security part), else `operator`."""
-    identity = _auth("current_identity")
-    if identity is not None:
-        try:
-            return str(identity().describe())
-        except Exception:  # outside the guard (tests without security): fall through
-            LOG.debug("no identity for this request", exc_info=True)
-    return "operator"
-
-
-def _token_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Bearer command token (daemon.command_token_file), checked like POST /api/command."""
-    from functools import wraps
-
-    from solarmon.web.control import check_bearer
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        ctx = get_context()
-        token_file = ctx.config.daemon.command_token_file
-        verdict = check_bearer(ctx.config.path(token_file) if token_file else None,
-                               request.headers.get("Authorization"))
-        if not verdict.allowed:
-            raise ApiError(verdict.status, verdict.error, verdict.message)
-        return view(*args, **kwargs)
-
-    return guarded
+    """Who acknowledges: the signed-in user or the API token."""
+    return str(current_identity().describe())
 
 
 def build_delivery(config: AlertsConfig, raw_mqtt: Any, where: str, *,
@@ -96,9 +55,6 @@ def build_delivery(config: AlertsConfig, raw_mqtt: Any, where: str, *,
                                          on_result=on_result))
             groups.setdefault("apprise", []).append(name)
     if config.mqtt_topic_prefix and raw_mqtt is not None:
-        from solarmon.mqtt.client import MqttConnection
-        from solarmon.mqtt.credentials import mqtt_settings_from_config
-
         settings = mqtt_settings_from_config(raw_mqtt, source=where, client_id="solarmon-web-alerts",
                                              default_username="solarmon-web")
         workers.append(ChannelWorker(MqttChannel(MqttConnection(settings), config.mqtt_topic_prefix),
@@ -135,16 +91,15 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     delivery = build_delivery(config, ctx.config.raw_sections.get("mqtt"), where, on_result=on_result)
     check_channels(config, delivery, where)
     store = AlertStore(ctx.config.path(ctx.config.history.db_path))
-    service = AlertService(config.parsed_rules, state=ctx.part("state"), store=store, delivery=delivery,
+    service = AlertService(config.parsed_rules, state=ctx.parts.state, store=store, delivery=delivery,
                            notify_interval_s=config.notify_interval_s, tick_s=config.tick_s,
                            log_retention_days=config.log_retention_days)
     relay.append(service)
+    ctx.parts.alerts = service
     ctx.add_service(service, PART)  # after the history: its migration makes the alert tables
     ctx.health[PART] = service.health
-    registry = ctx.part("registry")  # the app's Prometheus registry (solarmon.web.metrics)
+    registry = ctx.parts.registry  # the app's Prometheus registry (solarmon.web.metrics)
     if registry is not None:
-        from solarmon.alerts.metrics import AlertsCollector
-
         registry.register(AlertsCollector(service))
     LOG.info("alerts: %d rule(s), channels: %s", len(config.parsed_rules),
              ", ".join(delivery.names()) or "none")
@@ -160,7 +115,7 @@ def _banner_context() -> dict[str, Any]:
     """For every template: `alert_banner` (active alerts by severity; None when alerts are off)
     and `extra_nav(theme, endpoint)` (the alerts page in the navigation)."""
     try:
-        service = get_context().part(PART)
+        service = get_context().parts.alerts
         summary = service.summary() if service is not None else None
     except Exception:  # the banner must never break a page
         LOG.debug("alert banner unavailable", exc_info=True)
@@ -169,12 +124,12 @@ def _banner_context() -> dict[str, Any]:
 
 
 @bp.get("/api/alerts")
-@_read_access
+@read_access
 def alerts() -> Response:
     """Active alerts, the log of past ones, the rules and the channels' health."""
     ctx = get_context()
     limit = arg_int("limit", 50, 1, MAX_LIMIT)
-    service: AlertService | None = ctx.part(PART)
+    service: AlertService | None = ctx.parts.alerts
     if service is None:
         return jsonify({"enabled": False, "active": [], "recent": [], "counts": {}, "unacknowledged": 0,
                         "rules": [], "channels": {}})
@@ -201,24 +156,18 @@ def _acknowledge() -> Response:
     row = service.store.acknowledge(alert_id, _who())
     if row is None:
         raise ApiError(404, "unknown_alert", f"there is no alert {alert_id}")
-    audit = _auth("audit_event")
-    if audit is not None:
-        try:
-            audit("alert_acknowledge", target=str(alert_id), result="ok", detail=row["rule"])
-        except Exception:  # the acknowledgement stands even when the audit log is unwritable
-            LOG.exception("alerts: audit of the acknowledgement failed")
+    try:
+        audit_event("alert_acknowledge", target=str(alert_id), result="ok", detail=row["rule"])
+    except Exception:  # the acknowledgement stands even when the audit log is unwritable
+        LOG.exception("alerts: audit of the acknowledgement failed")
     return jsonify({"ok": True, "alert": row})
 
 
-bp.add_url_rule("/api/alerts/ack", "acknowledge", _operator_guard()(_acknowledge), methods=["POST"])
+bp.add_url_rule("/api/alerts/ack", "acknowledge", require_role("operator")(_acknowledge), methods=["POST"])
 
 
 def _page(theme: str) -> str:
     """The alerts page in one theme, framed like the other pages (their navigation, plus this one)."""
-    try:
-        from solarmon.web.pages import PAGES, missing_vendor_files
-    except ImportError:  # no pages part: nothing to frame the page with
-        abort(404)
     suffix = "" if theme == "standard" else f"_{theme}"
     # The alerts entry itself comes from `extra_nav`, as on every other page.
     nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
@@ -232,14 +181,14 @@ def _page(theme: str) -> str:
 
 
 @bp.get("/alerts")
-@_read_access
+@read_access
 def page_standard() -> str:
     """The alerts page, standard theme."""
     return _page("standard")
 
 
 @bp.get("/alerts/lcars")
-@_read_access
+@read_access
 def page_lcars() -> str:
     """The alerts page, LCARS theme."""
     return _page("lcars")
@@ -249,10 +198,6 @@ def page_lcars() -> str:
 def _headers(response: Response) -> Response:
     """The pages' security headers on the alerts page too (self-only content)."""
     if request.path.startswith("/alerts"):
-        try:
-            from solarmon.web.pages import CONTENT_SECURITY_POLICY
-        except ImportError:
-            return response
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response

@@ -1,0 +1,180 @@
+"""The demo's parts, each against the real thing: the simulator resuming a generated history's state
+(`--state`), the world's curves, the local Open-Meteo stand-in read by the real weather client,
+the apprise inbox fed by real apprise, the feeds over a real Mosquitto, the demo clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from solarmon.demo.feeds import OUTAGE_EVERY_S, OUTAGE_FIRST_S, OUTAGE_LENGTH_S, Feeds, control, outage_due
+from solarmon.demo.history import fill_demo_history, model_time
+from solarmon.demo.http import DemoHttp, weather_source
+from solarmon.demo.parts import lan_address
+from solarmon.demo.run import clock_offset_s
+from solarmon.demo.world import World
+from solarmon.simulator.model import PlantModel
+from solarmon.simulator.profiles import get_profile
+from solarmon.simulator.state import StateError, export_state, restore_state
+from solarmon.weather.client import VARIABLES, OpenMeteoClient
+from solarmon.weather.config import parse_weather_config
+from tests.fixtures.broker import Broker, Recorder, settings_for
+
+T_END = datetime(2026, 6, 21, 11, 0).timestamp()  # a summer morning: the sun is up
+
+
+class Sink:
+    """A history stand-in keeping the last inverter update."""
+
+    def __init__(self) -> None:
+        self.updates: list[Any] = []
+
+    def submit(self, update: Any) -> None:
+        self.updates.append(update)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        return True
+
+
+def test_state_round_trip_continues_the_same_world() -> None:
+    profile = get_profile("axpert-5k")
+    original = PlantModel.create(profile, 3, datetime(2026, 6, 20, 0, 0))
+    original.advance(30 * 3600)
+    copy = PlantModel.create(profile, 99, datetime(2026, 1, 1))  # another world, then overwritten
+    restore_state(copy, json.loads(json.dumps(export_state(original))))
+    original.advance(600)
+    copy.advance(600)
+    assert copy.snapshot() == original.snapshot()
+    assert copy.live_values() == original.live_values()
+
+
+def test_state_of_another_profile_is_refused() -> None:
+    state = export_state(PlantModel.create(get_profile("max-8k"), 1, datetime(2026, 6, 20)))
+    with pytest.raises(StateError, match="max-8k"):
+        restore_state(PlantModel.create(get_profile("axpert-5k"), 1, datetime(2026, 6, 20)), state)
+
+
+def test_the_simulator_starts_where_the_generated_history_ends(simulator, tmp_path: Path) -> None:
+    # Issue 12: the live simulator began a fresh world (29 % -> 85 % at the seam).
+    sink, state = Sink(), tmp_path / "state.json"
+    fill_demo_history(sink, 0.5, step_s=60.0, seed=4, end=T_END, state_path=state)
+    last = sink.updates[-1].values
+    start = model_time(T_END + 5).replace(microsecond=0).isoformat()
+    resumed = simulator("pty", seed=4, start=start, extra_args=("--state", str(state)))
+    fresh = simulator("pty", seed=7, start=start)
+    now = resumed.control({"op": "snapshot"})["state"]
+    other = fresh.control({"op": "snapshot"})["state"]
+    assert now["soc_percent"] == pytest.approx(last["battery_capacity"], abs=0.5)
+    assert now["battery_voltage"] == pytest.approx(last["battery_voltage"], abs=0.5)
+    assert abs(other["soc_percent"] - last["battery_capacity"]) > 1  # a fresh world would jump
+    resumed.stop()
+    saved = json.loads(state.read_text())  # written again at exit: the next run carries on
+    assert datetime.fromisoformat(saved["time"]) >= datetime.fromisoformat(start)
+
+
+def test_house_values_follow_a_smooth_daily_curve() -> None:
+    world = World(1)
+    day = [world.house(datetime(2026, 12, 7) + timedelta(minutes=m)) for m in range(0, 24 * 60, 1)]
+    living = [next(r.value for r in readings if r.name == "living_room/temperature") for readings in day]
+    assert 17 < min(living) < max(living) < 25
+    assert max(living) - min(living) > 1.0  # a day is visible on the chart
+    assert max(abs(b - a) for a, b in itertools.pairwise(living)) < 0.1  # never a step
+    names = {r.name for r in day[0]}
+    assert {"bedroom/humidity", "kitchen/temperature", "living_room/pressure"} <= names
+
+
+def test_cells_share_the_bank_voltage() -> None:
+    cells = World(1).cells({"battery_voltage": 50.4, "battery_current_a": -20.0, "soc_percent": 61.0}, 24)
+    volts = [r.value for r in cells if r.name.startswith("cell")]
+    assert len(volts) == 24
+    assert sum(volts) / 24 == pytest.approx(50.4 / 24, abs=0.01)
+    assert len(set(volts)) > 10  # real cells differ a little
+    assert {r.name: r.value for r in cells}["soc"] == 61.0
+
+
+def test_the_weather_client_reads_the_local_open_meteo(tmp_path: Path) -> None:
+    world, when = World(1), datetime(2026, 6, 21, 12, 0)
+    server = DemoHttp(weather_source(world, lambda: 0.2, lambda: when), tmp_path / "inbox.jsonl")
+    server.start()
+    try:
+        config = parse_weather_config(
+            {"api": {"base_url": f"http://127.0.0.1:{server.port}/v1/forecast", "retries": 0}})
+        observation = OpenMeteoClient(config).fetch()
+    finally:
+        server.stop()
+    expected = world.weather(when, 0.2)
+    assert observation.values == {VARIABLES[k]: pytest.approx(v) for k, v in expected.items()}
+    assert observation.values["shortwave_radiation"] > 300  # noon in June, light clouds
+    assert abs(observation.ts - time.time()) < 900  # the current 15-minute slot
+
+
+def test_apprise_json_notifications_land_in_the_inbox(tmp_path: Path) -> None:
+    import apprise
+
+    inbox = tmp_path / "notifications.jsonl"
+    server = DemoHttp(lambda: {}, inbox)
+    server.start()
+    try:
+        sender = apprise.Apprise()
+        assert sender.add(f"json://127.0.0.1:{server.port}/notify")
+        assert sender.notify(title="WARNING: grid_lost on demo", body="Grid lost on demo (input 0V)")
+    finally:
+        server.stop()
+    line = json.loads(inbox.read_text().splitlines()[0])
+    assert line["body"]["title"] == "WARNING: grid_lost on demo"
+    assert line["body"]["message"] == "Grid lost on demo (input 0V)"
+
+
+def test_outage_script() -> None:
+    assert not outage_due(0)
+    assert not outage_due(OUTAGE_FIRST_S - 1)
+    assert outage_due(OUTAGE_FIRST_S + 1)
+    assert not outage_due(OUTAGE_FIRST_S + OUTAGE_LENGTH_S + 1)
+    assert outage_due(OUTAGE_FIRST_S + OUTAGE_EVERY_S + 1)
+
+
+@pytest.mark.timeout(60)
+def test_feeds_publish_house_and_bms_and_keep_the_grid(simulator, mqtt_broker: Broker, mqtt_connect) -> None:
+    sim = simulator("pty", seed=2)
+    watcher = Recorder()
+    admin = mqtt_connect("admin", on_message=watcher)
+    admin.subscribe("house/#")
+    admin.subscribe("battery/#")
+    time.sleep(0.3)
+    feeds = Feeds(World(1), sim.control_path, 24, datetime.now,
+                  house=settings_for(mqtt_broker, "house-sensor", "t-house"),
+                  bms=settings_for(mqtt_broker, "solarmon-bms", "t-bms"))
+    feeds.start()
+    try:
+        assert watcher.wait_for(lambda ms: any(m.topic == "battery/cell24" for m in ms)
+                                and any(m.topic == "house/kitchen/temperature" for m in ms), 15)
+        cell = json.loads(watcher.on("battery/cell1")[0].payload)
+        assert cell["unit"] == "V"
+        assert 1.8 < cell["value"] < 2.5
+        assert feeds.snapshot()["grid_available"] is True  # no outage before OUTAGE_FIRST_S
+        assert control(sim.control_path, {"op": "snapshot"})["state"]["grid_available"] is True
+    finally:
+        feeds.stop()
+
+
+def test_demo_time_shifts_the_clock_to_the_given_time_of_day() -> None:
+    evening = datetime(2026, 12, 7, 23, 10).timestamp()
+    offset = clock_offset_s("12:00", evening)
+    assert offset == pytest.approx(-11 * 3600 - 600)
+    assert model_time(evening, offset) == datetime(2026, 12, 7, 12, 0)
+    assert clock_offset_s(None, evening) == 0.0
+    with pytest.raises(ValueError, match="HH:MM"):
+        clock_offset_s("noon", evening)
+
+
+def test_lan_address_is_not_loopback() -> None:
+    address = lan_address()
+    assert address is None or (not address.startswith("127.") and len(address.split(".")) == 4)
+    if address is not None:
+        assert all(0 <= int(part) <= 255 for part in address.split("."))
