@@ -25,8 +25,10 @@ ROOT = REPO / "solarmon"
 # in solarmon/, such as solarmon.atomicfile and solarmon.confighelper, which import no package).
 # Read it bottom-up: the inverter library knows nobody; the MQTT adapter and the simulator know the
 # inverter; the daemon uses both adapters; alerts is a library the web app wires (the web app
-# imports alerts, never the reverse); the demo package may use everything, and is the only
-# consumer of the simulator outside tests and bench.
+# imports alerts, never the reverse); forecast is a library too (calibration, battery outlook, its
+# service), which reads the weather fetcher's wire format and model, wired by the web app in the
+# same way; the demo package may use everything, and is the only consumer of the simulator outside
+# tests and bench.
 ALLOWED: dict[str, frozenset[str]] = {
     "inverter": frozenset(),
     "mqtt": frozenset({"inverter"}),
@@ -34,8 +36,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "weather": frozenset({"mqtt"}),
     "daemon": frozenset({"inverter", "mqtt"}),
     "alerts": frozenset({"inverter", "mqtt"}),
-    "web": frozenset({"inverter", "mqtt", "alerts"}),
-    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web"}),
+    "forecast": frozenset({"inverter", "mqtt", "weather"}),
+    "web": frozenset({"inverter", "mqtt", "alerts", "forecast"}),
+    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "forecast", "web"}),
 }
 SHARED = ""  # the "package" of the modules directly in solarmon/
 # Known exceptions, each with the issue that removes it.
@@ -255,6 +258,8 @@ def test_imports_follow_the_flow():
     ("web", {"daemon", "simulator", "weather", "demo"}),
     ("alerts", {"daemon", "web", "simulator", "weather", "demo"}),
     ("mqtt", {"daemon", "web", "alerts", "simulator", "weather", "demo"}),
+    ("weather", {"forecast", "web", "daemon", "alerts", "simulator", "demo"}),
+    ("forecast", {"web", "daemon", "alerts", "simulator", "demo"}),
 ])
 def test_named_directions(package, forbidden):
     """The directions issue 13 names, spelled out (ALLOWED implies them; this keeps them if it grows)."""

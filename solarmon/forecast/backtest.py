@@ -4,7 +4,7 @@
 
 Replays the history database: for every hour, the weather fetcher's irradiance on the panels'
 plane (`weather` / `tilted_irradiance`, the hour's mean) and air temperature go through the same
-pvlib model the fetcher uses (solarmon.forecast.model), and the result is compared with the
+pvlib model the fetcher uses (solarmon.weather.pvmodel), and the result is compared with the
 inverter's produced energy (the hour's mean of `pv_power_total`). Curtailed hours (battery full
 and not discharging: solarmon.forecast.calibration) are left out of both sums, as are hours
 without irradiance or PV data. Per day: the error of the day's energy.
@@ -42,6 +42,7 @@ from solarmon.forecast.hourly import (
     WEATHER_SOURCE,
     WEATHER_TEMP,
     inverter_sources,
+    open_read_only,
     series_hours,
 )
 from solarmon.weather.config import ArrayConfig, WeatherConfig, load_weather_config
@@ -72,8 +73,8 @@ def hourly_pairs(
     conn: sqlite3.Connection, source: str, array: ArrayConfig, start: int, end: int
 ) -> list[tuple[int, float, float, bool]]:
     """(hour start, modelled W, produced W, curtailed) for every hour with irradiance and PV data."""
-    from solarmon.forecast.model import model_arrays  # pvlib
     from solarmon.weather.client import HourlyWeather
+    from solarmon.weather.pvmodel import model_arrays  # pvlib
 
     gti = series_hours(conn, WEATHER_SOURCE, WEATHER_GTI, start, end)
     temp = series_hours(conn, WEATHER_SOURCE, WEATHER_TEMP, start, end)
@@ -138,9 +139,7 @@ def run(
     calibration_days: int = 7, min_day_kwh: float = 0.5,
 ) -> dict[str, Any]:
     """The backtest's result as a JSON-able dict."""
-    from solarmon.web.history.schema import connect
-
-    conn = connect(db, read_only=True)
+    conn = open_read_only(db)
     try:
         source = source or next(iter(inverter_sources(conn)), "")
         if not source:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 HOUR_S = 3600
 INVERTER_PREFIX = "inverter:"
@@ -26,6 +27,16 @@ FLOAT_BIT = "is_charging_to_float"
 WEATHER_SOURCE = "weather"
 WEATHER_GTI = "tilted_irradiance"
 WEATHER_TEMP = "temperature"
+
+
+def open_read_only(path: str | Path, timeout_s: float = 10.0) -> sqlite3.Connection:
+    """A connection to the history database that can only read (for the backtest and scripts; the
+    web app passes its own, solarmon.web.history.schema.connect). The web app may be writing: the
+    busy timeout waits for its commit instead of failing."""
+    conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+    conn.execute("PRAGMA query_only = 1")
+    return conn
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,19 @@
 """The web app's forecast service: receive the fetcher's forecast, calibrate, project the battery.
 
 - An MQTT connection of its own (account `solarmon-web`, client id `solarmon-web-forecast`)
-  subscribes to `forecast/hourly` and `forecast/+/hourly` (solarmon.forecast.wire); paho's
+  subscribes to `forecast/hourly` and `forecast/+/hourly` (solarmon.weather.forecast_wire); paho's
   thread only parses the JSON, joins the parts and hands the document over.
 - A worker thread stores the modelled hours (solarmon.forecast.store), then, on every new
   forecast and every `recompute_s`, recomputes the calibration (solarmon.forecast.calibration),
   today's and tomorrow's curves and the battery outlook (solarmon.forecast.outlook) from the
   history database (read-only), and keeps the result for GET /api/forecast.
-- It puts a few numbers into the live state as the source `forecast` (expected kWh today and
-  tomorrow, SoC at sunrise, `cutoff_before_sunrise`), where the built-in alert rule
+- It hands a few numbers on as the live source `forecast` (expected kWh today and tomorrow, SoC
+  at sunrise, `cutoff_before_sunrise`), where the built-in alert rule
   `battery_cutoff_before_sunrise` watches them. `cutoff_before_sunrise` is 1 only in the evening
   window (from `evening_from_hour` until sunrise): the alert comes while something can be done.
+
+A library: it imports nothing of the web app. The web app's glue (solarmon/web/forecast.py) passes
+in how to open the history read-only, how to read a live value and how to publish one.
 """
 
 from __future__ import annotations
@@ -23,10 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any
 
-from solarmon.forecast import wire
 from solarmon.forecast.calibration import ArrayCalibration, calibrate
 from solarmon.forecast.config import ForecastSettings
 from solarmon.forecast.hourly import (
@@ -40,8 +41,14 @@ from solarmon.forecast.hourly import (
 )
 from solarmon.forecast.outlook import estimate_capacity_wh, load_profile, project
 from solarmon.forecast.store import ForecastStore
+from solarmon.mqtt.client import MqttConnection, MqttSettings
+from solarmon.weather import forecast_wire as wire
 
 LOG = logging.getLogger(__name__)
+
+ConnectHistory = Callable[[], "sqlite3.Connection | None"]  # a read-only connection, or None
+LiveValue = Callable[[str, str], Any]  # (source, catalog key) -> the live value, or None
+Publish = Callable[[float, dict[str, Any], dict[str, str]], None]  # (ts, values, units) of `forecast`
 
 SUBSCRIPTIONS = (wire.INDEX_TOPIC, f"forecast/+{wire.PART_SUFFIX}")
 LIVE_SOURCE = "forecast"
@@ -121,16 +128,21 @@ class ForecastService:
         settings: ForecastSettings,
         *,
         store: ForecastStore,
-        history_path: Path | None,
         tz: tzinfo,
-        state: Any = None,
-        mqtt: Any = None,
+        connect_history: ConnectHistory | None = None,
+        live_value: LiveValue | None = None,
+        publish: Publish | None = None,
+        mqtt: MqttSettings | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.settings, self.store, self.history_path = settings, store, history_path
-        self.tz, self.state, self.clock = tz, state, clock
+        """Build cold. The caller (the web app's glue, a test, a script) passes what the service
+        reads and writes outside its own store: `connect_history` opens a read-only connection to
+        the history database (None while there is none), `live_value(source, key)` is a live value
+        or None, `publish(ts, values, units)` hands the live source `forecast` on."""
+        self.settings, self.store, self.tz, self.clock = settings, store, tz, clock
+        self._connect_history, self._live_value, self._publish = connect_history, live_value, publish
         self._mqtt_settings = mqtt
-        self._connection: Any = None
+        self._connection: MqttConnection | None = None
         self._doc: dict[str, Any] | None = None
         self._index: dict[str, Any] | None = None
         self._parts: dict[str, dict[str, Any]] = {}
@@ -142,7 +154,6 @@ class ForecastService:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._history: sqlite3.Connection | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -152,8 +163,6 @@ class ForecastService:
         self._thread = threading.Thread(target=self._run, name="forecast", daemon=True)
         self._thread.start()
         if self._mqtt_settings is not None:
-            from solarmon.mqtt.client import MqttConnection
-
             self._connection = MqttConnection(self._mqtt_settings, subscriptions=list(SUBSCRIPTIONS),
                                               on_message=self._on_message)
             self._connection.start()
@@ -231,13 +240,9 @@ class ForecastService:
             self.store.save(doc["hours"], float(doc["generated_ts"]))
 
     def _history_conn(self) -> sqlite3.Connection | None:
-        if self.history_path is None or not self.history_path.exists():
-            return None
-        from solarmon.web.history.schema import connect
-
-        # One read-only connection per calling thread would be tidier; the worker is the only
-        # regular caller and refresh() is for tests, so one connection, opened lazily, suffices.
-        return connect(self.history_path, read_only=True)
+        # A connection per recompute, closed after it: the worker is the only regular caller
+        # (refresh() is for tests), so nothing is shared between threads.
+        return self._connect_history() if self._connect_history is not None else None
 
     def recompute(self) -> None:
         """Calibration, curves and outlook from the latest forecast and the history."""
@@ -327,9 +332,8 @@ class ForecastService:
 
     def _soc_now(self, conn: sqlite3.Connection, source: str, now: float) -> float | None:
         """The live SoC, else the last hour's mean from history."""
-        if self.state is not None:
-            snap = self.state.snapshot(source)
-            value = None if snap is None else snap.values.get(SOC)
+        if self._live_value is not None:
+            value = self._live_value(source, SOC)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return float(value)
         recent = series_hours(conn, source, SOC, hour_floor(now) - 2 * HOUR_S, hour_floor(now) + HOUR_S)
@@ -337,10 +341,8 @@ class ForecastService:
 
     def _publish_live(self, result: Mapping[str, Any], now: float) -> None:
         """The numbers the alert rules and /api/data-style readers see, as the source `forecast`."""
-        if self.state is None:
+        if self._publish is None:
             return
-        from solarmon.web.state import SourceUpdate
-
         values: dict[str, Any] = {
             "expected_today_kwh": result["today"]["expected_kwh"],
             "expected_tomorrow_kwh": result["tomorrow"]["expected_kwh"],
@@ -357,7 +359,7 @@ class ForecastService:
             if outlook.get("soc_at_sunrise_pct") is not None:
                 values["soc_at_sunrise_pct"] = outlook["soc_at_sunrise_pct"]
                 units["soc_at_sunrise_pct"] = "%"
-        self.state.apply(SourceUpdate(LIVE_SOURCE, now, values, units, file="forecast"))
+        self._publish(now, values, units)
 
     # -- output ---------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

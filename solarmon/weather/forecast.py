@@ -2,9 +2,9 @@
 
 Every fetch round (solarmon.weather.fetcher) runs `Forecaster.run()`: one hourly request per
 distinct plane (tilt, azimuth) for yesterday, today and tomorrow, the model of
-solarmon.forecast.model (pvlib, imported here only: this module runs in the fetcher process), then:
+solarmon.weather.pvmodel (pvlib, imported here only: this module runs in the fetcher process), then:
 - MQTT, retained: `forecast/<array>/hourly` and `forecast/hourly` (the forecast as JSON, split
-  to fit the broker's 4 KiB message limit: solarmon/forecast/wire.py; the web app's input) and
+  to fit the broker's 4 KiB message limit: solarmon/weather/forecast_wire.py; the web app's input) and
   `forecast/<array>/energy_today_kwh`, `.../energy_tomorrow_kwh` and `forecast/total/...` as
   plain numbers (for Home Assistant and friends);
 - `forecast.prom` (Prometheus textfile, written atomically): energy per array and day, the
@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from solarmon.atomicfile import write_atomic
-from solarmon.forecast import wire
+from solarmon.weather import forecast_wire as wire
 from solarmon.weather.client import HourlyWeather, WeatherError
 from solarmon.weather.config import WeatherConfig
 
@@ -114,7 +114,7 @@ class Forecaster:
 
     def build(self) -> dict[str, Any]:
         """The forecast document (see docs/FORECAST.md, "forecast/hourly")."""
-        from solarmon.forecast.model import model_arrays  # pvlib: only where a forecast is made
+        from solarmon.weather.pvmodel import model_arrays  # pvlib: only where a forecast is made
 
         planes: dict[tuple[float, float], HourlyWeather] = {}
         for array in self.config.arrays:

@@ -17,8 +17,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from solarmon.forecast import web as forecast_web
-from solarmon.web import alerts, api, auth, house, metrics, openapi, pages, stream
+from solarmon.web import alerts, api, auth, forecast, house, metrics, openapi, pages, stream
 from solarmon.web.config import WebConfig, config_from_mapping
 from solarmon.web.control import ControlClient
 from solarmon.web.energy import Energy
@@ -39,7 +38,7 @@ PARTS: tuple[tuple[str, Callable[[Flask, WebContext], None]], ...] = (
     ("pages", pages.init_app),  # dashboard pages of both themes
     ("auth", auth.init_app),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
     ("alerts", alerts.init_app),  # alert rules, /api/alerts, the alerts page and banner
-    ("forecast", forecast_web.init_app),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
+    ("forecast", forecast.init_app),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
 )
 MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
 JSON_PREFIXES = ("/api/", "/metrics")

@@ -23,6 +23,7 @@ from solarmon.forecast.outlook import LoadProfile, estimate_capacity_wh, load_pr
 from solarmon.forecast.service import ForecastService
 from solarmon.forecast.store import ForecastStore
 from solarmon.weather.config import ArrayConfig
+from solarmon.web.forecast import history_reader, live_publisher, live_reader
 from solarmon.web.state import LiveState, SourceUpdate
 from tests.alerts.conftest import wait_until
 from tests.forecast.conftest import forecast_doc
@@ -134,19 +135,20 @@ def test_forecast_settings_errors_name_the_key() -> None:
 
 def run_alerts(
     history_db: Path, tmp_path: Path, now: float, soc: float
-) -> tuple[AlertService, ForecastService]:
+) -> tuple[AlertService, ForecastService, LiveState]:
     state = LiveState(clock=lambda: now)  # values age by the scenario's clock (stale after 180 s)
     state.apply(SourceUpdate(SOURCE, now, {"battery_capacity": soc}))
     settings = ForecastSettings(battery_usable_kwh=9.6, cutoff_soc_pct=20.0, evening_from_hour=17)
-    service = ForecastService(settings, store=ForecastStore(tmp_path / f"f{now}.db"),
-                              history_path=history_db, tz=UTC_ZONE, state=state, clock=lambda: now)
+    service = ForecastService(settings, store=ForecastStore(tmp_path / f"f{now}.db"), tz=UTC_ZONE,
+                              connect_history=history_reader(history_db), live_value=live_reader(state),
+                              publish=live_publisher(state), clock=lambda: now)
     alerts = AlertService(tuple(default_rules()), state=state, store=AlertStore(None), delivery=Delivery([]),
                           notify_interval_s=0, tick_s=0.05)
     service.store.open()
     alerts.start()
     service.feed(forecast_doc("hourly_mixed_toulouse.json", now, (ArrayConfig("roof", 35, 0, 4.0),)))
     service.refresh()
-    return alerts, service
+    return alerts, service, state
 
 
 def fired(alerts: AlertService) -> list[str]:
@@ -154,7 +156,7 @@ def fired(alerts: AlertService) -> list[str]:
 
 
 def test_predictive_alert_fires_on_a_low_evening(history_db: Path, tmp_path: Path) -> None:
-    alerts, service = run_alerts(history_db, tmp_path, END, soc=28.0)
+    alerts, service, _state = run_alerts(history_db, tmp_path, END, soc=28.0)
     try:
         result = service.snapshot()
         assert result["outlook"]["cutoff_before_sunrise"] is True
@@ -167,11 +169,11 @@ def test_predictive_alert_fires_on_a_low_evening(history_db: Path, tmp_path: Pat
 
 def test_no_alert_with_a_full_battery_or_in_the_morning(history_db: Path, tmp_path: Path) -> None:
     for now, soc in ((END, 97.0), (END - 9 * HOUR_S, 28.0)):  # 19:00 full; 10:00 low but daytime
-        alerts, service = run_alerts(history_db, tmp_path, now, soc)
+        alerts, service, state = run_alerts(history_db, tmp_path, now, soc)
         try:
             alerts.tick()
             assert "battery_cutoff_before_sunrise" not in fired(alerts)
-            live = service.state.snapshot("forecast")
+            live = state.snapshot("forecast")
             assert live.values["cutoff_before_sunrise"] == 0
         finally:
             alerts.stop()

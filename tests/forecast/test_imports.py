@@ -15,7 +15,7 @@ app = create_app({"history": {"db_path": sys.argv[1]}})
 client = app.test_client()
 client.get("/api/forecast"); client.get("/forecast"); client.get("/api/openapi.json")
 import solarmon.forecast.service, solarmon.forecast.calibration, solarmon.forecast.outlook
-print(json.dumps({"forecast": "solarmon.forecast.web" in sys.modules,
+print(json.dumps({"forecast": "solarmon.web.forecast" in sys.modules,
                   "heavy": sorted(m for m in ("pvlib", "pandas", "scipy") if m in sys.modules)}))
 """
 
@@ -31,7 +31,7 @@ def test_web_app_imports_neither_pvlib_nor_pandas(tmp_path: Path) -> None:
 
 def test_the_fetcher_does_load_pvlib_for_its_model() -> None:
     """The check above can fail: the same probe sees pvlib once the model is imported."""
-    probe = "import sys, solarmon.forecast.model; print('pvlib' in sys.modules and 'pandas' in sys.modules)"
+    probe = "import sys, solarmon.weather.pvmodel; print('pvlib' in sys.modules and 'pandas' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
                             cwd=REPO)
     assert result.stdout.strip() == "True", result.stderr

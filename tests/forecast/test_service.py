@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from solarmon.forecast import wire
 from solarmon.forecast.config import ForecastSettings
 from solarmon.forecast.service import ForecastService, validate
 from solarmon.forecast.store import ForecastStore
+from solarmon.weather import forecast_wire as wire
 from solarmon.weather.config import ArrayConfig
 from tests.forecast.conftest import forecast_doc
 
@@ -22,7 +22,7 @@ ARRAYS = tuple(ArrayConfig(f"a{i}", 30, -90 + 30 * i, 10.0) for i in range(8))
 
 
 def service(tmp_path: Path, now: float) -> ForecastService:
-    svc = ForecastService(ForecastSettings(), store=ForecastStore(tmp_path / "f.db"), history_path=None,
+    svc = ForecastService(ForecastSettings(), store=ForecastStore(tmp_path / "f.db"),
                           tz=zoneinfo.ZoneInfo("UTC"), clock=lambda: now)
     svc.store.open()
     return svc

@@ -17,11 +17,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from solarmon.confighelper import ConfigError
-from solarmon.forecast import wire
-from solarmon.forecast.model import model_arrays
+from solarmon.weather import forecast_wire as wire
 from solarmon.weather.client import OpenMeteoClient, WeatherDecodeError, parse_hourly
 from solarmon.weather.config import ArrayConfig, WeatherConfig, parse_weather_config
 from solarmon.weather.forecast import Forecaster
+from solarmon.weather.pvmodel import model_arrays
 from tests.fixtures.broker import Broker, Recorder
 from tests.weather.conftest import FakeOpenMeteo, Reply, body
 

@@ -1,26 +1,37 @@
-"""The forecast part of the web app (EXTENSIONS: solarmon.forecast.web): GET /api/forecast, the
-/forecast page of both themes, the service that feeds them.
+"""The web app's forecast part: GET /api/forecast, the /forecast page of both themes, the service
+that feeds them.
 
-`init_app` reads web.yaml `forecast:` (solarmon.forecast.config), builds the ForecastService (not
-started; its MQTT account is the `mqtt:` section's, client id `solarmon-web-forecast`) and
-registers the routes. Nothing here imports pvlib or pandas: the model runs in the weather fetcher.
+The web app wires the forecast, never the reverse: solarmon/forecast/ is a library (calibration,
+outlook, store, the ForecastService) that imports nothing of solarmon.web; this module, registered
+by name in `create_app()`, builds it from web.yaml `forecast:` and hands it what it needs of the
+web app: a read-only connection to the history database (`solarmon.web.history.schema.connect`),
+the live state's values and a way to publish its own (the live source `forecast`, which the alert
+rule `battery_cutoff_before_sunrise` watches). The service is built cold; its MQTT account is the
+`mqtt:` section's, client id `solarmon-web-forecast`. Nothing here imports pvlib or pandas: the
+model runs in the weather fetcher.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
 
 from solarmon.forecast.config import parse_forecast_settings
-from solarmon.forecast.service import ForecastService
+from solarmon.forecast.service import LIVE_SOURCE, ConnectHistory, ForecastService, LiveValue, Publish
 from solarmon.forecast.store import ForecastStore
+from solarmon.mqtt.credentials import mqtt_settings_from_config
 from solarmon.web.auth import read_access
+from solarmon.web.energy import _system_tz  # the zone energy days use: one rule for "today"
+from solarmon.web.history.schema import connect
 from solarmon.web.pages import CONTENT_SECURITY_POLICY, PAGES, missing_vendor_files
 from solarmon.web.params import ApiError
 from solarmon.web.runtime import WebContext, get_context
+from solarmon.web.state import LiveState, SourceUpdate
 
 LOG = logging.getLogger(__name__)
 PART = "forecast"
@@ -39,28 +50,51 @@ def init_app(app: Flask, ctx: WebContext) -> None:
         return
     mqtt = None
     if ctx.config.raw_sections.get("mqtt") is not None:
-        from solarmon.mqtt.credentials import mqtt_settings_from_config
-
         mqtt = mqtt_settings_from_config(ctx.config.raw_sections["mqtt"], source=where,
                                          client_id="solarmon-web-forecast", default_username="solarmon-web")
-    if ctx.config.history.timezone:
-        tz: Any = zoneinfo.ZoneInfo(ctx.config.history.timezone)
-    else:
-        from solarmon.web.energy import _system_tz  # the zone energy days use: one rule for "today"
-
-        tz = _system_tz()
+    tz: Any = zoneinfo.ZoneInfo(ctx.config.history.timezone) if ctx.config.history.timezone else _system_tz()
     history = ctx.parts.history
+    state = ctx.parts.state
     service = ForecastService(
         settings,
         store=ForecastStore(ctx.config.path(settings.db_path)),
-        history_path=ctx.config.path(ctx.config.history.db_path) if history is not None else None,
         tz=tz,
-        state=ctx.parts.state,
+        connect_history=history_reader(history.path) if history is not None else None,
+        live_value=live_reader(state) if state is not None else None,
+        publish=live_publisher(state) if state is not None else None,
         mqtt=mqtt,
     )
     ctx.parts.forecast = service
     ctx.add_service(service, PART)
     ctx.health[PART] = service.health
+
+
+def history_reader(path: Path) -> ConnectHistory:
+    """Opens the history database read-only (None until the web app has written it)."""
+
+    def open_read_only() -> sqlite3.Connection | None:
+        return connect(path, read_only=True) if path.exists() else None
+
+    return open_read_only
+
+
+def live_reader(state: LiveState) -> LiveValue:
+    """A live value of the live state (None when absent or stale)."""
+
+    def value(source: str, key: str) -> Any:
+        snap = state.snapshot(source)
+        return None if snap is None else snap.values.get(key)
+
+    return value
+
+
+def live_publisher(state: LiveState) -> Publish:
+    """Puts the service's numbers into the live state as the source `forecast`."""
+
+    def publish(ts: float, values: dict[str, Any], units: dict[str, str]) -> None:
+        state.apply(SourceUpdate(LIVE_SOURCE, ts, values, units, file="forecast"))
+
+    return publish
 
 
 def _nav_items(theme: str, endpoint: str) -> list[dict[str, Any]]:
