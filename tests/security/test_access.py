@@ -43,6 +43,7 @@ EXPECTED: dict[str, str] = {
     "alerts.acknowledge": "operator",
     "alerts.page_standard": "read",
     "alerts.page_lcars": "read",
+    **{f"forecast.{name}": "read" for name in ("forecast", "page_standard", "page_lcars")},
 }
 # Values for the URL converters of the routes (a new converter name needs a sample here).
 SAMPLE_ARGS: dict[str, str] = {"filename": "css/common.css", "token_id": "deadbeef", "name": "nobody",
