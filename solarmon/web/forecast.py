@@ -35,6 +35,9 @@ from solarmon.web.state import LiveState, SourceUpdate
 
 LOG = logging.getLogger(__name__)
 PART = "forecast"
+# The weather fetcher's file for Prometheus (weather.yaml forecast.prom_file, by default in the
+# folder the reader watches): never a source of the web app, whose source `forecast` is the service's.
+FETCHER_PROM_FILE = "forecast.prom"
 
 bp = Blueprint("forecast", __name__)
 
@@ -45,6 +48,8 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     settings = parse_forecast_settings(ctx.config.raw_sections.get("forecast"), where=where)
     app.register_blueprint(bp)
     app.context_processor(lambda: {"forecast_nav": _nav_items})
+    if ctx.parts.reader is not None:
+        ctx.parts.reader.ignore_files(FETCHER_PROM_FILE)
     if not settings.enabled:
         LOG.info("forecast is off (forecast.enabled: false in %s)", where)
         return
