@@ -26,10 +26,10 @@ from types import FrameType
 from typing import TextIO
 
 from solarmon.demo.broker import mosquitto_paths, write_broker_files
-from solarmon.demo.configs import SECTION, DemoPorts, write_configs
+from solarmon.demo.configs import SECTION, DemoPorts, Plant, write_configs
 from solarmon.demo.feeds import Feeds
 from solarmon.demo.history import fill_demo_history, model_time
-from solarmon.demo.http import DemoHttp, weather_source
+from solarmon.demo.http import DemoHttp, weather_forecast, weather_source
 from solarmon.demo.parts import PartFailed, Parts, child_env, free_port, lan_address, log_has, port_open
 from solarmon.demo.world import World
 from solarmon.mqtt.client import MqttSettings
@@ -129,13 +129,14 @@ class Demo:
         now = time.time()
         self.offset_s = clock_offset_s(self.options.time_of_day, now)
         self.http = DemoHttp(weather_source(self.world, self._cloudiness, self._model_now),
-                             folder / "notifications.jsonl")
+                             folder / "notifications.jsonl",
+                             weather_forecast(self.world, self._cloudiness, self._model_at))
         self.http.start()
         tools = mosquitto_paths()
         broker_port = free_port() if tools else None
         mqtt_dir = folder / "mqtt" if tools else None
         ports = DemoPorts(web=self.options.port, broker=broker_port, http=self.http.port)
-        write_configs(folder, ports, mqtt_dir)
+        write_configs(folder, ports, mqtt_dir, Plant.of(self.profile))
         password = self._account()
         self._history()
         if tools and mqtt_dir is not None and broker_port is not None:
@@ -172,6 +173,9 @@ class Demo:
 
     def _model_now(self) -> datetime:
         return model_time(time.time(), self.offset_s)
+
+    def _model_at(self, ts: float) -> datetime:
+        return model_time(ts, self.offset_s)
 
     def _cloudiness(self) -> float:
         return self.feeds.cloudiness() if self.feeds is not None else 0.3

@@ -114,6 +114,37 @@ def test_the_weather_client_reads_the_local_open_meteo(tmp_path: Path) -> None:
     assert abs(observation.ts - time.time()) < 900  # the current 15-minute slot
 
 
+def test_the_local_open_meteo_serves_the_hourly_forecast_to_the_fetchers_model(tmp_path: Path) -> None:
+    """The demo's forecast panel needs an hourly body: the real client parses it, the fetcher's
+    Forecaster models it (pvlib), and today and tomorrow both have sun in the demo's clock."""
+    from solarmon.demo.configs import DEMO_PLANT_ARRAY
+    from solarmon.demo.http import weather_forecast
+    from solarmon.weather.forecast import Forecaster
+
+    world, now = World(1), time.time()
+    server = DemoHttp(lambda: {}, tmp_path / "inbox.jsonl",
+                      weather_forecast(world, lambda: 0.2, datetime.fromtimestamp, clock=lambda: now))
+    server.start()
+    try:
+        config = parse_weather_config({"api": {"base_url": f"http://127.0.0.1:{server.port}/v1/forecast",
+                                               "retries": 0}, "arrays": [DEMO_PLANT_ARRAY]})
+        client = OpenMeteoClient(config)
+        hourly = client.fetch_hourly(40, 0)
+        forecaster = Forecaster(config, client, clock=lambda: now)
+        assert forecaster.run(), forecaster.last_error
+    finally:
+        server.stop()
+    assert len(hourly.start_ts) == 72
+    assert hourly.start_ts[0] == now - now % 86400 - 86400 - 3600  # yesterday 00:00 GMT's hour
+    doc = forecaster.last
+    assert doc is not None
+    day = 86400
+    first = now - now % day
+    energy = {ahead: sum(h["total_w"] for h in doc["hours"] if first + ahead * day <= h["start_ts"]
+                         < first + (ahead + 1) * day) / 1000 for ahead in (0, 1)}
+    assert all(4.0 < kwh < 40.0 for kwh in energy.values()), energy  # 4 kWp: a few sun hours a day
+
+
 def test_apprise_json_notifications_land_in_the_inbox(tmp_path: Path) -> None:
     import apprise
 
