@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,9 +36,11 @@ PASSWORD_ENV = "SOLARMON_MQTT_PASSWORD"  # noqa: S105 - the name of a variable, 
 USERNAME_ENV = "SOLARMON_MQTT_USERNAME"
 SYSTEMD_CREDENTIAL = "mqtt-password"
 KNOWN_KEYS = frozenset(
-    {"host", "port", "username", "password", "password_file", "keepalive_s", "tls_ca_file"}
+    {"host", "port", "username", "password", "password_file", "keepalive_s", "tls_ca_file", "client_id"}
 )
 MAX_KEEPALIVE_S = 3600
+# What Mosquitto and every MQTT 3.1.1 broker accept as a client id without surprises.
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class MqttConfigError(MqttError):
@@ -106,6 +109,11 @@ def mqtt_settings_from_config(
             password = read_password_file(credential)
     if not password:
         password = _opt_str(section, "password", source)
+    own_id = _opt_str(section, "client_id", source)
+    if own_id is not None and not CLIENT_ID_RE.fullmatch(own_id):
+        raise MqttConfigError(
+            f"{source}: mqtt.client_id must be 1..64 characters of A-Z a-z 0-9 _ . -, got {own_id!r}"
+        )
     if password and not username:
         raise MqttConfigError(f"{source}: an MQTT password is set but mqtt.username is missing")
     return MqttSettings(
@@ -113,7 +121,7 @@ def mqtt_settings_from_config(
         port=port,
         username=username,
         password=password,
-        client_id=client_id,
+        client_id=own_id or client_id,
         keepalive_s=keepalive_s,
         tls_ca_file=_opt_str(section, "tls_ca_file", source),
     )
