@@ -79,6 +79,7 @@ class HistoryWriter:
         self.retention = retention
         self.stats = WriterStats()
         self._commit_interval_s = commit_interval_s
+        self._errors_at_failure = 0  # stats.errors when the current failure began
         self._rollup_interval_s = rollup_interval_s
         self._retention_interval_s = retention_interval_s
         self._max_gap_s = max_gap_s
@@ -200,16 +201,22 @@ class HistoryWriter:
             conn.execute("COMMIT")
             # A rollup or retention run that succeeds while a failed batch still waits for its
             # retry does not make the history healthy again: only writing that batch does.
-            if what == "write" or not self._pending:
+            if (what == "write" or not self._pending) and self.stats.failing:
                 self.stats.failing = False
+                log.warning("history writing works again (%d failures while it failed)",
+                            self.stats.errors - self._errors_at_failure)
             return True
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self.stats.errors += 1
-            self.stats.failing = True
             self.stats.last_error = f"{what}: {exc}"
-            log.error("history %s failed: %s", what, exc)
+            # Logged on the transition only: a full disk retried every commit interval must not
+            # also fill the journal (the failures are counted in /api/status and /metrics).
+            if not self.stats.failing:
+                self._errors_at_failure = self.stats.errors - 1
+                log.error("history %s failed: %s (retried; logged again when it works)", what, exc)
+            self.stats.failing = True
             return False
 
     def _write_pending(self) -> None:
