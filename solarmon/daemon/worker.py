@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
+from solarmon.daemon.journal import PromJournal
 from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
 from solarmon.daemon.schedule import Clock, Interval, Schedule
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
@@ -96,6 +97,10 @@ class DeviceWorker:
         self.heartbeat = clock()
         self.cycles = 0
         self._prom_failing = False
+        self._journal = (PromJournal(device.prom_file, max_age_s=device.journal_age_s,
+                                     max_bytes=int(device.journal_max_mb * 1024 * 1024), clock=wall_clock)
+                         if device.journal_age_s > 0 else None)
+        self._journal_failing = False
         self._discarded_before: Counter[str] = Counter()
 
     # -- the device ------------------------------------------------------------------------
@@ -213,6 +218,22 @@ class DeviceWorker:
         if self._prom_failing:
             LOG.warning("[%s] writing %s works again", self.device.name, self.device.prom_file)
         self._prom_failing = False
+        self._append_journal(text)
+
+    def _append_journal(self, text: str) -> None:
+        """Journal the text just written (for the web app's replay); errors logged on the transition."""
+        if self._journal is None:
+            return
+        try:
+            self._journal.append(text)
+        except OSError as exc:
+            if not self._journal_failing:
+                LOG.error("[%s] cannot append to %s: %s", self.device.name, self._journal.path, exc)
+            self._journal_failing = True
+            return
+        if self._journal_failing:
+            LOG.warning("[%s] appending to %s works again", self.device.name, self._journal.path)
+        self._journal_failing = False
 
     # -- the thread ----------------------------------------------------------------------------
 
@@ -259,6 +280,8 @@ class DeviceWorker:
                     self.schedule.failed()
         self._drain_jobs()
         self._drop_link()
+        if self._journal is not None:
+            self._journal.close()
 
     def _drain_jobs(self) -> None:
         while True:

@@ -93,6 +93,11 @@ def _build_core(ctx: WebContext) -> None:
         ctx.health["history"] = history.status
         ctx.parts["energy"] = Energy(history, config.history.timezone or None)
         sinks.append(history.submit)
+        # Before the reader: what the daemon wrote while the web app was down goes into the
+        # history first, in order (issue 14.7; docs/INTERFACES.md "The .prom journal").
+        from solarmon.web.journal import JournalReplay
+
+        ctx.add_service(JournalReplay(config.path(config.data.prom_dir), history), "journal")
     reader = PromReader(config.path(config.data.prom_dir), state, sinks=tuple(sinks),
                         poll_interval_s=config.data.poll_interval_s)
     ctx.add_service(reader, "reader")

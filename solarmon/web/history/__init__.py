@@ -123,6 +123,17 @@ class History:
             conn.execute(sql + " ORDER BY source, metric")
         return [{"source": s, "metric": m, "unit": u} for s, m, u in rows]
 
+    def latest_ts(self, source: str) -> int | None:
+        """The newest raw sample's time (Unix seconds) of any metric of `source`; None: none yet.
+
+        One primary-key probe per series (max of a (series, ts) key range), not a scan."""
+        conn = self._reader()
+        row = conn.execute(
+            "SELECT max((SELECT max(ts) FROM raw WHERE series = s.id)) FROM series s WHERE source = ?",
+            (source,),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
     def sources(self) -> list[str]:
         """Every source with history."""
         conn = self._reader()
