@@ -293,3 +293,31 @@ def test_arrays_are_sqlites_round_to_3_decimals(history, clock, tier_hours):
     ).fetchone()
     db.close()
     assert [body["series"]["x"][k] for k in ("avg", "min", "max")] == [json.loads(r) for r in reference]
+
+
+def test_block_cache_serves_whole_blocks_and_late_samples_invalidate_them(history, clock):
+    """Issue 14.18: a repeated 24-hour chart reads its whole blocks of buckets from the cache,
+    and the body is byte for byte what the uncached query gives, before and after a late sample."""
+    from solarmon.web.history import queries
+
+    for i in range(0, 2 * 86400, 60):
+        history.submit(SourceUpdate(SRC, T0 - 2 * 86400 + i, {"v": 50 + (i % 977) / 100, "w": i % 300}))
+    assert history.flush()
+    conn = history._reader()
+
+    def uncached() -> bytes:
+        series = history._series_of(conn, SRC, ["v", "w"])
+        return queries.historical_json(conn, series, SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000,
+                                       history.retention, clock())
+
+    first = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    hits = history._blocks.hits
+    again = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert history._blocks.hits - hits >= 2 * 8  # ~10 whole blocks per metric came from the cache
+    assert first == again == uncached()
+    history.submit(SourceUpdate(SRC, T0 - 43200 + 30, {"v": 99.0}))  # late: in a cached block
+    assert history.flush()
+    after = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert after == uncached()
+    assert after != first
+    assert 99.0 in json.loads(after)["series"]["v"]["max"]

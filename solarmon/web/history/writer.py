@@ -29,6 +29,7 @@ from solarmon.web.energy import (
     store_energy,
 )
 from solarmon.web.history import rollups
+from solarmon.web.history.blockcache import BlockCache
 from solarmon.web.history.rollups import Retention
 from solarmon.web.history.schema import connect, migrate
 from solarmon.web.state import SourceUpdate
@@ -74,8 +75,10 @@ class HistoryWriter:
         queue_size: int = 200_000,
         max_gap_s: float = MAX_GAP_S,
         clock: Callable[[], float] = time.time,
+        cache: BlockCache | None = None,
     ) -> None:
         self.path = path
+        self.cache = cache  # told about every committed change (blockcache.py)
         self.retention = retention
         self.stats = WriterStats()
         self._commit_interval_s = commit_interval_s
@@ -179,12 +182,16 @@ class HistoryWriter:
                 now = time.monotonic()
                 if self._touched and (markers or stopping or now - last_rollup >= self._rollup_interval_s):
                     if self._transaction(lambda c: rollups.rollup(c, self._touched), "rollup"):
+                        if self.cache is not None:
+                            self.cache.invalidate(self._touched)
                         self._touched = {}
                     last_rollup = now
                 if now - last_retention >= self._retention_interval_s or any(m.retention for m in markers):
                     self._transaction(
                         lambda c: rollups.apply_retention(c, self.retention, self._clock()), "retention"
                     )
+                    if self.cache is not None:
+                        self.cache.clear()
                     last_retention = now
                 for marker in markers:
                     marker.done.set()
@@ -257,6 +264,10 @@ class HistoryWriter:
         if self._transaction(work, "write"):
             self._series.update(new_series)
             rollups.merge_touched(self._touched, rows)
+            if self.cache is not None:
+                batch_touched: dict[int, tuple[int, int]] = {}
+                rollups.merge_touched(batch_touched, rows)
+                self.cache.invalidate(batch_touched)
             self.stats.rows_written += len(rows)
             self.stats.batches += 1
             self.stats.last_commit = self._clock()
