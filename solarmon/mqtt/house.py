@@ -155,6 +155,7 @@ class HouseSubscriber:
     prom_interval_s: float = PROM_INTERVAL_S
     topics: Sequence[str] = SUBSCRIPTIONS
     clock: Callable[[], float] = time.time
+    persistent_session: bool = True
     board: SensorBoard = field(default_factory=SensorBoard)
     _queue: queue.Queue[SensorValue | WeatherStatus | None] = field(
         default_factory=lambda: queue.Queue(QUEUE_MAX)
@@ -169,8 +170,13 @@ class HouseSubscriber:
             return
         self._worker = threading.Thread(target=self._drain, name="house-sensors", daemon=True)
         self._worker.start()
+        # A persistent session under the fixed client id: the broker queues QoS 1 messages while
+        # this subscriber reconnects (a broker restart), so sensor readings are not lost.
+        settings = self.settings
+        if self.persistent_session and settings.client_id:
+            settings = replace(settings, clean_session=False)
         self._connection = MqttConnection(
-            self.settings, subscriptions=list(self.topics), on_message=self._on_message, clock=self.clock
+            settings, subscriptions=list(self.topics), on_message=self._on_message, clock=self.clock
         )
         self._connection.start()
 

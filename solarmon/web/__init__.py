@@ -22,6 +22,7 @@ from solarmon.web.config import WebConfig, config_from_mapping
 from solarmon.web.control import ControlClient
 from solarmon.web.energy import Energy
 from solarmon.web.history import History
+from solarmon.web.journal import JournalReplay
 from solarmon.web.promreader import PromReader
 from solarmon.web.runtime import EXTENSION_KEY, WebContext
 from solarmon.web.state import LiveState
@@ -85,6 +86,9 @@ def _build_core(ctx: WebContext) -> None:
     ctx.add_service(history, "history")
     ctx.health["history"] = history.status
     ctx.parts.energy = Energy(history, config.history.timezone or None)
+    # Before the reader: what the daemon wrote while the web app was down goes into the history
+    # first, in order (issue 14.7; docs/INTERFACES.md "The .prom journal").
+    ctx.add_service(JournalReplay(config.path(config.data.prom_dir), history), "journal")
     reader = PromReader(config.path(config.data.prom_dir), state, sinks=(history.submit,),
                         poll_interval_s=config.data.poll_interval_s)
     ctx.parts.reader = reader

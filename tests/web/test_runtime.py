@@ -46,13 +46,14 @@ def test_services_start_in_order_and_stop_in_reverse_despite_failures(caplog):
 def test_create_app_starts_nothing(web_config):
     app = create_app(web_config)
     ctx = get_context(app)
-    assert [name for name, _ in ctx.services] == ["history", "reader", "alerts"]
+    assert [name for name, _ in ctx.services] == ["history", "journal", "reader", "alerts"]
     assert ctx.parts.reader._thread is None
 
 
 def test_the_runtime_starts_the_apps_services(app, web_paths):
     with Runtime.for_app(app) as runtime:
-        assert [s["name"] for s in runtime.describe() if s["running"]] == ["history", "reader", "alerts"]
+        running = [s["name"] for s in runtime.describe() if s["running"]]
+        assert running == ["history", "journal", "reader", "alerts"]
     assert get_context(app).parts.reader._thread is None
 
 
