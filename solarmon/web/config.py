@@ -116,13 +116,17 @@ class SecurityConfig:
     session_hours: float = field(default=12.0, metadata=_meta(
         "hours a login lasts", min=0.05, max=720))
     login_slow_after: int = field(default=3, metadata=_meta(
-        "failed logins (per account or per address) before each further try is slowed down",
+        "failed logins (of one account from one address, or from one address) before each further "
+        "try is slowed down",
         min=1, max=1000))
     login_delay_s: float = field(default=1.0, metadata=_meta(
         "seconds a slowed login try waits before it is answered", min=0, max=30))
     login_max_failures: int = field(default=5, metadata=_meta(
-        "failed logins of one account within login_window_s before it is refused (429)",
-        min=1, max=1000))
+        "failed logins of one account from one address within login_window_s before that address "
+        "is refused for that account (429)", min=1, max=1000))
+    account_max_failures: int = field(default=50, metadata=_meta(
+        "failed logins of one account from all addresses together within login_window_s before it "
+        "is refused for everyone (429): a ceiling above login_max_failures", min=1, max=100000))
     address_max_failures: int = field(default=20, metadata=_meta(
         "failed logins from one address within login_window_s before it is refused (429)",
         min=1, max=100000))

@@ -119,8 +119,8 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     """Build the security parts, install the guard, the headers and the auth pages."""
     config = ctx.config.security
     limiter = LoginLimiter(slow_after=config.login_slow_after, delay_s=config.login_delay_s,
-                           max_account=config.login_max_failures, max_address=config.address_max_failures,
-                           window_s=config.login_window_s)
+                           max_pair=config.login_max_failures, max_account=config.account_max_failures,
+                           max_address=config.address_max_failures, window_s=config.login_window_s)
     token_file = ctx.config.daemon.command_token_file
     security = Security(config, UserStore(ctx.config.path(config.users_file)),
                         TokenStore(ctx.config.path(config.token_store)), limiter,
