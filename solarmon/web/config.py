@@ -48,6 +48,15 @@ class ServerConfig:
         "seconds between keep-alive comments on an idle live stream", min=0.05, max=300))
     log_level: str = field(default="INFO", metadata=_meta(
         "logging level", choices=("DEBUG", "INFO", "WARNING", "ERROR")))
+    idle_timeout_s: int = field(default=30, metadata=_meta(
+        "seconds an idle connection (no request under way) is kept open", min=2, max=3600))
+    request_timeout_s: int = field(default=15, metadata=_meta(
+        "seconds a client has to send a whole request (headers and body) once it started; a slower "
+        "one is disconnected", min=1, max=600))
+    max_connections_per_address: int = field(default=32, metadata=_meta(
+        "connections open at once from one client address; more are refused at once (0: no limit; "
+        "behind a reverse proxy every client has the proxy's address: docs/SECURITY.md)",
+        min=0, max=100000))
 
 
 @dataclass(frozen=True)
