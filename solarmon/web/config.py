@@ -116,6 +116,11 @@ class SecurityConfig:
         "API tokens (stored hashed, each with a role), managed on the admin page (mode 0600)"))
     audit_log: str = field(default="var/web-audit.jsonl", metadata=_meta(
         "JSON-lines log of every login, command, user and token change (the admin's audit page)"))
+    audit_log_max_mb: float = field(default=5.0, metadata=_meta(
+        "the audit log is rotated when it would grow past this many MiB (to audit_log.1, .2, ...)",
+        min=0.1, max=1024))
+    audit_log_keep: int = field(default=5, metadata=_meta(
+        "rotated audit log files kept (the audit page reads them too)", min=0, max=100))
     daemon_audit_log: str = field(default="", metadata=_meta(
         "the daemon's audit log (audit_log in mpp-solar.conf), also shown on the audit page: every "
         "setting, including those from MQTT. Empty: not shown"))
