@@ -34,7 +34,8 @@ def session_and_csrf(port: int) -> tuple[str, str]:
     cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
     conn.close()
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match and cookie
+    assert match
+    assert cookie
     return cookie, match.group(1)
 
 

@@ -95,7 +95,8 @@ def test_tries_are_counted_when_admitted_and_checks_at_once_are_capped():
     limiter = LoginLimiter(max_pair=5, max_account=50, max_address=100, max_checks_account=2,
                            max_checks_address=4, clock=Clock())
     first, second = limiter.admit("bob", "10.0.0.1"), limiter.admit("bob", "10.0.0.1")
-    assert first.allowed and second.allowed
+    assert first.allowed
+    assert second.allowed
     third = limiter.admit("bob", "10.0.0.1")  # two checks of bob's password under way
     assert not third.allowed
     assert third.retry_after_s == 1

@@ -124,8 +124,8 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     token_file = ctx.config.daemon.command_token_file
     security = Security(config, UserStore(ctx.config.path(config.users_file)),
                         TokenStore(ctx.config.path(config.token_store)), limiter,
-                        AuditLog(ctx.config.path(config.audit_log), max_bytes=int(config.audit_log_max_mb * 2**20),
-                                 keep=config.audit_log_keep),
+                        AuditLog(ctx.config.path(config.audit_log),
+                                 max_bytes=int(config.audit_log_max_mb * 2**20), keep=config.audit_log_keep),
                         ctx.config.path(token_file) if token_file else None,
                         ctx.config.path(config.daemon_audit_log) if config.daemon_audit_log else None)
     ctx.parts["security"] = security
