@@ -116,6 +116,9 @@ class SecurityConfig:
         "API tokens (stored hashed, each with a role), managed on the admin page (mode 0600)"))
     audit_log: str = field(default="var/web-audit.jsonl", metadata=_meta(
         "JSON-lines log of every login, command, user and token change (the admin's audit page)"))
+    revoked_sessions_file: str = field(default="var/revoked-sessions.json", metadata=_meta(
+        "ids of signed-out sessions, kept until they would have expired, so a copied cookie stops "
+        "working at sign-out (mode 0600)"))
     audit_log_max_mb: float = field(default=5.0, metadata=_meta(
         "the audit log is rotated when it would grow past this many MiB (to audit_log.1, .2, ...)",
         min=0.1, max=1024))

@@ -38,6 +38,7 @@ from solarmon.web.auth.roles import (
     read_access,
     require_role,
 )
+from solarmon.web.auth.sessions import RevokedSessions
 from solarmon.web.auth.tokens import TokenStore
 from solarmon.web.auth.users import UserStore
 from solarmon.web.config import SecurityConfig
@@ -87,6 +88,7 @@ class Security:
     legacy_token_path: Path | None = None
     daemon_audit_path: Path | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
+    sessions: RevokedSessions | None = None
 
     def legacy_token_file(self) -> Path | None:
         """The old daemon.command_token_file, still accepted as an admin token (docs/SECURITY.md)."""
@@ -128,6 +130,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
                                  max_bytes=int(config.audit_log_max_mb * 2**20), keep=config.audit_log_keep),
                         ctx.config.path(token_file) if token_file else None,
                         ctx.config.path(config.daemon_audit_log) if config.daemon_audit_log else None)
+    security.sessions = RevokedSessions(ctx.config.path(config.revoked_sessions_file))
     ctx.parts["security"] = security
     app.secret_key = load_or_create_secret(ctx.config.path(config.secret_key_file))
     app.session_interface = _SessionInterface()

@@ -6,6 +6,7 @@ change is written to the audit log.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -157,7 +158,8 @@ def login(theme: str) -> Response:
                        error="Wrong user name or password.")
     session.clear()  # a new session id and CSRF token: nothing from before the login carries over
     session.permanent = True
-    session.update(user=user.name, gen=user.generation, auth_at=time.time())
+    # sid: this login's own id, listed on the server at sign-out (sessions.py)
+    session.update(user=user.name, gen=user.generation, auth_at=time.time(), sid=secrets.token_urlsafe(16))
     guard.csrf_token()
     identity = Identity("session", user.name, user.role)
     LOG.info("login: %s (%s) from %s", user.name, user.role, address)
@@ -170,6 +172,11 @@ def logout(theme: str) -> Response:
     """POST: end the session (CSRF-checked like every form)."""
     identity = current_identity()
     if identity.kind == "session":
+        security = _security()
+        expires = float(session.get("auth_at") or time.time()) + security.config.session_hours * 3600
+        if not security.sessions.revoke(str(session.get("sid")), expires):
+            # The list is full (thousands of sign-outs): end all of this user's sessions instead.
+            security.users.change(identity.name)
         audit_event("logout", target=identity.name)
     session.clear()
     return redirect(url_for("auth.login" if theme == "standard" else "auth.login_lcars"))  # type: ignore[return-value]
