@@ -30,6 +30,7 @@ from solarmon.web.auth import guard
 from solarmon.web.auth.audit import AuditLog
 from solarmon.web.auth.files import load_or_create_secret
 from solarmon.web.auth.ratelimit import LoginLimiter
+from solarmon.web.auth.redact import redact_status
 from solarmon.web.auth.roles import (
     ROLES,
     Identity,
@@ -141,6 +142,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.before_request(lambda: guard.before_request(security))
     app.after_request(_security_headers)
+    app.after_request(redact_status)  # no file paths in /api/status below operator
     app.add_template_filter(_utc, "utc")
     app.context_processor(lambda: {"csrf_token": guard.csrf_token, "auth_user": current_identity(),
                                    "public_read": config.public_read})
