@@ -24,7 +24,7 @@ from solarmon.web.energy import Energy
 from solarmon.web.history import History
 from solarmon.web.journal import JournalReplay
 from solarmon.web.promreader import PromReader
-from solarmon.web.runtime import EXTENSION_KEY, WebContext
+from solarmon.web.runtime import EXTENSION_KEY, MAX_REQUEST_BYTES, WebContext
 from solarmon.web.state import LiveState
 
 LOG = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ PARTS: tuple[tuple[str, Callable[[Flask, WebContext], None]], ...] = (
     ("auth", auth.init_app),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
     ("alerts", alerts.init_app),  # alert rules, /api/alerts, the alerts page and banner
 )
-MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
 JSON_PREFIXES = ("/api/", "/metrics")
 
 
