@@ -30,7 +30,7 @@ do_install() {
         getent passwd "$SERVICE_USER" >/dev/null || useradd --system --gid "$SERVICE_USER" \
             --groups dialout --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
         install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 2775 "$ROOT/prometheus"
-        install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 2770 "$ROOT/var"
+        install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 3770 "$ROOT/var"  # sticky: only its owner replaces a file (the audit log)
     fi
     install -d "$SYSTEMD_DIR" "$UDEV_DIR"
     render_unit > "$SYSTEMD_DIR/$UNIT"

@@ -35,7 +35,7 @@ do_install() {
         getent passwd "$SERVICE_USER" >/dev/null || useradd --system --gid "$SERVICE_USER" \
             --groups "$DAEMON_GROUP" --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin \
             "$SERVICE_USER"
-        install -d -m 2770 -g "$DAEMON_GROUP" "$ROOT/var"
+        install -d -m 3770 -g "$DAEMON_GROUP" "$ROOT/var"
         "$PYTHON" "$ROOT/web_interface.py" -c "$WEB_YAML" --check
     fi
     install -d "$SYSTEMD_DIR"

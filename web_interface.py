@@ -57,17 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(f"{args.config}: ok")
         return 0
-    import waitress  # imported late: --check must work without starting anything
+    from solarmon.web.runtime import create_server  # waitress: --check starts nothing
 
     runtime = Runtime.for_app(app)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=config.server.threads,
-                                        ident="solarmon",
-                                        # Beyond this many open connections waitress stops accepting:
-                                        # leave room for every stream, refused clients and the API.
-                                        connection_limit=max(100, 4 * config.server.threads))
+        # waitress with the app's limits: body size, timeouts, connections per address.
+        server = create_server(app, config.server, host, port)
     except OSError as exc:
         print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -125,6 +125,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("usb_reset_after", SCOPE_DEVICE, "int", 0, "hidraw only: reset the USB device after this many "
             "failed exchanges in a row without any reply (a wedged bridge, PI30.md §5); 0: never.", 0, 1000,
             new=True),
+    KeySpec("journal_age_s", SCOPE_DEVICE, "float", 3600, "Seconds of written .prom files kept in "
+            "mpp-solar-<section>.prom.journal (and .journal.1) for the web app to replay into its history "
+            "after a restart (docs/DAEMON.md); 0: no journal.", 0, 86400, new=True),
+    KeySpec("journal_max_mb", SCOPE_DEVICE, "float", 32, "Largest size of that journal in MB (both "
+            "segments); with a short pause it then holds less than journal_age_s.", 1, 1024, new=True),
     KeySpec("retry_max", SCOPE_DEVICE, "float", 60, "Longest backoff in seconds between retries of a "
             "failing device (never longer than pause).", 0.1, 3600, new=True),
 )
@@ -171,6 +176,8 @@ class DeviceConfig:
     timeout_s: float
     retry_max_s: float
     usb_reset_after: int = 0
+    journal_age_s: float = 3600.0
+    journal_max_mb: float = 32.0
 
     @property
     def prom_file(self) -> Path:
@@ -333,7 +340,8 @@ def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConf
         commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],
         prom_output_dir=get["prom_output_dir"], dev=get["dev"], allowed_settings=get["allowed_settings"],
         settings_interval_s=get["settings_interval"], timeout_s=get["timeout"], retry_max_s=get["retry_max"],
-        usb_reset_after=get["usb_reset_after"],
+        usb_reset_after=get["usb_reset_after"], journal_age_s=get["journal_age_s"],
+        journal_max_mb=get["journal_max_mb"],
     )
 
 

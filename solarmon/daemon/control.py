@@ -1,11 +1,17 @@
 """The control socket: a Unix stream socket (mode 0660) taking one JSON request per line.
 
-Each connection gets its own thread that parses and checks a request, hands it to the device's
-worker queue (shared with polling, so nothing interleaves on the wire) and writes the reply as one
-JSON line, in request order. Any ``"id"`` in a request is echoed in its reply. Requests:
+Each connection gets its own thread (at most `max_connections` at once; one more is told
+`{"ok": false, "error": "busy"}` and closed, without a thread) that parses and checks a
+request, hands it to the device's worker queue (shared with polling, so nothing interleaves on
+the wire) and writes the reply as one JSON line, in request order. Any ``"id"`` in a request is
+echoed in its reply. Requests:
 
 - ``{"command": "QPIRI"}`` / ``{"command": "POP02", "confirm": true, "device": "inverter"}``
 - ``{"request": "status"}``: health of every device, answered without touching a device.
+
+A connection that sends nothing for `idle_timeout_s` is closed. A request nested deeper than
+MAX_JSON_DEPTH is refused before it is parsed (a 2,000-deep line would otherwise exhaust
+Python's recursion limit).
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ LOG = logging.getLogger(__name__)
 MAX_LINE_BYTES = 4096
 MAX_COMMAND_CHARS = 32
 SOCKET_MODE = 0o660
+MAX_CONNECTIONS = 32  # clients served at once (the web app uses one per request)
+IDLE_TIMEOUT_S = 60.0  # a connection silent this long is closed
+MAX_JSON_DEPTH = 8  # a request is a flat object: anything deeper is refused before parsing
 
 # Returns the reply, or raises KeyError for an unknown device.
 Dispatch = Callable[[dict[str, Any]], dict[str, Any]]
@@ -36,12 +45,39 @@ class SocketInUse(Exception):
     """Another live process answers on the control socket path."""
 
 
+def json_depth(text: str) -> int:
+    """How deeply `text`'s JSON arrays and objects nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_request(line: bytes) -> dict[str, Any]:
     """Decode and check one request line; raise ValueError with a message for the client."""
     try:
-        request = json.loads(line.decode("utf-8"))
+        text = line.decode("utf-8")
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise ValueError(f"not a request: nested deeper than {MAX_JSON_DEPTH} levels")
+        request = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a JSON line: {exc}") from None
+    except RecursionError:  # belt and braces: the depth check above should catch it first
+        raise ValueError("not a request: nested too deeply") from None
     if not isinstance(request, dict):
         raise ValueError("a request is a JSON object, e.g. {\"command\": \"QPIGS\"}")
     if request.get("request") == "status":
@@ -71,10 +107,21 @@ class _Handler(socketserver.StreamRequestHandler):
 
     server: _Server
 
+    def setup(self) -> None:
+        """Socket reads time out after the server's idle timeout."""
+        self.timeout = self.server.idle_timeout_s
+        super().setup()
+
     def handle(self) -> None:
-        """Answer each line of the connection in order."""
+        """Answer each line of the connection in order; close it when idle too long."""
         while not self.server.stopping.is_set():
-            line = self.rfile.readline(MAX_LINE_BYTES + 1)
+            try:
+                line = self.rfile.readline(MAX_LINE_BYTES + 1)
+            except TimeoutError:
+                LOG.debug("control client idle for %g s: closed", self.server.idle_timeout_s)
+                return
+            except OSError:
+                return
             if not line:
                 return
             if len(line) > MAX_LINE_BYTES:
@@ -95,16 +142,56 @@ class _Handler(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog: a burst of clients waits, it is not refused
     # The path is ours to clean; socketserver's bind would fail on a stale file anyway.
     allow_reuse_address = False
 
     def __init__(self, path: str, dispatch: Dispatch, status: Callable[[], dict[str, Any]],
-                 reply_timeout_s: float) -> None:
+                 reply_timeout_s: float, max_connections: int = MAX_CONNECTIONS,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
         self.dispatch = dispatch
         self.status = status
         self.reply_timeout_s = reply_timeout_s
+        self.max_connections = max_connections
+        self.idle_timeout_s = idle_timeout_s
         self.stopping = threading.Event()
+        self.refused_total = 0
+        self._active = 0
+        self._count_lock = threading.Lock()
         super().__init__(path, _Handler, bind_and_activate=True)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection on a thread of its own, or refuse it when too many are open."""
+        with self._count_lock:
+            full = self._active >= self.max_connections
+            if not full:
+                self._active += 1
+        if not full:
+            super().process_request(request, client_address)
+            return
+        self.refused_total += 1
+        if self.refused_total % 100 == 1:
+            LOG.warning("control socket: %d connections open, refusing more (%d refused so far)",
+                        self.max_connections, self.refused_total)
+        with contextlib.suppress(OSError):
+            request.settimeout(1.0)
+            request.sendall(json.dumps({"ok": False, "error": "busy", "message":
+                                        f"{self.max_connections} control connections are open; "
+                                        "try again"}).encode() + b"\n")
+        self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, then free its place."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._count_lock:
+                self._active -= 1
+
+    def active(self) -> int:
+        """Connections being served now."""
+        with self._count_lock:
+            return self._active
 
     def answer(self, line: bytes) -> dict[str, Any]:
         """The reply to one request line (never raises for a bad request)."""
@@ -143,11 +230,14 @@ class ControlServer:
     """Owns the socket file and the accept thread."""
 
     def __init__(self, path: Path, dispatch: Dispatch, status: Callable[[], dict[str, Any]], *,
-                 reply_timeout_s: float = 120.0) -> None:
+                 reply_timeout_s: float = 120.0, max_connections: int = MAX_CONNECTIONS,
+                 idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
         self.path = path
         self.dispatch = dispatch
         self.status = status
         self.reply_timeout_s = reply_timeout_s
+        self.max_connections = max_connections
+        self.idle_timeout_s = idle_timeout_s
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -157,7 +247,8 @@ class ControlServer:
         _claim_path(self.path)
         old_umask = os.umask(0o117)  # no window in which the socket is world-writable
         try:
-            self._server = _Server(str(self.path), self.dispatch, self.status, self.reply_timeout_s)
+            self._server = _Server(str(self.path), self.dispatch, self.status, self.reply_timeout_s,
+                                   self.max_connections, self.idle_timeout_s)
         finally:
             os.umask(old_umask)
         os.chmod(self.path, SOCKET_MODE)

@@ -6,7 +6,6 @@ the test advances by hand, not with sleeps.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -16,8 +15,10 @@ Clock = Callable[[], float]
 class Schedule:
     """Cycle deadlines on the grid ``start + k * interval``.
 
-    A cycle that runs long never shifts the grid (no drift); when the daemon falls more than one
-    interval behind it skips the missed slots instead of bursting to catch up. While the device fails,
+    A cycle shorter than the interval never shifts the grid (no drift). A cycle that overruns its
+    slot (it ends after the next slot was due, e.g. ``pause`` shorter than the cycle) starts the next
+    one at once and re-anchors the grid there: no burst of missed slots, and no idle wait for the
+    slot after (which made a 1.2 s cycle at ``pause = 1`` take 2 s). While the device fails,
     :meth:`failed` brings the next attempt forward with a doubling backoff, capped at the interval, so
     a device that comes back is found within one cycle.
     """
@@ -34,6 +35,7 @@ class Schedule:
         self.slot = 0  # index of the next grid slot
         self.retry_delay_s = 0.0
         self.retry_at: float | None = None
+        self.overruns = 0  # cycles that ended after the next slot was due (grid re-anchored)
 
     def grid_time(self, slot: int) -> float:
         """The monotonic time of grid slot ``slot``."""
@@ -52,22 +54,31 @@ class Schedule:
         """Seconds until the next cycle is due (0 when it is overdue)."""
         return max(0.0, self.next_deadline() - self.clock())
 
-    def _advance_grid(self) -> None:
+    def _advance_grid(self, *, overrun_slot: int) -> None:
+        """Move to the next slot; after an overrun re-anchor the grid at now, due at ``overrun_slot``."""
         now = self.clock()
-        # The first slot strictly after now: skip missed slots rather than running a burst of them.
-        self.slot = max(self.slot + 1, math.floor((now - self.start) / self.interval_s) + 1)
+        if now >= self.grid_time(self.slot + 1):
+            # The cycle ran past the next slot: waiting for the one after would idle for up to an
+            # interval, and a burst would hammer the device. Re-anchor the grid here instead.
+            self.start = now
+            self.slot = overrun_slot
+            self.overruns += 1
+        else:
+            self.slot += 1
 
     def succeeded(self) -> None:
-        """Record a good cycle: back to the plain grid."""
+        """Record a good cycle: back to the grid (the next cycle at once after an overrun)."""
         self.retry_delay_s = 0.0
         self.retry_at = None
-        self._advance_grid()
+        self._advance_grid(overrun_slot=0)
 
     def failed(self) -> None:
         """Record a failed cycle: retry after the backoff (1, 2, 4 ... s, never beyond the interval)."""
         self.retry_delay_s = (self.retry_initial_s if self.retry_delay_s == 0
                               else min(self.retry_delay_s * 2, self.retry_max_s))
-        self._advance_grid()
+        # After a failed overrun the grid restarts one interval on: the backoff, not the grid,
+        # decides when the device is tried again.
+        self._advance_grid(overrun_slot=1)
         self.retry_at = self.clock() + self.retry_delay_s
 
 

@@ -28,6 +28,7 @@ from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, Inv
 from solarmon.inverter.link import InverterLink
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.transport import open_transport
+from solarmon.promjournal import PromJournal
 
 LOG = logging.getLogger(__name__)
 
@@ -97,6 +98,10 @@ class DeviceWorker:
         self.heartbeat = clock()
         self.cycles = 0
         self._prom_failing = False
+        self._journal = (PromJournal(device.prom_file, max_age_s=device.journal_age_s,
+                                     max_bytes=int(device.journal_max_mb * 1024 * 1024), clock=wall_clock)
+                         if device.journal_age_s > 0 else None)
+        self._journal_failing = False
         self._discarded_before: Counter[str] = Counter()
 
     # -- the device ------------------------------------------------------------------------
@@ -214,6 +219,22 @@ class DeviceWorker:
         if self._prom_failing:
             LOG.warning("[%s] writing %s works again", self.device.name, self.device.prom_file)
         self._prom_failing = False
+        self._append_journal(text)
+
+    def _append_journal(self, text: str) -> None:
+        """Journal the text just written (for the web app's replay); errors logged on the transition."""
+        if self._journal is None:
+            return
+        try:
+            self._journal.append(text)
+        except OSError as exc:
+            if not self._journal_failing:
+                LOG.error("[%s] cannot append to %s: %s", self.device.name, self._journal.path, exc)
+            self._journal_failing = True
+            return
+        if self._journal_failing:
+            LOG.warning("[%s] appending to %s works again", self.device.name, self._journal.path)
+        self._journal_failing = False
 
     # -- the thread ----------------------------------------------------------------------------
 
@@ -260,6 +281,8 @@ class DeviceWorker:
                     self.schedule.failed()
         self._drain_jobs()
         self._drop_link()
+        if self._journal is not None:
+            self._journal.close()
 
     def _drain_jobs(self) -> None:
         while True:

@@ -53,6 +53,9 @@ class MqttSettings:
     password: str | None = None
     client_id: str = ""
     keepalive_s: int = 30
+    # False: a persistent session (needs a fixed client_id). The broker keeps the subscriptions
+    # and queues QoS 1 messages while the client is away (a broker restart, a reconnect).
+    clean_session: bool = True
     tls_ca_file: str | None = None
     reconnect_min_s: float = RECONNECT_MIN_S
     reconnect_max_s: float = RECONNECT_MAX_S
@@ -124,7 +127,9 @@ class MqttConnection:
         """Create the paho client and start its network thread (connects in the background)."""
         if self._client is not None:
             return
-        client = paho.Client(client_id=self.settings.client_id, clean_session=True)
+        if not self.settings.clean_session and not self.settings.client_id:
+            raise MqttError("a persistent MQTT session needs a fixed client_id")
+        client = paho.Client(client_id=self.settings.client_id, clean_session=self.settings.clean_session)
         if self.settings.username is not None:
             client.username_pw_set(self.settings.username, self.settings.password)
         if self.settings.tls_ca_file:
@@ -232,7 +237,8 @@ class MqttConnection:
         LOG.info("MQTT connected to %s:%s", self.settings.host, self.settings.port)
         if self.availability is not None:
             client.publish(self.availability.topic, self.availability.online, qos=1, retain=True)
-        # Clean sessions forget subscriptions: renew them on every connect. "Connected" (the event
+        # Clean sessions forget subscriptions: renew them on every connect (harmless when the
+        # broker kept a persistent session: nothing queued is lost). "Connected" (the event
         # wait_connected() waits for) means subscribed too, once the broker acknowledged them:
         # a message published before that would not reach us.
         if self.subscriptions:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,9 +41,11 @@ PASSWORD_ENV = "SOLARMON_MQTT_PASSWORD"  # noqa: S105 - the name of a variable, 
 USERNAME_ENV = "SOLARMON_MQTT_USERNAME"
 SYSTEMD_CREDENTIAL = "mqtt-password"
 KNOWN_KEYS = frozenset(
-    {"host", "port", "username", "password", "password_file", "keepalive_s", "tls_ca_file"}
+    {"host", "port", "username", "password", "password_file", "keepalive_s", "tls_ca_file", "client_id"}
 )
 MAX_KEEPALIVE_S = 3600
+# What Mosquitto and every MQTT 3.1.1 broker accept as a client id without surprises.
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 
@@ -96,6 +99,10 @@ def mqtt_settings_from_config(
             password = read_password_file(credential, key=f"systemd credential {SYSTEMD_CREDENTIAL}")
     if not password:
         password = helper.getstr("password", None, nonempty=True)
+    own_id = helper.getstr("client_id", None, nonempty=True)
+    if own_id is not None and not CLIENT_ID_RE.fullmatch(own_id):
+        raise helper.error("client_id", f"must be 1..64 characters of A-Z a-z 0-9 _ . -, got {own_id!r}",
+                           value=own_id, allowed="1..64 characters of A-Z a-z 0-9 _ . -")
     if password and not username:
         raise helper.error("username", "is missing but an MQTT password is set",
                            allowed="the broker account's name")
@@ -104,7 +111,7 @@ def mqtt_settings_from_config(
         port=port,
         username=username,
         password=password,
-        client_id=client_id,
+        client_id=own_id or client_id,
         keepalive_s=keepalive_s,
         tls_ca_file=helper.getstr("tls_ca_file", None, nonempty=True),
     )

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from solarmon.mqtt.client import Message, MqttConnection, MqttSettings
-from solarmon.mqtt.payload import MAX_UNIT_CHARS, PayloadRejected, SensorValue, parse_sensor_message
+from solarmon.mqtt.payload import (
+    LEVEL_RE,
+    MAX_UNIT_CHARS,
+    PayloadRejected,
+    SensorValue,
+    parse_sensor_message,
+)
 from solarmon.mqtt.promfile import SensorSnapshot, write_snapshot
 
 LOG = logging.getLogger(__name__)
@@ -71,6 +77,7 @@ class SensorBoard:
     _rejected: dict[str, Counter[str]] = field(default_factory=dict)
     _weather_online: bool | None = None
     _units: dict[tuple[str, str], str] = field(default_factory=dict)
+    _unit_counts: Counter[str] = field(default_factory=Counter)
     _sensor_counts: Counter[str] = field(default_factory=Counter)
     _dirty: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -97,10 +104,20 @@ class SensorBoard:
             self._dirty.add(source)
 
     def learn_units(self, source: str, units: dict[str, str]) -> None:
-        """Units announced out of band (the fetcher's digest) for values that arrive as bare numbers."""
+        """Units announced out of band (the fetcher's digest) for values that arrive as bare numbers.
+
+        At most MAX_SENSORS names per source are remembered (a known name still updates), like the
+        sensors themselves: a digest full of made-up names cannot grow the table without end.
+        """
         with self._lock:
             for name, unit in units.items():
-                self._units[(source, name)] = unit
+                key = (source, name)
+                if key not in self._units and self._unit_counts[source] >= MAX_SENSORS:
+                    self._rejected.setdefault(source, Counter())["too_many_units"] += 1
+                    continue
+                if key not in self._units:
+                    self._unit_counts[source] += 1
+                self._units[key] = unit
 
     def unit_for(self, source: str, name: str) -> str | None:
         """The learned unit of a sensor, if any."""
@@ -155,6 +172,7 @@ class HouseSubscriber:
     prom_interval_s: float = PROM_INTERVAL_S
     topics: Sequence[str] = SUBSCRIPTIONS
     clock: Callable[[], float] = time.time
+    persistent_session: bool = True
     board: SensorBoard = field(default_factory=SensorBoard)
     _queue: queue.Queue[SensorValue | WeatherStatus | None] = field(
         default_factory=lambda: queue.Queue(QUEUE_MAX)
@@ -169,8 +187,13 @@ class HouseSubscriber:
             return
         self._worker = threading.Thread(target=self._drain, name="house-sensors", daemon=True)
         self._worker.start()
+        # A persistent session under the fixed client id: the broker queues QoS 1 messages while
+        # this subscriber reconnects (a broker restart), so sensor readings are not lost.
+        settings = self.settings
+        if self.persistent_session and settings.client_id:
+            settings = replace(settings, clean_session=False)
         self._connection = MqttConnection(
-            self.settings, subscriptions=list(self.topics), on_message=self._on_message, clock=self.clock
+            settings, subscriptions=list(self.topics), on_message=self._on_message, clock=self.clock
         )
         self._connection.start()
 
@@ -297,10 +320,13 @@ def _digest(payload: bytes) -> tuple[dict[str, str], WeatherStatus | None]:
         return {}, None
     units = digest.get("units")
     units = units if isinstance(units, dict) else {}
+    # The same rules as a unit sent with a value (payload.parse_value) and a sensor's name: short
+    # and printable, a name that could be a topic level. Anything else is dropped.
     clean = {
         k: v
-        for k, v in units.items()
-        if isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_UNIT_CHARS
+        for k, v in list(units.items())[:MAX_SENSORS]
+        if isinstance(k, str) and LEVEL_RE.match(k)
+        and isinstance(v, str) and 0 < len(v) <= MAX_UNIT_CHARS and v.isprintable()
     }
     stale = digest.get("stale")
     error = digest.get("error")

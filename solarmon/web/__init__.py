@@ -22,8 +22,9 @@ from solarmon.web.config import WebConfig, config_from_mapping
 from solarmon.web.control import ControlClient
 from solarmon.web.energy import Energy
 from solarmon.web.history import History
+from solarmon.web.journal import JournalReplay
 from solarmon.web.promreader import PromReader
-from solarmon.web.runtime import EXTENSION_KEY, WebContext
+from solarmon.web.runtime import EXTENSION_KEY, MAX_REQUEST_BYTES, WebContext
 from solarmon.web.state import LiveState
 
 LOG = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ PARTS: tuple[tuple[str, Callable[[Flask, WebContext], None]], ...] = (
     ("alerts", alerts.init_app),  # alert rules, /api/alerts, the alerts page and banner
     ("forecast", forecast.init_app),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
 )
-MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
 JSON_PREFIXES = ("/api/", "/metrics")
 
 
@@ -86,6 +86,9 @@ def _build_core(ctx: WebContext) -> None:
     ctx.add_service(history, "history")
     ctx.health["history"] = history.status
     ctx.parts.energy = Energy(history, config.history.timezone or None)
+    # Before the reader: what the daemon wrote while the web app was down goes into the history
+    # first, in order (issue 14.7; docs/INTERFACES.md "The .prom journal").
+    ctx.add_service(JournalReplay(config.path(config.data.prom_dir), history), "journal")
     reader = PromReader(config.path(config.data.prom_dir), state, sinks=(history.submit,),
                         poll_interval_s=config.data.poll_interval_s)
     ctx.parts.reader = reader

@@ -49,6 +49,15 @@ class ServerConfig:
         "seconds between keep-alive comments on an idle live stream", min=0.05, max=300))
     log_level: str = field(default="INFO", metadata=_meta(
         "logging level", choices=("DEBUG", "INFO", "WARNING", "ERROR")))
+    idle_timeout_s: int = field(default=30, metadata=_meta(
+        "seconds an idle connection (no request under way) is kept open", min=2, max=3600))
+    request_timeout_s: int = field(default=15, metadata=_meta(
+        "seconds a client has to send a whole request (headers and body) once it started; a slower "
+        "one is disconnected", min=1, max=600))
+    max_connections_per_address: int = field(default=32, metadata=_meta(
+        "connections open at once from one client address; more are refused at once (0: no limit; "
+        "behind a reverse proxy every client has the proxy's address: docs/SECURITY.md)",
+        min=0, max=100000))
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,14 @@ class SecurityConfig:
         "API tokens (stored hashed, each with a role), managed on the admin page (mode 0600)"))
     audit_log: str = field(default="var/web-audit.jsonl", metadata=_meta(
         "JSON-lines log of every login, command, user and token change (the admin's audit page)"))
+    revoked_sessions_file: str = field(default="var/revoked-sessions.json", metadata=_meta(
+        "ids of signed-out sessions, kept until they would have expired, so a copied cookie stops "
+        "working at sign-out (mode 0600)"))
+    audit_log_max_mb: float = field(default=5.0, metadata=_meta(
+        "the audit log is rotated when it would grow past this many MiB (to audit_log.1, .2, ...)",
+        min=0.1, max=1024))
+    audit_log_keep: int = field(default=5, metadata=_meta(
+        "rotated audit log files kept (the audit page reads them too)", min=0, max=100))
     daemon_audit_log: str = field(default="", metadata=_meta(
         "the daemon's audit log (audit_log in mpp-solar.conf), also shown on the audit page: every "
         "setting, including those from MQTT. Empty: not shown"))
@@ -117,13 +134,17 @@ class SecurityConfig:
     session_hours: float = field(default=12.0, metadata=_meta(
         "hours a login lasts", min=0.05, max=720))
     login_slow_after: int = field(default=3, metadata=_meta(
-        "failed logins (per account or per address) before each further try is slowed down",
+        "failed logins (of one account from one address, or from one address) before each further "
+        "try is slowed down",
         min=1, max=1000))
     login_delay_s: float = field(default=1.0, metadata=_meta(
         "seconds a slowed login try waits before it is answered", min=0, max=30))
     login_max_failures: int = field(default=5, metadata=_meta(
-        "failed logins of one account within login_window_s before it is refused (429)",
-        min=1, max=1000))
+        "failed logins of one account from one address within login_window_s before that address "
+        "is refused for that account (429)", min=1, max=1000))
+    account_max_failures: int = field(default=50, metadata=_meta(
+        "failed logins of one account from all addresses together within login_window_s before it "
+        "is refused for everyone (429): a ceiling above login_max_failures", min=1, max=100000))
     address_max_failures: int = field(default=20, metadata=_meta(
         "failed logins from one address within login_window_s before it is refused (429)",
         min=1, max=100000))

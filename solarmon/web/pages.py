@@ -10,8 +10,11 @@ carries a Content-Security-Policy that says so.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +33,8 @@ TEMPLATE_DIR = REPO_ROOT / "templates"
 STATIC_DIR = REPO_ROOT / "static"
 NODE_MODULES_DIR = REPO_ROOT / "node_modules"
 
-# Only these folders of node_modules are reachable, each under a short, stable name: the rest of
-# node_modules (package sources, build scripts) is never served.
+# These folders of node_modules, each under a short, stable name; only the files of VENDOR_FILES
+# in them (and what their CSS loads) are served: no package.json, sources or build scripts.
 VENDOR_DIRS: dict[str, str] = {
     "bootstrap": "bootstrap/dist",
     "chart.js": "chart.js/dist",
@@ -40,6 +43,17 @@ VENDOR_DIRS: dict[str, str] = {
     "fontawesome": "@fortawesome/fontawesome-free",
     "antonio": "@fontsource/antonio",
 }
+# The files the templates load, per package (tests/security/test_vendor.py keeps this equal to
+# the templates' url_for('pages.vendor', ...) calls).
+VENDOR_FILES: dict[str, tuple[str, ...]] = {
+    "bootstrap": ("css/bootstrap.min.css", "js/bootstrap.bundle.min.js"),
+    "chart.js": ("chart.umd.min.js",),
+    "chartjs-adapter-date-fns": ("chartjs-adapter-date-fns.min.js",),
+    "date-fns": ("cdn.min.js",),
+    "fontawesome": ("css/all.min.css",),
+    "antonio": ("latin-400.css", "latin-700.css"),
+}
+CSS_URL_RE = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
 # One file per package proves `npm ci` ran; a missing one is named in the log and on the pages.
 VENDOR_PROBES: tuple[str, ...] = (
     "bootstrap/dist/css/bootstrap.min.css",
@@ -196,9 +210,38 @@ _add_page_rules(pages)
 def vendor(package: str, filename: str) -> Response:
     """A file of an allowed front-end package from node_modules (send_from_directory refuses `..`)."""
     subdir = VENDOR_DIRS.get(package)
-    if subdir is None:
+    if subdir is None or filename not in vendor_allowed(NODE_MODULES_DIR).get(package, ()):
         abort(404)
     return send_from_directory(NODE_MODULES_DIR / subdir, filename, max_age=VENDOR_MAX_AGE_S)
+
+
+@functools.cache
+def vendor_allowed(node_modules: Path) -> dict[str, frozenset[str]]:
+    """Per package, the files that may be served: VENDOR_FILES and the fonts and images their
+    CSS files load (relative `url(...)`s that stay inside the package's folder).
+
+    Computed once per folder: `npm ci` does not run under a running app.
+    """
+    allowed: dict[str, frozenset[str]] = {}
+    for package, files in VENDOR_FILES.items():
+        names = set(files)
+        for name in files:
+            if not name.endswith(".css"):
+                continue
+            try:
+                css_file = node_modules / VENDOR_DIRS[package] / name
+                css = css_file.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for ref in CSS_URL_RE.findall(css):
+                target = ref.split("?", 1)[0].split("#", 1)[0]
+                if not target or ":" in target or target.startswith("/"):
+                    continue  # data: URIs, other sites, absolute paths
+                joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+                if not joined.startswith("../") and joined != "..":
+                    names.add(joined)
+        allowed[package] = frozenset(names)
+    return allowed
 
 
 def page_rules() -> list[str]:

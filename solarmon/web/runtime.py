@@ -5,10 +5,15 @@ Build first, start later: `create_app()` only builds objects and puts them in a 
 failure in one service is logged and recorded, never fatal to the others. `stop()` stops them in
 reverse order. Other parts join by appending a service to `ctx.services` from their `init_app`
 hook (see `solarmon/web/__init__.py`) and setting their attribute of `ctx.parts` (WebParts).
+
+`create_server()` builds the waitress server the app runs behind, with its limits: bodies no
+larger than the API accepts, idle and request timeouts, a total and a per-address connection cap
+(`GuardedServer`, docs/SECURITY.md "Slow and greedy clients").
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -17,8 +22,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from flask import Flask, current_app
+from waitress.adjustments import Adjustments
+from waitress.server import MultiSocketServer, TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher
 
-from solarmon.web.config import WebConfig
+from solarmon.web.config import ServerConfig, WebConfig
 
 if TYPE_CHECKING:  # types only: these modules import this one (get_context), never the reverse
     from prometheus_client import CollectorRegistry
@@ -36,6 +44,10 @@ if TYPE_CHECKING:  # types only: these modules import this one (get_context), ne
 
 LOG = logging.getLogger(__name__)
 EXTENSION_KEY = "solarmon"
+MAX_REQUEST_BYTES = 64 * 1024  # the largest body the API accepts (a command is a few bytes)
+MAX_HEADER_BYTES = 64 * 1024  # request line and headers: ample for a browser, little per slow client
+CLEANUP_INTERVAL_S = 1  # how often idle and slow connections are looked for
+REFUSAL_LOG_INTERVAL_S = 60.0  # one warning per address and minute while its connections are refused
 
 
 @runtime_checkable
@@ -172,3 +184,126 @@ class Runtime:
 def _name(service: Service) -> str:
     """A readable name for a service: its `name` attribute, else its class name."""
     return str(getattr(service, "name", None) or type(service).__name__)
+
+
+class GuardedServer(TcpWSGIServer):
+    """waitress's TCP server with two more limits, which waitress itself does not have.
+
+    - At most `per_address` connections open at once from one client address: one more is
+      answered `503` and closed as soon as it is accepted, so one machine cannot take every one of
+      waitress's `connection_limit` slots (0: no limit).
+    - A request must arrive whole within `request_timeout_s` of its first byte. waitress's own
+      `channel_timeout` only closes *idle* connections, so a client sending one header line every
+      few seconds would hold its connection for ever. Live streams are not affected: once a
+      request has arrived, its response may last as long as it needs.
+
+    Both run on waitress's event-loop thread (`handle_accept`, `maintenance`), like waitress's own
+    bookkeeping of `active_channels`, so they need no lock.
+    """
+
+    def __init__(self, *args: Any, per_address: int = 0, request_timeout_s: float = 0.0, **kw: Any) -> None:
+        """As TcpWSGIServer, plus the two limits."""
+        self.per_address = per_address
+        self.request_timeout_s = request_timeout_s
+        self.refused_total = 0  # connections refused by the per-address cap
+        self.timed_out_total = 0  # connections closed for a request that took too long to arrive
+        self._warned: dict[str, float] = {}  # address -> when its refusals were last logged
+        self._reading: dict[int, tuple[object, float]] = {}  # fileno -> (request being read, since)
+        super().__init__(*args, **kw)
+
+    def open_from(self, address: str) -> int:
+        """How many connections from `address` are open now."""
+        return sum(1 for channel in list(self.active_channels.values())
+                   if isinstance(channel.addr, tuple) and channel.addr[0] == address)
+
+    def handle_accept(self) -> None:
+        """Accept one connection, or refuse it when its address has too many open already."""
+        try:
+            accepted = self.accept()
+            if accepted is None:
+                return
+            conn, addr = accepted
+        except OSError:
+            return
+        address = addr[0] if isinstance(addr, tuple) else str(addr)
+        if self.per_address and self.open_from(address) >= self.per_address:
+            self._refuse(conn, address)
+            return
+        try:
+            self.set_socket_options(conn)
+        except OSError:  # the client already left
+            conn.close()
+            return
+        self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
+
+    def _refuse(self, conn: Any, address: str) -> None:
+        """Answer 503 (best effort, never blocking) and close; log once a minute per address."""
+        self.refused_total += 1
+        with contextlib.suppress(OSError):
+            conn.setblocking(False)
+            conn.send(b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n"
+                      b"Content-Length: 0\r\n\r\n")
+        conn.close()
+        now = time.monotonic()
+        if now - self._warned.get(address, -REFUSAL_LOG_INTERVAL_S) >= REFUSAL_LOG_INTERVAL_S:
+            if len(self._warned) > 1000:
+                self._warned.clear()
+            self._warned[address] = now
+            LOG.warning("refusing connections from %s: %d open already (server.max_connections_per_address); "
+                        "%d refused so far", address, self.per_address, self.refused_total)
+
+    def maintenance(self, now: float) -> None:
+        """waitress's idle check, then close connections whose request is too slow to arrive."""
+        super().maintenance(now)
+        if self.request_timeout_s <= 0:
+            return
+        clock = time.monotonic()
+        reading: dict[int, tuple[object, float]] = {}
+        for fileno, channel in list(self.active_channels.items()):
+            request = channel.request  # the request being read; None between requests
+            if request is None or request.completed:
+                continue
+            seen = self._reading.get(fileno)
+            since = seen[1] if seen is not None and seen[0] is request else clock
+            if clock - since > self.request_timeout_s:
+                self.timed_out_total += 1
+                LOG.info("closing the connection from %s: its request did not arrive within %g s "
+                         "(server.request_timeout_s)", channel.addr[0] if channel.addr else "?",
+                         self.request_timeout_s)
+                channel.will_close = True
+                continue
+            reading[fileno] = (request, since)
+        self._reading = reading
+
+
+def server_adjustments(server: ServerConfig, host: str, port: int) -> Adjustments:
+    """waitress's settings for the app: body and header limits, timeouts, the connection cap."""
+
+    return Adjustments(
+        host=host, port=port, threads=server.threads, ident="solarmon",
+        # Beyond this many open connections waitress stops accepting: leave room for every
+        # stream, refused clients and the API.
+        connection_limit=max(100, 4 * server.threads),
+        channel_timeout=server.idle_timeout_s, cleanup_interval=CLEANUP_INTERVAL_S,
+        # A body larger than the API takes is refused (413) before it is read, not spooled to disk.
+        max_request_body_size=MAX_REQUEST_BYTES, max_request_header_size=MAX_HEADER_BYTES)
+
+
+def create_server(app: Any, server: ServerConfig, host: str, port: int) -> TcpWSGIServer | MultiSocketServer:
+    """The waitress server for `app` on host:port (port 0: a free one), bound, not yet running.
+
+    Like `waitress.create_server`, with a `GuardedServer` per listening socket. Raises OSError
+    when the address cannot be bound.
+    """
+    adj = server_adjustments(server, host, port)
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(adj.threads)
+    socket_map: dict[int, Any] = {}
+    servers = [GuardedServer(app, socket_map, dispatcher=dispatcher, adj=adj, sockinfo=sockinfo,
+                             per_address=server.max_connections_per_address,
+                             request_timeout_s=server.request_timeout_s)
+               for sockinfo in adj.listen]
+    if len(servers) == 1:
+        return servers[0]
+    listening = [(s.effective_host, s.effective_port) for s in servers]
+    return MultiSocketServer(socket_map, adj, listening, dispatcher, servers[-1].log_info)

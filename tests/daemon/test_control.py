@@ -9,6 +9,7 @@ import json
 import socket
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,75 @@ def test_a_regular_file_is_not_replaced(tmp_path: Path) -> None:
     with pytest.raises(SocketInUse, match="not a socket"):
         ControlServer(path, echo_dispatch, dict).start()
     assert path.read_text() == "precious"
+
+
+def test_a_deeply_nested_line_gets_an_error_reply_and_the_connection_goes_on(server: ControlServer) -> None:
+    """Issue 14, 14e: 2,000 levels of brackets once raised an uncaught RecursionError."""
+    sock, reader = connect(server.path)
+    with sock:
+        for line in (b"[" * 2000 + b"]" * 2000 + b"\n", b'{"a":' * 600 + b"1" + b"}" * 600 + b"\n"):
+            assert len(line) <= MAX_LINE_BYTES
+            reply = ask(sock, reader, line)
+            assert reply["ok"] is False
+            assert reply["error"] == "invalid"
+        assert ask(sock, reader, b'{"command": "QPIGS"}\n')["ok"] is True
+
+
+def test_strings_with_brackets_are_not_nesting() -> None:
+    line = json.dumps({"command": "QPIGS", "id": '[[[[[[[[[[[[{{{{{{{{{{"]]]'}).encode() + b"\n"
+    assert parse_request(line)["command"] == "QPIGS"
+
+
+MAX_CONNECTIONS = 32  # the daemon's default (control.MAX_CONNECTIONS)
+
+
+def test_idle_connections_are_capped_without_a_thread_each(tmp_path: Path) -> None:
+    """3,000 idle connections once meant 3,000 threads; now at most MAX_CONNECTIONS are served."""
+    srv = ControlServer(tmp_path / "ctl.sock", echo_dispatch, dict)
+    srv.start()
+    before = threading.active_count()
+    socks = []
+    try:
+        for _ in range(MAX_CONNECTIONS + 100):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(5)
+            for _retry in range(500):  # the listen backlog is short: wait for the accept loop
+                try:
+                    sock.connect(str(srv.path))
+                    break
+                except BlockingIOError:
+                    time.sleep(0.01)
+            socks.append(sock)
+        last = socks[-1].makefile("rb").readline()
+        assert json.loads(last)["error"] == "busy"
+        grown = threading.active_count() - before
+        print(f"\ncontrol socket: {len(socks)} idle connections -> {grown} more threads")
+        assert grown <= MAX_CONNECTIONS
+    finally:
+        for sock in socks:
+            sock.close()
+    sock, reader = connect(srv.path)  # freed places are served again
+    with sock:
+        deadline = time.monotonic() + 5
+        reply = ask(sock, reader, b'{"command": "QPIGS"}\n')
+        while reply.get("error") == "busy" and time.monotonic() < deadline:
+            sock.close()
+            time.sleep(0.1)
+            sock, reader = connect(srv.path)
+            reply = ask(sock, reader, b'{"command": "QPIGS"}\n')
+        assert reply["ok"] is True
+    srv.stop()
+
+
+def test_an_idle_connection_is_closed(tmp_path: Path) -> None:
+    srv = ControlServer(tmp_path / "ctl.sock", echo_dispatch, dict, idle_timeout_s=0.5)
+    srv.start()
+    try:
+        sock, reader = connect(srv.path)
+        with sock:
+            assert ask(sock, reader, b'{"command": "QPIGS"}\n')["ok"] is True
+            started = time.monotonic()
+            assert reader.readline() == b""  # closed by the server
+            assert 0.3 < time.monotonic() - started < 5
+    finally:
+        srv.stop()

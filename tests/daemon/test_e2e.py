@@ -7,8 +7,10 @@ import logging
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -203,3 +205,46 @@ def test_unplugged_device_is_found_again_by_the_running_daemon(simulator, tmp_pa
     messages = [r.getMessage() for r in caplog.records]
     assert sum("inverter lost" in m for m in messages) == 1
     assert sum("inverter back" in m for m in messages) == 1
+
+
+PAUSE_S = 0.6
+
+
+def test_pause_shorter_than_a_cycle_polls_at_the_wires_pace(simulator, tmp_path: Path) -> None:
+    """Issue 14.16: a ``pause`` shorter than the cycle must not make the daemon wait for the next slot.
+
+    On the simulator's pty a QPIGS+QMOD+QPIWS cycle at 2400 baud takes ~0.8 s, so ``pause = 0.6``
+    (on the issue's hidraw setup: ``pause = 1`` and a 1.2 s cycle, which ran every 2.0 s).
+
+    The simulator's truth log gives when each QPIGS (the first command of a cycle) arrived; the
+    daemon's own ``poll_duration_seconds`` gives how long each cycle took. The period between cycles
+    must stay within 1.1x of the cycle's own duration (the grid schedule skipped to the slot after).
+    """
+    sim = simulator(transport="pty", baud=2400)
+    conf = write_daemon_conf(tmp_path, sim.port, "serial", baud="2400")
+    conf.write_text(conf.read_text().replace("pause = 0.3", f"pause = {PAUSE_S}"))
+    proc = subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
+                            stderr=(tmp_path / "daemon.log").open("w"))
+    prom = tmp_path / "prom" / "mpp-solar-inv.prom"
+    durations: list[float] = []
+    try:
+        wait_until(lambda: prom.exists() and "QFLAG" in prom.read_text(), what="the first .prom file")
+        first = len([e for e in sim.events() if e.get("event") == "exchange" and e["request"] == "QPIGS"])
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            line = next((x for x in prom.read_text().splitlines()
+                         if x.startswith("mpp_solar_poll_duration_seconds")), None)
+            if line is not None:
+                durations.append(float(line.rsplit(" ", 1)[1]))
+            time.sleep(0.25)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    qpigs = [e["t"] for e in sim.events() if e.get("event") == "exchange" and e["request"] == "QPIGS"]
+    starts = qpigs[first:]
+    assert len(starts) >= 6, starts
+    period = (starts[-1] - starts[0]) / (len(starts) - 1)
+    cycle = statistics.median(durations)
+    assert PAUSE_S < cycle < 2.0, f"the cycle ({cycle:.2f} s) must be longer than pause for this test"
+    ratio = period / cycle
+    assert ratio <= 1.1, f"cycles every {period:.2f} s for a {cycle:.2f} s cycle ({ratio:.2f}x)"

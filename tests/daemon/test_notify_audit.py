@@ -75,3 +75,36 @@ def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
                      "confirm": False, "result": "refused", "message": "not allowed"}
     assert second["verified"] == {"charger_source_priority": "Solar first"}
     assert second["confirm"] is True
+
+
+@pytest.fixture
+def service_umask():
+    """The daemon unit's UMask=0007 (group-writable files unless the code says otherwise)."""
+    old = os.umask(0o007)
+    yield
+    os.umask(old)
+
+
+def test_the_audit_log_is_the_daemons_alone(tmp_path: Path, service_umask) -> None:
+    """Issue 14, 14f: created 0640 (readable by the web app's group, not writable), and the shared
+    folder made sticky, so the web app's group can neither rewrite nor replace the record."""
+    import stat
+
+    shared = tmp_path / "var"
+    shared.mkdir()
+    os.chmod(shared, 0o2770)  # as manage_daemon.sh install makes var/: the web app's group writes it
+    audit = AuditLog(shared / "mpp-solar-audit.jsonl")
+    audit.record(device="inverter", command="POP02", result="ok")
+    assert stat.S_IMODE((shared / "mpp-solar-audit.jsonl").stat().st_mode) == 0o640
+    assert shared.stat().st_mode & stat.S_ISVTX
+
+
+def test_a_looser_existing_audit_log_is_tightened(tmp_path: Path, service_umask) -> None:
+    import stat
+
+    path = tmp_path / "audit.jsonl"
+    path.write_text("")
+    os.chmod(path, 0o660)
+    AuditLog(path).record(device="inverter", command="PE", result="ok")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert len(AuditLog(path).entries()) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from solarmon.daemon.schedule import Interval, Schedule
@@ -33,13 +35,38 @@ def test_slow_cycles_do_not_drift_the_grid(clock: ManualClock) -> None:
     assert starts == [1000.0 + 60 * k for k in range(100)]
 
 
-def test_missed_slots_are_skipped_not_burst(clock: ManualClock) -> None:
+def test_an_overrun_starts_the_next_cycle_at_once_and_re_anchors_the_grid(clock: ManualClock) -> None:
     schedule = Schedule(10, clock=clock)
-    clock.advance(35)  # a 35 s cycle (device timeouts)
+    clock.advance(35)  # a 35 s cycle (device timeouts): no burst of the three missed slots...
     schedule.succeeded()
-    assert schedule.next_deadline() == 1040.0
-    assert not schedule.due()
-    assert schedule.seconds_left() == 5
+    assert schedule.due()  # ...and no idle wait for the slot after: the next cycle starts now
+    assert schedule.overruns == 1
+    clock.advance(2)  # a normal cycle on the new grid, anchored at 1035
+    schedule.succeeded()
+    assert schedule.next_deadline() == 1045.0
+    assert schedule.seconds_left() == 8
+
+
+def test_pause_shorter_than_the_cycle_polls_at_the_cycles_own_pace(clock: ManualClock) -> None:
+    """Issue 14.16: pause = 1 with a 1.2 s cycle ran every 2.0 s (the grid skipped to the next slot)."""
+    schedule = Schedule(1.0, clock=clock)
+    starts = []
+    for _ in range(50):
+        clock.advance(schedule.seconds_left())
+        assert schedule.due()
+        starts.append(clock.now)
+        clock.advance(1.2)
+        schedule.succeeded()
+    periods = [b - a for a, b in itertools.pairwise(starts)]
+    assert max(periods) == pytest.approx(1.2)
+
+
+def test_a_failed_overrun_still_backs_off(clock: ManualClock) -> None:
+    schedule = Schedule(10, retry_initial_s=1, clock=clock)
+    clock.advance(25)  # a failed cycle that took 25 s (timeouts)
+    schedule.failed()
+    assert schedule.seconds_left() == 1  # the backoff, not an immediate retry
+    assert schedule.next_deadline() == 1026.0
 
 
 def test_backoff_doubles_up_to_the_interval_then_returns_to_the_grid(clock: ManualClock) -> None:

@@ -181,3 +181,30 @@ def test_sensor_count_is_bounded() -> None:
     assert stats["rejected"]["house"] == {"too_many_sensors": 1}
     assert len(board.values("house")) == MAX_SENSORS
     assert board.values("house")["s0"]["value"] == 2.0
+
+
+def test_digest_units_are_checked_and_bounded(
+    subscriber: HouseSubscriber, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    """Issue 14, 14d: weather/current's units meet the rules of any unit, and their table is bounded."""
+    import json
+
+    from solarmon.mqtt.house import MAX_SENSORS
+
+    fetcher = mqtt_connect("solarmon-weather")
+    units = {"temperature": "\x1b[31m°C", "wind": "km/h", "rain": "", "bad name": "mm",
+             "cloud": "x" * 17}
+    fetcher.publish("weather/current", json.dumps({"units": units}), qos=1)
+    for name in ("temperature", "wind", "rain", "cloud"):
+        fetcher.publish(f"weather/{name}", "1", qos=1)
+    assert wait_until(lambda: subscriber.board.stats()["accepted_total"] == 4)
+    values = subscriber.board.values("weather")
+    assert {name: v["unit"] for name, v in values.items()} == {
+        "temperature": None, "wind": "km/h", "rain": None, "cloud": None}
+    # A stream of digests with new names each time: the unit table stops at MAX_SENSORS per source.
+    for batch in range(3):
+        many = {f"n{batch}_{i}": "W" for i in range(MAX_SENSORS // 2 + 10)}
+        fetcher.publish("weather/current", json.dumps({"units": many}), qos=1)
+    fetcher.publish("weather/marker", "1", qos=1)
+    assert wait_until(lambda: "marker" in subscriber.board.values("weather"))
+    assert len(subscriber.board._units) <= MAX_SENSORS

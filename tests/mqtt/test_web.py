@@ -270,3 +270,54 @@ def test_weather_fetcher_to_api_weather(web_runtime: Any, client: Any, app: Any,
         conn.stop()
         fake.server.shutdown()
         fake.server.server_close()
+
+
+@pytest.mark.timeout(150)
+def test_no_qos1_message_lost_across_ten_broker_restarts(
+    web_runtime: Any, app: Any, mqtt_broker: Broker, mqtt_connect: Callable[..., MqttConnection]
+) -> None:
+    """Issue 14.6: the web app's subscriber keeps a persistent session, so the broker queues for it.
+
+    A sensor publishes a numbered reading at QoS 1 every 20 ms while the real broker is restarted
+    ten times (0.5 s down, 2 s up). Every number must reach the web app's sinks (duplicates, which
+    QoS 1 allows, are fine). With clean sessions, what the broker got before the subscriber had
+    resubscribed was dropped.
+    """
+    import threading
+
+    from solarmon.web.runtime import get_context
+
+    subscriber = get_context(app).parts.house
+    assert subscriber.wait_connected(5)
+    seen: set[float] = set()
+    subscriber.sinks.append(lambda batch: seen.update(v.value for v in batch if v.name == "seq"))
+    sensor = mqtt_connect("house-sensor")
+    sent: list[int] = []
+    stop = threading.Event()
+
+    def publish() -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            assert sensor.publish("house/seq", str(number), qos=1)
+            sent.append(number)
+            time.sleep(0.02)
+
+    publisher = threading.Thread(target=publish, daemon=True)
+    publisher.start()
+    try:
+        for _ in range(10):
+            time.sleep(2.0)
+            mqtt_broker.stop()
+            time.sleep(0.5)
+            mqtt_broker.start()
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        publisher.join(5)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not set(map(float, sent)) <= seen:
+        time.sleep(0.1)
+    lost = sorted(set(map(float, sent)) - seen)
+    print(f"sent {len(sent)} QoS 1 messages across 10 broker restarts, lost {len(lost)}")
+    assert not lost, f"{len(lost)} of {len(sent)} lost, e.g. {lost[:10]}"

@@ -108,6 +108,11 @@ def ask(access: dict[str, Any], who: str, method: str, url: str) -> Any:
     # A token caller is a browser too (anonymous session): the token only counts on the API.
     cookie, csrf = access["sessions"]["anonymous" if who == "token" else who]
     client.set_cookie(SESSION_COOKIE, cookie, domain="localhost")
+    if url.startswith("/logout") and who in PASSWORDS:
+        # Signing out revokes the session on the server: sign in afresh for it, so the module's
+        # shared sessions stay valid for the other endpoints.
+        login(client, who, PASSWORDS[who])
+        csrf = csrf_of(client.get("/login").get_data(as_text=True))
     headers["X-CSRF-Token"] = csrf
     if who == "token":
         headers["Authorization"] = f"Bearer {access['token']}"

@@ -28,8 +28,8 @@ def clock(secured):
     config = secured.security.config
     secured.security.limiter = LoginLimiter(
         slow_after=config.login_slow_after, delay_s=config.login_delay_s,
-        max_account=config.login_max_failures, max_address=config.address_max_failures,
-        window_s=config.login_window_s, clock=fake)
+        max_pair=config.login_max_failures, max_account=config.account_max_failures,
+        max_address=config.address_max_failures, window_s=config.login_window_s, clock=fake)
     return fake
 
 
@@ -75,11 +75,37 @@ def test_one_address_guessing_many_accounts_is_refused(secured, clock):
 ])
 def test_limiter_table(failures, verdict):
     clock = Clock()
-    limiter = LoginLimiter(slow_after=3, delay_s=2.5, max_account=5, max_address=100, window_s=60,
-                           clock=clock)
+    limiter = LoginLimiter(slow_after=3, delay_s=2.5, max_pair=5, max_account=50, max_address=100,
+                           window_s=60, clock=clock)
     for _ in range(failures):
-        limiter.failure("Alice", "10.0.0.1")
-    result = limiter.check("alice", "10.0.0.2")  # names are counted case-insensitively
+        ticket = limiter.admit("Alice", "10.0.0.1").ticket
+        limiter.release(ticket)
+    result = limiter.admit("alice", "10.0.0.1")  # names are counted case-insensitively
     assert (result.allowed, result.delay_s) == verdict
+    if result.ticket:
+        limiter.release(result.ticket)
+    other = limiter.admit("alice", "10.0.0.2")  # another address: its own count
+    assert other.allowed
+    limiter.release(other.ticket)
     clock.now += 61
-    assert limiter.check("alice", "10.0.0.2").allowed
+    assert limiter.admit("alice", "10.0.0.1").allowed
+
+
+def test_tries_are_counted_when_admitted_and_checks_at_once_are_capped():
+    limiter = LoginLimiter(max_pair=5, max_account=50, max_address=100, max_checks_account=2,
+                           max_checks_address=4, clock=Clock())
+    first, second = limiter.admit("bob", "10.0.0.1"), limiter.admit("bob", "10.0.0.1")
+    assert first.allowed
+    assert second.allowed
+    third = limiter.admit("bob", "10.0.0.1")  # two checks of bob's password under way
+    assert not third.allowed
+    assert third.retry_after_s == 1
+    limiter.release(first.ticket)
+    limiter.success(second.ticket)  # right password: bob's tries are forgiven
+    limiter.release(second.ticket)
+    assert limiter.checking() == 0
+    for _ in range(5):
+        verdict = limiter.admit("bob", "10.0.0.1")
+        assert verdict.allowed  # counted as a failure until success() says otherwise
+        limiter.release(verdict.ticket)
+    assert not limiter.admit("bob", "10.0.0.1").allowed

@@ -264,3 +264,34 @@ def test_without_a_daemon_audit_log_the_page_has_only_the_web_apps(secured):
     page = secured.client("admin").get("/audit").get_data(as_text=True)
     assert 'id="audit-table"' in page
     assert 'id="daemon-audit-table"' not in page
+
+
+def copy_session(source, target) -> None:
+    """Put `source`'s session cookie into `target` (a stolen or copied cookie)."""
+    cookie = source.get_cookie(SESSION_COOKIE)
+    target.set_cookie(SESSION_COOKIE, cookie.value)
+
+
+def test_a_copied_cookie_stops_working_when_its_session_signs_out(secured, web_paths):
+    """Issue 14, 14a: sign-out ends the session on the server, not only in this browser."""
+    browser = secured.client("admin")
+    other_login = secured.client("admin")  # the same user signed in elsewhere: not affected
+    thief = secured.app.test_client()
+    stolen = browser.get_cookie(SESSION_COOKIE).value
+    copy_session(browser, thief)
+    assert thief.get("/admin").status_code == 200
+    csrf = csrf_of(browser.get("/admin").get_data(as_text=True))
+    assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 302
+    response = thief.get("/admin")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert other_login.get("/admin").status_code == 200
+    # Remembered on disk (0600): a restarted app refuses the copy too.
+    store = web_paths.root / "var" / "revoked-sessions.json"
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    from tests.fixtures.webapp import make_web_config
+
+    restarted = create_app(make_web_config(web_paths, {"daemon": {"command_token_file": ""}}))
+    again = restarted.test_client()
+    again.set_cookie(SESSION_COOKIE, stolen)
+    assert again.get("/admin").status_code == 302

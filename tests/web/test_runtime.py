@@ -46,7 +46,7 @@ def test_services_start_in_order_and_stop_in_reverse_despite_failures(caplog):
 def test_create_app_starts_nothing(web_config):
     app = create_app(web_config)
     ctx = get_context(app)
-    assert [name for name, _ in ctx.services] == ["history", "reader", "alerts", "forecast"]
+    assert [name for name, _ in ctx.services] == ["history", "journal", "reader", "alerts", "forecast"]
     assert ctx.parts.reader._thread is None
     assert ctx.parts.forecast._thread is None
 
@@ -54,7 +54,7 @@ def test_create_app_starts_nothing(web_config):
 def test_the_runtime_starts_the_apps_services(app, web_paths):
     with Runtime.for_app(app) as runtime:
         running = [s["name"] for s in runtime.describe() if s["running"]]
-        assert running == ["history", "reader", "alerts", "forecast"]
+        assert running == ["history", "journal", "reader", "alerts", "forecast"]
     assert get_context(app).parts.reader._thread is None
 
 

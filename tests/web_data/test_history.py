@@ -265,3 +265,59 @@ def test_nonsense_readings_never_stop_the_writer(history, bad):
     assert history.flush()
     assert history.status()["ok"] is True
     assert list(history.export_rows(SRC, ["a"], T0 + 5, T0 + 6)) == [(T0 + 5, [2.0])]
+
+
+@pytest.mark.parametrize("tier_hours", [1, 24, 24 * 7])  # raw grouped, 1m grouped, 15m stored
+def test_arrays_are_sqlites_round_to_3_decimals(history, clock, tier_hours):
+    """The arrays are printed by printf('%!.3f') (issue 14.18: ~2x faster to format); the numbers
+    must be exactly json_group_array(round(x, 3))'s, edge values included (beyond 15 significant
+    digits printf keeps digits the old %.15g text dropped: no reading is that large)."""
+    edge = [2.0005, -0.0004, -0.0005, 123456.7895, 856.0, 0.1 + 0.2, -52.4049, 3.14159, 1e-9, 49.995]
+    for i in range(0, tier_hours * 3600, 30):
+        history.submit(SourceUpdate(SRC, T0 - tier_hours * 3600 + i, {"x": edge[(i // 30) % len(edge)]}))
+    assert history.flush()
+    body = history.historical(SRC, ["x"], T0 - tier_hours * 3600, T0, 1000)
+    series = history._series_of(history._reader(), SRC, ["x"])
+    step, tier = body["step_s"], body["tier"]
+    table, avg = ("raw", "avg(value)") if tier == "raw" else (f"roll_{tier}", "sum(vavg * n) / sum(n)")
+    low, high = ("value", "value") if tier == "raw" else ("vmin", "vmax")
+    resolution = {"raw": 1, "1m": 60, "15m": 900, "1h": 3600}[tier]
+    db = sqlite3.connect(history.path)
+    reference = db.execute(
+        "SELECT json_group_array(round(a, 3)), json_group_array(round(mn, 3)),"
+        " json_group_array(round(mx, 3))"
+        f" FROM (SELECT (ts - ?1) / ?2 * ?2 + ?1 AS t, {avg} AS a, min({low}) AS mn, max({high}) AS mx"
+        f" FROM {table} WHERE series = ?3 AND ts >= ?4 AND ts < ?5 GROUP BY t ORDER BY t)",
+        (body["start"] // step * step, step, series["x"][0], body["start"] // resolution * resolution,
+         body["end"]),
+    ).fetchone()
+    db.close()
+    assert [body["series"]["x"][k] for k in ("avg", "min", "max")] == [json.loads(r) for r in reference]
+
+
+def test_block_cache_serves_whole_blocks_and_late_samples_invalidate_them(history, clock):
+    """Issue 14.18: a repeated 24-hour chart reads its whole blocks of buckets from the cache,
+    and the body is byte for byte what the uncached query gives, before and after a late sample."""
+    from solarmon.web.history import queries
+
+    for i in range(0, 2 * 86400, 60):
+        history.submit(SourceUpdate(SRC, T0 - 2 * 86400 + i, {"v": 50 + (i % 977) / 100, "w": i % 300}))
+    assert history.flush()
+    conn = history._reader()
+
+    def uncached() -> bytes:
+        series = history._series_of(conn, SRC, ["v", "w"])
+        return queries.historical_json(conn, series, SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000,
+                                       history.retention, clock())
+
+    first = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    hits = history._blocks.hits
+    again = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert history._blocks.hits - hits >= 2 * 8  # ~10 whole blocks per metric came from the cache
+    assert first == again == uncached()
+    history.submit(SourceUpdate(SRC, T0 - 43200 + 30, {"v": 99.0}))  # late: in a cached block
+    assert history.flush()
+    after = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert after == uncached()
+    assert after != first
+    assert 99.0 in json.loads(after)["series"]["v"]["max"]

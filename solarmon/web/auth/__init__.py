@@ -28,6 +28,7 @@ from solarmon.web.auth import admin, guard, views  # admin: adds its pages to vi
 from solarmon.web.auth.audit import AuditLog
 from solarmon.web.auth.files import load_or_create_secret
 from solarmon.web.auth.ratelimit import LoginLimiter
+from solarmon.web.auth.redact import redact_status
 from solarmon.web.auth.roles import (
     ROLES,
     Identity,
@@ -37,6 +38,7 @@ from solarmon.web.auth.roles import (
     require_role,
 )
 from solarmon.web.auth.security import Security, audit_event, authorize_command, command_role
+from solarmon.web.auth.sessions import RevokedSessions
 from solarmon.web.auth.tokens import TokenStore
 from solarmon.web.auth.users import UserStore
 from solarmon.web.runtime import WebContext
@@ -89,14 +91,16 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     """Build the security parts, install the guard, the headers and the auth pages."""
     config = ctx.config.security
     limiter = LoginLimiter(slow_after=config.login_slow_after, delay_s=config.login_delay_s,
-                           max_account=config.login_max_failures, max_address=config.address_max_failures,
-                           window_s=config.login_window_s)
+                           max_pair=config.login_max_failures, max_account=config.account_max_failures,
+                           max_address=config.address_max_failures, window_s=config.login_window_s)
     token_file = ctx.config.daemon.command_token_file
     security = Security(config, UserStore(ctx.config.path(config.users_file)),
                         TokenStore(ctx.config.path(config.token_store)), limiter,
-                        AuditLog(ctx.config.path(config.audit_log)),
+                        AuditLog(ctx.config.path(config.audit_log),
+                                 max_bytes=int(config.audit_log_max_mb * 2**20), keep=config.audit_log_keep),
                         ctx.config.path(token_file) if token_file else None,
                         ctx.config.path(config.daemon_audit_log) if config.daemon_audit_log else None)
+    security.sessions = RevokedSessions(ctx.config.path(config.revoked_sessions_file))
     ctx.parts.security = security
     app.secret_key = load_or_create_secret(ctx.config.path(config.secret_key_file))
     app.session_interface = _SessionInterface()
@@ -107,6 +111,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     app.before_request(lambda: guard.before_request(security))
     app.after_request(_security_headers)
+    app.after_request(redact_status)  # no file paths in /api/status below operator
     app.add_template_filter(_utc, "utc")
     app.context_processor(lambda: {"csrf_token": guard.csrf_token, "auth_user": current_identity(),
                                    "public_read": config.public_read})

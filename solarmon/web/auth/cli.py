@@ -74,7 +74,8 @@ def run(args: argparse.Namespace, config: WebConfig, *, stdin: TextIO = sys.stdi
     sec = config.security
     users = UserStore(config.path(sec.users_file))
     tokens = TokenStore(config.path(sec.token_store))
-    audit = AuditLog(config.path(sec.audit_log))
+    audit = AuditLog(config.path(sec.audit_log), max_bytes=int(sec.audit_log_max_mb * 2**20),
+                     keep=sec.audit_log_keep)
     who = f"cli:{_login_name()}"
     try:
         if args.area == "user":

@@ -86,10 +86,13 @@ def identify(security: Any) -> Identity | Response:
         return ANONYMOUS
     user = security.users.get(name)
     started = session.get("auth_at")
+    sid = session.get("sid")
     if (user is None or session.get("gen") != user.generation or not isinstance(started, int | float)
-            or time.time() - started > security.config.session_hours * 3600):
-        # Removed user, changed password or role, or an expired login: sign out quietly.
-        for key in ("user", "gen", "auth_at"):
+            or time.time() - started > security.config.session_hours * 3600
+            or not isinstance(sid, str) or security.sessions.is_revoked(sid)):
+        # Removed user, changed password or role, an expired login, or one signed out (perhaps
+        # in another browser holding a copy of this cookie): sign out quietly.
+        for key in ("user", "gen", "auth_at", "sid"):
             session.pop(key, None)
         return ANONYMOUS
     return Identity("session", user.name, user.role)

@@ -17,6 +17,7 @@ from solarmon.web.auth import guard
 from solarmon.web.auth.audit import AuditLog
 from solarmon.web.auth.ratelimit import LoginLimiter
 from solarmon.web.auth.roles import Identity, current_identity
+from solarmon.web.auth.sessions import RevokedSessions
 from solarmon.web.auth.tokens import TokenStore
 from solarmon.web.auth.users import UserStore
 from solarmon.web.config import SecurityConfig
@@ -36,6 +37,7 @@ class Security:
     legacy_token_path: Path | None = None
     daemon_audit_path: Path | None = None
     sleep: Callable[[float], None] = field(default=time.sleep)
+    sessions: RevokedSessions | None = None
 
     def legacy_token_file(self) -> Path | None:
         """The old daemon.command_token_file, still accepted as an admin token (docs/SECURITY.md)."""

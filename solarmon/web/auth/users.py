@@ -24,6 +24,17 @@ from solarmon.web.auth.roles import check_role
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_CHARS = 1024
+# Refused as passwords (compared case-insensitively): the ones guessers try first, and this
+# system's own words. A short list on purpose: length and these catch the careless choices.
+COMMON_PASSWORDS = frozenset({
+    "password", "password1", "password123", "passw0rd", "p@ssw0rd", "12345678", "123456789",
+    "1234567890", "87654321", "11111111", "00000000", "qwertyuiop", "qwerty123", "qwertz123",
+    "azertyuiop", "asdfghjkl", "1q2w3e4r", "1qaz2wsx", "abcd1234", "abc12345", "iloveyou",
+    "letmein1", "sunshine", "princess", "football", "baseball", "welcome1", "trustno1", "superman",
+    "changeme", "changeit", "default1", "administrator", "admin123", "adminadmin", "rootroot",
+    "raspberry", "raspberrypi", "solarmon", "solarmon1", "inverter", "voltronic", "mppsolar",
+    "mpp-solar", "axpert123", "solarpower", "homeassistant", "mosquitto", "secret123",
+})
 # Checked against when a name is unknown, so a wrong name costs as long as a wrong password and
 # does not tell an attacker which accounts exist.
 _DUMMY_HASH = generate_password_hash("not-a-password-at-all")
@@ -52,12 +63,23 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_password(password: str) -> str:
-    """A password long enough (and not absurdly long) or UserError."""
+def check_password(password: str, name: str = "") -> str:
+    """A password long enough, not absurdly long, not a guessable one, or UserError saying why.
+
+    Guessable: only spaces, one of the passwords every guesser tries first (COMMON_PASSWORDS,
+    whatever the case), or the user's own name (also backwards).
+    """
     if len(password) < MIN_PASSWORD_CHARS:
         raise UserError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
     if len(password) > MAX_PASSWORD_CHARS:
         raise UserError(f"the password must have at most {MAX_PASSWORD_CHARS} characters")
+    if not password.strip():
+        raise UserError("the password must not be only spaces")
+    folded = password.strip().casefold()
+    if folded in COMMON_PASSWORDS or len(set(folded)) == 1:
+        raise UserError("that password is among the first any guesser tries; choose another")
+    if name and folded in (name.casefold(), name.casefold()[::-1]):
+        raise UserError("the password must not be the user name")
     return password
 
 
@@ -115,7 +137,7 @@ class UserStore:
     def add(self, name: str, password: str, role: str) -> User:
         """Create an account (UserError when the name is taken or a value is bad)."""
         check_name(name)
-        check_password(password)
+        check_password(password, name)
         check_role(role)
         now = time.time()
         entry = {"hash": generate_password_hash(password), "role": role, "created": now, "changed": now,
@@ -139,7 +161,7 @@ class UserStore:
     def change(self, name: str, *, password: str | None = None, role: str | None = None) -> User:
         """Set a new password and/or role; the user's existing sessions end."""
         if password is not None:
-            check_password(password)
+            check_password(password, name)
         if role is not None:
             check_role(role)
         with self._lock:

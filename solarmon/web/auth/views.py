@@ -6,9 +6,11 @@ change is written to the audit log.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
@@ -74,10 +76,21 @@ def _keep_next() -> dict[str, str]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Where to go after the login: a local path only (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after the login: a path of this site only, never another site, never an error.
+
+    Browsers drop tabs, newlines and other control characters from a URL and read `\\` as `/`,
+    so `/\t/evil.example` would become `//evil.example` (another site): those characters are
+    removed first, whitespace too, and what is left must be a plain local path.
+    """
+    if not target:
         return "/"
-    return target
+    cleaned = "".join(ch for ch in target if ch.isprintable() and not ch.isspace())
+    if not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned:
+        return "/"
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or len(cleaned) > MAX_FIELD_CHARS:
+        return "/"
+    return cleaned
 
 
 def _field(name: str) -> str:
@@ -112,30 +125,34 @@ def login(theme: str) -> Response:
         return _render("login", "Sign in", theme, next=target, username=name,
                        error="Enter your user name and password.")
     address = request.remote_addr or ""
-    verdict = security.limiter.check(name, address)
+    verdict = security.limiter.admit(name, address)
     anonymous = Identity("anonymous", name)
-    if not verdict.allowed:
-        LOG.warning("login refused for %r from %s: %s", name, address, verdict.reason)
+    if not verdict.allowed or verdict.ticket is None:
+        LOG.warning("login refused for %r from %s: %s", name[:64], address, verdict.reason)
         audit_event("login", target=name, result="rate_limited", detail=verdict.reason, identity=anonymous)
         response = _render("login", "Sign in", theme, 429, next=target, username=name,
                            error=f"Too many failed logins: {verdict.reason}. Try again in "
                                  f"{verdict.retry_after_s} s.")
         response.headers["Retry-After"] = str(verdict.retry_after_s)
         return response
-    if verdict.delay_s:
-        security.sleep(verdict.delay_s)  # slows a guesser down; the limit above stops it
-    user = security.users.authenticate(name, password)
+    try:  # counted already (admit): concurrent tries meet the limits too
+        if verdict.delay_s:
+            security.sleep(verdict.delay_s)  # slows a guesser down; the limit above stops it
+        user = security.users.authenticate(name, password)
+        if user is not None:
+            security.limiter.success(verdict.ticket)
+    finally:
+        security.limiter.release(verdict.ticket)
     if user is None:
-        security.limiter.failure(name, address)
-        LOG.warning("failed login for %r from %s", name, address)
+        LOG.warning("failed login for %r from %s", name[:64], address)
         audit_event("login", target=name, result="failed", identity=anonymous)
         # 200, not 401: a form page, not an HTTP authentication challenge.
         return _render("login", "Sign in", theme, next=target, username=name,
                        error="Wrong user name or password.")
-    security.limiter.success(name)
     session.clear()  # a new session id and CSRF token: nothing from before the login carries over
     session.permanent = True
-    session.update(user=user.name, gen=user.generation, auth_at=time.time())
+    # sid: this login's own id, listed on the server at sign-out (sessions.py)
+    session.update(user=user.name, gen=user.generation, auth_at=time.time(), sid=secrets.token_urlsafe(16))
     guard.csrf_token()
     identity = Identity("session", user.name, user.role)
     LOG.info("login: %s (%s) from %s", user.name, user.role, address)
@@ -148,6 +165,11 @@ def logout(theme: str) -> Response:
     """POST: end the session (CSRF-checked like every form)."""
     identity = current_identity()
     if identity.kind == "session":
+        security = _security()
+        expires = float(session.get("auth_at") or time.time()) + security.config.session_hours * 3600
+        if not security.sessions.revoke(str(session.get("sid")), expires):
+            # The list is full (thousands of sign-outs): end all of this user's sessions instead.
+            security.users.change(identity.name)
         audit_event("logout", target=identity.name)
     session.clear()
     return redirect(url_for("auth.login" if theme == "standard" else "auth.login_lcars"))  # type: ignore[return-value]

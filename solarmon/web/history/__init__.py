@@ -19,6 +19,7 @@ from typing import Any
 
 from solarmon.web.energy import KINDS, MAX_GAP_S
 from solarmon.web.history import queries
+from solarmon.web.history.blockcache import BlockCache
 from solarmon.web.history.rollups import Retention
 from solarmon.web.history.schema import SCHEMA_VERSION, connect, schema_version
 from solarmon.web.history.writer import HistoryWriter
@@ -52,9 +53,11 @@ class History:
         self.retention = Retention(raw_retention_days, minute_retention_days, quarter_retention_days,
                                    quarter_retention_days)
         self._clock = clock
+        # Chart fragments of whole blocks of buckets; the writer invalidates what it changes.
+        self._blocks = BlockCache()
         self._writer = HistoryWriter(
             self.path, self.retention, commit_interval_s=commit_interval_s, queue_size=queue_size,
-            max_gap_s=max_gap_s, clock=clock,
+            max_gap_s=max_gap_s, clock=clock, cache=self._blocks,
         )
         self._local = threading.local()
         self._series_lock = threading.Lock()
@@ -103,7 +106,8 @@ class History:
         conn = self._reader()
         series = self._series_of(conn, source, metrics)
         return queries.historical_json(
-            conn, series, source, metrics, start, end, points, self.retention, self._clock(), extra
+            conn, series, source, metrics, start, end, points, self.retention, self._clock(), extra,
+            cache=self._blocks,
         )
 
     def export_rows(
@@ -122,6 +126,17 @@ class History:
         rows = conn.execute(sql + " WHERE source = ? ORDER BY metric", (source,)) if source else \
             conn.execute(sql + " ORDER BY source, metric")
         return [{"source": s, "metric": m, "unit": u} for s, m, u in rows]
+
+    def latest_ts(self, source: str) -> int | None:
+        """The newest raw sample's time (Unix seconds) of any metric of `source`; None: none yet.
+
+        One primary-key probe per series (max of a (series, ts) key range), not a scan."""
+        conn = self._reader()
+        row = conn.execute(
+            "SELECT max((SELECT max(ts) FROM raw WHERE series = s.id)) FROM series s WHERE source = ?",
+            (source,),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def sources(self) -> list[str]:
         """Every source with history."""

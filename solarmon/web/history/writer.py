@@ -29,6 +29,7 @@ from solarmon.web.energy import (
     store_energy,
 )
 from solarmon.web.history import rollups
+from solarmon.web.history.blockcache import BlockCache
 from solarmon.web.history.rollups import Retention
 from solarmon.web.history.schema import connect, migrate
 from solarmon.web.state import SourceUpdate
@@ -74,11 +75,14 @@ class HistoryWriter:
         queue_size: int = 200_000,
         max_gap_s: float = MAX_GAP_S,
         clock: Callable[[], float] = time.time,
+        cache: BlockCache | None = None,
     ) -> None:
         self.path = path
+        self.cache = cache  # told about every committed change (blockcache.py)
         self.retention = retention
         self.stats = WriterStats()
         self._commit_interval_s = commit_interval_s
+        self._errors_at_failure = 0  # stats.errors when the current failure began
         self._rollup_interval_s = rollup_interval_s
         self._retention_interval_s = retention_interval_s
         self._max_gap_s = max_gap_s
@@ -178,12 +182,16 @@ class HistoryWriter:
                 now = time.monotonic()
                 if self._touched and (markers or stopping or now - last_rollup >= self._rollup_interval_s):
                     if self._transaction(lambda c: rollups.rollup(c, self._touched), "rollup"):
+                        if self.cache is not None:
+                            self.cache.invalidate(self._touched)
                         self._touched = {}
                     last_rollup = now
                 if now - last_retention >= self._retention_interval_s or any(m.retention for m in markers):
                     self._transaction(
                         lambda c: rollups.apply_retention(c, self.retention, self._clock()), "retention"
                     )
+                    if self.cache is not None:
+                        self.cache.clear()
                     last_retention = now
                 for marker in markers:
                     marker.done.set()
@@ -200,16 +208,22 @@ class HistoryWriter:
             conn.execute("COMMIT")
             # A rollup or retention run that succeeds while a failed batch still waits for its
             # retry does not make the history healthy again: only writing that batch does.
-            if what == "write" or not self._pending:
+            if (what == "write" or not self._pending) and self.stats.failing:
                 self.stats.failing = False
+                log.warning("history writing works again (%d failures while it failed)",
+                            self.stats.errors - self._errors_at_failure)
             return True
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self.stats.errors += 1
-            self.stats.failing = True
             self.stats.last_error = f"{what}: {exc}"
-            log.error("history %s failed: %s", what, exc)
+            # Logged on the transition only: a full disk retried every commit interval must not
+            # also fill the journal (the failures are counted in /api/status and /metrics).
+            if not self.stats.failing:
+                self._errors_at_failure = self.stats.errors - 1
+                log.error("history %s failed: %s (retried; logged again when it works)", what, exc)
+            self.stats.failing = True
             return False
 
     def _write_pending(self) -> None:
@@ -250,6 +264,10 @@ class HistoryWriter:
         if self._transaction(work, "write"):
             self._series.update(new_series)
             rollups.merge_touched(self._touched, rows)
+            if self.cache is not None:
+                batch_touched: dict[int, tuple[int, int]] = {}
+                rollups.merge_touched(batch_touched, rows)
+                self.cache.invalidate(batch_touched)
             self.stats.rows_written += len(rows)
             self.stats.batches += 1
             self.stats.last_commit = self._clock()
