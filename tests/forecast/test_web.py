@@ -25,12 +25,14 @@ from solarmon.weather.client import parse_hourly
 from solarmon.weather.config import ArrayConfig, WeatherConfig
 from solarmon.weather.forecast import Forecaster
 from solarmon.web import create_app
+from solarmon.web.pages import missing_vendor_files
 from solarmon.web.runtime import Runtime, get_context
 from tests.browser.server import ServerThread
 from tests.fixtures.broker import Broker
 from tests.fixtures.webapp import WebPaths, make_web_config
 from tests.forecast.conftest import _Client, redated
 from tests.forecast.simhistory import make_db
+from tests.tools import missing_tool
 from tests.weather.conftest import FakeOpenMeteo, Reply
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,11 +145,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     """pytest-playwright's browser is Debian's chromium-headless-shell, as in tests/browser: one
     Playwright per session, so this module runs beside the other browser tests."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (scripts/setup.sh installs chromium-headless-shell)")
+        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ARGS}
 
 
 def test_forecast_page_and_dashboard_panel_in_both_themes(site: Site, browser: Any) -> None:
+    if missing_vendor_files():  # the charts need chart.js from node_modules
+        missing_tool("node_modules", "run `npm ci` (scripts/setup.sh does)")
     body = wait_forecast(site.app)
     shots = REPO / "artifacts" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
