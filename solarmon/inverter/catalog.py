@@ -26,6 +26,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from solarmon.inverter import parallel, setting_rules, tables
+from solarmon.inverter.pi18 import tables as pi18_tables
 from solarmon.inverter.readings import Field
 from solarmon.inverter.shapes import base_command
 from solarmon.inverter.tables import Bit, FieldSpec
@@ -86,7 +87,7 @@ _ACRONYMS: Mapping[str, str] = MappingProxyType({
 SETTING_KEYS = frozenset(setting_rules.CURRENT_KEYS.values())
 _COMMAND_KIND: Mapping[str, Kind] = MappingProxyType({
     "QPIGS": Kind.MEASUREMENT, "QPIGS2": Kind.MEASUREMENT, "QPIRI": Kind.RATING, "QDI": Kind.DEFAULT,
-    "QPGS": Kind.MEASUREMENT,
+    "QPGS": Kind.MEASUREMENT, "GS": Kind.MEASUREMENT, "PIRI": Kind.RATING, "FLAG": Kind.SETTING,
 })
 # QPGS keys that are a unit's limit rather than a live value.
 _QPGS_RATINGS = frozenset({"max_charging_current_range"})
@@ -141,6 +142,10 @@ def _spec_kind(command: str, spec: FieldSpec) -> Kind:
         return Kind.DEFAULT
     if command in ("QPIRI", "QPGS") and spec.key in SETTING_KEYS:
         return Kind.SETTING
+    if command == "PIRI" and spec.key in pi18_tables.SETTING_KEYS:
+        return Kind.SETTING
+    if command == "FLAG":
+        return Kind.SETTING
     if command == "QPGS" and spec.key in _QPGS_RATINGS:
         return Kind.RATING
     if spec.kind == "text":
@@ -157,7 +162,7 @@ def _from_specs(command: str, specs: Iterable[FieldSpec]) -> Iterator[FieldInfo]
                 yield _entry(bit.key, bit.name, command, Kind.STATUS, help_text=bit.help)
             continue
         yield _entry(spec.key, spec.name, command, _spec_kind(command, spec), unit=spec.unit,
-                     help_text=spec.help, choices=spec.choices, is_float=spec.kind == "float")
+                     help_text=spec.help, choices=spec.choices, is_float=spec.kind in ("float", "tenths"))
 
 
 def _warning_entry(bit: Bit) -> FieldInfo:
@@ -238,7 +243,33 @@ def _build_catalog() -> tuple[Mapping[str, FieldInfo], Mapping[tuple[str, str], 
         catalog[entry.key] = entry
     aliases = dict(_ALSO_FROM)
     _join(parallel.COMMAND, parallel.QPGS, catalog, aliases)
+    _join_pi18(catalog, aliases)
     return MappingProxyType(catalog), MappingProxyType(aliases)
+
+
+def _join_pi18(catalog: dict[str, FieldInfo], aliases: dict[tuple[str, str], str]) -> None:
+    """PI18's fields (pi18/tables.py): shared keys gain a wire alias, new keys an entry."""
+    for command, specs in (("GS", pi18_tables.GS), ("PIRI", pi18_tables.PIRI), ("FLAG", pi18_tables.FLAG)):
+        _join(command, specs, catalog, aliases)
+    for bit in pi18_tables.FWS_WARNINGS:
+        if bit.key in catalog:
+            aliases[(bit.name, "FWS")] = bit.key
+        else:
+            catalog[bit.key] = _entry(bit.key, bit.name, "FWS", Kind.WARNING, help_text=bit.help)
+    vfw = pi18_tables.VFW_NAMES
+    for key, name in vfw:
+        if key not in catalog:
+            catalog[key] = _entry(key, name, "VFW", Kind.TEXT, help_text="CPU firmware version")
+    shared = {
+        ("fault_code", "FWS"): "fault_code", ("inverter_fault", "FWS"): "inverter_fault",
+        ("faults_active", "FWS"): "faults_active", ("warnings_active", "FWS"): "warnings_active",
+        ("working_mode", "MOD"): "device_mode", ("protocol_version", "PI"): "protocol_id",
+        ("serial_number", "ID"): "serial_number",
+        **{(name, "VFW"): key for key, name in vfw[:2]},
+        **{(name, command): key for command, (_digits, key, name) in pi18_tables.ENERGY.items()},
+        **{(name, command): key for command, (key, name, _setter) in pi18_tables.CURRENT_LISTS.items()},
+    }
+    aliases.update(shared)
 
 
 CATALOG, _ALIASES = _build_catalog()
@@ -249,7 +280,7 @@ _BY_WIRE: Mapping[tuple[str, str], FieldInfo] = MappingProxyType({
 
 # --- keys made from a position -----------------------------------------------------------------
 
-_EXTRA = re.compile(r"(q[a-z0-9]+)_extra_(\d+)")
+_EXTRA = re.compile(r"([a-z][a-z0-9]*)_extra_(\d+)")
 _WARNING_BIT = re.compile(r"warning_bit_(\d+)")
 _FLAG = re.compile(r"flag_([a-z])")
 _UNKNOWN_FLAG = re.compile(r"unknown_([a-z])")

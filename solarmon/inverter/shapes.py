@@ -17,13 +17,19 @@ from solarmon.inverter.tables import ENERGY
 
 _ENERGY = re.compile(r"(Q[EL][TYMD])(\d*)")
 _QPGS = re.compile(r"QPGS\d")
+_PI18_DATED = re.compile(r"(E[YMD])(\d+)")  # PI18's EYyyyy, EMyyyymm, EDyyyymmdd
+_PI18_DIGITS = {"EY": 4, "EM": 6, "ED": 8}
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)|-+")
 
 
 def base_command(command: str) -> str:
-    """The command without its argument: ``QEY2024`` -> ``QEY``, ``QPGS2`` -> ``QPGS``; others unchanged."""
+    """The command without its argument: ``QEY2024`` -> ``QEY``, ``QPGS2`` -> ``QPGS``, PI18's
+    ``EY2024`` -> ``EY``; others unchanged."""
     if _QPGS.fullmatch(command):
         return "QPGS"
+    dated = _PI18_DATED.fullmatch(command)
+    if dated and len(dated.group(2)) == _PI18_DIGITS[dated.group(1)]:
+        return dated.group(1)
     match = _ENERGY.fullmatch(command)
     if match and len(match.group(2)) == ENERGY[match.group(1)][1]:
         return match.group(1)
