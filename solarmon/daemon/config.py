@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solarmon.daemon.units import parse_parallel
+
 LOG = logging.getLogger(__name__)
 
 SETUP = "SETUP"
@@ -127,6 +129,10 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("usb_reset_after", SCOPE_DEVICE, "int", 0, "hidraw only: reset the USB device after this many "
             "failed exchanges in a row without any reply (a wedged bridge, PI30.md §5); 0: never.", 0, 1000,
             new=True),
+    KeySpec("parallel", SCOPE_DEVICE, "choice", "off", "A parallel or three-phase PI30 system behind this "
+            "port: auto (find the units that answer QPGS0..QPGS8), off, or N (units QPGS0..QPGS(N-1)). "
+            "Each unit is written as its own device <section>-unit<n>, with system totals "
+            "(docs/PROTOCOLS-QPGS.md).", choices=("off", "auto", *(str(n) for n in range(1, 10))), new=True),
     KeySpec("retry_max", SCOPE_DEVICE, "float", 60, "Longest backoff in seconds between retries of a "
             "failing device (never longer than pause).", 0.1, 3600, new=True),
 )
@@ -173,6 +179,7 @@ class DeviceConfig:
     timeout_s: float
     retry_max_s: float
     usb_reset_after: int = 0
+    parallel: int | None = None  # None off, 0 auto, N units (solarmon.daemon.units)
 
     @property
     def prom_file(self) -> Path:
@@ -343,12 +350,16 @@ def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConf
         raise reader.error("port", "auto is only supported with porttype = hidraw")
     if get["usb_reset_after"] and porttype != "hidraw":
         raise reader.error("usb_reset_after", "only a hidraw device can be reset; allowed: 0 for serial")
+    try:
+        parallel = parse_parallel(get["parallel"])
+    except ValueError as exc:
+        raise reader.error("parallel", str(exc)) from exc
     return DeviceConfig(
         name=section, protocol=get["protocol"], port=get["port"], porttype=porttype, baud=get["baud"],
         commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],
         prom_output_dir=get["prom_output_dir"], dev=get["dev"], allowed_settings=get["allowed_settings"],
         settings_interval_s=get["settings_interval"], timeout_s=get["timeout"], retry_max_s=get["retry_max"],
-        usb_reset_after=get["usb_reset_after"],
+        usb_reset_after=get["usb_reset_after"], parallel=parallel,
     )
 
 

@@ -23,6 +23,7 @@ from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
 from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
 from solarmon.daemon.schedule import Clock, Interval, Schedule
+from solarmon.daemon.units import Units
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
 from solarmon.inverter.link import InverterLink
 from solarmon.inverter.readings import Reading
@@ -97,6 +98,8 @@ class DeviceWorker:
         self.cycles = 0
         self._prom_failing = False
         self._discarded_before: Counter[str] = Counter()
+        self.units = Units(device.name, device.parallel, wall_clock) if device.parallel is not None else None
+        self._rediscover = Interval(device.settings_interval_s, clock=clock)
 
     # -- the device ------------------------------------------------------------------------
 
@@ -158,7 +161,15 @@ class DeviceWorker:
         ratings stay until they are read again.
         """
         started = self.clock()
+        if self.units is not None:
+            if self._rediscover.due():
+                self.units.rediscover()
+                self._rediscover.done()
+            self.units.prepare(self._exchange_quietly)
         commands = self.cycle_commands + tuple(c for c, interval in self.slow.items() if interval.due())
+        if self.units is not None and self.units.active:
+            # The units' QPGSn replace the host's own live values (it is one of them).
+            commands = tuple(c for c in commands if c not in ("QPIGS", "QPIGS2"))
         fresh: set[str] = set()
         for command in commands:
             try:
@@ -174,6 +185,8 @@ class DeviceWorker:
             fresh.add(command)
             if command in self.slow:
                 self.slow[command].done()
+        if self.units is not None:
+            fresh |= self._poll_units()
         with self._readings_lock:
             for command in self.cycle_commands:
                 if command not in fresh:
@@ -183,6 +196,23 @@ class DeviceWorker:
         self.health.cycle_done(ok, self.clock() - started)
         self.write_prom()
         return ok
+
+    def _poll_units(self) -> set[str]:
+        """The units of a parallel section: each QPGSn once, then the system totals."""
+        assert self.units is not None
+        answered = self.units.poll(self.exchange)
+        with self._readings_lock:
+            if self.units.total is not None:
+                self._readings[self.units.total.reading.command] = self.units.total
+        return answered
+
+    def _exchange_quietly(self, command: str) -> Reading:
+        """Discovery's probes: the absent units' NAKs are the expected answer, not device errors."""
+        try:
+            return self.link().query(command)
+        except OSError as exc:
+            self._drop_link()
+            raise DeviceGone(str(exc)) from exc
 
     def _link_discarded(self) -> dict[str, int]:
         counters = getattr(self._link, "counters", None)
@@ -201,7 +231,8 @@ class DeviceWorker:
             order = [c for c in self.cycle_commands + self.slow_commands if c in self._readings]
             order += [c for c in self._readings if c not in order]
             items = [self._readings[c] for c in order]
-        text = render(self.device.name, self.device.device_label, items, self.health_sample())
+        units = self.units.blocks() if self.units is not None else ()
+        text = render(self.device.name, self.device.device_label, items, self.health_sample(), units)
         try:
             write_atomic(self.device.prom_file, text)
         except OSError as exc:
