@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solarmon.daemon.protocols import is_query
 from solarmon.daemon.units import parse_parallel
 
 LOG = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class KeySpec:
         return {
             "path": "a file path (relative paths are resolved against the config file's folder)",
             "port": "a device path, or auto (hidraw: found by USB id 0665:5161)",
-            "commands": "PI30 queries separated by # (e.g. QPIGS#QPIGS2)",
+            "commands": "PI30 (or PI18) queries separated by # (e.g. QPIGS#QPIGS2)",
             "settings": "comma-separated setting families: POP, PCP, PGR, PBT, PBCV, PBDV, PSDV, PCVV, "
                         "PBFT, F, MCHGC, MUCHGC, PF, PE, PD (PEx / PDx: only QFLAG letter x)",
             "outputs": "comma-separated: " + ", ".join(_OUTPUTS),
@@ -105,7 +106,10 @@ KEYS: tuple[KeySpec, ...] = (
             "Unix control socket (mode 0660; systemd creates /run/mpp-solar); empty: no socket.", new=True),
     KeySpec("audit_log", SCOPE_SETUP, "path", "var/mpp-solar-audit.jsonl",
             "JSON-lines audit log of every setting attempt.", new=True),
-    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol.", choices=("pi30", "pi30max")),
+    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol: pi30 (pi30max is the same "
+            "to this daemon), pi18 (InfiniSolar V family, docs/PROTOCOLS-PI18.md), or auto (asked at start "
+            "with queries only; settings wait until it is known).",
+            choices=("pi30", "pi30max", "pi18", "auto")),
     KeySpec("type", SCOPE_DEVICE, "choice", "mppsolar", "mppsolar device type.", choices=("mppsolar",)),
     KeySpec("port", SCOPE_DEVICE, "port", "/dev/hidraw0", "Device file, or auto."),
     KeySpec("porttype", SCOPE_DEVICE, "choice", "", "Transport; empty: hidraw when the port names "
@@ -292,9 +296,9 @@ class _Reader:
     def _commands(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
         commands = tuple(c.strip() for c in raw.split("#"))
         for command in commands:
-            if not _QUERY_RE.match(command):
-                raise self.error(spec.name, f"{command!r} is not a PI30 query (only queries are polled); "
-                                 f"allowed: {spec.limits()}")
+            if not _QUERY_RE.match(command) and not is_query(command):
+                raise self.error(spec.name, f"{command!r} is not a PI30 query, nor a PI18 one (only "
+                                 f"queries are polled); allowed: {spec.limits()}")
         return tuple(dict.fromkeys(commands))
 
     def _settings(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
@@ -354,6 +358,13 @@ def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConf
         parallel = parse_parallel(get["parallel"])
     except ValueError as exc:
         raise reader.error("parallel", str(exc)) from exc
+    if parallel is not None and get["protocol"] == "pi18":
+        raise reader.error("parallel", "QPGSn is PI30's; allowed with protocol = pi18: off")
+    if get["protocol"] == "pi18":
+        wrong = [c for c in get["command"] if c.startswith("Q") and c != "QPIGS"]
+        if wrong:
+            raise reader.error("command", f"{', '.join(wrong)}: PI30 queries on a pi18 section; "
+                               "allowed: PI18 queries such as GS (QPIGS is read as GS)")
     return DeviceConfig(
         name=section, protocol=get["protocol"], port=get["port"], porttype=porttype, baud=get["baud"],
         commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],

@@ -22,16 +22,18 @@ from typing import Any, Protocol
 from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
 from solarmon.daemon.promfile import HealthSample, TimedReading, render, write_atomic
+from solarmon.daemon.protocols import ProtocolSpec, detect, spec_for, write_detection
 from solarmon.daemon.schedule import Clock, Interval, Schedule
 from solarmon.daemon.units import Units
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
+from solarmon.inverter.framing import BY_NAME, PI30
 from solarmon.inverter.link import InverterLink
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.transport import open_transport
 
 LOG = logging.getLogger(__name__)
 
-EVERY_CYCLE = ("QMOD", "QPIWS")
+EVERY_CYCLE = ("QMOD", "QPIWS")  # PI30 (solarmon.daemon.protocols has both protocols)
 SLOW = ("QPIRI", "QFLAG")
 IDLE_WAKE_S = 1.0  # the thread wakes at least this often, so its heartbeat shows it is alive
 
@@ -59,11 +61,13 @@ def open_link(device: DeviceConfig) -> InverterLink:
     failed exchange closes the transport and the next one re-opens it (``port = auto`` finds a
     renumbered hidraw node again), so one link lives as long as the daemon.
     """
+    framing = BY_NAME.get(device.protocol, PI30)
     if device.usb_reset_after:
         transport = open_transport(device.porttype, device.port, device.baud, usb_reset=True)
-        return InverterLink(transport, timeout_s=device.timeout_s or None, reset_after=device.usb_reset_after)
+        return InverterLink(transport, timeout_s=device.timeout_s or None, reset_after=device.usb_reset_after,
+                            framing=framing)
     transport = open_transport(device.porttype, device.port, device.baud)
-    return InverterLink(transport, timeout_s=device.timeout_s or None)
+    return InverterLink(transport, timeout_s=device.timeout_s or None, framing=framing)
 
 
 @dataclass
@@ -85,9 +89,13 @@ class DeviceWorker:
         self.wall_clock = wall_clock
         self.health = Health(device.name, wall_clock=wall_clock)
         self.schedule = Schedule(pause_s, retry_max_s=device.retry_max_s, clock=clock)
-        self.cycle_commands = tuple(dict.fromkeys(device.commands + EVERY_CYCLE))
-        self.slow_commands = tuple(c for c in SLOW if c not in self.cycle_commands)
-        self.slow = {c: Interval(device.settings_interval_s, clock=clock) for c in self.slow_commands}
+        self.spec: ProtocolSpec | None = None
+        self.cycle_commands: tuple[str, ...] = ()
+        self.slow_commands: tuple[str, ...] = ()
+        self.slow: dict[str, Interval] = {}
+        spec = spec_for(device.protocol)
+        if spec is not None:
+            self._use(spec)
         self._readings: dict[str, TimedReading] = {}
         self._readings_lock = threading.Lock()
         self._link: Link | None = None
@@ -100,6 +108,43 @@ class DeviceWorker:
         self._discarded_before: Counter[str] = Counter()
         self.units = Units(device.name, device.parallel, wall_clock) if device.parallel is not None else None
         self._rediscover = Interval(device.settings_interval_s, clock=clock)
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def _use(self, spec: ProtocolSpec) -> None:
+        """Poll with ``spec``'s commands (PI18: the configured QPIGS is read as GS)."""
+        self.spec = spec
+        if spec.name == "pi18":
+            commands = tuple(spec.live if c == "QPIGS" else c for c in self.device.commands if
+                             c == "QPIGS" or not c.startswith("Q"))
+        else:
+            commands = tuple(c for c in self.device.commands if c.startswith("Q"))
+        self.cycle_commands = tuple(dict.fromkeys(commands + spec.every_cycle))
+        self.slow_commands = tuple(c for c in spec.slow if c not in self.cycle_commands)
+        interval = self.device.settings_interval_s
+        self.slow = {c: Interval(interval, clock=self.clock) for c in self.slow_commands}
+
+    def _detect(self) -> bool:
+        """``protocol = auto``: ask the unit with queries only; True once a protocol is known."""
+        def asker(protocol: str) -> Callable[[str], Reading]:
+            def ask(command: str) -> Reading:
+                link = self.link_factory(dataclasses.replace(self.device, protocol=protocol))
+                try:
+                    return link.query(command)
+                finally:
+                    link.close()
+            return ask
+
+        found = detect(asker("pi30"), asker("pi18"))
+        write_detection(self.device.prom_output_dir / f"mpp-solar-{self.device.name}.detected.json",
+                        self.device.name, found)
+        if found.protocol is None:
+            self.health.count_error("detect", "no answer to QPI or ^P005PI")
+            return False
+        self.device = dataclasses.replace(self.device, protocol=found.protocol)
+        self._drop_link()
+        self._use(spec_for(found.protocol))  # type: ignore[arg-type]
+        return True
 
     # -- the device ------------------------------------------------------------------------
 
@@ -161,7 +206,12 @@ class DeviceWorker:
         ratings stay until they are read again.
         """
         started = self.clock()
-        if self.units is not None:
+        if self.spec is None and not self._detect():
+            self.cycles += 1
+            self.health.cycle_done(False, self.clock() - started)
+            self.write_prom()
+            return False
+        if self.units is not None and self.spec is not None and self.spec.name == "pi30":
             if self._rediscover.due():
                 self.units.rediscover()
                 self._rediscover.done()
@@ -185,7 +235,7 @@ class DeviceWorker:
             fresh.add(command)
             if command in self.slow:
                 self.slow[command].done()
-        if self.units is not None:
+        if self.units is not None and self.spec is not None and self.spec.name == "pi30":
             fresh |= self._poll_units()
         with self._readings_lock:
             for command in self.cycle_commands:
@@ -231,7 +281,7 @@ class DeviceWorker:
             order = [c for c in self.cycle_commands + self.slow_commands if c in self._readings]
             order += [c for c in self._readings if c not in order]
             items = [self._readings[c] for c in order]
-        units = self.units.blocks() if self.units is not None else ()
+        units = self.units.blocks() if self.units is not None and self.units.numbers else ()
         text = render(self.device.name, self.device.device_label, items, self.health_sample(), units)
         try:
             write_atomic(self.device.prom_file, text)
