@@ -39,7 +39,8 @@ def daemon(tmp_path: Path) -> Iterator:
         lines += [f"{key} = {value}" for key, value in section.items()]
         (tmp_path / "mpp-solar.conf").write_text("\n".join(lines) + "\n")
         conf = tmp_path / "mpp-solar.conf"
-        proc = subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO, stderr=(tmp_path / "daemon.log").open("w"))
+        proc = subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
+                                stderr=(tmp_path / "daemon.log").open("w"))
         started.append(proc)
         return tmp_path / "prom" / "mpp-solar-u.prom"
 
