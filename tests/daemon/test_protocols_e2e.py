@@ -97,3 +97,23 @@ def test_auto_detects_a_pi30_parallel_system(daemon, tmp_path: Path, transport: 
     found = json.loads((tmp_path / "prom" / "mpp-solar-u.detected.json").read_text())
     assert found["protocol"] == "pi30"
     assert found["parallel"] is True
+
+
+@pytest.mark.parametrize(("sim_args", "protocol"), [(("--protocol", "pi18"), "pi18"), ((), "pi30")])
+def test_manage_daemon_detect_asks_and_writes_down(tmp_path: Path, sim_args: tuple[str, ...],
+                                                     protocol: str) -> None:
+    with SimulatorProcess(tmp_path / "sim", baud=0, seed=5, truth_log=tmp_path / "truth.jsonl",
+                          extra_args=sim_args).start() as sim:
+        conf = tmp_path / "mpp-solar.conf"
+        conf.write_text(f"[u]\nport = {sim.port}\nporttype = serial\nprom_output_dir = prom\n")
+        env = {"MPP_SOLAR_CONF": str(conf), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(["bash", str(REPO / "manage_daemon.sh"), "detect"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
+        events = sim.truth()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["protocol"] == protocol
+    assert json.loads((tmp_path / "prom" / "mpp-solar-u.detected.json").read_text())["protocol"] == protocol
+    sent = [event.get("request") for event in events if event.get("event") == "exchange"]
+    assert sent  # it asked
+    # Queries only: PI30 ones, and PI18's PI (a PI30 frame to a PI18 unit reads as no command: None).
+    assert all(command is None or command.startswith("Q") or command == "PI" for command in sent), sent
