@@ -29,7 +29,7 @@ def _codes(*names: str) -> Mapping[int, str]:
 BATTERY_TYPES = _codes("AGM", "Flooded", "User", "Pylontech", "TBD", "WECO", "Soltaro",
                        "3rd party Lithium", "LIB", "LIC")
 OUTPUT_SOURCE_PRIORITIES = _codes("Solar-Utility-Battery", "Solar-Battery-Utility")
-CHARGER_SOURCE_PRIORITIES = _codes("Solar first", "Solar and Utility", "Only solar")
+CHARGER_SOURCE_PRIORITIES = _codes("Solar First", "Solar and Utility", "Only Solar")  # mppsolar's words
 MACHINE_TYPES = _codes("Off-Grid", "Grid-Tie")
 SOLAR_POWER_PRIORITIES = _codes("Battery-Load-Utility + AC Charger", "Load-Battery-Utility")
 MPPT_STATES = _codes("abnormal", "normal but not charged", "charging")
