@@ -47,6 +47,7 @@ class ProtocolSpec:
     classify: Callable[[str], CommandClass]
     validate: Callable[[str, Reading | None, Any], str]
     current_lists: Mapping[str, str] = field(default_factory=dict)  # setter prefix -> its list query
+    identity: tuple[str, ...] = ()  # serial, firmware, model: read at start and every settings_interval
 
     @property
     def ratings(self) -> str:
@@ -57,9 +58,9 @@ class ProtocolSpec:
 PI30 = ProtocolSpec("pi30", "QPIGS", ("QMOD", "QPIWS"), ("QPIRI", "QFLAG"), policy.classify,
                     lambda command, ratings, currents: setters.validate_setting(
                         command, ratings=ratings, currents=currents),
-                    {"MCHGC": "QMCHGCR", "MUCHGC": "QMUCHGCR"})
+                    {"MCHGC": "QMCHGCR", "MUCHGC": "QMUCHGCR"}, ("QID", "QVFW", "QMN"))
 PI18 = ProtocolSpec("pi18", "GS", ("MOD", "FWS"), ("PIRI", "FLAG"), pi18_policy.classify, _pi18_validate,
-                    {"MCHGC": "MCHGCR", "MUCHGC": "MUCHGCR"})
+                    {"MCHGC": "MCHGCR", "MUCHGC": "MUCHGCR"}, ("ID", "VFW"))
 SPECS = {"pi30": PI30, "pi30max": PI30, "pi18": PI18}
 
 

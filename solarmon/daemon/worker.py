@@ -108,6 +108,8 @@ class DeviceWorker:
         self._discarded_before: Counter[str] = Counter()
         self.units = Units(device.name, device.parallel, wall_clock) if device.parallel is not None else None
         self._rediscover = Interval(device.settings_interval_s, clock=clock)
+        self._identity_due = Interval(device.settings_interval_s, clock=clock)
+        self.identity: dict[str, str] = {}  # serial_number, main_cpu_firmware_version, model_name
 
     # -- the protocol ----------------------------------------------------------------------
 
@@ -235,6 +237,8 @@ class DeviceWorker:
             fresh.add(command)
             if command in self.slow:
                 self.slow[command].done()
+        if fresh and self.spec is not None and self._identity_due.due():
+            self._read_identity(self.spec)  # only from a unit that answers: no extra failure counted
         if self.units is not None and self.spec is not None and self.spec.name == "pi30":
             fresh |= self._poll_units()
         with self._readings_lock:
@@ -255,6 +259,25 @@ class DeviceWorker:
             if self.units.total is not None:
                 self._readings[self.units.total.reading.command] = self.units.total
         return answered
+
+    def _read_identity(self, spec: ProtocolSpec) -> None:
+        """Serial, firmware and model (QID/QVFW/QMN, PI18 ID/VFW) for HA's device block and the file.
+
+        Counted like every exchange (a unit without QMN NAKs it once per settings_interval).
+        """
+        self._identity_due.done()
+        for command in spec.identity:
+            try:
+                reading = self.exchange(command)
+            except (DeviceGone, DeviceBusy):
+                return
+            except InverterError:
+                continue
+            self.store(reading)
+            for key in ("serial_number", "main_cpu_firmware_version", "model_name"):
+                value = reading.get(key)
+                if isinstance(value, str) and value:
+                    self.identity[key] = value
 
     def _exchange_quietly(self, command: str) -> Reading:
         """Discovery's probes: the absent units' NAKs are the expected answer, not device errors."""
