@@ -38,6 +38,14 @@ _SHARE_TOKENS = {4: "ac_output_apparent_power", 5: "ac_output_active_power", 6: 
                  15: "battery_discharge_current", 19: "pv_input_power"}
 
 
+@dataclass(frozen=True)
+class _UnitView:
+    """What QPIRI's reply builder reads of a model: one unit's profile and the shared settings."""
+
+    profile: Profile
+    settings: object
+
+
 @dataclass
 class Unit:
     """One unit: its serial, its weights in the split, and whether it is faulted or gone."""
@@ -165,6 +173,10 @@ class ParallelSystem(Inverter):
     def _query(self, command: str) -> Reply | None:
         if command.startswith("QPGS") and command[4:].isdigit() and len(command) == 5:
             return self._qpgs(int(command[4:]))
+        if command == "QPIRI":
+            # The host's nameplate is one unit's, not the system's; its settings are the system's.
+            self.model.config_changed = False
+            return replies.qpiri(_UnitView(self.unit_profile, self.model.settings))  # type: ignore[arg-type]
         reply = super()._query(command)
         if command == "QPIGS" and reply is not None:
             return self._own_share(reply)

@@ -181,3 +181,10 @@ def test_a_pi18_unit_on_the_wire(simulator, transport: str) -> None:
     assert ratings.output_source_priority_pi18 == "Solar-Battery-Utility"
     with pytest.raises(SimulatorError, match="--units"):
         sim.control({"op": "unit", "unit": 0})  # not a --units system
+
+
+def test_the_host_reports_one_units_nameplate() -> None:
+    system = _system(3, "parallel")
+    ratings = decode_raw("QPIRI", system.handle(encode_request("QPIRI")))
+    assert ratings.rated_ac_output_active_power_w == get_profile("axpert-5k").rated_w
+    assert ratings.output_mode == "parallel output"
