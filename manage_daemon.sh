@@ -6,6 +6,7 @@
 #   manage_daemon.sh run                        the daemon in the foreground (Ctrl-C stops it)
 #   manage_daemon.sh command QPIRI [--confirm] [--device NAME]   send through the control socket
 #   manage_daemon.sh render-unit                print the unit as install writes it
+#   manage_daemon.sh detect [--section NAME]    ask each unit its protocol (queries only), write it down
 # Environment: MPP_SOLAR_CONF (default: mpp-solar.conf next to this script); ROOTDIR stages
 # install/uninstall into a folder (no user, udevadm or systemctl: for packaging and tests).
 set -euo pipefail
@@ -70,5 +71,6 @@ case $cmd in
     command) [ $# -gt 0 ] || die "usage: $0 command CMD [--confirm] [--device NAME]"
         cd "$ROOT" && exec "$PYTHON" -m solarmon.daemon.client -C "$CONF" "$@" ;;
     render-unit) render_unit ;;
-    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    detect) cd "$ROOT" && exec "$PYTHON" -m solarmon.daemon -C "$CONF" --detect "$@" ;;
+    *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

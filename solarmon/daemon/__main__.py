@@ -1,27 +1,36 @@
-"""Entry point: ``python -m solarmon.daemon -C mpp-solar.conf [--once]``: wires config, logging, daemon.
+"""Entry point: ``python -m solarmon.daemon -C mpp-solar.conf [--once | --detect]``: config, logging, daemon.
 
 Logging goes to ``log_file`` (reopened after logrotate moves it) or to stderr, which is the
 journal under systemd (then without our own timestamps: the journal has its own).
 
-Exit codes: 0 clean stop (or, with --once, every device answered), 1 a device failed in --once or
-the daemon could not start, 2 a bad config or command line.
+``--detect`` asks each section's unit what protocol it speaks (queries only: QPI, ^P005PI, QPIRI,
+QPGS0), prints it as JSON and writes ``mpp-solar-<section>.detected.json``; the daemon must not be
+running (it owns the port).
+
+Exit codes: 0 clean stop (or, with --once / --detect, every device answered), 1 a device failed in
+--once / --detect or the daemon could not start, 2 a bad config or command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import logging.handlers
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from solarmon.confighelper import ConfigError
-from solarmon.daemon.config import load_config
+from solarmon.daemon.config import Config, DeviceConfig, load_config
+from solarmon.daemon.protocols import detect, write_detection
 from solarmon.daemon.service import Daemon
 from solarmon.daemon.worker import open_link
+from solarmon.inverter.readings import Reading
 
 EXIT_CONFIG = 2
 
@@ -57,8 +66,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m solarmon.daemon", description=__doc__.splitlines()[0])
     parser.add_argument("-C", "--config", default="mpp-solar.conf", help="config file (mppsolar format)")
     parser.add_argument("--once", action="store_true", help="poll every device once, write files, exit")
+    parser.add_argument("--detect", action="store_true",
+                        help="ask each unit its protocol (queries only), print and write it down, exit")
+    parser.add_argument("--section", help="with --detect: only this section")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
+
+
+def run_detect(config: Config, section: str | None) -> int:
+    """``--detect``: the protocol of each section's unit, printed and written down."""
+    devices = [d for d in config.devices if section is None or d.name == section]
+    if not devices:
+        print(f"mpp-solar daemon: no section {section!r} in {config.path}", file=sys.stderr)
+        return EXIT_CONFIG
+    status = 0
+    for device in devices:
+        def asker(protocol: str, device: DeviceConfig = device) -> Callable[[str], Reading]:
+            def ask(command: str) -> Reading:
+                with open_link(dataclasses.replace(device, protocol=protocol)) as link:
+                    return link.query(command)
+            return ask
+
+        found = detect(asker("pi30"), asker("pi18"))
+        write_detection(device.prom_output_dir / f"mpp-solar-{device.name}.detected.json", device.name, found)
+        print(json.dumps({"section": device.name, **found.as_dict()}))
+        status = status or (0 if found.protocol else 1)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"mpp-solar daemon: config error: {config.path} [SETUP] log_file: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.detect:
+        return run_detect(config, args.section)
     daemon = Daemon(config, open_link)
     if args.once:
         return daemon.run_once()

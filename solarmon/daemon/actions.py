@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from solarmon.daemon.audit import AuditLog
-from solarmon.daemon.worker import SLOW, DeviceWorker
+from solarmon.daemon.worker import DeviceWorker
 from solarmon.inverter import catalog
 from solarmon.inverter.errors import CommandRefused, InverterError, SettingRejected
-from solarmon.inverter.policy import CommandClass, classify
+from solarmon.inverter.policy import CommandClass
 from solarmon.inverter.readings import Reading
-from solarmon.inverter.setters import validate_setting
 from solarmon.inverter.setting_rules import CURRENT_KEYS
 
 LOG = logging.getLogger(__name__)
@@ -87,7 +86,9 @@ class Actions:
     def _currents(self, command: str) -> list[Reading] | None:
         # MCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4); without the list
         # validate_setting refuses them, which is the safe answer when the query fails.
-        list_command = {"MCHGC": "QMCHGCR", "MUCHGC": "QMUCHGCR"}.get(command.rstrip("0123456789"))
+        assert self.worker.spec is not None
+        prefix = "MUCHGC" if command.startswith("MUCHGC") else "MCHGC" if command.startswith("MCHGC") else ""
+        list_command = self.worker.spec.current_lists.get(prefix)
         if list_command is None:
             return None
         try:
@@ -112,15 +113,17 @@ class Actions:
         if command_class is CommandClass.DANGEROUS and not confirm:
             return fail("refused", f"{command} is dangerous (PI30.md §4): send it with \"confirm\": true",
                         reason="confirm_required")
-        ratings = self.worker.latest("QPIRI")
+        spec = self.worker.spec
+        assert spec is not None
+        ratings = self.worker.latest(spec.ratings)
         if ratings is None:
             try:
-                ratings = self.worker.exchange("QPIRI")
+                ratings = self.worker.exchange(spec.ratings)
                 self.worker.store(ratings)
             except InverterError as exc:
-                return fail(exc.kind, f"cannot read QPIRI to check the value: {exc}")
+                return fail(exc.kind, f"cannot read {spec.ratings} to check the value: {exc}")
         try:
-            checked = validate_setting(command, ratings=ratings, currents=self._currents(command))
+            checked = spec.validate(command, ratings, self._currents(command))
         except SettingRejected as exc:
             return fail("invalid", str(exc))
         try:
@@ -131,7 +134,7 @@ class Actions:
             return fail(exc.kind, f"{checked}: {exc}")
         self.worker.mark_slow_stale()  # if a re-read below fails, the next cycle reads again
         reread: dict[str, Reading | None] = {}
-        for slow in SLOW:
+        for slow in spec.slow:
             try:
                 reread[slow] = self.worker.exchange(slow)
             except InverterError as exc:
@@ -142,7 +145,7 @@ class Actions:
             if slow in self.worker.slow:
                 self.worker.slow[slow].done()
         self.worker.write_prom()
-        verified = verified_values(checked, reread["QPIRI"], reread["QFLAG"])
+        verified = verified_values(checked, reread[spec.slow[0]], reread[spec.slow[1]])
         self.audit.record(device=self.name, command=checked, result="ok", confirm=confirm, verified=verified)
         LOG.info("[%s] setting %s accepted; inverter reports %s", self.name, checked, verified)
         return {"ok": True, "device": self.name, "command": checked, "class": kind, "reply": {"ack": True},
@@ -152,10 +155,15 @@ class Actions:
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one parsed request (``command`` already checked to be a non-empty string)."""
         command = request["command"].strip()
-        command_class = classify(command)
+        if self.worker.spec is None:
+            return error_reply(self.name, command, "refused", "the protocol of this unit is not known yet "
+                               "(protocol = auto): nothing is sent until it is", reason="protocol_unknown")
+        command_class = self.worker.spec.classify(command)
         if command_class is CommandClass.QUERY:
             return self.query(command)
         if command_class is CommandClass.UNKNOWN:
-            return error_reply(self.name, command, "refused", f"{command!r} is not a known PI30 command",
+            protocol = self.worker.spec.name.upper()
+            return error_reply(self.name, command, "refused",
+                               f"{command!r} is not a known {protocol} command",
                                reason="unknown_command", **{"class": "unknown"})
         return self.setting(command, command_class, request.get("confirm") is True)

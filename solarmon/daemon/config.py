@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from solarmon.confighelper import ConfigError, ConfigSection
+from solarmon.daemon.protocols import is_query
+from solarmon.daemon.units import parse_parallel
 
 LOG = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ class KeySpec:
         return {
             "path": "a file path (relative paths are resolved against the config file's folder)",
             "port": "a device path, or auto (hidraw: found by USB id 0665:5161)",
-            "commands": "PI30 queries separated by # (e.g. QPIGS#QPIGS2)",
+            "commands": "PI30 (or PI18) queries separated by # (e.g. QPIGS#QPIGS2)",
             "settings": "comma-separated setting families: POP, PCP, PGR, PBT, PBCV, PBDV, PSDV, PCVV, "
                         "PBFT, F, MCHGC, MUCHGC, PF, PE, PD (PEx / PDx: only QFLAG letter x)",
             "outputs": "comma-separated: " + ", ".join(_OUTPUTS),
@@ -101,7 +103,10 @@ KEYS: tuple[KeySpec, ...] = (
             "Unix control socket (mode 0660; systemd creates /run/mpp-solar); empty: no socket.", new=True),
     KeySpec("audit_log", SCOPE_SETUP, "path", "var/mpp-solar-audit.jsonl",
             "JSON-lines audit log of every setting attempt.", new=True),
-    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol.", choices=("pi30", "pi30max")),
+    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol: pi30 (pi30max is the same "
+            "to this daemon), pi18 (InfiniSolar V family, docs/PROTOCOLS-PI18.md), or auto (asked at start "
+            "with queries only; settings wait until it is known).",
+            choices=("pi30", "pi30max", "pi18", "auto")),
     KeySpec("type", SCOPE_DEVICE, "choice", "mppsolar", "mppsolar device type.", choices=("mppsolar",)),
     KeySpec("port", SCOPE_DEVICE, "port", "/dev/hidraw0", "Device file, or auto."),
     KeySpec("porttype", SCOPE_DEVICE, "choice", "", "Transport; empty: hidraw when the port names "
@@ -130,6 +135,10 @@ KEYS: tuple[KeySpec, ...] = (
             "after a restart (docs/DAEMON.md); 0: no journal.", 0, 86400, new=True),
     KeySpec("journal_max_mb", SCOPE_DEVICE, "float", 32, "Largest size of that journal in MB (both "
             "segments); with a short pause it then holds less than journal_age_s.", 1, 1024, new=True),
+    KeySpec("parallel", SCOPE_DEVICE, "choice", "off", "A parallel or three-phase PI30 system behind this "
+            "port: auto (find the units that answer QPGS0..QPGS8), off, or N (units QPGS0..QPGS(N-1)). "
+            "Each unit is written as its own device <section>-unit<n>, with system totals "
+            "(docs/PROTOCOLS-QPGS.md).", choices=("off", "auto", *(str(n) for n in range(1, 10))), new=True),
     KeySpec("retry_max", SCOPE_DEVICE, "float", 60, "Longest backoff in seconds between retries of a "
             "failing device (never longer than pause).", 0.1, 3600, new=True),
 )
@@ -178,6 +187,7 @@ class DeviceConfig:
     usb_reset_after: int = 0
     journal_age_s: float = 3600.0
     journal_max_mb: float = 32.0
+    parallel: int | None = None  # None off, 0 auto, N units (solarmon.daemon.units)
 
     @property
     def prom_file(self) -> Path:
@@ -277,9 +287,9 @@ class _Reader:
     def _commands(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
         commands = tuple(c.strip() for c in raw.split("#"))
         for command in commands:
-            if not _QUERY_RE.match(command):
-                raise self.error(spec.name, f"{command!r} is not a PI30 query (only queries are polled); "
-                                 f"allowed: {spec.limits()}")
+            if not _QUERY_RE.match(command) and not is_query(command):
+                raise self.error(spec.name, f"{command!r} is not a PI30 query, nor a PI18 one (only "
+                                 f"queries are polled); allowed: {spec.limits()}")
         return tuple(dict.fromkeys(commands))
 
     def _settings(self, spec: KeySpec, raw: str) -> tuple[str, ...]:
@@ -335,13 +345,24 @@ def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConf
         raise reader.error("port", "auto is only supported with porttype = hidraw")
     if get["usb_reset_after"] and porttype != "hidraw":
         raise reader.error("usb_reset_after", "only a hidraw device can be reset; allowed: 0 for serial")
+    try:
+        parallel = parse_parallel(get["parallel"])
+    except ValueError as exc:
+        raise reader.error("parallel", str(exc)) from exc
+    if parallel is not None and get["protocol"] == "pi18":
+        raise reader.error("parallel", "QPGSn is PI30's; allowed with protocol = pi18: off")
+    if get["protocol"] == "pi18":
+        wrong = [c for c in get["command"] if c.startswith("Q") and c != "QPIGS"]
+        if wrong:
+            raise reader.error("command", f"{', '.join(wrong)}: PI30 queries on a pi18 section; "
+                               "allowed: PI18 queries such as GS (QPIGS is read as GS)")
     return DeviceConfig(
         name=section, protocol=get["protocol"], port=get["port"], porttype=porttype, baud=get["baud"],
         commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],
         prom_output_dir=get["prom_output_dir"], dev=get["dev"], allowed_settings=get["allowed_settings"],
         settings_interval_s=get["settings_interval"], timeout_s=get["timeout"], retry_max_s=get["retry_max"],
         usb_reset_after=get["usb_reset_after"], journal_age_s=get["journal_age_s"],
-        journal_max_mb=get["journal_max_mb"],
+        journal_max_mb=get["journal_max_mb"], parallel=parallel,
     )
 
 

@@ -87,6 +87,15 @@ class InverterMqtt:
             self._fields.setdefault(device.section, {})
             self._announced.setdefault(device.section, set())
 
+    def update_device(self, device: DeviceInfo) -> None:
+        """New identity for a section (serial, model, firmware read after start): announce it again."""
+        with self._lock:
+            if self._devices.get(device.section) == device:
+                return
+            self._devices[device.section] = device
+            self._fields.setdefault(device.section, {})
+            self._announced[device.section] = set()  # the next fields are announced with the new block
+
     def start(self) -> None:
         """Start the worker, then connect."""
         if self._worker is None:

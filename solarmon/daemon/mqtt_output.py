@@ -115,15 +115,31 @@ class DaemonMqtt:
                 continue
             self._seen_cycles[name] = cycles
             fields: list[Field] = []
-            for command in dict.fromkeys(worker.cycle_commands + worker.slow_commands):
+            for command in dict.fromkeys(worker.cycle_commands + worker.slow_commands + ("SYSTEM",)):
                 reading = worker.latest(command)
                 if reading is not None:
                     fields.extend(reading.fields)
+            system = _device_info(name, worker)
+            self.output.update_device(system)
             if fields:
                 self.output.publish_fields(name, fields)
             self.output.set_available(name, worker.health.up)
+            self._publish_units(worker, system)
             published += 1
         return published
+
+    def _publish_units(self, worker: Any, system: DeviceInfo) -> None:
+        """Each unit of a parallel section: its own HA device, ``via_device`` the system."""
+        units = getattr(worker, "units", None)
+        for block in units.blocks() if units is not None and units.numbers else ():
+            fields = [f for timed in block.readings for f in timed.reading.fields]
+            serial = next((str(f.value) for f in fields if f.key == "serial_number"), None)
+            self.output.update_device(DeviceInfo(section=block.inverter, name=block.inverter, serial=serial,
+                                                 model=system.model, sw_version=system.sw_version,
+                                                 via_device=system.ident))
+            if fields:
+                self.output.publish_fields(block.inverter, fields)
+            self.output.set_available(block.inverter, block.up)
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_s):
@@ -131,6 +147,18 @@ class DaemonMqtt:
                 self.publish_new_cycles()
             except Exception:  # publishing must never take anything else down
                 LOG.exception("MQTT publishing failed")
+
+
+def _device_info(name: str, worker: Any) -> DeviceInfo:
+    """The section's HA device: serial (QID), model (QMN) and firmware (QVFW) once the worker read them,
+    so its identity is the serial's and survives a rename of the section."""
+    identity = getattr(worker, "identity", {})
+    label = worker.device.dev or name
+    units = getattr(worker, "units", None)
+    parallel = units is not None and bool(units.numbers)
+    return DeviceInfo(section=name, name=f"{label} system" if parallel else label,
+                      serial=identity.get("serial_number"), model=identity.get("model_name"),
+                      sw_version=identity.get("main_cpu_firmware_version"), role="system" if parallel else "")
 
 
 def build_daemon_mqtt(daemon: Any) -> DaemonMqtt | None:

@@ -112,22 +112,29 @@ def _field_help(entry: catalog.FieldInfo) -> str:
     return f"{help_text} ({unit})" if unit and f"({unit})" not in help_text else help_text
 
 
-def render(inverter: str, device: str, readings: Iterable[TimedReading], health: HealthSample) -> str:
-    """The whole file for one device: mppsolar-compatible values, then the daemon's own metrics."""
-    base = f'inverter="{escape_label(inverter)}",device="{escape_label(device)}"'
-    families = _Families()
-    families.add("machine_role", "gauge", "Role of the machine that wrote this file (mppsolar compatible).",
-                 'role="mpp_solar"', "1")
-    timed = list(readings)
-    own = {"up", "last_success_timestamp_seconds", "poll_duration_seconds", "errors_total",
-           "consecutive_failures", "reading_timestamp_seconds", "discarded_frames_total"}
-    written: list[tuple[str, str, catalog.FieldInfo]] = []  # (cmd labels, series name, entry)
+@dataclass(frozen=True, slots=True)
+class UnitBlock:
+    """One unit of a parallel / three-phase system, written as its own device (``inverter`` label)."""
+
+    inverter: str
+    readings: tuple[TimedReading, ...]
+    up: bool
+    dropouts: int
+
+
+_OWN = frozenset({"up", "last_success_timestamp_seconds", "poll_duration_seconds", "errors_total",
+                  "consecutive_failures", "reading_timestamp_seconds", "discarded_frames_total",
+                  "unit_dropouts_total"})
+
+
+def _add_values(families: _Families, base: str, timed: Iterable[TimedReading],
+                written: list[tuple[str, str, catalog.FieldInfo]]) -> None:
     for item in timed:
         command = item.reading.command
         labels = f'{base},cmd="{escape_label(command)}"'
         for field in item.reading.fields:
             name = metric_name(field.name)
-            if name[len(PREFIX):] in own or name == FIELD_INFO:
+            if name[len(PREFIX):] in _OWN or name == FIELD_INFO:
                 continue  # a codec field must never shadow the daemon's own families
             value = field.value
             entry = catalog.of_field(field, command)
@@ -139,14 +146,44 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
             else:
                 continue
             written.append((labels, name, entry))
+
+
+def _add_times(families: _Families, base: str, timed: Iterable[TimedReading]) -> None:
+    for item in timed:
+        cmd_labels = f'{base},cmd="{escape_label(item.reading.command)}"'
+        families.add(PREFIX + "reading_timestamp_seconds", "gauge",
+                     "Unix time the values of this command were read.", cmd_labels,
+                     format_value(float(item.wall_time)))
+
+
+def render(inverter: str, device: str, readings: Iterable[TimedReading], health: HealthSample,
+           units: Iterable[UnitBlock] = ()) -> str:
+    """The whole file for one device: mppsolar-compatible values, then the daemon's own metrics.
+
+    ``units``: the units of a parallel / three-phase section, each written as its own device (its
+    ``inverter`` label) with its own ``up``, value series, field info, reading times and dropouts.
+    """
+    base = f'inverter="{escape_label(inverter)}",device="{escape_label(device)}"'
+    families = _Families()
+    families.add("machine_role", "gauge", "Role of the machine that wrote this file (mppsolar compatible).",
+                 'role="mpp_solar"', "1")
+    timed = list(readings)
+    blocks = list(units)
+    written: list[tuple[str, str, catalog.FieldInfo]] = []  # (cmd labels, series name, entry)
+    _add_values(families, base, timed, written)
+    unit_bases = [f'inverter="{escape_label(b.inverter)}",device="{escape_label(device)}"' for b in blocks]
+    for block, unit_base in zip(blocks, unit_bases, strict=True):
+        _add_values(families, unit_base, block.readings, written)
     for labels, name, entry in written:
         info_labels = (f'{labels},name="{escape_label(name[len(PREFIX):])}",key="{escape_label(entry.key)}",'
                        f'kind="{escape_label(entry.kind.value)}",unit="{escape_label(entry.unit)}"')
         families.add(FIELD_INFO, "gauge",
                      "1 per value in this file: its series name (without mpp_solar_), cmd, catalog key, "
                      "kind and unit.", info_labels, "1")
-    families.add(PREFIX + "up", "gauge", "1 when the device answered validly in its last poll cycle.",
-                 base, format_value(health.up))
+    up_help = "1 when the device answered validly in its last poll cycle."
+    families.add(PREFIX + "up", "gauge", up_help, base, format_value(health.up))
+    for block, unit_base in zip(blocks, unit_bases, strict=True):
+        families.add(PREFIX + "up", "gauge", up_help, unit_base, format_value(block.up))
     families.add(PREFIX + "last_success_timestamp_seconds", "gauge",
                  "Unix time of the last valid reply from the device (0: never).", base,
                  format_value(float(health.last_success_wall)))
@@ -162,9 +199,11 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
         families.add(PREFIX + "discarded_frames_total", "counter",
                      "Frames the transport threw away (corrupt, stale or not ours), by kind.",
                      f'{base},kind="{escape_label(kind)}"', format_value(health.discarded[kind]))
-    for item in timed:
-        cmd_labels = f'{base},cmd="{escape_label(item.reading.command)}"'
-        families.add(PREFIX + "reading_timestamp_seconds", "gauge",
-                     "Unix time the values of this command were read.", cmd_labels,
-                     format_value(float(item.wall_time)))
+    for block, unit_base in zip(blocks, unit_bases, strict=True):
+        families.add(PREFIX + "unit_dropouts_total", "counter",
+                     "Poll cycles in which this unit of a parallel system did not answer its QPGSn.",
+                     unit_base, format_value(block.dropouts))
+    _add_times(families, base, timed)
+    for block, unit_base in zip(blocks, unit_bases, strict=True):
+        _add_times(families, unit_base, block.readings)
     return families.render()

@@ -19,6 +19,7 @@ from solarmon.daemon.config import Config
 from solarmon.daemon.control import ControlServer, SocketInUse
 from solarmon.daemon.notify import Notifier
 from solarmon.daemon.worker import DeviceWorker, LinkFactory
+from solarmon.inverter.parallel import MAX_UNITS
 
 LOG = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ class Daemon:
 
     def _stall_limit_s(self, worker: DeviceWorker) -> float:
         commands = len(worker.cycle_commands) + len(worker.slow_commands) + 2
+        commands += len(worker.spec.identity) if worker.spec is not None else 4  # identity, or detection
+        if worker.units is not None:
+            commands += 2 * MAX_UNITS  # discovery's probes and a QPGSn per unit
         per_exchange = worker.device.timeout_s or WORST_CASE_EXCHANGE_S
         return commands * per_exchange + STALL_MARGIN_S
 

@@ -23,8 +23,11 @@ from solarmon.atomicfile import write_atomic
 from solarmon.daemon.config import DeviceConfig
 from solarmon.daemon.health import Health
 from solarmon.daemon.promfile import HealthSample, TimedReading, render
+from solarmon.daemon.protocols import ProtocolSpec, detect, spec_for, write_detection
 from solarmon.daemon.schedule import Clock, Interval, Schedule
+from solarmon.daemon.units import Units
 from solarmon.inverter.errors import CommandRefused, DeviceBusy, DeviceGone, InverterError
+from solarmon.inverter.framing import BY_NAME, PI30
 from solarmon.inverter.link import InverterLink
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.transport import open_transport
@@ -32,7 +35,7 @@ from solarmon.promjournal import PromJournal
 
 LOG = logging.getLogger(__name__)
 
-EVERY_CYCLE = ("QMOD", "QPIWS")
+EVERY_CYCLE = ("QMOD", "QPIWS")  # PI30 (solarmon.daemon.protocols has both protocols)
 SLOW = ("QPIRI", "QFLAG")
 IDLE_WAKE_S = 1.0  # the thread wakes at least this often, so its heartbeat shows it is alive
 
@@ -60,11 +63,13 @@ def open_link(device: DeviceConfig) -> InverterLink:
     failed exchange closes the transport and the next one re-opens it (``port = auto`` finds a
     renumbered hidraw node again), so one link lives as long as the daemon.
     """
+    framing = BY_NAME.get(device.protocol, PI30)
     if device.usb_reset_after:
         transport = open_transport(device.porttype, device.port, device.baud, usb_reset=True)
-        return InverterLink(transport, timeout_s=device.timeout_s or None, reset_after=device.usb_reset_after)
+        return InverterLink(transport, timeout_s=device.timeout_s or None, reset_after=device.usb_reset_after,
+                            framing=framing)
     transport = open_transport(device.porttype, device.port, device.baud)
-    return InverterLink(transport, timeout_s=device.timeout_s or None)
+    return InverterLink(transport, timeout_s=device.timeout_s or None, framing=framing)
 
 
 @dataclass
@@ -86,9 +91,13 @@ class DeviceWorker:
         self.wall_clock = wall_clock
         self.health = Health(device.name, wall_clock=wall_clock)
         self.schedule = Schedule(pause_s, retry_max_s=device.retry_max_s, clock=clock)
-        self.cycle_commands = tuple(dict.fromkeys(device.commands + EVERY_CYCLE))
-        self.slow_commands = tuple(c for c in SLOW if c not in self.cycle_commands)
-        self.slow = {c: Interval(device.settings_interval_s, clock=clock) for c in self.slow_commands}
+        self.spec: ProtocolSpec | None = None
+        self.cycle_commands: tuple[str, ...] = ()
+        self.slow_commands: tuple[str, ...] = ()
+        self.slow: dict[str, Interval] = {}
+        spec = spec_for(device.protocol)
+        if spec is not None:
+            self._use(spec)
         self._readings: dict[str, TimedReading] = {}
         self._readings_lock = threading.Lock()
         self._link: Link | None = None
@@ -103,6 +112,47 @@ class DeviceWorker:
                          if device.journal_age_s > 0 else None)
         self._journal_failing = False
         self._discarded_before: Counter[str] = Counter()
+        self.units = Units(device.name, device.parallel, wall_clock) if device.parallel is not None else None
+        self._rediscover = Interval(device.settings_interval_s, clock=clock)
+        self._identity_due = Interval(device.settings_interval_s, clock=clock)
+        self.identity: dict[str, str] = {}  # serial_number, main_cpu_firmware_version, model_name
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def _use(self, spec: ProtocolSpec) -> None:
+        """Poll with ``spec``'s commands (PI18: the configured QPIGS is read as GS)."""
+        self.spec = spec
+        if spec.name == "pi18":
+            commands = tuple(spec.live if c == "QPIGS" else c for c in self.device.commands if
+                             c == "QPIGS" or not c.startswith("Q"))
+        else:
+            commands = tuple(c for c in self.device.commands if c.startswith("Q"))
+        self.cycle_commands = tuple(dict.fromkeys(commands + spec.every_cycle))
+        self.slow_commands = tuple(c for c in spec.slow if c not in self.cycle_commands)
+        interval = self.device.settings_interval_s
+        self.slow = {c: Interval(interval, clock=self.clock) for c in self.slow_commands}
+
+    def _detect(self) -> bool:
+        """``protocol = auto``: ask the unit with queries only; True once a protocol is known."""
+        def asker(protocol: str) -> Callable[[str], Reading]:
+            def ask(command: str) -> Reading:
+                link = self.link_factory(dataclasses.replace(self.device, protocol=protocol))
+                try:
+                    return link.query(command)
+                finally:
+                    link.close()
+            return ask
+
+        found = detect(asker("pi30"), asker("pi18"))
+        write_detection(self.device.prom_output_dir / f"mpp-solar-{self.device.name}.detected.json",
+                        self.device.name, found)
+        if found.protocol is None:
+            self.health.count_error("detect", "no answer to QPI or ^P005PI")
+            return False
+        self.device = dataclasses.replace(self.device, protocol=found.protocol)
+        self._drop_link()
+        self._use(spec_for(found.protocol))  # type: ignore[arg-type]
+        return True
 
     # -- the device ------------------------------------------------------------------------
 
@@ -164,7 +214,20 @@ class DeviceWorker:
         ratings stay until they are read again.
         """
         started = self.clock()
+        if self.spec is None and not self._detect():
+            self.cycles += 1
+            self.health.cycle_done(False, self.clock() - started)
+            self.write_prom()
+            return False
+        if self.units is not None and self.spec is not None and self.spec.name == "pi30":
+            if self._rediscover.due():
+                self.units.rediscover()
+                self._rediscover.done()
+            self.units.prepare(self._exchange_quietly)
         commands = self.cycle_commands + tuple(c for c, interval in self.slow.items() if interval.due())
+        if self.units is not None and self.units.active:
+            # The units' QPGSn replace the host's own live values (it is one of them).
+            commands = tuple(c for c in commands if c not in ("QPIGS", "QPIGS2"))
         fresh: set[str] = set()
         for command in commands:
             try:
@@ -180,6 +243,10 @@ class DeviceWorker:
             fresh.add(command)
             if command in self.slow:
                 self.slow[command].done()
+        if fresh and self.spec is not None and self._identity_due.due():
+            self._read_identity(self.spec)  # only from a unit that answers: no extra failure counted
+        if self.units is not None and self.spec is not None and self.spec.name == "pi30":
+            fresh |= self._poll_units()
         with self._readings_lock:
             for command in self.cycle_commands:
                 if command not in fresh:
@@ -189,6 +256,42 @@ class DeviceWorker:
         self.health.cycle_done(ok, self.clock() - started)
         self.write_prom()
         return ok
+
+    def _poll_units(self) -> set[str]:
+        """The units of a parallel section: each QPGSn once, then the system totals."""
+        assert self.units is not None
+        answered = self.units.poll(self.exchange)
+        with self._readings_lock:
+            if self.units.total is not None:
+                self._readings[self.units.total.reading.command] = self.units.total
+        return answered
+
+    def _read_identity(self, spec: ProtocolSpec) -> None:
+        """Serial, firmware and model (QID/QVFW/QMN, PI18 ID/VFW) for HA's device block and the file.
+
+        Counted like every exchange (a unit without QMN NAKs it once per settings_interval).
+        """
+        self._identity_due.done()
+        for command in spec.identity:
+            try:
+                reading = self.exchange(command)
+            except (DeviceGone, DeviceBusy):
+                return
+            except InverterError:
+                continue
+            self.store(reading)
+            for key in ("serial_number", "main_cpu_firmware_version", "model_name"):
+                value = reading.get(key)
+                if isinstance(value, str) and value:
+                    self.identity[key] = value
+
+    def _exchange_quietly(self, command: str) -> Reading:
+        """Discovery's probes: the absent units' NAKs are the expected answer, not device errors."""
+        try:
+            return self.link().query(command)
+        except OSError as exc:
+            self._drop_link()
+            raise DeviceGone(str(exc)) from exc
 
     def _link_discarded(self) -> dict[str, int]:
         counters = getattr(self._link, "counters", None)
@@ -207,7 +310,8 @@ class DeviceWorker:
             order = [c for c in self.cycle_commands + self.slow_commands if c in self._readings]
             order += [c for c in self._readings if c not in order]
             items = [self._readings[c] for c in order]
-        text = render(self.device.name, self.device.device_label, items, self.health_sample())
+        units = self.units.blocks() if self.units is not None and self.units.numbers else ()
+        text = render(self.device.name, self.device.device_label, items, self.health_sample(), units)
         try:
             write_atomic(self.device.prom_file, text)
         except OSError as exc:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from solarmon.inverter import setting_rules, tables
+from solarmon.inverter import parallel, setting_rules, system, tables
+from solarmon.inverter import tables_pi18 as pi18_tables
 from solarmon.inverter.readings import Field
 from solarmon.inverter.shapes import base_command
 from solarmon.inverter.tables import Bit, FieldSpec
@@ -86,7 +87,11 @@ _ACRONYMS: Mapping[str, str] = MappingProxyType({
 SETTING_KEYS = frozenset(setting_rules.CURRENT_KEYS.values())
 _COMMAND_KIND: Mapping[str, Kind] = MappingProxyType({
     "QPIGS": Kind.MEASUREMENT, "QPIGS2": Kind.MEASUREMENT, "QPIRI": Kind.RATING, "QDI": Kind.DEFAULT,
+    "QPGS": Kind.MEASUREMENT, system.COMMAND: Kind.MEASUREMENT,
+    "GS": Kind.MEASUREMENT, "PIRI": Kind.RATING, "FLAG": Kind.SETTING,
 })
+# QPGS keys that are a unit's limit rather than a live value.
+_QPGS_RATINGS = frozenset({"max_charging_current_range"})
 # Keys two commands share because they report the same value: (mppsolar name, other command).
 _ALSO_FROM: Mapping[tuple[str, str], str] = MappingProxyType({
     ("output_mode", "QOPM"): "output_mode",
@@ -136,8 +141,16 @@ def _entry(key: str, name: str, command: str, kind: Kind, *, unit: str = "", hel
 def _spec_kind(command: str, spec: FieldSpec) -> Kind:
     if command == "QDI":
         return Kind.DEFAULT
-    if command == "QPIRI" and spec.key in SETTING_KEYS:
+    if command in ("QPIRI", "QPGS") and spec.key in SETTING_KEYS:
         return Kind.SETTING
+    if command == "PIRI" and spec.key in pi18_tables.SETTING_KEYS:
+        return Kind.SETTING
+    if command == "FLAG":
+        return Kind.SETTING
+    if command == "QPGS" and spec.key in _QPGS_RATINGS:
+        return Kind.RATING
+    if spec.kind == "text":
+        return Kind.TEXT
     if spec.choices is not None:
         return Kind.ENUM
     return _COMMAND_KIND[command]
@@ -150,7 +163,7 @@ def _from_specs(command: str, specs: Iterable[FieldSpec]) -> Iterator[FieldInfo]
                 yield _entry(bit.key, bit.name, command, Kind.STATUS, help_text=bit.help)
             continue
         yield _entry(spec.key, spec.name, command, _spec_kind(command, spec), unit=spec.unit,
-                     help_text=spec.help, choices=spec.choices, is_float=spec.kind == "float")
+                     help_text=spec.help, choices=spec.choices, is_float=spec.kind in ("float", "tenths"))
 
 
 def _warning_entry(bit: Bit) -> FieldInfo:
@@ -191,6 +204,26 @@ def _entries() -> Iterator[FieldInfo]:
         yield _entry(key, key, "", Kind.DERIVED, unit="W", help_text=help_text)
 
 
+def _shared_specs(command: str, specs: Iterable[FieldSpec]) -> Iterator[tuple[str, str]]:
+    """(key, wire name) of every field of ``specs``, bits included."""
+    for spec in specs:
+        if spec.kind == "flags":
+            yield from ((bit.key, bit.name) for bit in spec.bits)
+        else:
+            yield spec.key, spec.name
+
+
+def _join(command: str, specs: tuple[FieldSpec, ...], catalog: dict[str, FieldInfo],
+          aliases: dict[tuple[str, str], str]) -> None:
+    """Add ``command``'s fields: a key already listed keeps its entry and gains a wire alias
+    (QPGS's ``grid_voltage`` is QPIGS's ``ac_input_voltage``); a new key gets its own entry."""
+    own = {entry.key: entry for entry in _from_specs(command, specs)}
+    for key, name in _shared_specs(command, specs):
+        if key in catalog:
+            aliases[(name, command)] = key
+        else:
+            catalog[key] = own[key]
+
 DERIVED_KEYS = ("pv_power_total", "battery_power", "grid_power", "load_power")
 _DERIVED_HELP: Mapping[str, str] = MappingProxyType({
     "pv_power_total": "PV power of every tracker (pv_input_power + pv2_charging_power; without "
@@ -203,24 +236,53 @@ _DERIVED_HELP: Mapping[str, str] = MappingProxyType({
 })
 
 
-def _build_catalog() -> Mapping[str, FieldInfo]:
+def _build_catalog() -> tuple[Mapping[str, FieldInfo], Mapping[tuple[str, str], str]]:
     catalog: dict[str, FieldInfo] = {}
     for entry in _entries():
         if entry.key in catalog:
             raise ValueError(f"catalog key {entry.key!r} twice")
         catalog[entry.key] = entry
-    return MappingProxyType(catalog)
+    aliases = dict(_ALSO_FROM)
+    _join(parallel.COMMAND, parallel.QPGS, catalog, aliases)
+    _join(system.COMMAND, system.SYSTEM, catalog, aliases)
+    _join_pi18(catalog, aliases)
+    return MappingProxyType(catalog), MappingProxyType(aliases)
 
 
-CATALOG: Mapping[str, FieldInfo] = _build_catalog()
+def _join_pi18(catalog: dict[str, FieldInfo], aliases: dict[tuple[str, str], str]) -> None:
+    """PI18's fields (tables_pi18.py): shared keys gain a wire alias, new keys an entry."""
+    for command, specs in (("GS", pi18_tables.GS), ("PIRI", pi18_tables.PIRI), ("FLAG", pi18_tables.FLAG)):
+        _join(command, specs, catalog, aliases)
+    for bit in pi18_tables.FWS_WARNINGS:
+        if bit.key in catalog:
+            aliases[(bit.name, "FWS")] = bit.key
+        else:
+            catalog[bit.key] = _entry(bit.key, bit.name, "FWS", Kind.WARNING, help_text=bit.help)
+    vfw = pi18_tables.VFW_NAMES
+    for key, name in vfw:
+        if key not in catalog:
+            catalog[key] = _entry(key, name, "VFW", Kind.TEXT, help_text="CPU firmware version")
+    shared = {
+        ("fault_code", "FWS"): "fault_code", ("inverter_fault", "FWS"): "inverter_fault",
+        ("faults_active", "FWS"): "faults_active", ("warnings_active", "FWS"): "warnings_active",
+        ("working_mode", "MOD"): "device_mode", ("protocol_version", "PI"): "protocol_id",
+        ("serial_number", "ID"): "serial_number",
+        **{(name, "VFW"): key for key, name in vfw[:2]},
+        **{(name, command): key for command, (_digits, key, name) in pi18_tables.ENERGY.items()},
+        **{(name, command): key for command, (key, name, _setter) in pi18_tables.CURRENT_LISTS.items()},
+    }
+    aliases.update(shared)
+
+
+CATALOG, _ALIASES = _build_catalog()
 _BY_WIRE: Mapping[tuple[str, str], FieldInfo] = MappingProxyType({
     **{(entry.name, entry.command): entry for entry in CATALOG.values()},
-    **{wire: CATALOG[key] for wire, key in _ALSO_FROM.items()},
+    **{wire: CATALOG[key] for wire, key in _ALIASES.items()},
 })
 
 # --- keys made from a position -----------------------------------------------------------------
 
-_EXTRA = re.compile(r"(q[a-z0-9]+)_extra_(\d+)")
+_EXTRA = re.compile(r"([a-z][a-z0-9]*)_extra_(\d+)")
 _WARNING_BIT = re.compile(r"warning_bit_(\d+)")
 _FLAG = re.compile(r"flag_([a-z])")
 _UNKNOWN_FLAG = re.compile(r"unknown_([a-z])")
@@ -343,13 +405,20 @@ def _number(values: Mapping[str, object], key: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _product(values: Mapping[str, object], first: str, second: str) -> float | None:
+    a, b = _number(values, first), _number(values, second)
+    return None if a is None or b is None else a * b
+
+
 def _pv_power(values: Mapping[str, object]) -> float | None:
     first = _number(values, "pv_input_power")
     if first is None:
-        amps = _number(values, "pv_input_current_for_battery")
-        volts = _number(values, "battery_voltage_from_scc")
-        first = None if amps is None or volts is None else amps * volts
+        first = _product(values, "pv_input_current_for_battery", "battery_voltage_from_scc")
+    if first is None:  # a QPGSn unit: panel-side volts x amps
+        first = _product(values, "pv_input_voltage", "pv_input_current")
     second = _number(values, "pv2_charging_power")
+    if second is None:
+        second = _product(values, "pv2_input_voltage", "pv2_input_current")
     if first is None and second is None:
         return None
     return max(0.0, (first or 0.0) + (second or 0.0))
@@ -360,7 +429,9 @@ def derive(values: Mapping[str, object]) -> dict[str, float]:
 
     - ``pv_power_total``: ``pv_input_power`` + ``pv2_charging_power`` (each tracker present);
       without ``pv_input_power``, ``pv_input_current_for_battery`` x ``battery_voltage_from_scc``
-      stands for the first tracker; at least 0.
+      stands for the first tracker, and without that (a QPGSn unit) ``pv_input_voltage`` x
+      ``pv_input_current``; without ``pv2_charging_power``, ``pv2_input_voltage`` x
+      ``pv2_input_current``; at least 0.
     - ``battery_power``: ``battery_voltage`` x (``battery_charging_current`` -
       ``battery_discharge_current``), + charging, - discharging (a missing current counts 0).
     - ``load_power``: ``ac_output_active_power``, at least 0.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from solarmon.inverter import tables
+from solarmon.inverter import parallel, tables
 from solarmon.inverter.catalog import classify_alarms
 from solarmon.inverter.errors import CommandRefused, DecodeError
 from solarmon.inverter.frame import ReplyFrame, decode_reply
@@ -83,6 +83,8 @@ def _decode_token(command: str, spec: FieldSpec, position: int, token: str) -> l
         value = (spec.choices or {}).get(token, f"unknown ({token})")  # type: ignore[call-overload]
     elif spec.kind == "bool":
         value = _bool(command, spec, position, token)
+    elif spec.kind == "text":
+        value = token
     elif spec.kind == "flags":
         if len(token) != len(spec.bits) or token.strip("01"):
             raise DecodeError(
@@ -133,6 +135,14 @@ def _qpigs(command: str, frame: ReplyFrame) -> Reading:
     if tables.QPIGS_FIELD_COUNTS[0] < len(tokens) < tables.QPIGS_FIELD_COUNTS[1]:
         raise DecodeError(f"{command} reply has {len(tokens)} fields, expected 17 or at least 21")
     return _build(GeneralStatus, command, _decode_table(command, tokens, tables.QPIGS), frame)
+
+
+def _qpgs(command: str, frame: ReplyFrame) -> Reading:
+    tokens = _tokens(command, frame, parallel.MIN_FIELDS)
+    fields = _decode_table(command, tokens, parallel.QPGS)
+    mode = _code(tokens[20])
+    return _build(parallel.ParallelStatus, command, fields, frame, unit=parallel.unit_of(command) or 0,
+                  fault_number=tokens[3], output_mode_code=-1 if mode is None else mode)
 
 
 def _table_reader(cls: type[Reading], specs: Sequence[FieldSpec], least: int) -> Callable[..., Reading]:
@@ -250,6 +260,7 @@ _DECODERS: dict[str, Callable[[str, ReplyFrame], Reading]] = {
     "QMUCHGCR": _current_list,
     "QBOOT": _qboot,
     "QOPM": _qopm,
+    parallel.COMMAND: _qpgs,
     **dict.fromkeys(tables.TEXT_COMMANDS, _text),
     **dict.fromkeys(tables.ENERGY, _energy),
 }

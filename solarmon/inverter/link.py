@@ -1,7 +1,7 @@
 """The inverter link: the one place where a transport and the codec meet.
 
 ``InverterLink(transport).query("QPIGS")`` sends the command, accepts only a reply that fits it
-(``codec.reply_fits``: a stale reply to another command is discarded by the transport), decodes it
+(the framing's ``reply_fits``: a stale reply to another command is discarded by the transport), decodes it
 into a :class:`Reading` and counts every failure by kind. Timeouts are sized per command from the
 wire (:mod:`transport.wire`). After a :class:`DeviceGone` the transport is closed and the next
 call opens it again; after ``reset_after`` consecutive failures without a reply the link asks the
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-from solarmon.inverter import codec
 from solarmon.inverter.errors import CommandEchoed, DeviceGone, DeviceTimeout, InverterError
 from solarmon.inverter.frame import FrameError
+from solarmon.inverter.framing import PI30, Framing
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.transport.base import Transport
-from solarmon.inverter.transport.wire import DEFAULT_MARGIN_S, timeout_for
+from solarmon.inverter.transport.wire import DEFAULT_MARGIN_S, wire_time_s
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,14 @@ class InverterLink:
         allow_no_crc: bool = False,
         margin_s: float = DEFAULT_MARGIN_S,
         reset_after: int | None = None,
+        framing: Framing = PI30,
     ) -> None:
         if timeout_s is not None and timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         if reset_after is not None and reset_after < 1:
             raise ValueError(f"reset_after must be at least 1, got {reset_after}")
         self.transport = transport
+        self.framing = framing
         self._timeout_s = timeout_s
         self._allow_no_crc = allow_no_crc
         self._margin_s = margin_s
@@ -81,7 +83,8 @@ class InverterLink:
         """The timeout this link uses for ``command``."""
         if self._timeout_s is not None:
             return self._timeout_s
-        return timeout_for(command, self.transport.baud, margin_s=self._margin_s)
+        n_bytes = len(self.framing.encode_request(command)) + self.framing.reply_budget_bytes(command)
+        return wire_time_s(n_bytes, self.transport.baud) + self._margin_s
 
     def query(self, command: str) -> Reading:
         """Send a query and return its decoded reading.
@@ -110,10 +113,11 @@ class InverterLink:
                     command,
                     timeout_s=self.timeout_for(command),
                     # NAK fits every command, ACK only setters, and a query's reply its shape.
-                    accept=lambda frame: codec.reply_fits(command, frame),
+                    accept=lambda frame: self.framing.reply_fits(command, frame),
                     allow_no_crc=self._allow_no_crc,
+                    **({} if self.framing is PI30 else {"framing": self.framing}),
                 )
-                reading = codec.decode(command, frame)
+                reading = self.framing.decode(command, frame)
             except InverterError as err:
                 self._failed(command, err)
                 raise

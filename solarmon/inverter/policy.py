@@ -31,8 +31,8 @@ FLAG_LETTERS = frozenset("abdjkluvxyz")
 
 _QUERIES = (
     "QPIGS", "QPIGS2", "QPIRI", "QMOD", "QPIWS", "QFLAG", "QID", "QSID", "QVFW", "QVFW2", "QPI",
-    "QDI", "QMCHGCR", "QMUCHGCR", "QBOOT", "QOPM", "QET", "QLT",
-    r"Q[EL]Y\d{4}", r"Q[EL]M\d{6}", r"Q[EL]D\d{8}",
+    "QDI", "QMCHGCR", "QMUCHGCR", "QBOOT", "QOPM", "QET", "QLT", "QMN",
+    r"Q[EL]Y\d{4}", r"Q[EL]M\d{6}", r"Q[EL]D\d{8}", r"QPGS\d",
 )
 _VOLTAGE = r"\d\d\.\d"
 _SETTERS: tuple[tuple[str, CommandClass], ...] = (

@@ -19,11 +19,20 @@ _ENERGY = re.compile(r"(Q[EL][TYMD])(\d*)")
 # Digits of the date argument of the energy queries by period letter (QEY2024, QEM202401,
 # QED20240115), from the one energy table.
 ENERGY_DIGITS = {command[-1]: digits for command, (_, digits, _, _) in ENERGY.items()}
+_QPGS = re.compile(r"QPGS\d")
+_PI18_DATED = re.compile(r"(E[YMD])(\d+)")  # PI18's EYyyyy, EMyyyymm, EDyyyymmdd
+_PI18_DIGITS = {"EY": 4, "EM": 6, "ED": 8}
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)|-+")
 
 
 def base_command(command: str) -> str:
-    """The command without its date argument: ``QEY2024`` -> ``QEY``; others unchanged."""
+    """The command without its argument: ``QEY2024`` -> ``QEY``, ``QPGS2`` -> ``QPGS``, PI18's
+    ``EY2024`` -> ``EY``; others unchanged."""
+    if _QPGS.fullmatch(command):
+        return "QPGS"
+    dated = _PI18_DATED.fullmatch(command)
+    if dated and len(dated.group(2)) == _PI18_DIGITS[dated.group(1)]:
+        return dated.group(1)
     match = _ENERGY.fullmatch(command)
     if match and len(match.group(2)) == ENERGY[match.group(1)][1]:
         return match.group(1)
@@ -39,6 +48,13 @@ def _qpigs(payload: str) -> bool:
     # Field 16 is the 8-character status bit string: nothing else a poller asks has one there.
     return (len(tokens) >= 17 and len(tokens[16]) == 8 and not tokens[16].strip("01")
             and all(_numeric(t) for t in tokens[:16]))
+
+
+def _qpgs(payload: str) -> bool:
+    tokens = payload.split()
+    # Field 2 is the one-letter work mode and field 19 the 8-character status bit string.
+    return (len(tokens) >= 27 and len(tokens[2]) == 1 and tokens[2].isalpha()
+            and len(tokens[19]) == 8 and not tokens[19].strip("01"))
 
 
 def _qpiri(payload: str) -> bool:
@@ -103,6 +119,7 @@ _SHAPES: dict[str, Callable[[str], bool]] = {
     "QPIGS": _qpigs,
     "QPIGS2": _qpigs2,
     "QPIRI": _qpiri,
+    "QPGS": _qpgs,
     "QDI": _qdi,
     "QMOD": lambda payload: len(payload) == 1 and payload.isalpha(),
     "QPIWS": _bits,

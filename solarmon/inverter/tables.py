@@ -288,6 +288,7 @@ TEXT_COMMANDS: Mapping[str, tuple[str, str, str]] = MappingProxyType({
     "QVFW": ("main_cpu_firmware_version", "main_cpu_firmware_version", ""),
     "QVFW2": ("secondary_cpu_firmware_version", "secondary_cpu_firmware_version",
               "all zeros until the charge controller has reported"),
+    "QMN": ("model_name", "model_name", "model name (MAX and newer firmware; others NAK)"),
 })
 # Lists of allowed currents (A): command -> (key, mppsolar name, the setter they allow values of).
 CURRENT_LISTS: Mapping[str, tuple[str, str, str]] = MappingProxyType({

@@ -48,11 +48,14 @@ class DeviceInfo:
     serial: str | None = None
     model: str | None = None
     sw_version: str | None = None
+    via_device: str | None = None  # the system's identifier, for a unit of a parallel system
+    role: str = ""  # "system" for a parallel section: its serial is also its host unit's
 
     @property
     def ident(self) -> str:
         """The device identifier and the prefix of every unique_id."""
-        return "solarmon_" + slug(self.serial or self.section)
+        base = "solarmon_" + slug(self.serial or self.section)
+        return f"{base}_{self.role}" if self.role else base
 
     def as_ha(self) -> dict[str, Any]:
         """HA's `device` block."""
@@ -63,6 +66,8 @@ class DeviceInfo:
             block["sw_version"] = self.sw_version
         if self.serial:
             block["serial_number"] = self.serial
+        if self.via_device:
+            block["via_device"] = self.via_device
         return block
 
 

@@ -21,8 +21,10 @@ from solarmon.simulator.control import ControlServer
 from solarmon.simulator.device import DEFAULT_TURNAROUND_S, Device
 from solarmon.simulator.faults import FaultPlan, parse_fault_spec
 from solarmon.simulator.inverter import Inverter
+from solarmon.simulator.parallel import LAYOUTS, ParallelSystem, check_layout
+from solarmon.simulator.pi18 import Pi18Inverter
 from solarmon.simulator.ports import HidrawPort, PtyPort
-from solarmon.simulator.profiles import ALIASES, DEFAULT_PROFILE, PROFILES, get_profile
+from solarmon.simulator.profiles import ALIASES, DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from solarmon.simulator.state import StateError, load_state, save_state
 from solarmon.simulator.truth import TruthLog
 
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so docs and tests can inspect it)."""
     parser = argparse.ArgumentParser(
         prog="python -m solarmon.simulator",
-        description="A PI30 inverter on a pty or a FUSE hidraw node.",
+        description="A PI30 inverter (or a PI30 parallel / three-phase system, or a PI18 unit) "
+                    "on a pty or a FUSE hidraw node.",
     )
     parser.add_argument(
         "--port", required=True, type=Path, help="path of the device symlink to create"
@@ -46,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile", default=DEFAULT_PROFILE, help=f"inverter model: {', '.join(names)}"
     )
+    parser.add_argument("--protocol", choices=("pi30", "pi18"), default="pi30",
+                        help="the firmware's protocol (pi18: InfiniSolar V family)")
+    parser.add_argument("--units", type=int, default=1,
+                        help="PI30 units on one parallel bus, answering QPGSn (1-9)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="parallel",
+                        help="with --units: a parallel or a three-phase system (three-phase: 3-9 units)")
     parser.add_argument("--baud", type=int, default=2400, help="UART pace of replies (0 = unpaced)")
     parser.add_argument(
         "--turnaround", type=float, default=DEFAULT_TURNAROUND_S, help="firmware reply delay (s)"
@@ -73,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _firmware(args: argparse.Namespace, profile: Profile, clock: ScaledClock) -> Inverter:
+    """The simulated firmware the options ask for: one PI30 unit, a PI30 system, or a PI18 unit."""
+    if args.protocol == "pi18":
+        return Pi18Inverter(profile, args.seed, clock)
+    if args.units != 1 or args.layout != "parallel":
+        return ParallelSystem(profile, args.seed, clock, args.units, args.layout)
+    return Inverter(profile, args.seed, clock)
+
+
 def _announce(path: Path) -> None:
     sys.stdout.write(f"ready {path}\n")
     sys.stdout.flush()
@@ -88,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         rules = parse_fault_spec(args.faults)
         if args.baud < 0 or args.speed < 0:
             raise ValueError("--baud and --speed must not be negative")
+        if args.units != 1 or args.layout != "parallel":
+            check_layout(args.units, args.layout)
+            if args.protocol != "pi30":
+                raise ValueError("--units and --layout need --protocol pi30 (QPGSn is PI30's)")
     except ValueError as exc:
         parser.error(str(exc))
     link = args.port.absolute()
@@ -100,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{option} {path}: directory {path.absolute().parent} does not exist")
     truth = TruthLog(args.truth_log)
     clock = ScaledClock(args.start or datetime.now().replace(microsecond=0), args.speed)
-    inverter = Inverter(profile, args.seed, clock)
+    inverter = _firmware(args, profile, clock)
     if args.state is not None and args.state.exists():
         try:
             # The model resumes at the state's time and runs on to the clock's on the first tick.
@@ -127,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     truth.write(
         "start",
         profile=profile.name,
+        protocol=args.protocol,
+        units=args.units,
+        layout=args.layout,
         seed=args.seed,
         speed=args.speed,
         baud=args.baud,

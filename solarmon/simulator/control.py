@@ -28,6 +28,9 @@ A Unix stream socket taking one JSON object per line; each gets one JSON line ba
     jump the simulated clock forward.
 ``{"op": "faults", "spec": "noreply:0.5"}``
     replace the ``--faults`` rules (schedules count from now; ``""`` clears them).
+``{"op": "unit", "unit": 1, "fault": "81", "present": false}``
+    a unit of a ``--units`` system: ``fault`` a two-digit fault code ("00" clears), ``present``
+    false takes it off the bus (its QPGSn is NAKed), true puts it back; replies ``{"units": [...]}``.
 """
 
 from __future__ import annotations
@@ -136,6 +139,7 @@ class ControlServer:
             "unplug": self._unplug,
             "advance": self._advance,
             "faults": self._faults,
+            "unit": self._unit,
         }.get(op if isinstance(op, str) else "")
         if handler is None:
             raise ControlError(f"unknown op {op!r}")
@@ -250,6 +254,23 @@ class ControlServer:
         jump(float(seconds))
         return {"state": self._model_call(lambda model: model.snapshot())}
 
+    def _unit(self, message: dict[str, Any]) -> dict[str, Any]:
+        inverter = self.device.inverter
+        if not hasattr(inverter, "set_unit"):
+            raise ControlError("unit needs a system started with --units / --layout")
+        index, fault, present = message.get("unit"), message.get("fault"), message.get("present")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ControlError("unit needs a 'unit' number")
+        if fault is not None and not isinstance(fault, str):
+            raise ControlError("'fault' is a two-digit string such as \"81\"")
+        if present is not None and not isinstance(present, bool):
+            raise ControlError("'present' is true or false")
+        try:
+            inverter.set_unit(index, fault_code=fault, present=present)
+        except ValueError as exc:
+            raise ControlError(str(exc)) from exc
+        return {"units": _unit_state(inverter)}
+
     def _faults(self, message: dict[str, Any]) -> dict[str, Any]:
         spec = message.get("spec")
         if not isinstance(spec, str):
@@ -260,6 +281,11 @@ class ControlServer:
             raise ControlError(str(exc)) from None
         self.device.replace_faults(rules, time.monotonic())
         return {"rules": len(rules)}
+
+
+def _unit_state(inverter: Any) -> list[dict[str, Any]]:
+    return [{"unit": u.index, "serial": u.serial, "fault": u.fault_code, "present": u.present,
+             "output_mode": u.output_mode} for u in inverter.units]
 
 
 def _is_number(value: Any) -> bool:

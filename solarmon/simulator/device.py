@@ -17,8 +17,7 @@ from typing import Protocol
 
 from solarmon.inverter.frame import FrameError, decode_reply
 from solarmon.simulator.faults import EXPECTED, FaultPlan, FaultRule, mangle
-from solarmon.simulator.inverter import NAK, Answer, Inverter, parse_request
-from solarmon.simulator.settings import is_setter
+from solarmon.simulator.inverter import NAK, Answer, Inverter
 from solarmon.simulator.truth import TruthLog
 
 DEFAULT_TURNAROUND_S = 0.02
@@ -199,8 +198,8 @@ class Device:
         with self._plan_lock:
             rule = self.plan.for_request(self._elapsed(received))
         kind = rule.kind if rule is not None else None
-        command = parse_request(frame)
-        if kind in ("nak", "gone") and command is not None and is_setter(command):
+        command = self.inverter.parse(frame)
+        if kind in ("nak", "gone") and command is not None and self.inverter.is_setting(command):
             # The firmware never acts on it: a client told NAK (or nothing) must find it unchanged.
             answer = Answer(command, NAK, f"fault {kind}: the setting was not applied")
         else:
@@ -212,7 +211,8 @@ class Device:
             )
             self._go_away(rule.param if rule else 5.0, "fault")
             return
-        mangled = mangle(kind, answer.reply.payload, frame, self._rng, rule.param if rule else 0.0)
+        mangled = mangle(kind, answer.reply.payload, frame, self._rng, rule.param if rule else 0.0,
+                         encode=self.inverter.encode)
         self.truth.write(
             "exchange",
             seq=self._seq,
@@ -225,7 +225,7 @@ class Device:
             fault=kind,
             expect=EXPECTED.get(kind, "reject"),
             sent_hex=mangled.head.hex(),
-            valid=_is_valid(mangled.head),
+            valid=self.inverter.frame_ok(mangled.head),
         )
         start = received + wire_time_s(len(frame), self.baud) + self.turnaround_s
         if kind != "late":

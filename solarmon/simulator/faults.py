@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from solarmon.inverter.frame import CR, LF, FrameError, decode_reply, encode_reply
@@ -210,10 +211,15 @@ class Mangled:
 
 
 def mangle(
-    kind: str | None, payload: str, request: bytes, rng: random.Random, param_s: float = 0.0
+    kind: str | None, payload: str, request: bytes, rng: random.Random, param_s: float = 0.0,
+    encode: Callable[[str], bytes] = encode_reply,
 ) -> Mangled:
-    """What goes on the wire for ``payload`` under fault ``kind`` (None: the reply as it should be)."""
-    good = encode_reply(payload)
+    """What goes on the wire for ``payload`` under fault ``kind`` (None: the reply as it should be).
+
+    ``encode`` frames a payload in the firmware's protocol (PI30 by default; PI18's for a PI18
+    unit); the LF and no-CRC variants are PI30 firmware quirks and stay PI30 frames.
+    """
+    good = encode(payload)
     if kind in (None, "gone"):
         return Mangled(good)
     if kind == "noreply":
@@ -221,7 +227,7 @@ def mangle(
     if kind == "slow":
         return Mangled(good, extra_delay_s=param_s)
     if kind == "nak":
-        return Mangled(encode_reply("NAK"))
+        return Mangled(encode("NAK"))
     if kind == "lf":
         return Mangled(encode_reply(payload, terminator=LF))
     if kind == "nocrc":

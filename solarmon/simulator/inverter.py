@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from solarmon.inverter import codec
 from solarmon.inverter.errors import SettingRejected
-from solarmon.inverter.frame import crc_matches, decode_reply, encode_reply, find_terminator
+from solarmon.inverter.frame import FrameError, crc_matches, decode_reply, encode_reply, find_terminator
 from solarmon.inverter.readings import Reading
 from solarmon.inverter.setters import validate_setting
 from solarmon.simulator import replies
@@ -78,13 +78,35 @@ class Inverter:
         with self.lock:
             self.model.advance_to(self.clock.now())
 
+    protocol = "pi30"
+
+    def parse(self, request: bytes) -> str | None:
+        """The command of a request frame in this firmware's framing (None: not a request)."""
+        return parse_request(request)
+
+    def encode(self, payload: str) -> bytes:
+        """The reply frame for ``payload`` in this firmware's framing ("NAK"/"ACK" included)."""
+        return encode_reply(payload)
+
+    def frame_ok(self, raw: bytes) -> bool:
+        """Whether ``raw`` is a reply a strict client of this protocol accepts."""
+        try:
+            decode_reply(raw)
+        except FrameError:
+            return False
+        return True
+
+    def is_setting(self, command: str) -> bool:
+        """True when ``command`` is a setting command of this firmware."""
+        return is_setter(command)
+
     def handle(self, request: bytes) -> bytes:
         """The reply frame (with CRC and CR) for one request frame."""
-        return encode_reply(self.answer(request).reply.payload)
+        return self.encode(self.answer(request).reply.payload)
 
     def answer(self, request: bytes) -> Answer:
         """Parse ``request`` and answer it, the model advanced to the clock's time first."""
-        command = parse_request(request)
+        command = self.parse(request)
         if command is None:
             return Answer(None, NAK, "request is not printable ASCII")
         return self.respond(command)

@@ -267,5 +267,6 @@ def simple_queries(model: PlantModel, serial: str) -> dict[str, Callable[[], Rep
             utility, {"max_utility_charging_current_options": list(p.utility_charge_currents)}
         ),
         "QBOOT": lambda: Reply("0", {"dsp_has_bootstrap": 0}),
+        "QMN": lambda: Reply(p.name.upper(), {"model_name": p.name.upper()}),  # MAX firmware's model name
         "QOPM": lambda: Reply(f"{s.output_mode:02d}", {"output_mode": s.output_mode}),
     }

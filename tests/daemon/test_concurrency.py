@@ -92,7 +92,8 @@ def test_two_clients_and_polling_never_mix_replies(daemon: Daemon, tmp_path: Pat
     exchanges = [e for e in truth if e.get("event") == "exchange"]
     assert exchanges
     requested = {e["request"] for e in exchanges}
-    assert requested <= set(QUERIES) | set(PRIORITY), requested
+    identity = {"QID", "QVFW", "QMN"}  # the daemon's own reads of serial, firmware and model
+    assert requested <= set(QUERIES) | set(PRIORITY) | identity, requested
     assert all(e.get("nak_reason") is None for e in exchanges)
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [a["command"] for a in audit] == [r["command"] for r in settings if r["command"] in PRIORITY]

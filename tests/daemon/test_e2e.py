@@ -194,7 +194,11 @@ def test_unplugged_device_is_found_again_by_the_running_daemon(simulator, tmp_pa
         assert sim_control(sim, {"op": "unplug", "seconds": 1.5})["ok"]
         down = 'mpp_solar_up{inverter="inv",device="sim"} 0'
         wait_until(lambda: down in prom.read_text(), what="the daemon to notice")
-        assert "cmd=" not in prom.read_text().replace('cmd="QPIRI"', "").replace('cmd="QFLAG"', "")
+        kept = ('cmd="QPIRI"', 'cmd="QFLAG"', 'cmd="QID"', 'cmd="QVFW"', 'cmd="QMN"')  # settings, identity
+        left = prom.read_text()
+        for label in kept:
+            left = left.replace(label, "")
+        assert "cmd=" not in left
         wait_until(lambda: any(e["event"] == "back" for e in sim.events()), what="the device to come back")
         # Retries back off to at most retry_max (0.5 s), well inside the 2 s pause.
         wait_until(lambda: worker.health.up, timeout_s=10, what="the daemon to find the device again")

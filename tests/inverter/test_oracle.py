@@ -59,6 +59,10 @@ CASES: dict[str, tuple[str, str, str]] = {
     "qed": ("pi30max", "QED20240315", "00001234"),
     "qlt": ("pi30max", "QLT", "00234567"),
     "qlm": ("pi30max", "QLM202403", "00023456"),
+    "qpgs-parallel": ("pi30", "QPGS1", samples.PARALLEL),
+    "qpgs-split-phase": ("pi30", "QPGS0", samples.SPLIT),
+    "qpgs-l3-fault": ("pi30", "QPGS2", samples.PHASE_L3_FAULT),
+    "qpgs-max-pi30max": ("pi30max", "QPGS0", samples.MAX_PV2),
 }
 
 # (case, mppsolar name) -> (our key, why mppsolar's value is wrong or differs). Each one is
@@ -91,6 +95,10 @@ DIFFERENCES: dict[tuple[str, str], tuple[str | None, str]] = {
     ("qmod-C-pi30max", "device_mode"): ("device_mode", "C (charge) is missing: 'Invalid key: C'"),
     ("qpiws-a15", "reserved"): (
         "reserved_a13", "a13 and a15 are both named 'Reserved': a15 overwrites a13"),
+    ("qpgs-split-phase", "output_mode"): (
+        "output_mode", "pi30's QPGS list names code 7 (split phase, 180°) 'Unknown Output Mode'"),
+    ("qpgs-split-phase", "unknown_flags?"): (
+        "pv2_input_current", "pi30 leaves MAX field 28 (PV2 current) unnamed, as the string '00'"),
     ("qmchgcr", "max_charging_current"): (
         "max_charging_current_options", "only the first value is named; the rest are unknown_value_N"),
 }
@@ -119,8 +127,22 @@ MAX_ALIASES = {
     "pv1_charging_power": "pv_input_power",
     "is_dustproof_installed": "is_reserved",
 }
-# mppsolar units that are wrong: (mppsolar name, its unit, ours).
-WRONG_UNITS = {("rsv1", "A", ""), ("rsv2", "A", "")}
+# pi30max names that differ from pi30's for the same QPGS field.
+QPGS_MAX_ALIASES = {"pv1_input_voltage": "pv_input_voltage", "pv1_input_current": "pv_input_current"}
+# pi30 names of the QPGS MAX tail (pi30max names them pv2_...).
+QPGS_PI30_ALIASES = {"unknown_float": "pv2_input_voltage"}
+# Values we word as QMOD does (one vocabulary for device_mode) where mppsolar's QPGS adds "Mode":
+# mppsolar name -> {our value: mppsolar's value}.
+WORDING = {
+    "work_mode": {"Power on": "Power On Mode", "Standby": "Standby Mode", "Line": "Line Mode",
+                  "Battery": "Battery Mode", "Fault": "Fault Mode", "Power saving": "Power Saving Mode",
+                  "Shutdown": "Shutdown Mode", "Bypass": "Bypass"},
+    # QPIRI's texts (ours) vs QPGS's in mppsolar: "output" dropped, "Phase" in lower case.
+    "output_mode": {"single machine output": "single machine",
+                    **{f"Phase {n} of 3 Phase output": f"Phase {n} of 3 phase output" for n in (1, 2, 3)}},
+}
+# mppsolar units that are wrong: (mppsolar name, its unit, ours); pi30 gives QPGS unknown_float none.
+WRONG_UNITS = {("rsv1", "A", ""), ("rsv2", "A", ""), ("pv2_input_voltage", "", "V")}
 UNITS = {"V", "A", "W", "VA", "Hz", "%", "°C", "Wh"}
 
 
@@ -151,7 +173,10 @@ def _mppsolar(protocols: dict[str, Callable[[], Any]], case: str) -> dict[str, t
         raw.pop(meta, None)
     mpp = {_prom_name(name): (value[0], value[1]) for name, value in raw.items()}
     if protocol == "pi30max":
-        mpp = {MAX_ALIASES.get(name, name): value for name, value in mpp.items()}
+        aliases = QPGS_MAX_ALIASES if command.startswith("QPGS") else MAX_ALIASES
+        mpp = {aliases.get(name, name): value for name, value in mpp.items()}
+    elif command.startswith("QPGS"):
+        mpp = {QPGS_PI30_ALIASES.get(name, name): value for name, value in mpp.items()}
     return mpp
 
 
@@ -175,6 +200,7 @@ def _ours(case: str) -> dict[str, Any]:
 def test_same_values_as_mppsolar(protocols, case: str) -> None:
     theirs = _mppsolar(protocols, case)
     assert "validity_check" not in theirs
+    command = CASES[case][1]
     ours = _ours(case)
     keys = {f.key: f for f in ours.values()}
     compared = 0
@@ -189,7 +215,9 @@ def test_same_values_as_mppsolar(protocols, case: str) -> None:
             assert name in MPPSOLAR_ONLY, f"{case}: mppsolar reports {name}={value!r}, we do not"
             continue
         field = ours[name]
-        assert _same(field.value, value), f"{case}: {name} ours {field.value!r}, mppsolar {value!r}"
+        wording = WORDING.get(name, {}) if command.startswith("QPGS") else {}
+        mine = wording.get(field.value, field.value)
+        assert _same(mine, value), f"{case}: {name} ours {field.value!r}, mppsolar {value!r}"
         if unit in UNITS or field.unit:
             assert (name, unit, field.unit) in WRONG_UNITS or unit == field.unit, (name, unit, field.unit)
         compared += 1

@@ -32,7 +32,8 @@ class ReferenceLink:
         self.sent = sent
 
     def query(self, command: str) -> Reading:
-        return decode_raw(command, encode_reply(REPLIES[command]))
+        # A command without a reference reply is NAKed, as a unit does with one it does not know.
+        return decode_raw(command, encode_reply(REPLIES.get(command, "NAK")))
 
     def send(self, command: str) -> Reading:
         self.sent.append(command)

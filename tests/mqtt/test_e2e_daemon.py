@@ -52,9 +52,16 @@ def test_daemon_process_publishes_the_simulator_to_home_assistant(
         state = json.loads(ha.on("solarmon/inv/state")[-1].payload)
         assert state["battery_voltage"] > 0
         assert isinstance(state["device_mode"], str)
-        config_topic = "homeassistant/sensor/solarmon_inv/battery_voltage/config"
+        # The device's identity is its serial (QID), so it survives a rename of the section.
+        serial = sim.control({"op": "query", "command": "QID"})["payload"]
+        config_topic = f"homeassistant/sensor/solarmon_{serial}/battery_voltage/config"
         assert ha.wait_for(lambda ms: any(m.topic == config_topic for m in ms))
-        assert json.loads(ha.on(config_topic)[-1].payload)["device"]["name"] == "sim"
+        device = json.loads(ha.on(config_topic)[-1].payload)["device"]
+        assert device["name"] == "sim"
+        assert device["serial_number"] == serial
+        assert device["identifiers"] == [f"solarmon_{serial}"]
+        assert device["sw_version"] == sim.control({"op": "query", "command": "QVFW"})["payload"]
+        assert device["model"] == sim.control({"op": "query", "command": "QMN"})["payload"]
         conn.publish("solarmon/inv/set", '{"command": "PGR01", "id": "ups"}', qos=1)
         conn.publish("solarmon/inv/set", '{"command": "PCP01", "id": "pcp"}', qos=1)
         assert ha.wait_for(lambda ms: len(ha.on("solarmon/inv/set/response")) >= 2, timeout_s=30)

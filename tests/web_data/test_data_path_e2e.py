@@ -65,6 +65,11 @@ def api_data(app: Any) -> dict[str, Any]:
     return response.get_json()
 
 
+# What the daemon reads besides the section's `command`: the mode every cycle, and the unit's
+# identity (serial, firmware, model) with the settings.
+DAEMON_OWN = ("QMOD", "QID", "QVFW", "QMN")
+
+
 class Daemon:
     """This project's daemon as a subprocess on one section."""
 
@@ -166,7 +171,7 @@ def test_the_daemon_path_shows_exactly_what_the_simulator_holds(simulator, tmp_p
     finally:
         daemon.stop()
     body = api_data(app)
-    truth = check_against_the_simulator(body, sim, (*COMMANDS, "QMOD"))
+    truth = check_against_the_simulator(body, sim, (*COMMANDS, *DAEMON_OWN))
     assert body["values"]["default_battery_type"] == truth["default_battery_type"]
     assert body["values"]["battery_type"] == truth["battery_type"]
     assert body["kinds"]["default_battery_type"] == "default"
@@ -201,7 +206,7 @@ def test_upstream_mppsolar_files_give_the_same_values_units_kinds_and_alerts(sim
     finally:
         daemon.stop()
     fed = api_data(app)
-    check_against_the_simulator(fed, sim, (*COMMANDS, "QMOD"))
+    check_against_the_simulator(fed, sim, (*COMMANDS, *DAEMON_OWN))
     # upstream mppsolar writes no reply it could not name (e.g. QDI's trailing fields): compare
     # the keys both carry
     common = set(upstream["values"]) & set(fed["values"])

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from solarmon.inverter.errors import DeviceGone, DeviceTimeout
 from solarmon.inverter.frame import ReplyFrame, encode_request
@@ -143,6 +143,7 @@ class Transport(ABC):
         timeout_s: float,
         accept: Accept | None = None,
         allow_no_crc: bool = False,
+        framing: Any = None,
     ) -> ReplyFrame:
         """Send ``command`` and return its reply frame.
 
@@ -150,11 +151,17 @@ class Transport(ABC):
         goes on until ``timeout_s``. Then the last framing error seen is raised, else
         :class:`DeviceTimeout`. A failing device raises :class:`DeviceGone` and is closed.
         """
-        request = encode_request(command)
+        # framing: a solarmon.inverter.framing.Framing (PI18); None is PI30, this module's own.
+        request = encode_request(command) if framing is None else framing.encode_request(command)
         with self._mutex:
             self._count(exchanges=1)
             deadline = time.monotonic() + timeout_s
-            collector = ReplyCollector(command, accept=accept, allow_no_crc=allow_no_crc)
+            if framing is None:
+                collector = ReplyCollector(command, accept=accept, allow_no_crc=allow_no_crc)
+            else:
+                collector = ReplyCollector(command, accept=accept, allow_no_crc=allow_no_crc,
+                                           decoder=framing.decode_reply, resync_byte=framing.resync_byte,
+                                           frame_start=framing.frame_start)
             try:
                 self.open()
                 self._count(drained_bytes=self._drain())

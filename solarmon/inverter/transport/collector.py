@@ -14,6 +14,13 @@ from collections.abc import Callable
 
 from solarmon.inverter.frame import CR, LF, START, FrameError, ReplyFrame, decode_reply
 
+# (raw, command, allow_no_crc) -> frame: PI30's by default (solarmon.inverter.framing has PI18's).
+Decoder = Callable[[bytes, str | None, bool], ReplyFrame]
+
+
+def _pi30_decode(raw: bytes, command: str | None, allow_no_crc: bool) -> ReplyFrame:
+    return decode_reply(raw, command=command, allow_no_crc=allow_no_crc)
+
 # A frame longer than this without a terminator is noise, not a reply (the longest PI30 replies,
 # QPIGS on MAX units and QDI, stay well under 200 bytes).
 MAX_FRAME_BYTES = 512
@@ -30,8 +37,13 @@ class ReplyCollector:
     ``feed_stream`` keeps those bytes as the start of the next frame (serial semantics).
     """
 
-    def __init__(self, command: str, *, accept: Accept | None = None, allow_no_crc: bool = False) -> None:
+    def __init__(self, command: str, *, accept: Accept | None = None, allow_no_crc: bool = False,
+                 decoder: Decoder = _pi30_decode, resync_byte: int | None = START,
+                 frame_start: bytes = b"(") -> None:
         self._command = command
+        self._decoder = decoder
+        self._resync = resync_byte  # a byte that only ever starts a frame: resynchronise on it
+        self._frame_start = frame_start  # what a frame starts with (kept after a CR in a report)
         self._accept = accept
         self._allow_no_crc = allow_no_crc
         self._buffer = bytearray()
@@ -52,8 +64,9 @@ class ReplyCollector:
     def feed_report(self, report: bytes) -> ReplyFrame | None:
         """Feed one HID input report; after a terminator the rest of it is filler and is dropped.
 
-        Only a "(" in that rest is kept, as the start of the next frame: a bridge that packs the
-        end of a late tail and the start of our reply into one report must not cost us the reply.
+        Only a frame start ("(", or "^" for PI18) in that rest is kept, as the start of the next
+        frame: a bridge that packs the end of a late tail and the start of our reply into one report
+        must not cost us the reply.
         """
         index = 0
         while index < len(report):
@@ -62,7 +75,7 @@ class ReplyCollector:
             if frame is not None:
                 return frame
             if byte in (CR, LF):
-                index = report.find(b"(", index + 1)
+                index = report.find(self._frame_start, index + 1)
                 if index < 0:
                     return None
                 continue
@@ -80,7 +93,7 @@ class ReplyCollector:
             # Zero filler and a stray LF after a CR never start a frame.
             if byte in (0x00, CR, LF):
                 return None
-        elif byte == START:
+        elif self._resync is not None and byte == self._resync:
             # "(" only ever starts a frame (senders bump a CRC byte of 0x28), so what came before
             # it is the cut-off tail of an earlier reply: resynchronise instead of losing ours.
             self._discard(FrameError("truncated", "fragment before a new '('", bytes(self._buffer)))
@@ -97,7 +110,7 @@ class ReplyCollector:
 
     def _check(self, raw: bytes) -> ReplyFrame | None:
         try:
-            frame = decode_reply(raw, command=self._command, allow_no_crc=self._allow_no_crc)
+            frame = self._decoder(raw, self._command, self._allow_no_crc)
         except FrameError as err:
             self._discard(err)
             return None
