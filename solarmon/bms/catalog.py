@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from solarmon.inverter.catalog import FieldInfo, Kind, is_set, label_of
+from solarmon.inverter.readings import Field
 
 COMMAND = "BMS"
 MAX_CELLS = 48  # Daly's 0x97 has bits for 48 cells; JK boards have up to 32
@@ -215,3 +216,15 @@ def classify_alarms(values: Mapping[str, object]) -> tuple[list[str], list[str]]
         if entry.kind in ALARM_KINDS and is_set(values.get(key)):
             (faults if entry.kind is Kind.FAULT else warnings).append(key)
     return faults, warnings
+
+
+def of_field(field: Field, command: str) -> FieldInfo:
+    """The entry of a decoded BMS field (the ``.prom`` writer's lookup); unknown keys are an error.
+
+    Every key a BMS codec makes is in :data:`CATALOG` (:func:`solarmon.bms.readings.make_fields`
+    refuses any other), so a miss here is a bug, not a new firmware.
+    """
+    entry = CATALOG.get(field.key)
+    if entry is None:
+        raise KeyError(f"BMS field {field.key!r} ({command}) is not in the BMS catalog")
+    return entry

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,8 +112,16 @@ def _field_help(entry: catalog.FieldInfo) -> str:
     return f"{help_text} ({unit})" if unit and f"({unit})" not in help_text else help_text
 
 
-def render(inverter: str, device: str, readings: Iterable[TimedReading], health: HealthSample) -> str:
-    """The whole file for one device: mppsolar-compatible values, then the daemon's own metrics."""
+Describe = Callable[[Any, str], catalog.FieldInfo]  # (Field, command) -> its catalog entry
+
+
+def render(inverter: str, device: str, readings: Iterable[TimedReading], health: HealthSample, *,
+           describe: Describe = catalog.of_field, error_kinds: Iterable[str] = BASE_ERROR_KINDS) -> str:
+    """The whole file for one device: mppsolar-compatible values, then the daemon's own metrics.
+
+    ``describe`` finds each field's catalog entry (a BMS passes its own catalog's,
+    :func:`solarmon.bms.catalog.of_field`); ``error_kinds`` are the counters written from the start.
+    """
     base = f'inverter="{escape_label(inverter)}",device="{escape_label(device)}"'
     families = _Families()
     families.add("machine_role", "gauge", "Role of the machine that wrote this file (mppsolar compatible).",
@@ -130,7 +138,7 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
             if name[len(PREFIX):] in own or name == FIELD_INFO:
                 continue  # a codec field must never shadow the daemon's own families
             value = field.value
-            entry = catalog.of_field(field, command)
+            entry = describe(field, command)
             if isinstance(value, str):
                 string_labels = f'{labels},myStr="{escape_label(value)}"'
                 families.add(name, "gauge", _field_help(entry), string_labels, "1")
@@ -154,7 +162,7 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
                  format_value(float(health.poll_duration_s)))
     families.add(PREFIX + "consecutive_failures", "gauge", "Poll cycles failed in a row.", base,
                  format_value(health.consecutive_failures))
-    errors = dict.fromkeys(BASE_ERROR_KINDS, 0) | dict(health.errors)
+    errors = dict.fromkeys(error_kinds, 0) | dict(health.errors)
     for kind in sorted(errors):
         families.add(PREFIX + "errors_total", "counter", "Failed exchanges with the device, by kind.",
                      f'{base},kind="{escape_label(kind)}"', format_value(errors[kind]))
