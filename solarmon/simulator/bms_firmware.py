@@ -97,13 +97,13 @@ class JkFirmware(Firmware):
         return jk.encode(self.records(), command=request[8], transport=jk.TYPE_REPLY)
 
     def records(self) -> bytes:
-        """The register records of the pack now (PROTOCOLS-JKBMS.md §1)."""
+        """The register records of the pack now, every register in the order real boards send them."""
         pack = self.pack
         cells = b"".join(bytes((n,)) + round(v * 1000).to_bytes(2, "big")
                          for n, v in enumerate(pack.cell_voltages, start=1))
 
-        def u16(register: int, value: float) -> bytes:
-            return bytes((register,)) + int(round(value)).to_bytes(2, "big")
+        def u16(value: float) -> bytes:
+            return int(round(value)).to_bytes(2, "big")
 
         def temp(value: float) -> float:
             return value if value >= 0 else 100 - value
@@ -113,20 +113,33 @@ class JkFirmware(Firmware):
         status = int(pack.charge_mosfet) | int(pack.discharge_mosfet) << 1 | int(pack.balancing) << 2
         alarms = sum(1 << n for n, (key, _kind, _help) in enumerate(catalog.JK_ALARMS) if key in pack.tripped)
         temps = [*pack.temperatures, 25.0, 25.0]
-        return b"".join((
-            bytes((jk.CELLS, len(cells))), cells,
-            u16(0x80, temp(pack.mos_temperature)), u16(0x81, temp(temps[0])), u16(0x82, temp(temps[1])),
-            u16(0x83, pack.pack_voltage * 100), u16(0x84, current), bytes((0x85, round(pack.pack_soc))),
-            bytes((0x86, 2)), u16(0x87, pack.cycle_count), b"\x89" + (5850).to_bytes(4, "big"),
-            u16(0x8A, pack.cells), u16(0x8B, alarms), u16(0x8C, status),
-            u16(0x90, pack.cell_overvoltage_v * 1000), u16(0x93, pack.cell_undervoltage_v * 1000),
-            u16(0x96, 300), u16(0x9B, 3000), u16(0x9C, pack.balance_trigger_v * 1000),
-            bytes((0x9D, int(pack.balancer_enabled))), bytes((0xA9, pack.cells)),
-            b"\xaa" + round(pack.capacity_ah).to_bytes(4, "big"), b"\xab\x01\xac\x01",
-            b"\xb4" + b"SIMJK001", b"\xb7" + b"11.XW_SIM1.0___",
-            b"\xb9" + round(pack.capacity_ah).to_bytes(4, "big"), b"\xba" + b"solarmon simulator JK BMS"[:24],
-            b"\xc0\x01",
-        ))
+        live = {
+            0x80: u16(temp(pack.mos_temperature)), 0x81: u16(temp(temps[0])), 0x82: u16(temp(temps[1])),
+            0x83: u16(pack.pack_voltage * 100), 0x84: u16(current), 0x85: bytes((round(pack.pack_soc),)),
+            0x86: b"\x02", 0x87: u16(pack.cycle_count), 0x89: (5850).to_bytes(4, "big"),
+            0x8A: u16(pack.cells), 0x8B: u16(alarms), 0x8C: u16(status),
+        }
+        settings = dict(_JK_SETTINGS)
+        settings.update({
+            0x90: u16(pack.cell_overvoltage_v * 1000), 0x93: u16(pack.cell_undervoltage_v * 1000),
+            0x9C: u16(pack.balance_trigger_v * 1000), 0x9D: bytes((int(pack.balancer_enabled),)),
+            0xA9: bytes((pack.cells,)), 0xAA: round(pack.capacity_ah).to_bytes(4, "big"),
+            0xB9: round(pack.capacity_ah).to_bytes(4, "big"),
+        })
+        records = (*live.items(), *settings.items())
+        return bytes((jk.CELLS, len(cells))) + cells + b"".join(bytes((r,)) + data for r, data in records)
+
+
+# The settings and identity registers 0x8E-0xC0 of mppsolar's 14-cell capture (jkserial.py
+# test_responses[1]; PROTOCOLS-JKBMS.md §1), names changed: a real board sends every one of them,
+# and mppsolar's positional decoder counts on it.
+_JK_SETTINGS: Mapping[int, bytes] = MappingProxyType(jk.registers(bytes.fromhex(
+    "8e16b28f10f4901036911004920005930c1c940c8095000596012c97006e98012c9900559a001e9b0bb89c00329d01"
+    "9e005a9f0046a00064a10064a20014a3003ca4003ca50001a60003a7ffeca8fff6a90eaa000000eaab01ac01ad0437"
+    "ae01af01b0000ab114b231323334353600000000b300b453494d4a4b303031b532333036b6000182e3"
+    "b731312e58575f53494d312e305f5f5fb800b9000000eaba736f6c61726d6f6e2073696d756c61746f72204a4b42"
+    "4d53c001"
+)))
 
 
 class DalyFirmware(Firmware):
