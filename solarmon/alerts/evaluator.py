@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from solarmon.alerts.rules import Rule, number
+from solarmon.bms import catalog as bms_catalog
 
 FIRED, CLEARED = "fired", "cleared"
 
@@ -59,12 +60,15 @@ CONDITIONAL_FAULTS = frozenset({"over_temperature_fault", "fan_locked_fault",
 
 
 def active_faults(values: Mapping[str, Any]) -> str:
-    """The names of the QPIWS fault bits that are set (mppsolar names end in `_fault`)."""
+    """The names of the QPIWS fault bits that are set (mppsolar names end in `_fault`), and the
+    labels of a BMS's protections (solarmon.bms.catalog)."""
     inverter_fault = bool(number(values.get("inverter_fault")))
     names = [key.removesuffix("_fault") for key, v in values.items()
              if key.endswith("_fault") and number(v)
              and (inverter_fault or key not in CONDITIONAL_FAULTS)]
-    return ", ".join(sorted(names)) or "unknown"
+    protections, _warnings = bms_catalog.classify_alarms(values)
+    labels = [entry.label for key in protections if (entry := bms_catalog.info(key)) is not None]
+    return ", ".join(sorted(names) + labels) or "unknown"
 
 
 def format_value(value: Any) -> str:

@@ -130,8 +130,8 @@ _MEASUREMENTS: tuple[tuple[str, str, str], ...] = (
     ("temperature_max", "°C", "highest temperature sensor"),
     ("temperature_min", "°C", "lowest temperature sensor"),
     ("temperature_sensor_count", "", "temperature sensors"),
-    ("faults_active", "", "number of active faults/protections"),
-    ("warnings_active", "", "number of active warnings"),
+    ("protections_active", "", "number of protections (faults) active now; the BMS acts on them"),
+    ("alarms_active", "", "number of alarms (warnings) active now"),
     ("alarm_code", "", "a vendor alarm byte without a documented bit table (jk485, Daly fault code)"),
 )
 _STATUS: tuple[tuple[str, str], ...] = (

@@ -75,9 +75,9 @@ def bit_values(word: int, keys: Iterable[str | None]) -> dict[str, Value]:
 
 
 def alarm_counts(values: Mapping[str, Value]) -> dict[str, Value]:
-    """``faults_active`` and ``warnings_active`` of the alarm bits in ``values``."""
+    """``protections_active`` (faults) and ``alarms_active`` (warnings) of the alarm bits in ``values``."""
     faults, warnings = catalog.classify_alarms(values)
-    return {"faults_active": len(faults), "warnings_active": len(warnings)}
+    return {"protections_active": len(faults), "alarms_active": len(warnings)}
 
 
 def temperature_values(temps: Sequence[float]) -> dict[str, Value]:

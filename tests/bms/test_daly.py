@@ -54,8 +54,8 @@ def test_balancing_and_failures_by_name() -> None:
     faults, warnings = catalog.classify_alarms(values)
     assert faults == ["short_circuit", "daly_cell_voltage_high_l2"]  # catalog order
     assert warnings == ["daly_cell_voltage_high_l1"]
-    assert values["faults_active"] == 2
-    assert values["warnings_active"] == 1
+    assert values["protections_active"] == 2
+    assert values["alarms_active"] == 1
 
 
 def test_negative_current() -> None:

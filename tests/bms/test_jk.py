@@ -42,8 +42,8 @@ def test_mppsolar_capture_decodes() -> None:
     assert values["discharge_mosfet"] is True
     assert values["balancer_active"] is False
     assert values["balancer_enabled"] is True
-    assert values["faults_active"] == 0
-    assert values["warnings_active"] == 0
+    assert values["protections_active"] == 0
+    assert values["alarms_active"] == 0
     assert values["software_version"] == "11.XW_S11.261__"
 
 
@@ -99,8 +99,8 @@ def test_alarms_by_name() -> None:
     assert values["cell_overvoltage"] is True
     assert values["low_capacity"] is True
     assert values["charge_overcurrent"] is False
-    assert values["faults_active"] == 1
-    assert values["warnings_active"] == 1
+    assert values["protections_active"] == 1
+    assert values["alarms_active"] == 1
     assert values["charge_mosfet"] is True
     assert values["discharge_mosfet"] is False
     faults, warnings = catalog.classify_alarms(values)
@@ -194,7 +194,7 @@ def test_jk232_cells_and_alarms() -> None:
     assert values["pack_current"] == -12.34
     assert values["short_circuit"] is True
     assert values["cell_overvoltage"] is True
-    assert values["faults_active"] == 2
+    assert values["protections_active"] == 2
 
 
 @pytest.mark.parametrize(("frame", "error"), [

@@ -90,7 +90,7 @@ def test_two_bmss_each_in_its_own_file(bms_pair: Pair) -> None:
                what="the tripped protection in the file")
     values = parse(jk_file.read_text())[0]
     assert values[("jk_all", "charge_mosfet")] == 0
-    assert values[("jk_all", "faults_active")] == 1
+    assert values[("jk_all", "protections_active")] == 1
 
 
 @pytest.mark.parametrize("kind", ["crc", "truncated", "foreign"])

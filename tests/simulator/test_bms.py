@@ -50,7 +50,7 @@ def test_protection_trip_on_demand() -> None:
     values = jk.decode(JkFirmware(pack).feed(jk.request())[0]).as_dict()
     assert values["cell_overvoltage"] is True
     assert values["charge_mosfet"] is False
-    assert values["faults_active"] == 1
+    assert values["protections_active"] == 1
     failures = daly.decode(DalyFirmware(pack).feed(daly.request(0x98))[0], 0x98).as_dict()
     assert failures["daly_cell_voltage_high_l2"] is True
     pack.clear()
