@@ -114,3 +114,26 @@ def test_bad_frames_are_counted_and_never_shown(
     assert sum(errors.values()) == errors[kind]  # counted under its own kind only
     wait_until(lambda: ("jk_all", "cell_count") in parse(jk_file.read_text())[0], what="good values again")
     assert parse(jk_file.read_text())[2][kind] == 4
+
+
+@pytest.mark.parametrize("kind", ["crc", "truncated", "foreign"])
+def test_daly_bad_frames_are_counted_and_never_shown(bms_pair: Pair, kind: str) -> None:
+    _jk_sim, daly_sim, prom = bms_pair
+    daly_file = prom / "mpp-solar-pack2.prom"
+    wait_until(lambda: daly_file.exists() and "failureCodes" in daly_file.read_text(),
+               what="a good Daly file")
+    # 9 questions a cycle: 18 damaged answers cover at least one whole cycle, whose file must show
+    # nothing of what the BMS sent and say it is down.
+    daly_sim.control({"op": "corrupt", "kind": kind, "count": 18})
+
+    def failed_file() -> str:
+        text = daly_file.read_text()
+        values, _info, errors = parse(text)
+        return text if errors.get(kind, 0) >= 1 and not values else ""
+
+    text = str(wait_until(failed_file, what=f"a Daly file of a cycle whose answers were all {kind}"))
+    assert 'mpp_solar_up{inverter="pack2",device="daly"} 0' in text
+    _values, _info, errors = parse(text)
+    assert sum(errors.values()) == errors[kind]
+    wait_until(lambda: ("SOC", "soc") in parse(daly_file.read_text())[0], what="good Daly values again")
+    assert parse(daly_file.read_text())[2][kind] == 18
