@@ -268,9 +268,15 @@ class LiveState:
             return dict(self._value_ts.get(source, {}))
 
     def devices(self) -> list[str]:
-        """Return the inverter sections seen so far, in the order they first delivered data."""
+        """Return the inverter sections seen so far, in the order they first delivered data.
+
+        A BMS section's file (``type = jkbms|dalybms``) is read like an inverter's, but it is not
+        an inverter: it is left out (solarmon/web/bms.py tells it by its values).
+        """
+        from solarmon.web.bms import is_bms
+
         with self._lock:
-            sources = list(self._latest)
+            sources = [src for src, update in self._latest.items() if not is_bms(update.values)]
         return [sec for sec in (section_of(src) for src in sources) if sec is not None]
 
     def health(self) -> dict[str, SourceHealth]:

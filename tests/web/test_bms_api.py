@@ -88,3 +88,15 @@ def test_built_in_rules_fire_on_a_bms() -> None:
             fired[event.rule.name] = event
     assert {"bms_protection", "bms_cell_spread", "bms_temperature"} <= set(fired)
     assert "Cell undervoltage" in fired["bms_protection"].message
+
+
+def test_a_bms_is_not_an_inverter(client, web_paths, scan) -> None:
+    # The BMS's file is read first: /api/data must still default to the inverter and list only it.
+    reading = jk.decode(JkFirmware(jk_pack()).feed(jk.request())[0])
+    write_bms(web_paths.prom_dir, "apack", [reading], time.time())
+    scan()
+    write_prom(web_paths.prom_dir, "main", SAMPLE_VALUES)
+    scan()
+    body = client.get("/api/data").json
+    assert body["device"] == "main"
+    assert body["devices"] == ["main"]
