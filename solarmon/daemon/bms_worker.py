@@ -56,7 +56,7 @@ class BmsWorker:
         self.link_factory = link_factory
         self.clock = clock
         self.wall_clock = wall_clock
-        self.health = Health(device.name, wall_clock=wall_clock)
+        self.health = Health(device.name, wall_clock=wall_clock, what="BMS")
         self.schedule = Schedule(pause_s, retry_max_s=device.retry_max_s, clock=clock)
         self._link: BmsLink | None = None
         self._readings: dict[str, TimedReading] = {}
