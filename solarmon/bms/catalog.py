@@ -115,7 +115,7 @@ _MEASUREMENTS: tuple[tuple[str, str, str], ...] = (
     ("pack_power", "W", "pack power, + charging, - discharging (voltage x current)"),
     ("soc", "%", "state of charge, from the BMS's coulomb counter"),
     ("remaining_capacity", "Ah", "charge left in the pack (JK: SoC x capacity)"),
-    ("full_capacity", "Ah", "capacity of the full pack (Daly: remaining / SoC, from 10 % SoC)"),
+    ("full_capacity", "Ah", "capacity of the full pack (JK 0xB9, else 0xAA; Daly does not report it)"),
     ("total_cycle_capacity", "Ah", "charge moved over the pack's life"),
     ("cycle_count", "", "charge/discharge cycles"),
     ("cell_count", "", "cells in series"),
