@@ -30,12 +30,13 @@ ROOT = REPO / "solarmon"
 ALLOWED: dict[str, frozenset[str]] = {
     "inverter": frozenset(),
     "mqtt": frozenset({"inverter"}),
-    "simulator": frozenset({"inverter"}),
+    "bms": frozenset({"inverter"}),
+    "simulator": frozenset({"inverter", "bms"}),
     "weather": frozenset({"mqtt"}),
-    "daemon": frozenset({"inverter", "mqtt"}),
-    "alerts": frozenset({"inverter", "mqtt"}),
-    "web": frozenset({"inverter", "mqtt", "alerts"}),
-    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web"}),
+    "daemon": frozenset({"inverter", "mqtt", "bms"}),
+    "alerts": frozenset({"inverter", "mqtt", "bms"}),
+    "web": frozenset({"inverter", "mqtt", "alerts", "bms"}),
+    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web", "bms"}),
 }
 SHARED = ""  # the "package" of the modules directly in solarmon/
 # Known exceptions, each with the issue that removes it.
