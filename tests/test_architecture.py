@@ -32,13 +32,15 @@ ROOT = REPO / "solarmon"
 ALLOWED: dict[str, frozenset[str]] = {
     "inverter": frozenset(),
     "mqtt": frozenset({"inverter"}),
-    "simulator": frozenset({"inverter"}),
+    "bms": frozenset({"inverter"}),
+    "simulator": frozenset({"inverter", "bms"}),
     "weather": frozenset({"mqtt"}),
-    "daemon": frozenset({"inverter", "mqtt"}),
-    "alerts": frozenset({"inverter", "mqtt"}),
+    "daemon": frozenset({"inverter", "mqtt", "bms"}),
+    "alerts": frozenset({"inverter", "mqtt", "bms"}),
     "forecast": frozenset({"inverter", "mqtt", "weather"}),
-    "web": frozenset({"inverter", "mqtt", "alerts", "forecast"}),
-    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "forecast", "web"}),
+    "web": frozenset({"inverter", "mqtt", "alerts", "bms", "forecast"}),
+    "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web", "bms",
+                       "forecast"}),
 }
 SHARED = ""  # the "package" of the modules directly in solarmon/
 # Known exceptions, each with the issue that removes it.

@@ -47,6 +47,19 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
                 "tonight or charge it (see /forecast)"},
     {"name": "heat_sink_hot", "metric": "inverter_heat_sink_temperature", "above": 75, "for_s": 60,
      "hysteresis": 5, "severity": "warning", "message": "Inverter {device} heat sink at {value}{unit}"},
+    # A BMS (type = jkbms|dalybms; docs/BMS.md): its values carry the BMS catalog's keys. The cell
+    # limits suit LiFePO4 (3.65 V full, 2.5 V empty): change them for other chemistries.
+    {"name": "bms_cell_high", "metric": "cell_voltage_max", "above": 3.60, "for_s": 10, "hysteresis": 0.05,
+     "severity": "warning", "message": "Battery {device}: a cell at {value}{unit}, over {threshold} V"},
+    {"name": "bms_cell_low", "metric": "cell_voltage_min", "below": 2.90, "for_s": 30, "hysteresis": 0.1,
+     "severity": "critical", "message": "Battery {device}: a cell at {value}{unit}, under {threshold} V"},
+    {"name": "bms_cell_spread", "metric": "cell_voltage_delta", "above": 0.10, "for_s": 300,
+     "hysteresis": 0.03, "severity": "warning",
+     "message": "Battery {device}: cells {value}{unit} apart (over {threshold} V): the balancer lags"},
+    {"name": "bms_temperature", "metric": "temperature_max", "above": 50, "for_s": 60, "hysteresis": 5,
+     "severity": "warning", "message": "Battery {device} at {value}{unit}"},
+    {"name": "bms_protection", "metric": "protections_active", "above": 0, "severity": "critical",
+     "message": "Battery {device}: the BMS reports {value} protection(s): {faults}"},
 )
 
 

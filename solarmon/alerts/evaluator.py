@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from solarmon.alerts.rules import Rule, number
+from solarmon.bms import catalog as bms_catalog
 from solarmon.inverter import catalog
 
 FIRED, CLEARED = "fired", "cleared"
@@ -55,9 +56,12 @@ def device_of(source: str) -> str:
 
 
 def active_faults(values: Mapping[str, Any]) -> str:
-    """The keys of the QPIWS fault bits set now, by the catalog's one rule (classify_alarms)."""
+    """The keys of the QPIWS fault bits set now, by the catalog's one rule (classify_alarms), and
+    the labels of a BMS's protections (solarmon.bms.catalog)."""
     faults, _warnings = catalog.classify_alarms(values)
-    return ", ".join(faults) or "unknown"
+    protections, _bms_warnings = bms_catalog.classify_alarms(values)
+    labels = [entry.label for key in protections if (entry := bms_catalog.info(key)) is not None]
+    return ", ".join(faults + labels) or "unknown"
 
 
 def format_value(value: Any) -> str:

@@ -39,6 +39,12 @@ _OUTPUTS = ("prom_file", "prom", "screen", "json", "mqtt", "json_mqtt", "hass_mq
             "influx_mqtt", "tag_mqtt", "domoticz_mqtt", "simple", "raw", "value", "json_units", "boxdraw")
 
 
+# BMS types -> their protocols (the first is the default) and each protocol's default speed.
+BMS_TYPES: dict[str, tuple[str, ...]] = {"jkbms": ("jkserial", "jk485", "jk232"),
+                                         "dalybms": ("daly40", "daly")}
+BMS_BAUD = {"jkserial": 115200, "jk485": 9600, "jk232": 9600, "daly40": 9600, "daly": 9600}
+INVERTER_PROTOCOLS = ("pi30", "pi30max", "pi18", "auto")
+
 # What this daemon produces: the .prom file, and MQTT (solarmon.daemon.mqtt_output).
 _PRODUCED = frozenset({"prom_file", "mqtt", "json_mqtt", "tag_mqtt", "hass_mqtt"})
 
@@ -103,15 +109,22 @@ KEYS: tuple[KeySpec, ...] = (
             "Unix control socket (mode 0660; systemd creates /run/mpp-solar); empty: no socket.", new=True),
     KeySpec("audit_log", SCOPE_SETUP, "path", "var/mpp-solar-audit.jsonl",
             "JSON-lines audit log of every setting attempt.", new=True),
-    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Inverter protocol: pi30 (pi30max is the same "
-            "to this daemon), pi18 (InfiniSolar V family, docs/PROTOCOLS-PI18.md), or auto (asked at start "
-            "with queries only; settings wait until it is known).",
-            choices=("pi30", "pi30max", "pi18", "auto")),
-    KeySpec("type", SCOPE_DEVICE, "choice", "mppsolar", "mppsolar device type.", choices=("mppsolar",)),
+    KeySpec("protocol", SCOPE_DEVICE, "choice", "pi30", "Device protocol: pi30 (pi30max is the same to "
+            "this daemon), pi18 (InfiniSolar V family, docs/PROTOCOLS-PI18.md), or auto (asked at start "
+            "with queries only; settings wait until it is known) for an inverter; jkserial (current JK "
+            "boards, 4E 57 frame), jk485, jk232 for type = jkbms (default jkserial); daly40 (UART/RS485 "
+            "host address 0x40), daly (0x80) for type = dalybms (default daly40). "
+            "docs/PROTOCOLS-JKBMS.md, docs/PROTOCOLS-DALY.md.",
+            choices=("pi30", "pi30max", "pi18", "auto", "jkserial", "jk485", "jk232", "daly40", "daly")),
+    KeySpec("type", SCOPE_DEVICE, "choice", "mppsolar", "Device type (mppsolar's spelling): mppsolar "
+            "(an inverter), jkbms or dalybms (a battery management system on a serial/RS485 port, "
+            "written to its own .prom file; several allowed, one per pack).",
+            choices=("mppsolar", "jkbms", "dalybms")),
     KeySpec("port", SCOPE_DEVICE, "port", "/dev/hidraw0", "Device file, or auto."),
     KeySpec("porttype", SCOPE_DEVICE, "choice", "", "Transport; empty: hidraw when the port names "
             "hidraw (or is auto), else serial.", choices=("hidraw", "serial", "usbserial")),
-    KeySpec("baud", SCOPE_DEVICE, "int", 2400, "Serial speed.", choices=_BAUDS),
+    KeySpec("baud", SCOPE_DEVICE, "int", 2400, "Serial speed; a BMS section defaults to its protocol's "
+            "(jkserial 115200, jk485/jk232/daly 9600).", choices=_BAUDS),
     KeySpec("command", SCOPE_DEVICE, "commands", "QPIGS", "Queries each cycle; QMOD and QPIWS are "
             "added, QPIRI and QFLAG are read every settings_interval."),
     KeySpec("tag", SCOPE_DEVICE, "str", "", "Accepted for mppsolar compatibility (its MQTT topic)."),
@@ -188,6 +201,12 @@ class DeviceConfig:
     journal_age_s: float = 3600.0
     journal_max_mb: float = 32.0
     parallel: int | None = None  # None off, 0 auto, N units (solarmon.daemon.units)
+    device_type: str = "mppsolar"
+
+    @property
+    def is_bms(self) -> bool:
+        """True for a ``type = jkbms|dalybms`` section."""
+        return self.device_type in BMS_TYPES
 
     @property
     def prom_file(self) -> Path:
@@ -356,14 +375,37 @@ def _load_device(path: Path, section: str, values: dict[str, str]) -> DeviceConf
         if wrong:
             raise reader.error("command", f"{', '.join(wrong)}: PI30 queries on a pi18 section; "
                                "allowed: PI18 queries such as GS (QPIGS is read as GS)")
+    protocol, baud = _protocol_and_baud(reader, get, values, porttype)
     return DeviceConfig(
-        name=section, protocol=get["protocol"], port=get["port"], porttype=porttype, baud=get["baud"],
+        name=section, protocol=protocol, port=get["port"], porttype=porttype, baud=baud,
         commands=get["command"], tag=get["tag"] or section, outputs=get["outputs"],
         prom_output_dir=get["prom_output_dir"], dev=get["dev"], allowed_settings=get["allowed_settings"],
         settings_interval_s=get["settings_interval"], timeout_s=get["timeout"], retry_max_s=get["retry_max"],
         usb_reset_after=get["usb_reset_after"], journal_age_s=get["journal_age_s"],
-        journal_max_mb=get["journal_max_mb"], parallel=parallel,
+        journal_max_mb=get["journal_max_mb"], parallel=parallel, device_type=get["type"],
     )
+
+
+def _protocol_and_baud(reader: _Reader, get: dict[str, Any], values: dict[str, str],
+                       porttype: str) -> tuple[str, int]:
+    """The section's protocol and speed, checked against its type; a BMS's defaults are its protocol's."""
+    kind = get["type"]
+    if kind not in BMS_TYPES:
+        if get["protocol"] not in INVERTER_PROTOCOLS:
+            raise reader.error("protocol", f"{get['protocol']} is a BMS protocol; with type = {kind} "
+                               f"allowed: {', '.join(INVERTER_PROTOCOLS)}")
+        return get["protocol"], get["baud"]
+    allowed = BMS_TYPES[kind]
+    protocol = get["protocol"] if "protocol" in values else allowed[0]
+    if protocol not in allowed:
+        raise reader.error("protocol", f"{protocol} does not fit type = {kind}; "
+                           f"allowed: {', '.join(allowed)}")
+    if porttype != "serial":
+        raise reader.error("porttype", f"a BMS ({kind}) is on a serial or RS485 port; allowed: serial")
+    produced = [o for o in get["outputs"] if o in _PRODUCED and o not in ("prom_file",)]
+    if produced:
+        raise reader.error("outputs", f"{', '.join(produced)}: a BMS section writes prom_file only")
+    return protocol, get["baud"] if "baud" in values else BMS_BAUD[protocol]
 
 
 def load_config(path: Path | str) -> Config:

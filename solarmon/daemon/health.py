@@ -22,8 +22,9 @@ class Health:
     """The health of one device."""
 
     def __init__(self, name: str, *, wall_clock: Callable[[], float] = time.time,
-                 logger: logging.Logger = LOG) -> None:
+                 logger: logging.Logger = LOG, what: str = "inverter") -> None:
         self.name = name
+        self.what = what  # the word in "lost" / "back" (a BMS section says "BMS")
         self.wall_clock = wall_clock
         self.logger = logger
         self._lock = threading.Lock()
@@ -54,9 +55,9 @@ class Health:
             self._consecutive_failures = 0 if ok else self._consecutive_failures + 1
             last_error = self._last_error
         if ok and was_up is False:
-            self.logger.warning("[%s] inverter back", self.name)
+            self.logger.warning("[%s] %s back", self.name, self.what)
         elif not ok and was_up is not False:
-            self.logger.warning("[%s] inverter lost: %s", self.name, last_error or "no valid reply")
+            self.logger.warning("[%s] %s lost: %s", self.name, self.what, last_error or "no valid reply")
 
     @property
     def up(self) -> bool:

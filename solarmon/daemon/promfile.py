@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +112,9 @@ def _field_help(entry: catalog.FieldInfo) -> str:
     return f"{help_text} ({unit})" if unit and f"({unit})" not in help_text else help_text
 
 
+Describe = Callable[[Any, str], catalog.FieldInfo]  # (Field, command) -> its catalog entry
+
+
 @dataclass(frozen=True, slots=True)
 class UnitBlock:
     """One unit of a parallel / three-phase system, written as its own device (``inverter`` label)."""
@@ -128,7 +131,7 @@ _OWN = frozenset({"up", "last_success_timestamp_seconds", "poll_duration_seconds
 
 
 def _add_values(families: _Families, base: str, timed: Iterable[TimedReading],
-                written: list[tuple[str, str, catalog.FieldInfo]]) -> None:
+                written: list[tuple[str, str, catalog.FieldInfo]], describe: Describe) -> None:
     for item in timed:
         command = item.reading.command
         labels = f'{base},cmd="{escape_label(command)}"'
@@ -137,7 +140,7 @@ def _add_values(families: _Families, base: str, timed: Iterable[TimedReading],
             if name[len(PREFIX):] in _OWN or name == FIELD_INFO:
                 continue  # a codec field must never shadow the daemon's own families
             value = field.value
-            entry = catalog.of_field(field, command)
+            entry = describe(field, command)
             if isinstance(value, str):
                 string_labels = f'{labels},myStr="{escape_label(value)}"'
                 families.add(name, "gauge", _field_help(entry), string_labels, "1")
@@ -157,8 +160,12 @@ def _add_times(families: _Families, base: str, timed: Iterable[TimedReading]) ->
 
 
 def render(inverter: str, device: str, readings: Iterable[TimedReading], health: HealthSample,
-           units: Iterable[UnitBlock] = ()) -> str:
+           units: Iterable[UnitBlock] = (), *, describe: Describe = catalog.of_field,
+           error_kinds: Iterable[str] = BASE_ERROR_KINDS) -> str:
     """The whole file for one device: mppsolar-compatible values, then the daemon's own metrics.
+
+    ``describe`` finds each field's catalog entry (a BMS passes its own catalog's,
+    :func:`solarmon.bms.catalog.of_field`); ``error_kinds`` are the counters written from the start.
 
     ``units``: the units of a parallel / three-phase section, each written as its own device (its
     ``inverter`` label) with its own ``up``, value series, field info, reading times and dropouts.
@@ -170,10 +177,10 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
     timed = list(readings)
     blocks = list(units)
     written: list[tuple[str, str, catalog.FieldInfo]] = []  # (cmd labels, series name, entry)
-    _add_values(families, base, timed, written)
+    _add_values(families, base, timed, written, describe)
     unit_bases = [f'inverter="{escape_label(b.inverter)}",device="{escape_label(device)}"' for b in blocks]
     for block, unit_base in zip(blocks, unit_bases, strict=True):
-        _add_values(families, unit_base, block.readings, written)
+        _add_values(families, unit_base, block.readings, written, describe)
     for labels, name, entry in written:
         info_labels = (f'{labels},name="{escape_label(name[len(PREFIX):])}",key="{escape_label(entry.key)}",'
                        f'kind="{escape_label(entry.kind.value)}",unit="{escape_label(entry.unit)}"')
@@ -191,7 +198,7 @@ def render(inverter: str, device: str, readings: Iterable[TimedReading], health:
                  format_value(float(health.poll_duration_s)))
     families.add(PREFIX + "consecutive_failures", "gauge", "Poll cycles failed in a row.", base,
                  format_value(health.consecutive_failures))
-    errors = dict.fromkeys(BASE_ERROR_KINDS, 0) | dict(health.errors)
+    errors = dict.fromkeys(error_kinds, 0) | dict(health.errors)
     for kind in sorted(errors):
         families.add(PREFIX + "errors_total", "counter", "Failed exchanges with the device, by kind.",
                      f'{base},kind="{escape_label(kind)}"', format_value(errors[kind]))

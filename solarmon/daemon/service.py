@@ -15,6 +15,7 @@ from typing import Any
 
 from solarmon.daemon.actions import Actions
 from solarmon.daemon.audit import AuditLog
+from solarmon.daemon.bms_worker import BmsLinkFactory, BmsWorker, open_bms_link
 from solarmon.daemon.config import Config
 from solarmon.daemon.control import ControlServer, SocketInUse
 from solarmon.daemon.notify import Notifier
@@ -34,13 +35,19 @@ class Daemon:
     """All devices of one config, the control socket and the systemd notifier."""
 
     def __init__(self, config: Config, link_factory: LinkFactory, *, notifier: Notifier | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 bms_link_factory: BmsLinkFactory = open_bms_link) -> None:
         self.config = config
         self.notifier = notifier or Notifier()
         self.audit = AuditLog(config.setup.audit_log)
-        self.workers = {d.name: DeviceWorker(d, link_factory, pause_s=config.setup.pause_s, clock=clock)
-                        for d in config.devices}
-        self.actions = {name: Actions(worker, self.audit) for name, worker in self.workers.items()}
+        inverters = {d.name: DeviceWorker(d, link_factory, pause_s=config.setup.pause_s, clock=clock)
+                     for d in config.devices if not d.is_bms}
+        # A BMS section (type = jkbms|dalybms) has its own worker, file and health, and takes no commands.
+        bmss = {d.name: BmsWorker(d, bms_link_factory, pause_s=config.setup.pause_s, clock=clock)
+                for d in config.devices if d.is_bms}
+        self.workers: dict[str, DeviceWorker | BmsWorker] = {
+            d.name: inverters.get(d.name) or bmss[d.name] for d in config.devices}
+        self.actions = {name: Actions(worker, self.audit) for name, worker in inverters.items()}
         self.control: ControlServer | None = None
         if config.setup.control_socket is not None:
             self.control = ControlServer(config.setup.control_socket, self.dispatch, self.status,
@@ -54,7 +61,9 @@ class Daemon:
         """Queue a control request on its device's worker and wait for the reply (KeyError: no device)."""
         name = request.get("device") or self.config.devices[0].name
         worker = self.workers[name]
-        actions = self.actions[name]
+        actions = self.actions.get(name)
+        if actions is None:  # a BMS: its worker answers that it takes no commands
+            return worker.submit(dict).result(timeout=REPLY_TIMEOUT_S)
         future = worker.submit(lambda: actions.run(request))
         return future.result(timeout=REPLY_TIMEOUT_S)
 
@@ -81,11 +90,12 @@ class Daemon:
                           worker.health.snapshot()["last_error"] or "nothing received")
         return 1 if failed else 0
 
-    def _stall_limit_s(self, worker: DeviceWorker) -> float:
+    def _stall_limit_s(self, worker: DeviceWorker | BmsWorker) -> float:
         commands = len(worker.cycle_commands) + len(worker.slow_commands) + 2
-        commands += len(worker.spec.identity) if worker.spec is not None else 4  # identity, or detection
-        if worker.units is not None:
-            commands += 2 * MAX_UNITS  # discovery's probes and a QPGSn per unit
+        if isinstance(worker, DeviceWorker):  # a BMS has no identity reads, detection or units
+            commands += len(worker.spec.identity) if worker.spec is not None else 4  # identity, or detection
+            if worker.units is not None:
+                commands += 2 * MAX_UNITS  # discovery's probes and a QPGSn per unit
         per_exchange = worker.device.timeout_s or WORST_CASE_EXCHANGE_S
         return commands * per_exchange + STALL_MARGIN_S
 

@@ -171,3 +171,16 @@ class SimulatorProcess:
         self.stop()
         with contextlib.suppress(OSError):
             self._stderr_file.close()
+
+
+class BmsSimulatorProcess(SimulatorProcess):
+    """A simulated BMS subprocess (:mod:`solarmon.simulator.bms_cli`) with the same start/stop/control."""
+
+    def __init__(self, port: Path, *, bms_type: str = "jkbms", cells: int = 16, soc: float = 60.0,
+                 seed: int = 0, speed: float = 1.0, python: str = sys.executable) -> None:
+        super().__init__(port, seed=seed, speed=speed, python=python)
+        self.args = [python, "-m", "solarmon.simulator.bms_cli", "--type", bms_type, "--port", str(self.port),
+                     "--cells", str(cells), "--soc", str(soc), "--seed", str(seed), "--speed", str(speed)]
+        if self.control_path is not None:
+            self.args += ["--control", str(self.control_path)]
+

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
 from solarmon.inverter import catalog
+from solarmon.web import bms
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
 from solarmon.web.history import HistoryUnavailableError
@@ -279,8 +280,20 @@ def weather() -> Response:
 @bp.get("/battery")
 @read_access  # like /api/house (the guard's own list): values anyone who may read may see
 def battery() -> Response:
-    """A BMS's values (MQTT battery/#: cell1..N and others); empty until a BMS has reported."""
-    return _sensor_sources(get_context(), "battery")
+    """The BMSs: those the daemon polls (``bms``, described by solarmon/web/bms.py, and ``soc``,
+    the BMS's state of charge with its source) and MQTT battery/# (``sources``: cell1..N...)."""
+    ctx = get_context()
+    response = _sensor_sources(ctx, "battery")
+    state = ctx.parts.state
+    snaps = state.snapshots() if state is not None else {}
+    body = response.get_json()
+    body["bms"] = bms.describe_all(snaps)
+    body["soc"] = bms.preferred_soc(snaps)
+    body["available"] = bool(body["available"] or body["bms"])
+    if body["bms"]:  # a BMS the daemon polls: the part is on, with or without MQTT
+        body["configured"] = True
+        body.pop("reason", None)
+    return jsonify(body)
 
 
 @bp.post("/command")

@@ -162,9 +162,10 @@ def build_document() -> dict[str, Any]:
                                "responses": {"200": _json(_SENSORS, "house sources")}}},
         "/api/weather": {"get": {"summary": "Weather from MQTT (empty until it reports)",
                                  "responses": {"200": _json(_SENSORS, "weather sources")}}},
-        "/api/battery": {"get": {"summary": "A BMS's values from MQTT battery/# (cell1..N and others; "
-                                            "empty until a BMS reports)",
-                                 "responses": {"200": _json(_SENSORS, "battery sources")}}},
+        "/api/battery": {"get": {"summary": "The BMSs the daemon polls (bms: pack, cells, temperatures, "
+                                            "switches, alarms; soc: the BMS's state of charge and its "
+                                            "source) and MQTT battery/# (sources)",
+                                 "responses": {"200": _json(_BATTERY, "BMSs and battery sources")}}},
         "/api/command": {"post": {
             "summary": "Forward an inverter command to the daemon",
             "security": [{"bearer": []}, {"session": []}],
@@ -217,6 +218,33 @@ _SENSORS = {"type": "object", "additionalProperties": False,
             "properties": {"sources": {"type": "object", "additionalProperties": SNAPSHOT},
                            "available": {"type": "boolean"}, "configured": {"type": "boolean"},
                            "reason": {"type": "string"}}}
+
+
+_ITEM = {"type": "object", "required": ["key", "value", "label", "unit"],
+         "properties": {"key": {"type": "string"}, "label": {"type": "string"}, "unit": {"type": "string"},
+                        "precision": {"type": "integer"},
+                        "value": {"type": ["number", "string", "boolean"]}}}
+_BMS = {"type": "object",
+        "required": ["source", "name", "pack", "cells", "balancer", "temperatures", "alarms"],
+        "properties": {
+            "source": {"type": "string"}, "name": {"type": "string"}, "ok": {"type": "boolean"},
+            "error": {"type": ["string", "null"]}, "age_s": {"type": ["number", "null"]},
+            "pack": {"type": "object", "additionalProperties": _ITEM},
+            "cells": {"type": "array", "items": {"type": "object", "required": ["n", "voltage"],
+                                                 "properties": {
+                "n": {"type": "integer"}, "voltage": {"type": "number"},
+                "balancing": {"type": ["boolean", "null"]}}}},
+            "balancer": {"type": "object"},
+            "switches": {"type": "array", "items": _ITEM},
+            "temperatures": {"type": "array", "items": _ITEM},
+            "alarms": {"type": "array", "items": {"type": "object", "required": ["key", "label", "kind"],
+                                                  "properties": {"kind": {"enum": ["fault", "warning"]}}}}}}
+_BATTERY = {"type": "object", "required": ["sources", "available", "bms", "soc"],
+            "properties": {**_SENSORS["properties"],
+                           "bms": {"type": "object", "additionalProperties": _BMS},
+                           "soc": {"type": ["object", "null"], "properties": {
+                               "value": {"type": "number"}, "source": {"type": "string"},
+                               "label": {"type": "string"}}}}}
 
 
 def _extension_paths() -> dict[str, Any]:

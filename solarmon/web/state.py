@@ -317,9 +317,15 @@ class LiveState:
         return {src: snap for src, snap in snaps.items() if snap is not None}
 
     def devices(self) -> list[str]:
-        """Return the inverter sections seen so far, in the order they first delivered data."""
+        """Return the inverter sections seen so far, in the order they first delivered data.
+
+        A BMS section's file (``type = jkbms|dalybms``) is read like an inverter's, but it is not
+        an inverter: it is left out (solarmon/web/bms.py tells it by its values).
+        """
+        from solarmon.web.bms import is_bms
+
         with self._lock:
-            sources = list(self._entries)
+            sources = [src for src, entries in self._entries.items() if not is_bms(entries)]
         return [sec for sec in (section_of(src) for src in sources) if sec is not None]
 
     def link_errors(self) -> dict[str, dict[str, float]]:

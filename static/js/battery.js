@@ -7,6 +7,7 @@ import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { cellsOf, readingsOf } from './lib/sensors.js';
 import { chosenDevice, deviceSwitch } from './lib/devices.js';
+import { startBms, watchBmsSoc } from './bms.js';
 
 const el = (id) => document.getElementById(id);
 const device = () => chosenDevice() || undefined;
@@ -88,15 +89,20 @@ function main() {
   const feed = new LiveFeed({ device: device() || '' });
   // Another inverter: its live values at once, its charts and energy on the reload.
   feed.onDevices = deviceSwitch(() => window.location.reload());
+  let last = { values: {} };
+  let bmsSoc = null; // the BMS's SoC, preferred over the inverter's estimate
   feed.onUpdate = (snap) => {
+    last = snap;
     renderMetrics(snap.values, snap.units, el('battery-now'), snap.stale);
-    renderSoc(snap.values);
+    renderSoc(snap.values, bmsSoc);
   };
+  watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
   feed.onState = renderFeedState;
   feed.start();
   window.solarmon = { ...(window.solarmon || {}), feed };
   energyToday();
   cells();
+  startBms();
   setInterval(cells, 10000);
   setInterval(energyToday, 60000);
   chart('battery', 'battery-chart', 'battery-chart-status', 'line', [

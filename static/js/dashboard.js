@@ -7,6 +7,7 @@ import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { initConsole } from './console.js';
 import { chosenDevice, deviceSwitch } from './lib/devices.js';
+import { watchBmsSoc } from './bms.js';
 
 const HUB = { x: 170, y: 125 };
 const FLOW_MIN_W = 5; // below this a path counts as idle (sensor noise)
@@ -96,9 +97,13 @@ function renderTotals(feed) {
 function main() {
   const feed = new LiveFeed({ device: chosenDevice() });
   feed.onDevices = deviceSwitch((device) => feed.setDevice(device));
+  let last = { values: {} };
+  let bmsSoc = null; // the BMS's SoC (issue 18), preferred over the inverter's estimate
+  watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
   feed.onUpdate = (snap) => {
+    last = snap;
     renderMetrics(snap.values, snap.units, document, snap.stale);
-    renderSoc(snap.values);
+    renderSoc(snap.values, bmsSoc);
     renderFlow(snap.values);
     renderStatus(snap);
     renderTotals(feed);

@@ -101,22 +101,26 @@ def test_an_inverter_fault_fires_and_clears(simulator, tmp_path, web_paths, rece
 def test_every_builtin_rule_watches_a_value_the_daemon_writes(simulator, tmp_path, web_paths):
     from solarmon.alerts.defaults import default_rules
     from solarmon.alerts.rules import DERIVED_METRICS
+    from solarmon.simulator.runner import BmsSimulatorProcess
     from solarmon.web.promreader import parse_prom_text
 
     sim = simulator("pty")
     conf = tmp_path / "once.conf"
-    conf.write_text(f"[SETUP]\ncontrol_socket =\naudit_log = {tmp_path / 'audit.jsonl'}\n\n[main]\n"
-                    f"port = {sim.port}\nporttype = serial\nprom_output_dir = {web_paths.prom_dir}\n")
-    done = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(conf), "--once"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    # The BMS rules (issue 18) watch what a BMS section writes: a simulated JK BMS beside the inverter.
+    with BmsSimulatorProcess(tmp_path / "bms", bms_type="jkbms", cells=8) as bms:
+        conf.write_text(f"[SETUP]\ncontrol_socket =\naudit_log = {tmp_path / 'audit.jsonl'}\n\n[main]\n"
+                        f"port = {sim.port}\nporttype = serial\nprom_output_dir = {web_paths.prom_dir}\n"
+                        f"[pack]\ntype = jkbms\nport = {bms.port}\nprom_output_dir = {web_paths.prom_dir}\n")
+        done = subprocess.run([sys.executable, "-m", "solarmon.daemon", "-C", str(conf), "--once"], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    path = web_paths.prom_dir / "mpp-solar-main.prom"
     values: dict = {}
-    for update in parse_prom_text(path.read_text(), filename=path.name, mtime=path.stat().st_mtime):
-        values.update(update.values)
+    for path in (web_paths.prom_dir / "mpp-solar-main.prom", web_paths.prom_dir / "mpp-solar-pack.prom"):
+        for update in parse_prom_text(path.read_text(), filename=path.name, mtime=path.stat().st_mtime):
+            values.update(update.values)
     elsewhere = []
     for rule in default_rules():
-        if not rule.matches("inverter:main"):
+        if rule.source == "forecast":  # the forecast service's live source, not a daemon file
             elsewhere.append(rule.name)
             continue
         if rule.metric not in DERIVED_METRICS:
@@ -124,6 +128,6 @@ def test_every_builtin_rule_watches_a_value_the_daemon_writes(simulator, tmp_pat
         for condition in (rule.condition, rule.clear):
             if condition.threshold is not None and condition.threshold.metric is not None:
                 assert condition.threshold.metric in values, f"{rule.name}: no {condition.threshold.metric}"
-    # The one built-in rule on another source watches the forecast service's live source; it fires
+    # The one built-in rule that reads no daemon file watches the forecast service's source; it fires
     # through the real service in tests/forecast/test_calibration_outlook.py.
     assert elsewhere == ["battery_cutoff_before_sunrise"]

@@ -12,6 +12,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -184,6 +185,41 @@ class Transport(ABC):
                 raise collector.last_error
             raise DeviceTimeout(f"no reply to {command} within {timeout_s:.2f} s on {self.port}")
 
+    def exchange_bytes(self, request: bytes, *, timeout_s: float, complete: Callable[[bytes], bool],
+                       quiet_s: float = 0.0) -> bytes:
+        """Send raw ``request`` bytes (another protocol on this port: a BMS) and return what came back.
+
+        Reads until ``complete(received)`` is true, then for as long as more bytes keep coming
+        within ``quiet_s`` (answers of unknown frame count); at ``timeout_s`` returns what arrived
+        (the caller's codec calls a partial frame truncated). Nothing at all raises
+        :class:`DeviceTimeout`; the port, its lock and DeviceGone handling are the same as
+        :meth:`exchange`. No frame is checked here: the caller's codec does that.
+        """
+        with self._mutex:
+            self._count(exchanges=1)
+            deadline = time.monotonic() + timeout_s
+            sink = _ByteSink()
+            try:
+                self.open()
+                self._count(drained_bytes=self._drain())
+                self._write(request, deadline)
+                while time.monotonic() < deadline:
+                    done = bool(sink.data) and complete(bytes(sink.data))
+                    before = len(sink.data)
+                    wait_until = min(deadline, time.monotonic() + quiet_s) if done else deadline
+                    self._read_into(sink, wait_until)  # type: ignore[arg-type]
+                    if done and len(sink.data) == before:
+                        break
+            except DeviceGone:
+                self._count(device_gone=1)
+                self.close()
+                raise
+            if not sink.data:
+                self._count(timeouts=1)
+                raise DeviceTimeout(f"no answer within {timeout_s:.2f} s on {self.port}")
+            self._count(replies=1)
+            return bytes(sink.data)
+
     def stats(self) -> TransportStats:
         """A copy of the counters (does not wait for an exchange in progress)."""
         with self._stats_lock:
@@ -209,4 +245,19 @@ class Transport(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _ByteSink:
+    """A stand-in collector for :meth:`Transport.exchange_bytes`: keeps every byte, finds no frame."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def feed_stream(self, data: bytes) -> None:
+        """Keep bytes read from a serial line."""
+        self.data += data
+
+    def feed_report(self, report: bytes) -> None:
+        """Keep a HID report as it is (a BMS does not sit behind a HID bridge; kept for symmetry)."""
+        self.data += report
 

@@ -24,12 +24,17 @@ export function renderMetrics(values, units = {}, root = document, stale = {}) {
   return all;
 }
 
-export function renderSoc(values) {
-  const soc = Number(values.battery_capacity);
+// The SoC bar: a BMS's state of charge when one reports (`preferred`: /api/battery's `soc`, with
+// its source named), else the inverter's estimate from the battery voltage.
+export function renderSoc(values, preferred = null) {
+  const fromBms = preferred && Number.isFinite(Number(preferred.value));
+  const soc = Number(fromBms ? preferred.value : values.battery_capacity);
   const fill = document.getElementById('soc-fill');
   const text = document.getElementById('soc-value');
   if (!fill || !text) return;
-  const known = values.battery_capacity !== undefined && Number.isFinite(soc);
+  const source = document.getElementById('soc-source');
+  if (source) source.textContent = fromBms ? preferred.label : 'inverter estimate';
+  const known = (fromBms || values.battery_capacity !== undefined) && Number.isFinite(soc);
   text.textContent = known ? formatValue(soc, 0) : '–';
   fill.style.width = known ? `${Math.max(0, Math.min(100, soc))}%` : '0';
   fill.classList.toggle('low', known && soc < 25);
