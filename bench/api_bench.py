@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import random
 import re
 import shutil
@@ -113,17 +112,14 @@ class PromWriter:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def write(self) -> None:
-        """One atomic write of ~25 values plus the sequence number."""
+        """One atomic write of ~25 values plus the sequence number, with the daemon's own renderer
+        (field_info family and `# EOF`, which the reader requires of a daemon file)."""
+        from tests.fixtures.webapp import write_prom
+
         self.seq += 1
-        lines = []
-        for i in range(25):
-            name = f"mpp_solar_value_{i:02d}_voltage"
-            lines += [f"# HELP {name} v [V]", f"# TYPE {name} gauge",
-                      f'{name}{{inverter="bench"}} {200 + i + self.seq % 7}']
-        lines.append(f'mpp_solar_bench_seq{{inverter="bench"}} {self.seq}')
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("\n".join(lines) + "\n")
-        os.replace(tmp, self.path)
+        values: dict[str, float | str] = {f"value_{i:02d}_voltage": 200 + i + self.seq % 7 for i in range(25)}
+        values["bench_seq"] = self.seq
+        write_prom(self.path.parent, "bench", values)
         self.written[self.seq] = time.time()
 
     def _run(self) -> None:

@@ -23,9 +23,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 FLAVOURS = ("web", "textfile")
-# The daemon's error kinds that exist from its first file on (solarmon/daemon/promfile.py); the web
-# app turns mpp_solar_errors_total{kind="crc"} into one family per kind, solarmon_errors_total_crc.
-LINK_ERROR_KINDS = ("crc", "timeout", "nak", "device_gone", "busy", "garbage", "truncated", "echo", "decode")
 
 
 @dataclass(frozen=True)
@@ -108,8 +105,7 @@ PANELS: tuple[Panel, ...] = (
           (("{{source}}", 'solarmon_source_age_seconds'),),
           (("{{inverter}}", f'time() - {health_expr("last_success_timestamp_seconds")}'),), width=8),
     Panel("Link errors per minute", "timeseries", "short",
-          tuple((f"{{{{source}}}} {kind}", f"increase({web_expr(f'solarmon_errors_total_{kind}')}[5m]) / 5")
-                for kind in LINK_ERROR_KINDS),
+          (("{{source}} {{kind}}", f"increase({web_expr('solarmon_daemon_errors_total')}[5m]) / 5"),),
           (("{{inverter}} {{kind}}", f'increase({health_expr("errors_total")}[5m]) / 5'),), width=12),
     Panel("Poll / web health", "timeseries", "short",
           (("live streams open", "solarmon_web_streams_open"),

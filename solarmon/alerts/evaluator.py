@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from solarmon.alerts.rules import Rule, number
+from solarmon.inverter import catalog
 
 FIRED, CLEARED = "fired", "cleared"
 
@@ -53,18 +54,10 @@ def device_of(source: str) -> str:
     return source.split(":", 1)[1] if source.startswith("inverter:") else source
 
 
-# QPIWS bits a9, a10, a11, a16 are faults only while a1 (inverter fault) is set (PI30.md §3).
-CONDITIONAL_FAULTS = frozenset({"over_temperature_fault", "fan_locked_fault",
-                                "battery_voltage_too_high_fault", "overload_fault"})
-
-
 def active_faults(values: Mapping[str, Any]) -> str:
-    """The names of the QPIWS fault bits that are set (mppsolar names end in `_fault`)."""
-    inverter_fault = bool(number(values.get("inverter_fault")))
-    names = [key.removesuffix("_fault") for key, v in values.items()
-             if key.endswith("_fault") and number(v)
-             and (inverter_fault or key not in CONDITIONAL_FAULTS)]
-    return ", ".join(sorted(names)) or "unknown"
+    """The keys of the QPIWS fault bits set now, by the catalog's one rule (classify_alarms)."""
+    faults, _warnings = catalog.classify_alarms(values)
+    return ", ".join(faults) or "unknown"
 
 
 def format_value(value: Any) -> str:

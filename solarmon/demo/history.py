@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Protocol
 
 from solarmon.demo.world import World
+from solarmon.inverter import catalog
 from solarmon.simulator.model import PlantModel
 from solarmon.simulator.profiles import get_profile
 from solarmon.simulator.state import save_state
 from solarmon.weather.client import VARIABLES
-from solarmon.web.promreader import guess_unit
 from solarmon.web.state import SourceUpdate, Value, inverter_source
 
 # QMOD letters as mppsolar names them (the daemon's files carry the same strings).
@@ -61,7 +61,8 @@ def inverter_update(model: PlantModel, source: str, ts: float) -> SourceUpdate:
         for key, value in model.live_values().items()
     }
     values["device_mode"] = MODE_NAMES.get(model.mode, model.mode)
-    units = {key: "" if isinstance(v, str) else guess_unit(key) for key, v in values.items()}
+    values.update(catalog.derive(values))  # as the live state derives them on ingest
+    units = {key: info.unit if (info := catalog.info(key)) is not None else "" for key in values}
     return SourceUpdate(source, ts, values, units, file="demo")
 
 

@@ -72,10 +72,11 @@ def _build_core(ctx: WebContext) -> None:
     config = ctx.config
     control = ControlClient(config.path(config.daemon.control_socket), config.daemon.timeout_s)
     ctx.parts.control = control
-    ctx.health["daemon"] = lambda: {"ok": control.available(), "socket": control.socket_path}
+    ctx.health["daemon"] = control.ping
     # Streams are bounded by server.max_streams in stream.py; the margin is for internal
     # subscribers (alerts), which must never be refused.
-    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16)
+    state = LiveState(ring_size=config.data.ring_size, max_subscribers=config.server.max_streams + 16,
+                      stale_after_s=config.data.stale_after_s)
     ctx.parts.state = state
     history = History(config.path(config.history.db_path),
                       raw_retention_days=config.history.raw_retention_days,

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
+from solarmon.inverter import catalog
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
 from solarmon.web.history import HistoryUnavailableError
@@ -74,7 +75,8 @@ def api_error_response(exc: ApiError) -> Response:
 # -- endpoints ---------------------------------------------------------------------------------
 @bp.get("/data")
 def data() -> Response:
-    """Latest values of one inverter with units, timestamp and age; 503 when nothing is fresh."""
+    """The live values of one inverter (catalog keys) with units, kinds, each value's age, the
+    values too old to be live (`stale`), the faults and warnings set now; 503 when nothing is fresh."""
     ctx = get_context()
     state = need(ctx, "state")
     devices = state.devices()
@@ -83,22 +85,39 @@ def data() -> Response:
     if snap is None:
         raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)")
     device = source.split(":", 1)[1]
-    if snap.age_s > ctx.config.data.stale_after_s:
+    if not snap.fresh:
         raise ApiError(503, "stale", f"the newest values of {device} are {snap.age_s:.0f} s old "
                        "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts))
-    # The body only changes when a new reading arrives, but /api/data is asked many times per
-    # reading (every open dashboard polls it): encode once per reading, splice in the age.
-    key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, hash(tuple(snap.values.items())))
+    # The body only changes when a new reading arrives (or a value ages out), but /api/data is
+    # asked many times per reading: encode once, splice in the ages of this moment.
+    key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, tuple(snap.stale),
+           hash(tuple(snap.values.items())))
     cache: dict[str, tuple[Any, bytes]] = ctx.parts.data_body_cache
     cached = cache.get(source)
     if cached is None or cached[0] != key:
         body = snap.to_json()
-        del body["age_s"]
+        for moving in ("age_s", "ages", "stale"):
+            del body[moving]
         body.update(device=device, devices=devices, timestamp=iso(snap.ts),
                     stale_after_s=ctx.config.data.stale_after_s)
-        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1] + b',"age_s":')
+        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1])
         cache[source] = cached
-    return Response(cached[1] + f"{snap.age_s:.3f}}}".encode(), mimetype="application/json")
+    tail = json.dumps({"ages": {k: round(v, 3) for k, v in snap.ages.items()},
+                       "stale": {k: round(v, 3) for k, v in snap.stale.items()},
+                       "age_s": round(snap.age_s, 3)}, separators=(",", ":"))
+    return Response(cached[1] + b"," + tail[1:].encode(), mimetype="application/json")
+
+
+@bp.get("/catalog")
+@read_access
+def field_catalog() -> Response:
+    """Every field's label, unit, kind and precision (the pages render values with these)."""
+    fields = {key: {"label": info.label, "unit": info.unit, "kind": str(info.kind),
+                    "precision": info.precision, "command": info.command}
+              for key, info in catalog.CATALOG.items()}
+    response = jsonify({"fields": fields, "derived": list(catalog.DERIVED_KEYS)})
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @bp.get("/historical")
@@ -179,7 +198,10 @@ def energy() -> Response:
 
 @bp.get("/status")
 def status() -> Response:
-    """Health of every source (inverter files, history DB, daemon, MQTT...) and every service."""
+    """Health of every source (inverter files, history DB, daemon, MQTT...) and every service.
+
+    An inverter is ok only when its file says up and its newest value is within
+    data.stale_after_s: the same rule as /api/data's 503."""
     ctx = get_context()
     sources: dict[str, Any] = {}
     state = ctx.parts.state
@@ -187,7 +209,11 @@ def status() -> Response:
         snaps = state.snapshots()
         for name, health in state.health().items():
             snap = snaps.get(name)
-            sources[name] = {"ok": health.ok, "error": health.error, "last_ok": iso(health.last_ok),
+            ok, error = health.ok, health.error
+            if ok and snap is not None and not snap.fresh:
+                ok, error = False, (f"stale: the newest value is {snap.age_s:.0f} s old "
+                                    f"(limit {snap.stale_after_s:g} s)")
+            sources[name] = {"ok": ok, "error": error, "last_ok": iso(health.last_ok),
                              "last_error": iso(health.last_error), "error_count": health.error_count,
                              "errors_by_kind": health.errors_by_kind,
                              "age_s": None if snap is None else round(snap.age_s, 1)}
@@ -219,18 +245,13 @@ SENSOR_WORDS = {"house": "house sensors are", "weather": "the weather is", "batt
 
 
 def _sensor_sources(ctx: WebContext, prefix: str) -> Response:
-    """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers), each with
-    `ages`: every sensor's own age in seconds (sensors report at their own pace); `configured`
-    false, with the `reason` in words, when web.yaml has no `mqtt:` section."""
+    """Every live source named `prefix` or `prefix:<name>` (empty until MQTT delivers); each
+    snapshot has `ages`: every sensor's own age in seconds (sensors report at their own pace);
+    `configured` false, with the `reason` in words, when web.yaml has no `mqtt:` section."""
     state = ctx.parts.state
     snaps = state.snapshots() if state is not None else {}
-    found = {}
-    for name, snap in snaps.items():
-        if name == prefix or name.startswith(prefix + ":"):
-            times = state.value_times(name)
-            found[name] = {**snap.to_json(), "ages": {
-                key: round(max(0.0, snap.age_s + snap.ts - times.get(key, snap.ts)), 3)
-                for key in snap.values}}
+    found = {name: snap.to_json() for name, snap in snaps.items()
+             if name == prefix or name.startswith(prefix + ":")}
     body: dict[str, Any] = {"sources": found, "available": bool(found), "configured": True}
     if ctx.config.raw_sections.get("mqtt") is None:
         where = Path(str(ctx.config.source)).name

@@ -19,6 +19,7 @@ from typing import Any
 
 MAX_REPLY_BYTES = 1 << 20  # a PI30 reply decodes to a few kB; anything near this is not a reply
 MAX_TOKEN_BYTES = 4096
+PING_TIMEOUT_S = 1.0  # the daemon answers a status request from memory, at once
 
 
 class ControlError(Exception):
@@ -57,11 +58,25 @@ class ControlClient:
         except OSError:
             return False
 
-    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def ping(self, timeout_s: float = PING_TIMEOUT_S) -> dict[str, Any]:
+        """Ask the daemon itself (`{"request": "status"}`, answered without touching a device) for
+        /api/status: a socket file left behind by a killed daemon is not a running daemon."""
+        health: dict[str, Any] = {"ok": False, "socket": self.socket_path, "error": None}
+        try:
+            reply = self.request({"request": "status"}, timeout_s=timeout_s)
+        except ControlError as exc:
+            return {**health, "error": f"{exc.kind}: {exc}"}
+        if reply.get("ok") is not True:
+            return {**health, "error": f"the daemon answered {reply.get('error') or 'an error'}"}
+        devices = reply.get("devices")
+        return {**health, "ok": True, "devices": sorted(devices) if isinstance(devices, dict) else []}
+
+    def request(self, payload: dict[str, Any], *, timeout_s: float | None = None) -> dict[str, Any]:
         """Send `payload` as one JSON line; return the daemon's JSON reply (raises ControlError)."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
         line = json.dumps(payload, separators=(",", ":")).encode() + b"\n"
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout_s)
+        sock.settimeout(timeout_s)
         try:
             try:
                 sock.connect(self.socket_path)
@@ -77,7 +92,7 @@ class ControlClient:
                 sock.sendall(line)
                 raw = self._read_line(sock)
             except TimeoutError as exc:
-                raise DaemonTimeout(f"the daemon did not answer within {self.timeout_s:g} s") from exc
+                raise DaemonTimeout(f"the daemon did not answer within {timeout_s:g} s") from exc
             except OSError as exc:
                 raise ControlError(f"the daemon closed the connection: {exc}") from exc
         finally:

@@ -1,15 +1,11 @@
 """Energy: kWh per day and per month for PV, load, battery charge / discharge and grid.
 
-Power per kind comes from one reading's values (`power_flows`):
-- pv: `pv_input_power` (+ `pv2_input_power`), else PV current into the battery x SCC battery voltage;
-- load: `ac_output_active_power`;
-- battery: battery_voltage x (battery_charging_current - battery_discharge_current); positive is
-  `battery_charge`, negative `battery_discharge`;
-- grid: a grid power field when the unit reports one (`grid_power`, `ac_input_active_power`,
-  `ac_input_power`). PI30 units do not, so it is estimated from the power balance
-  pv + grid + battery discharge = load + battery charge, i.e. grid = load + battery net - pv,
-  clipped at 0, and 0 when there is no grid (AC input under 90 V, or the unit in battery mode).
-  Conversion losses are not modelled, so the estimate errs low by the inverter's own draw.
+Power per kind comes from one reading's derived values (`power_flows`), computed once on ingest by
+the catalog's `derive()` (solarmon/inverter/catalog.py holds the rules: PV total of every tracker,
+signed battery power, grid import from the power balance, load):
+- pv: `pv_power_total`; load: `load_power`;
+- battery: `battery_power`, positive is `battery_charge`, negative `battery_discharge`;
+- grid: `grid_power` (PI30 units do not measure it: estimated, 0 without grid).
 
 Integration (`EnergyIntegrator`) is the trapezoid rule between consecutive samples of one source;
 a gap longer than `max_gap_s` is not bridged. Energy is kept in 15-minute UTC buckets (the history's
@@ -29,24 +25,23 @@ import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from solarmon.inverter import catalog
 from solarmon.web.state import Value
 
 KINDS = ("pv", "load", "battery_charge", "battery_discharge", "grid")
 BUCKET_S = 900
 MAX_GAP_S = 300.0
-NO_GRID_BELOW_V = 90.0
-GRID_POWER_FIELDS = ("grid_power", "ac_input_active_power", "ac_input_power")
-BATTERY_MODES = frozenset({"Battery", "B", "battery"})
 # The inverter's own counters (Wh), by period and kind.
 COUNTER_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "day": {"pv": ("pv_generated_energy_for_day",), "load": ("output_load_energy_for_day",)},
-    "month": {"pv": ("pv_generated_energy_for_month",), "load": ("output_load_energy_for_month",)},
+    "day": {"pv": ("pv_energy_day",), "load": ("load_energy_day",)},
+    "month": {"pv": ("pv_energy_month",), "load": ("load_energy_month",)},
 }
-# Metrics the backfill reads from raw history to rebuild energy after an upgrade.
+# Metrics the backfill reads from raw history to rebuild energy after an upgrade: the derived
+# values where the history has them, else the measurements derive() needs.
 POWER_INPUTS = (
-    "pv_input_power", "pv2_input_power", "pv_input_current_for_battery", "battery_voltage_from_scc",
-    "ac_output_active_power", "battery_voltage", "battery_charging_current",
-    "battery_discharge_current", "ac_input_voltage", *GRID_POWER_FIELDS,
+    *catalog.DERIVED_KEYS, "pv_input_power", "pv2_charging_power", "pv_input_current_for_battery",
+    "battery_voltage_from_scc", "ac_output_active_power", "battery_voltage",
+    "battery_charging_current", "battery_discharge_current", "ac_input_voltage",
 )  # fmt: skip
 
 
@@ -62,36 +57,28 @@ def _num(values: Mapping[str, Value], key: str) -> float | None:
 
 
 def power_flows(values: Mapping[str, Value]) -> dict[str, float]:
-    """Return watts per energy kind that one reading allows to compute (missing kinds omitted)."""
+    """Return watts per energy kind from one reading's derived values (missing kinds omitted).
+
+    A reading that carries no derived value (raw history rows read at a schema upgrade) is derived
+    here with the same `catalog.derive`, so there is one rule either way.
+    """
+    derived: Mapping[str, Value] = {k: values[k] for k in catalog.DERIVED_KEYS if k in values}
+    if not derived:
+        derived = catalog.derive(values)
     flows: dict[str, float] = {}
-    pv = _num(values, "pv_input_power")
+    pv = _num(derived, "pv_power_total")
     if pv is not None:
-        flows["pv"] = max(0.0, pv + (_num(values, "pv2_input_power") or 0.0))
-    else:
-        amps = _num(values, "pv_input_current_for_battery")
-        volts = _num(values, "battery_voltage_from_scc") or _num(values, "battery_voltage")
-        if amps is not None and volts is not None:
-            flows["pv"] = max(0.0, amps * volts)
-    load = _num(values, "ac_output_active_power")
+        flows["pv"] = max(0.0, pv)
+    load = _num(derived, "load_power")
     if load is not None:
         flows["load"] = max(0.0, load)
-    volts = _num(values, "battery_voltage")
-    charge = _num(values, "battery_charging_current")
-    discharge = _num(values, "battery_discharge_current")
-    net: float | None = None
-    if volts is not None and (charge is not None or discharge is not None):
-        net = volts * ((charge or 0.0) - (discharge or 0.0))
-        flows["battery_charge"] = max(0.0, net)
-        flows["battery_discharge"] = max(0.0, -net)
-    grid = next((g for g in (_num(values, f) for f in GRID_POWER_FIELDS) if g is not None), None)
+    battery = _num(derived, "battery_power")
+    if battery is not None:
+        flows["battery_charge"] = max(0.0, battery)
+        flows["battery_discharge"] = max(0.0, -battery)
+    grid = _num(derived, "grid_power")
     if grid is not None:
         flows["grid"] = max(0.0, grid)
-    elif load is not None:
-        ac_in = _num(values, "ac_input_voltage")
-        if (ac_in is not None and ac_in < NO_GRID_BELOW_V) or values.get("device_mode") in BATTERY_MODES:
-            flows["grid"] = 0.0
-        elif ac_in is not None:
-            flows["grid"] = max(0.0, load + (net or 0.0) - flows.get("pv", 0.0))
     return flows
 
 

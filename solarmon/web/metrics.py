@@ -47,17 +47,20 @@ class WebAppCollector(Collector):
         ctx = self.ctx
         state = ctx.parts.state
         families: dict[str, GaugeMetricFamily] = {}
-        up = GaugeMetricFamily(f"{PREFIX}_source_up", "1 when the source's latest reading was ok",
+        up = GaugeMetricFamily(f"{PREFIX}_source_up", "1 when the source's latest reading was ok, not stale",
                                labels=["source"])
         age = GaugeMetricFamily(f"{PREFIX}_source_age_seconds", "age of the source's newest values",
                                 labels=["source"])
         errors = CounterMetricFamily(f"{PREFIX}_source_errors", "errors counted per source and kind",
                                      labels=["source", "kind"])
         if state is not None:
-            for source, snap in state.snapshots().items():
+            snaps = state.snapshots()
+            for source, snap in snaps.items():
                 age.add_metric([source], snap.age_s)
+                if not snap.fresh:
+                    continue  # a stale source exports no values: they are not the present
                 for key, value in snap.values.items():
-                    # Strings (the mode letter, the firmware version) are not samples.
+                    # Strings (the mode name, the firmware version) are not samples.
                     if isinstance(value, str):
                         continue
                     unit = snap.units.get(key, "")
@@ -69,11 +72,20 @@ class WebAppCollector(Collector):
                         families[name] = family
                     family.add_metric([source], float(value))
             for source, health in state.health().items():
-                up.add_metric([source], 1.0 if health.ok else 0.0)
+                snap = snaps.get(source)
+                live = health.ok and (snap is None or snap.fresh)
+                up.add_metric([source], 1.0 if live else 0.0)
                 for kind, count in health.errors_by_kind.items():
                     errors.add_metric([source, kind], float(count))
+        link = CounterMetricFamily(f"{PREFIX}_daemon_errors", "the daemon's failed exchanges with the "
+                                   "inverter, by kind (its mpp_solar_errors_total)",
+                                   labels=["source", "kind"])
+        if state is not None:
+            for source, counts in state.link_errors().items():
+                for kind, count in counts.items():
+                    link.add_metric([source, kind], count)
         yield from families.values()
-        yield from (up, age, errors)
+        yield from (up, age, errors, link)
         yield from self._app_health()
 
     def _app_health(self) -> Iterator[Metric]:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 
 from solarmon.alerts.openapi import openapi_paths as alerts_openapi_paths
+from solarmon.inverter import catalog
 from solarmon.web.api import DEFAULT_POINTS, MAX_POINTS
 from solarmon.web.params import MAX_HOURS, MAX_METRICS, SENSOR_SOURCES
 from solarmon.web.runtime import WebContext
@@ -59,28 +60,83 @@ RANGE = [
     _query("metrics", {"type": "string"},
            f"comma-separated metric keys (at most {MAX_METRICS}); default all"),
 ]
-SNAPSHOT = {"type": "object", "required": ["source", "ts", "age_s", "values", "units", "ok"],
-            "properties": {"source": {"type": "string"}, "ts": {"type": "number"},
-                           "age_s": {"type": "number"}, "values": JSON_OBJECT,
-                           "units": {"type": "object", "additionalProperties": {"type": "string"}},
-                           "ok": {"type": "boolean"}, "error": {"type": ["string", "null"]}}}
+NUMBER = {"type": "number"}
+NUMBERS = {"type": "object", "additionalProperties": NUMBER}
+KEYS = {"type": "array", "items": TEXT}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+KIND = {"type": "string", "enum": [kind.value for kind in catalog.Kind]}
+# One live source: values by catalog key (numbers, or text for enums and strings), each with its
+# unit, kind and own age; values too old to be live only in `stale` (key -> age in seconds).
+SNAPSHOT = {"type": "object", "additionalProperties": False,
+            "required": ["source", "ts", "age_s", "values", "units", "kinds", "ages", "stale", "faults",
+                         "warnings", "ok", "error"],
+            "properties": {"source": TEXT, "ts": NUMBER, "age_s": NUMBER,
+                           "values": {"type": "object",
+                                      "additionalProperties": {"type": ["number", "string", "boolean"]}},
+                           "units": {"type": "object", "additionalProperties": TEXT},
+                           "kinds": {"type": "object", "additionalProperties": KIND},
+                           "ages": NUMBERS, "stale": NUMBERS, "faults": KEYS, "warnings": KEYS,
+                           "ok": {"type": "boolean"}, "error": NULLABLE_TEXT}}
+DATA = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "device", "devices", "timestamp", "stale_after_s"],
+        "properties": {**SNAPSHOT["properties"], "device": TEXT, "devices": KEYS, "timestamp": TEXT,
+                       "stale_after_s": NUMBER}}
+_SERIES = {"type": "object", "additionalProperties": False, "required": ["unit", "avg", "min", "max"],
+           "properties": {"unit": TEXT, **{k: {"type": "array", "items": {"type": ["number", "null"]}}
+                                           for k in ("avg", "min", "max")}}}
+HISTORICAL = {"type": "object", "additionalProperties": False,
+              "required": ["source", "tier", "step_s", "start", "end", "t", "series", "unknown"],
+              "properties": {"source": TEXT, "tier": TEXT, "step_s": NUMBER, "start": NUMBER, "end": NUMBER,
+                             "t": {"type": "array", "items": NUMBER},
+                             "series": {"type": "object", "additionalProperties": _SERIES},
+                             "unknown": KEYS, "device": TEXT}}
+_KWH = {"type": "array", "items": {"type": ["number", "null"]}}
+_ENERGY_KINDS = ("pv", "load", "battery_charge", "battery_discharge", "grid")
+_DEVICE_ENERGY = {"type": "object", "required": [*_ENERGY_KINDS, "method"], "additionalProperties": False,
+                  "properties": {**dict.fromkeys(_ENERGY_KINDS, _KWH),
+                                 "method": {"type": "object", "additionalProperties": {
+                                     "type": "string", "enum": ["integrated", "counter"]}}}}
+ENERGY = {"type": "object", "additionalProperties": False,
+          "required": ["period", "timezone", "kinds", "periods", "devices", "total"],
+          "properties": {"period": {"type": "string", "enum": ["day", "month"]}, "timezone": TEXT,
+                         "kinds": KEYS, "periods": KEYS,
+                         "devices": {"type": "object", "additionalProperties": _DEVICE_ENERGY},
+                         "total": {"type": "object", "required": list(_ENERGY_KINDS),
+                                   "additionalProperties": False,
+                                   "properties": dict.fromkeys(_ENERGY_KINDS, _KWH)}}}
+_SOURCE_STATUS = {"type": "object", "required": ["ok"],
+                  "properties": {"ok": {"type": "boolean"}, "error": NULLABLE_TEXT}}
+STATUS = {"type": "object", "additionalProperties": False,
+          "required": ["ok", "time", "uptime_s", "sources", "services", "streams", "commands_enabled"],
+          "properties": {"ok": {"type": "boolean"}, "time": TEXT, "uptime_s": NUMBER,
+                         "sources": {"type": "object", "additionalProperties": _SOURCE_STATUS},
+                         "services": {"type": "array",
+                                      "items": {"type": "object", "required": ["name", "running"]}},
+                         "streams": {"type": ["object", "null"]}, "commands_enabled": {"type": "boolean"}}}
+_FIELD = {"type": "object", "additionalProperties": False,
+          "required": ["label", "unit", "kind", "precision", "command"],
+          "properties": {"label": TEXT, "unit": TEXT, "kind": KIND, "precision": {"type": "integer"},
+                         "command": TEXT}}
+CATALOG = {"type": "object", "additionalProperties": False, "required": ["fields", "derived"],
+           "properties": {"fields": {"type": "object", "additionalProperties": _FIELD}, "derived": KEYS}}
 
 
 def build_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document (a fresh dict each call)."""
-    data = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "device", "devices", "timestamp"]}
     paths: dict[str, Any] = {
         "/api/data": {"get": {
-            "summary": "Latest values of one inverter with units, timestamp and age",
+            "summary": "Live values of one inverter (catalog keys) with units, kinds, ages, stale "
+                       "values, faults and warnings",
             "parameters": [DEVICE],
-            "responses": {"200": _json(data, "the latest values"), **_errors(400, 404, 503)}}},
+            "responses": {"200": _json(DATA, "the live values"), **_errors(400, 404, 503)}}},
+        "/api/catalog": {"get": {
+            "summary": "Every field's label, unit, kind, precision and command (the field catalog)",
+            "responses": {"200": _json(CATALOG, "the catalog")}}},
         "/api/historical": {"get": {
             "summary": "Series of one source over a time range, downsampled on the server",
             "parameters": [DEVICE, SOURCE, *RANGE, _query("points", {"type": "integer", "minimum": 1,
                                                              "maximum": MAX_POINTS},
                                                   f"max points per series (default {DEFAULT_POINTS})")],
-            "responses": {"200": _json({"type": "object", "required": ["t", "series", "tier", "step_s"]},
-                                       "timestamps and per-metric avg/min/max"),
+            "responses": {"200": _json(HISTORICAL, "timestamps and per-metric avg/min/max"),
                           **_errors(400, 404, 503)}}},
         "/api/export.csv": {"get": {
             "summary": "The same range as CSV, streamed",
@@ -97,12 +153,10 @@ def build_document() -> dict[str, Any]:
             "parameters": [_query("period", {"type": "string", "enum": ["day", "month"]}, "default day"),
                            _query("count", {"type": "integer", "minimum": 1, "maximum": 120},
                                   "how many periods back (default 31 days / 12 months)"), DEVICE],
-            "responses": {"200": _json({"type": "object", "required": ["period", "periods", "total"]},
-                                       "energy per period"), **_errors(400, 404, 503)}}},
+            "responses": {"200": _json(ENERGY, "energy per period"), **_errors(400, 404, 503)}}},
         "/api/status": {"get": {
             "summary": "Health of every source and service",
-            "responses": {"200": _json({"type": "object", "required": ["ok", "sources", "services"]},
-                                       "health")}}},
+            "responses": {"200": _json(STATUS, "health")}}},
         "/api/house": {"get": {"summary": "House sensors from MQTT (empty until they report)",
                                "responses": {"200": _json(_SENSORS, "house sources")}}},
         "/api/weather": {"get": {"summary": "Weather from MQTT (empty until it reports)",
@@ -155,12 +209,11 @@ def build_document() -> dict[str, Any]:
     }
 
 
-# A sensor source's snapshot also carries each sensor's own age (`ages`: name -> seconds).
-_SENSOR_SNAPSHOT = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "ages"],
-                    "properties": {**SNAPSHOT["properties"],
-                                   "ages": {"type": "object", "additionalProperties": {"type": "number"}}}}
-_SENSORS = {"type": "object", "required": ["sources", "available", "configured"],
-            "properties": {"sources": {"type": "object", "additionalProperties": _SENSOR_SNAPSHOT},
+# House, weather and battery: every source named after the endpoint, each a snapshot (with
+# `ages`); `configured` false with a `reason` when the MQTT part is off.
+_SENSORS = {"type": "object", "additionalProperties": False,
+            "required": ["sources", "available", "configured"],
+            "properties": {"sources": {"type": "object", "additionalProperties": SNAPSHOT},
                            "available": {"type": "boolean"}, "configured": {"type": "boolean"},
                            "reason": {"type": "string"}}}
 

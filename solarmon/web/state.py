@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import collections
 import itertools
+import math
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from solarmon.inverter import catalog
 
 Value = float | int | str | bool
 
 RING_SIZE = 1000
 SUBSCRIBER_QUEUE_SIZE = 256
 INVERTER_PREFIX = "inverter:"
+MEASUREMENT, DERIVED, WARNING, FAULT = "measurement", "derived", "warning", "fault"
 
 
 def inverter_source(section: str) -> str:
@@ -35,13 +39,36 @@ def section_of(source: str) -> str | None:
     return source[len(INVERTER_PREFIX) :] if source.startswith(INVERTER_PREFIX) else None
 
 
+MERGE, SOURCE, COMMANDS = "merge", "source", "commands"
+# Kinds that describe the unit's configuration: read every settings_interval, they stay valid
+# while their source is fresh (their age is shown, but they are not "stale" by it).
+STATIC_KINDS = frozenset({"rating", "setting", "default", "text"})
+# Commands read every cycle: an enum they carry (QMOD's mode) is live, one of QPIRI is configuration.
+LIVE_COMMANDS = frozenset({"QMOD"} | {
+    entry.command for entry in catalog.CATALOG.values()
+    if entry.kind in (catalog.Kind.MEASUREMENT, catalog.Kind.WARNING, catalog.Kind.FAULT,
+                      catalog.Kind.STATUS, catalog.Kind.ENERGY) and entry.command})
+
+
+def is_static(kind: str, command: str) -> bool:
+    """True for a value that describes configuration (not aged out by `stale_after_s`)."""
+    return kind in STATIC_KINDS or (kind == "enum" and command not in LIVE_COMMANDS)
+DEFAULT_STALE_AFTER_S = 180.0
+
+
 @dataclass(frozen=True)
 class SourceUpdate:
-    """One reading of one source: what a .prom file said at one moment.
+    """One reading of one source: what a .prom file (or an MQTT message) said at one moment.
 
-    `values` maps metric key to value (numbers, or strings such as the device mode); `units` maps
-    metric key to unit ("" when unitless). `ok` is False when the file itself reports the source
-    down (`mpp_solar_up 0`); the values are then whatever the file still carried.
+    `values` maps catalog key to value (numbers, or strings such as the device mode); `units` and
+    `kinds` map key to unit ("" when unitless) and catalog kind. `commands` maps key to the
+    command that read it and `times` maps command to its read time (a key without a command has
+    the update's `ts`). `scope` says what the update replaces:
+    - "source": the whole picture of the source (this project's daemon file: a command absent from
+      it was withdrawn, its values are dropped);
+    - "commands": the values of the commands it names (upstream mppsolar's one file per command);
+    - "merge": only its own keys, a newer value per key wins (MQTT sensors, tests).
+    A NaN value withdraws its key. `ok` is False when the file reports the source down (`up 0`).
     """
 
     source: str
@@ -51,6 +78,15 @@ class SourceUpdate:
     ok: bool = True
     error: str | None = None
     file: str = ""
+    kinds: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, str] = field(default_factory=dict)
+    times: dict[str, float] = field(default_factory=dict)
+    scope: str = MERGE
+    link_errors: dict[str, float] = field(default_factory=dict)  # the daemon's errors_total by kind
+
+    def time_of(self, key: str) -> float:
+        """When the value of `key` was read (its command's time, else the update's)."""
+        return self.times.get(self.commands.get(key, ""), self.ts)
 
 
 @dataclass(frozen=True)
@@ -65,9 +101,25 @@ class SourceHealth:
     errors_by_kind: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One held value with everything known about it."""
+
+    value: Value
+    unit: str
+    kind: str
+    command: str
+    ts: float
+
+
 @dataclass(frozen=True)
 class SourceSnapshot:
-    """A copy of the latest state of one source, with its age at the time of the snapshot."""
+    """A copy of the live state of one source at `now`.
+
+    `values` holds only live values: a value older than `stale_after_s` (unless its kind is static
+    configuration, STATIC_KINDS) is moved to `stale` (key -> age in seconds), never shown as live.
+    `ages` is each live value's own age; `ts` and `age_s` are those of the newest value.
+    """
 
     source: str
     ts: float
@@ -75,17 +127,34 @@ class SourceSnapshot:
     values: dict[str, Value]
     units: dict[str, str]
     health: SourceHealth
+    kinds: dict[str, str] = field(default_factory=dict)
+    ages: dict[str, float] = field(default_factory=dict)
+    stale: dict[str, float] = field(default_factory=dict)
+    stale_after_s: float = DEFAULT_STALE_AFTER_S
+
+    @property
+    def fresh(self) -> bool:
+        """True when the newest value is within `stale_after_s` (the source is not stale)."""
+        return self.age_s <= self.stale_after_s
 
     def to_json(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (values, units, ts, age_s, ok, error)."""
+        """Return a JSON-ready dict: values, units, kinds, ages, stale, the faults and warnings set
+        now (catalog.classify_alarms over the live values), ts, age_s, ok, error."""
+        faults, warnings = catalog.classify_alarms(self.values)
         return {
             "source": self.source,
             "ts": self.ts,
             "age_s": round(self.age_s, 3),
             "values": dict(self.values),
             "units": dict(self.units),
-            "ok": self.health.ok,
-            "error": self.health.error,
+            "kinds": dict(self.kinds),
+            "ages": {k: round(v, 3) for k, v in self.ages.items()},
+            "stale": {k: round(v, 3) for k, v in self.stale.items()},
+            "faults": faults,
+            "warnings": warnings,
+            "ok": self.health.ok and self.fresh,
+            "error": self.health.error if self.fresh or not self.health.ok else
+            f"stale: the newest value is {self.age_s:.0f} s old (limit {self.stale_after_s:g} s)",
         }
 
 
@@ -177,7 +246,13 @@ class _Health:
 
 
 class LiveState:
-    """Thread-safe latest values, health, ring of recent samples and subscriber fan-out."""
+    """Thread-safe live values, health, ring of recent readings and subscriber fan-out.
+
+    Values are held per source and key with the command that read them and their own read time,
+    so a value never borrows another command's time. Derived values (PV total, battery, grid and
+    load power) are computed once per inverter update with `derive` and held like the others,
+    with the time of the oldest measurement they come from.
+    """
 
     def __init__(
         self,
@@ -185,13 +260,16 @@ class LiveState:
         ring_size: int = RING_SIZE,
         max_subscribers: int = 100,
         clock: Callable[[], float] = time.time,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        derive: Callable[[Mapping[str, Value]], Mapping[str, float]] | None = catalog.derive,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
-        self._latest: dict[str, SourceUpdate] = {}
-        # When each value key of a source last arrived: MQTT sensors share a source but report at
-        # their own pace, so the source's ts alone would give them all the newest one's age.
-        self._value_ts: dict[str, dict[str, float]] = {}
+        self.stale_after_s = stale_after_s
+        self._derive = derive
+        self._entries: dict[str, dict[str, _Entry]] = {}
+        self._source_ts: dict[str, float] = {}
+        self._link_errors: dict[str, dict[str, float]] = {}
         self._health: dict[str, _Health] = {}
         self._ring: collections.deque[SourceUpdate] = collections.deque(maxlen=ring_size)
         self._subscribers: list[Subscription] = []
@@ -199,32 +277,46 @@ class LiveState:
         self._seq = itertools.count(1)
 
     # -- writer side -------------------------------------------------------------------------
-    def apply(self, update: SourceUpdate) -> None:
-        """Store a new reading: latest values (merged per key), health, ring, and notify subscribers.
+    def apply(self, update: SourceUpdate) -> SourceUpdate:
+        """Store a new reading (per its `scope`), recompute the derived values, record health,
+        append it to the ring and send subscribers the source's new live picture.
 
-        Values are merged so that one-file-per-command sources (mppsolar's own output) build up one
-        picture per device; a reading older than what is held does not overwrite newer values.
-        """
+        Returns the update with the derived values it brought about added (what the history and
+        the energy integrator store: derived once, here)."""
+        now = self._clock()
         with self._lock:
-            old = self._latest.get(update.source)
-            if old is None:
-                merged = replace(update, values=dict(update.values), units=dict(update.units))
-            else:
-                values, units = dict(old.values), dict(old.units)
-                if update.ts >= old.ts:
-                    values.update(update.values)
-                    units.update(update.units)
-                else:
-                    for key, value in update.values.items():
-                        values.setdefault(key, value)
-                    for key, unit in update.units.items():
-                        units.setdefault(key, unit)
-                merged = replace(update, ts=max(update.ts, old.ts), values=values, units=units)
-            self._latest[update.source] = merged
-            stamps = self._value_ts.setdefault(update.source, {})
-            for key in update.values:
-                if update.ts >= stamps.get(key, update.ts):
-                    stamps[key] = update.ts
+            entries = self._entries.setdefault(update.source, {})
+            if update.scope == SOURCE:
+                entries.clear()
+            elif update.scope == COMMANDS:
+                replaced = set(update.times) | set(update.commands.values())
+                for key in [k for k, e in entries.items() if e.command in replaced]:
+                    del entries[key]
+            for key, value in update.values.items():
+                ts = update.time_of(key)
+                if isinstance(value, float) and not math.isfinite(value):
+                    old = entries.get(key)
+                    if old is not None and ts >= old.ts:
+                        del entries[key]  # NaN: the value was withdrawn
+                    continue
+                old = entries.get(key)
+                if update.scope == MERGE and old is not None and ts < old.ts:
+                    continue  # an older reading never overwrites a newer value
+                entries[key] = _Entry(value, update.units.get(key, ""), update.kinds.get(key, ""),
+                                      update.commands.get(key, ""), ts)
+            derived = self._rederive(update.source, entries)
+            if derived:
+                update = replace(
+                    update,
+                    values={**update.values, **{k: e.value for k, e in derived.items()}},
+                    units={**update.units, **{k: e.unit for k, e in derived.items()}},
+                    kinds={**update.kinds, **{k: e.kind for k, e in derived.items()}},
+                )
+            newest = max((e.ts for e in entries.values()), default=update.ts)
+            self._source_ts[update.source] = max(newest, self._source_ts.get(update.source, 0.0)) \
+                if update.scope == MERGE else newest
+            if update.link_errors:
+                self._link_errors[update.source] = dict(update.link_errors)
             self._ring.append(update)
             health = self._health.setdefault(update.source, _Health())
             was_ok = health.ok
@@ -233,9 +325,38 @@ class LiveState:
             else:
                 health.ok, health.error, health.last_error = False, update.error or "down", update.ts
                 health.errors_by_kind["down"] += 1
-            self._publish("sample", update.source, update.ts, _sample_data(update))
+            snap = self._snapshot_locked(update.source, now) if self._subscribers else None
+            if snap is not None:  # the whole live picture: a withdrawn value disappears downstream too
+                self._publish("sample", update.source, snap.ts, snap.to_json())
             if was_ok != health.ok:
                 self._publish("health", update.source, update.ts, _health_data(health.frozen()))
+        return update
+
+    def _rederive(self, source: str, entries: dict[str, _Entry]) -> dict[str, _Entry]:
+        """Replace the derived values of an inverter source by those of its current values; also
+        count the QPIWS faults and warnings with the catalog's one rule (upstream mppsolar files
+        carry the bits only). Returns the new derived entries."""
+        for key in [k for k, e in entries.items() if e.kind == DERIVED]:
+            del entries[key]
+        if self._derive is None or section_of(source) is None:
+            return {}
+        new: dict[str, _Entry] = {}
+        bits = [e for e in entries.values() if e.kind in (WARNING, FAULT)]
+        if bits:
+            faults, warnings = catalog.classify_alarms({k: e.value for k, e in entries.items()
+                                                        if e.kind in (WARNING, FAULT)})
+            ts = min(e.ts for e in bits)
+            for key, count in (("faults_active", len(faults)), ("warnings_active", len(warnings))):
+                entries[key] = _Entry(count, "", MEASUREMENT, "QPIWS", ts)
+        measured = [e.ts for e in entries.values() if e.kind == MEASUREMENT and e.command != "QPIWS"]
+        if not measured:
+            return new
+        ts = min(measured)  # as old as the oldest measurement it may come from
+        inputs = {k: e.value for k, e in entries.items()}
+        for key, value in self._derive(inputs).items():
+            info = catalog.info(key)
+            new[key] = entries[key] = _Entry(value, info.unit if info else "W", DERIVED, "", ts)
+        return new
 
     def record_error(self, source: str, kind: str, message: str) -> None:
         """Count an error of `kind` for `source` (a bad file, a DB failure...) and mark it not ok."""
@@ -250,28 +371,28 @@ class LiveState:
 
     # -- reader side -------------------------------------------------------------------------
     def snapshot(self, source: str) -> SourceSnapshot | None:
-        """Return a copy of the latest state of `source`, or None when it never delivered data."""
+        """Return a copy of the live state of `source`, or None when it never delivered data."""
         now = self._clock()
         with self._lock:
             return self._snapshot_locked(source, now)
 
     def snapshots(self) -> dict[str, SourceSnapshot]:
-        """Return copies of the latest state of every source that delivered data."""
+        """Return copies of the live state of every source that delivered data."""
         now = self._clock()
         with self._lock:
-            snaps = {src: self._snapshot_locked(src, now) for src in self._latest}
+            snaps = {src: self._snapshot_locked(src, now) for src in self._entries}
         return {src: snap for src, snap in snaps.items() if snap is not None}
-
-    def value_times(self, source: str) -> dict[str, float]:
-        """Return when each value key of `source` last arrived (its own ts, not the source's)."""
-        with self._lock:
-            return dict(self._value_ts.get(source, {}))
 
     def devices(self) -> list[str]:
         """Return the inverter sections seen so far, in the order they first delivered data."""
         with self._lock:
-            sources = list(self._latest)
+            sources = list(self._entries)
         return [sec for sec in (section_of(src) for src in sources) if sec is not None]
+
+    def link_errors(self) -> dict[str, dict[str, float]]:
+        """The daemon's own error counters (by kind) per inverter source, as its file last said."""
+        with self._lock:
+            return {src: dict(counts) for src, counts in self._link_errors.items()}
 
     def health(self) -> dict[str, SourceHealth]:
         """Return the health of every source known (with data or with errors only)."""
@@ -316,22 +437,37 @@ class LiveState:
             sub.offer(event)
 
     def _snapshot_locked(self, source: str, now: float) -> SourceSnapshot | None:
-        latest = self._latest.get(source)
-        if latest is None:
+        entries = self._entries.get(source)
+        if entries is None:
             return None
-        health = self._health.get(source, _Health()).frozen()
+        ts = self._source_ts.get(source, 0.0)
+        values: dict[str, Value] = {}
+        units: dict[str, str] = {}
+        kinds: dict[str, str] = {}
+        ages: dict[str, float] = {}
+        stale: dict[str, float] = {}
+        # Sensors (house, weather, BMS) report at their own pace; only inverter values age out.
+        limit = self.stale_after_s if section_of(source) is not None else math.inf
+        for key, entry in entries.items():
+            age = max(0.0, now - entry.ts)
+            if age > limit and not is_static(entry.kind, entry.command):
+                stale[key] = age
+                continue
+            values[key], units[key], ages[key] = entry.value, entry.unit, age
+            if entry.kind:
+                kinds[key] = entry.kind
         return SourceSnapshot(
             source=source,
-            ts=latest.ts,
-            age_s=max(0.0, now - latest.ts),
-            values=dict(latest.values),
-            units=dict(latest.units),
-            health=health,
+            ts=ts,
+            age_s=max(0.0, now - ts),
+            values=values,
+            units=units,
+            health=self._health.get(source, _Health()).frozen(),
+            kinds=kinds,
+            ages=ages,
+            stale=stale,
+            stale_after_s=limit,
         )
-
-
-def _sample_data(update: SourceUpdate) -> dict[str, Any]:
-    return {"values": dict(update.values), "units": dict(update.units), "ok": update.ok}
 
 
 def _health_data(health: SourceHealth) -> dict[str, Any]:

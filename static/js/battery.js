@@ -11,29 +11,11 @@ import { chosenDevice, deviceSwitch } from './lib/devices.js';
 const el = (id) => document.getElementById(id);
 const device = () => chosenDevice() || undefined;
 
-// Battery power (+ charging) per point from the voltage and the two currents, which the
-// inverter reports; the power itself is not a stored metric.
-function withPower(series) {
-  const byKey = Object.fromEntries(series.map((s) => [s.key, s]));
-  const volts = byKey.battery_voltage;
-  const charge = byKey.battery_charging_current;
-  const discharge = byKey.battery_discharge_current;
-  const out = series.filter((s) => s.key !== 'battery_voltage');
-  if (!volts || !charge || !discharge) return out;
-  const points = volts.points.map((p, i) => {
-    const c = charge.points[i];
-    const d = discharge.points[i];
-    const ok = p.y !== null && c && d && c.y !== null && d.y !== null;
-    return { x: p.x, y: ok ? Math.round(p.y * (c.y - d.y)) : null };
-  });
-  return [...out, { key: 'battery_power', label: 'Power (+ charging)', unit: 'W', points }];
-}
-
-async function chart(name, canvasId, statusId, kind, metrics, transform = (series) => series) {
+async function chart(name, canvasId, statusId, kind, metrics) {
   const canvas = el(canvasId);
   try {
     const result = await loadHistory({ device: device(), metrics, hours: 24, points: pointsFor(canvas) });
-    const built = timeChart(canvas, kind, transform(result.series));
+    const built = timeChart(canvas, kind, result.series);
     register(name, built);
     el(statusId).textContent = describeHistory(result.body, result.series);
   } catch (error) {
@@ -107,7 +89,7 @@ function main() {
   // Another inverter: its live values at once, its charts and energy on the reload.
   feed.onDevices = deviceSwitch(() => window.location.reload());
   feed.onUpdate = (snap) => {
-    renderMetrics(snap.values, snap.units, el('battery-now'));
+    renderMetrics(snap.values, snap.units, el('battery-now'), snap.stale);
     renderSoc(snap.values);
   };
   feed.onState = renderFeedState;
@@ -122,10 +104,10 @@ function main() {
     { key: 'battery_capacity', label: 'Charge', unit: '%' },
   ]);
   chart('batteryPower', 'battery-power-chart', 'battery-power-chart-status', 'line', [
-    { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
     { key: 'battery_charging_current', label: 'Charge current', unit: 'A' },
     { key: 'battery_discharge_current', label: 'Discharge current', unit: 'A' },
-  ], withPower);
+    { key: 'battery_power', label: 'Power (+ charging)', unit: 'W' },
+  ]);
 }
 
 main();

@@ -8,11 +8,14 @@ import { color, describeHistory, loadHistory, pointsFor, register, timeChart } f
 
 export const METRICS = [
   { key: 'pv_input_power', label: 'PV power', unit: 'W', on: true },
+  { key: 'pv_power_total', label: 'PV power (all trackers)', unit: 'W', on: false },
   { key: 'ac_output_active_power', label: 'Load', unit: 'W', on: true },
   { key: 'battery_voltage', label: 'Battery voltage', unit: 'V', on: true },
   { key: 'battery_capacity', label: 'Battery charge', unit: '%', on: false },
   { key: 'battery_charging_current', label: 'Charge current', unit: 'A', on: false },
   { key: 'battery_discharge_current', label: 'Discharge current', unit: 'A', on: false },
+  { key: 'battery_power', label: 'Battery power (+ charging)', unit: 'W', on: false },
+  { key: 'grid_power', label: 'Grid power (estimated)', unit: 'W', on: false },
   { key: 'ac_input_voltage', label: 'Grid voltage', unit: 'V', on: false },
   { key: 'inverter_heat_sink_temperature', label: 'Heat sink', unit: '°C', on: false },
 ];

@@ -1,7 +1,8 @@
 // The live dashboard (/ and /lcars): values, mode and alarms, power flow, device switcher and
 // system totals. The command console lives in console.js.
 
-import { alarmsOf, derive, formatPower, modeOf } from './lib/format.js';
+import { alarmsOf, formatPower, modeOf } from './lib/format.js';
+import { apiJSON } from './lib/api.js';
 import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { initConsole } from './console.js';
@@ -34,19 +35,25 @@ function drawFlow(node, watts, into) {
   label.textContent = watts === null ? '–' : formatPower(Math.abs(watts));
 }
 
-function renderFlow(all) {
-  drawFlow('pv', all.pv_power, true);
-  drawFlow('grid', all.grid_power, true);
-  const battery = all.battery_power;
+// The API's derived values (catalog.derive on the server): null when absent.
+const watts = (values, key) => (values[key] === undefined ? null : Number(values[key]));
+
+function renderFlow(values) {
+  drawFlow('pv', watts(values, 'pv_power_total'), true);
+  drawFlow('grid', watts(values, 'grid_power'), true);
+  const battery = watts(values, 'battery_power');
   drawFlow('battery', battery, battery !== null && battery < 0);
-  drawFlow('load', all.ac_output_active_power === undefined ? null : Number(all.ac_output_active_power), false);
+  drawFlow('load', watts(values, 'load_power'), false);
 }
 
-function renderStatus(values) {
-  const mode = modeOf(values);
+// Labels of the catalog's fields (/api/catalog), loaded once.
+let LABELS = {};
+
+function renderStatus(snap) {
+  const mode = modeOf(snap.values);
   document.getElementById('mode').textContent = mode || 'not reported';
   const box = document.getElementById('alarms');
-  const { alarms, reported } = alarmsOf(values);
+  const { alarms, reported } = alarmsOf(snap, LABELS);
   box.replaceChildren();
   if (!reported) {
     const none = document.createElement('span');
@@ -77,11 +84,10 @@ function renderTotals(feed) {
   if (!many) return;
   const sum = { total_pv_power: 0, total_load_power: 0, total_battery_power: 0, total_grid_power: 0 };
   for (const snap of feed.others.values()) {
-    const all = { ...snap.values, ...derive(snap.values) };
-    sum.total_pv_power += Number(all.pv_power) || 0;
-    sum.total_load_power += Number(all.ac_output_active_power) || 0;
-    sum.total_battery_power += Number(all.battery_power) || 0;
-    sum.total_grid_power += Number(all.grid_power) || 0;
+    sum.total_pv_power += watts(snap.values, 'pv_power_total') || 0;
+    sum.total_load_power += watts(snap.values, 'load_power') || 0;
+    sum.total_battery_power += watts(snap.values, 'battery_power') || 0;
+    sum.total_grid_power += watts(snap.values, 'grid_power') || 0;
   }
   renderMetrics(sum, {}, panel);
   document.getElementById('totals-note').textContent = `All ${feed.others.size} inverters added up.`;
@@ -91,12 +97,16 @@ function main() {
   const feed = new LiveFeed({ device: chosenDevice() });
   feed.onDevices = deviceSwitch((device) => feed.setDevice(device));
   feed.onUpdate = (snap) => {
-    const all = renderMetrics(snap.values, snap.units);
+    renderMetrics(snap.values, snap.units, document, snap.stale);
     renderSoc(snap.values);
-    renderFlow(all);
-    renderStatus(snap.values);
+    renderFlow(snap.values);
+    renderStatus(snap);
     renderTotals(feed);
   };
+  apiJSON('/api/catalog').then((body) => {
+    LABELS = Object.fromEntries(Object.entries(body.fields).map(([key, f]) => [key, f.label]));
+    if (feed.snapshot) renderStatus(feed.snapshot);
+  }).catch(() => {}); // without labels the alarms read as their keys in words
   feed.onState = renderFeedState;
   document.getElementById('totals-panel').hidden = true;
   feed.start();

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import time
 
 import pytest
 
@@ -42,7 +43,7 @@ def test_a_hung_channel_blocks_neither_evaluation_nor_the_other_channel(silent_s
     service.start()
     try:
         for i, capacity in enumerate([50, 10, 50, 10, 50]):
-            state.apply(SourceUpdate("inverter:main", 1000.0 + i, {"battery_capacity": capacity}))
+            state.apply(SourceUpdate("inverter:main", time.time(), {"battery_capacity": capacity}))
             assert wait_until(lambda c=capacity: bool(service.store.active()) == (c < 20), timeout_s=5), i
         # Four transitions evaluated and stored while the hung target still waits on its first send.
         assert len(service.store.recent()) == 2
@@ -113,3 +114,33 @@ def test_stop_does_not_wait_for_the_next_tick():
     # stop() joins for at most a few seconds: the thread, waiting for a sample for up to an hour,
     # can only have ended if stop() woke it.
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("writer", ["daemon", "upstream"])
+def test_fault_alert_fires_for_daemon_and_upstream_files_alike(tmp_path, writer):
+    """Defect 3/5: upstream mppsolar files carry the QPIWS bits as strings; the built-in
+    inverter_fault_bits alert never fired for such an inverter. One rule (catalog.classify_alarms)
+    now decides for both: a1 + a9 are two faults, a5 a warning."""
+    from solarmon.alerts.defaults import default_rules
+    from solarmon.web.promreader import PromReader
+    from tests.web_data.conftest import write_daemon_file, write_mppsolar_files
+
+    qpiws = "01000100010000000000000000000000"  # a1 inverter fault, a5 line fail, a9 over temperature
+    prom = tmp_path / "prom"
+    prom.mkdir()
+    if writer == "daemon":
+        write_daemon_file(prom, "main", {"QPIWS": qpiws, "QMOD": "B"})
+    else:
+        write_mppsolar_files(prom, "main", {"QPIWS": qpiws, "QMOD": "B"})
+    state = LiveState()
+    PromReader(prom, state).scan()
+    service = AlertService(tuple(default_rules()), state=state, store=AlertStore(None),
+                           delivery=Delivery([]), notify_interval_s=0)
+    service.store.open()
+    try:
+        fired = {t.rule.name: t for t in service.check_source("inverter:main")}
+    finally:
+        service.store.close()
+    assert fired["inverter_fault_bits"].value == 2
+    assert fired["inverter_fault_bits"].message == \
+        "Inverter main reports 2 fault(s): inverter_fault, over_temperature"

@@ -1,6 +1,6 @@
-"""The pages' own logic, table by table, run in the real browser on the modules as served: derived
-values (PV, battery and grid power), QPIWS alarms in words, ages, snapshot shapes from the API,
-the console's command strings and BMS cell names."""
+"""The pages' own logic, table by table, run in the real browser on the modules as served: the
+API's alarms in words (the rule and the derived powers are the server's), ages, the one snapshot
+shape of the API, the console's command strings and BMS cell names."""
 
 from __future__ import annotations
 
@@ -71,81 +71,43 @@ def test_format_value(js, value, digits: int, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "want"),
-    [
-        # PV from its power field, else volts x amps into the battery.
-        ({"pv_input_power": 856}, {"pv_power": 856}),
-        ({"pv_input_voltage": 100, "pv_input_current_for_battery": 5}, {"pv_power": 500}),
-        # Battery: + charging, - discharging; its state in words.
-        (
-            {"battery_voltage": 50, "battery_charging_current": 10, "battery_discharge_current": 0},
-            {"battery_power": 500, "battery_net_current": 10, "battery_state": "Charging"},
-        ),
-        (
-            {"battery_voltage": 50, "battery_charging_current": 0, "battery_discharge_current": 4},
-            {"battery_power": -200, "battery_state": "Discharging"},
-        ),
-        (
-            {"battery_voltage": 50, "battery_charging_current": 0, "battery_discharge_current": 0},
-            {"battery_state": "Idle"},
-        ),
-        # Grid: measured when the unit has it, else the balance (never negative), 0 without grid.
-        ({"grid_power": 321, "ac_input_voltage": 230}, {"grid_power": 321}),
-        (
-            {
-                "ac_input_voltage": 230,
-                "ac_output_active_power": 400,
-                "pv_input_power": 100,
-                "battery_voltage": 50,
-                "battery_charging_current": 2,
-                "battery_discharge_current": 0,
-            },
-            {"grid_power": 400},
-        ),
-        ({"ac_input_voltage": 230, "ac_output_active_power": 100, "pv_input_power": 900}, {"grid_power": 0}),
-        ({"ac_input_voltage": 0, "ac_output_active_power": 400}, {"grid_power": 0}),
-        (
-            {"ac_input_voltage": 230, "ac_output_active_power": 400, "device_mode": "Battery"},
-            {"grid_power": 0},
-        ),
-        ({}, {"pv_power": None, "battery_power": None, "grid_power": None, "battery_state": None}),
-    ],
+    ("values", "state"),
+    [({"battery_power": 500}, "Charging"), ({"battery_power": -200}, "Discharging"),
+     ({"battery_power": 0}, "Idle"), ({"battery_voltage": 50}, None)],
 )
-def test_derived_values(js, values: dict, want: dict) -> None:
-    got = js("lib/format.js", "m.derive(arg)", values)
-    assert {key: got[key] for key in want} == want
+def test_battery_state_in_words_from_the_apis_battery_power(js, values: dict, state: str | None) -> None:
+    assert js("lib/format.js", "m.batteryState(arg)", values) == state
+
+
+def test_the_page_computes_no_power_and_no_fault_rule(js) -> None:
+    """Issue 13: derived values and the fault rule live in Python (catalog.derive,
+    classify_alarms); the page's module has neither."""
+    names = js("lib/format.js", "Object.keys(m)")
+    assert "derive" not in names
+    served = js("lib/format.js", "fetch('/static/app/js/lib/format.js').then((r) => r.text())")
+    for word in ("CONDITIONAL_FAULTS", "pv_input_current_for_battery", "battery_voltage_from_scc"):
+        assert word not in served
 
 
 @pytest.mark.parametrize(
-    ("values", "reported", "alarms"),
+    ("snap", "reported", "alarms"),
     [
-        ({}, False, []),
-        ({"line_fail_warning": 0, "over_temperature_fault": 0}, True, []),
-        ({"line_fail_warning": 1}, True, [("Warning", "Line fail")]),
-        # a9 over-temperature is a fault only while a1 (inverter fault) is set.
-        ({"over_temperature_fault": 1, "inverter_fault": 0}, True, [("Warning", "Over temperature")]),
-        (
-            {"over_temperature_fault": 1, "inverter_fault": 1},
-            True,
-            [("Fault", "Inverter"), ("Fault", "Over temperature")],
-        ),
-        (
-            {"bus_over_fault": "1", "battery_low_alarm_warning": True},
-            True,
-            [("Fault", "Bus over"), ("Warning", "Battery low alarm")],
-        ),
-        # Counters, QFLAG switches and ratings are not alarms.
-        (
-            {"faults_active": 2, "primary_source_interrupt_alarm": True, "rated_battery_voltage": 48},
-            False,
-            [],
-        ),
+        ({"kinds": {"battery_voltage": "measurement"}, "faults": [], "warnings": []}, False, []),
+        ({"kinds": {"line_fail": "warning"}, "faults": [], "warnings": []}, True, []),
+        ({"kinds": {"line_fail": "warning"}, "faults": [], "warnings": ["line_fail"]}, True,
+         [("Warning", "Line fail")]),
+        # The server decided: a9 with a1 is a fault; the page shows what it was told.
+        ({"kinds": {"inverter_fault": "fault", "over_temperature": "fault"},
+          "faults": ["inverter_fault", "over_temperature"], "warnings": ["line_fail"]}, True,
+         [("Fault", "Inverter fault"), ("Fault", "Over temperature"), ("Warning", "Line fail")]),
     ],
 )
-def test_alarms_in_words(js, values: dict, reported: bool, alarms: list) -> None:
-    got = js("lib/format.js", "m.alarmsOf(arg)", values)
+def test_alarms_are_the_apis_lists(js, snap: dict, reported: bool, alarms: list) -> None:
+    got = js("lib/format.js", "m.alarmsOf(arg)", snap)
     assert got["reported"] is reported
     assert [("Fault" if a["fault"] else "Warning", a["text"]) for a in got["alarms"]] == alarms
+    labelled = js("lib/format.js", "m.alarmsOf(arg, {line_fail: 'AC input lost'})", snap)
+    assert all(a["text"] == "AC input lost" for a in labelled["alarms"] if a["key"] == "line_fail")
 
 
 @pytest.mark.parametrize(
@@ -162,45 +124,24 @@ def test_words(js, key: str, text: str) -> None:
 
 def test_snapshot_from_api_data_and_from_a_stream_sample(js) -> None:
     data = {
-        "source": "inverter:main",
-        "ts": 100.5,
-        "age_s": 2.0,
-        "values": {"battery_voltage": 52.4},
-        "units": {"battery_voltage": "V"},
-        "ok": True,
-        "error": None,
-        "device": "main",
-        "devices": ["main", "east"],
+        "source": "inverter:main", "ts": 100.5, "age_s": 2.0, "values": {"battery_voltage": 52.4},
+        "units": {"battery_voltage": "V"}, "kinds": {"battery_voltage": "measurement"},
+        "ages": {"battery_voltage": 2.0}, "stale": {"pv_input_power": 300.0}, "faults": [], "warnings": [],
+        "ok": True, "error": None, "device": "main", "devices": ["main", "east"],
         "timestamp": "1970-01-01T00:01:40Z",
     }
     snap = js("lib/api.js", "m.normalizeSnapshot(arg)", data)
-    assert (snap["device"], snap["ts"], snap["ageS"], snap["devices"]) == (
-        "main",
-        100.5,
-        2.0,
-        ["main", "east"],
-    )
-    assert (snap["values"], snap["units"], snap["ok"]) == (
-        {"battery_voltage": 52.4},
-        {"battery_voltage": "V"},
-        True,
-    )
-    sample = {
-        "source": "inverter:east",
-        "ts": 101,
-        "values": {"device_mode": "Line"},
-        "units": {},
-        "ok": False,
-    }
+    assert (snap["device"], snap["ts"], snap["ageS"]) == ("main", 100.5, 2.0)
+    assert snap["devices"] == ["main", "east"]
+    assert (snap["values"], snap["units"], snap["ok"]) == (data["values"], data["units"], True)
+    assert snap["stale"] == {"pv_input_power": 300.0}
+    # A stream event has the same shape (without device/devices).
+    sample = {k: v for k, v in data.items() if k not in ("device", "devices", "timestamp")}
+    sample.update(source="inverter:east", ok=False)
     snap = js("lib/api.js", "m.normalizeSnapshot(arg)", sample)
-    assert (snap["device"], snap["ok"], snap["ageS"]) == ("east", False, None)
-    # Values as {value, unit} objects are accepted too.
-    snap = js(
-        "lib/api.js",
-        "m.normalizeSnapshot(arg)",
-        {"source": "house", "values": {"t": {"value": 1, "unit": "°C"}}},
-    )
-    assert (snap["device"], snap["values"], snap["units"]) == (None, {"t": 1}, {"t": "°C"})
+    assert (snap["device"], snap["ok"], snap["devices"]) == ("east", False, None)
+    # Any other shape is not a snapshot.
+    assert js("lib/api.js", "m.normalizeSnapshot(arg)", {"data": {"values": {}}}) is None
 
 
 def test_history_points_keep_gaps(js) -> None:
@@ -299,6 +240,7 @@ def test_house_body_flattens_sources(js) -> None:
                 "age_s": 5,
                 "values": {"cellar/t": 12.5},
                 "units": {"cellar/t": "°C"},
+                "ages": {"cellar/t": 5},
                 "ok": True,
             }
         },

@@ -55,8 +55,10 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
         page.wait_for_selector('#live-status[data-state="stale"]', timeout=10000)
         assert "Data stale" in banner.text_content()
         assert "2 h old" in banner.text_content()
-        assert page.locator(VOLTAGE).first.text_content() == "52.40"  # the old values stay, marked stale
+        # Values too old to be live are not shown as values (issue 13/14): a dash, greyed, age in the title.
+        assert page.locator(VOLTAGE).first.text_content() == "\N{EN DASH}"
         assert page.locator(".sm-metric.stale").count() > 0
+        assert "2 h old" in (page.locator("[data-metric=battery_voltage]").first.get_attribute("title") or "")
         screenshot(page, "state-stale")
     finally:
         page.close()
@@ -99,12 +101,13 @@ def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -
         assert totals.locator('[data-metric="total_load_power"] .v').text_content() == "550"
         screenshot(page, "state-two-inverters")
 
-        pv = page.locator('#pv-panel [data-metric="pv_power"] .v')
+        pv = page.locator('#pv-panel [data-metric="pv_power_total"] .v')
         first = select.input_value()
         other = "west" if first == "east" else "east"
         select.select_option(other)
         page.wait_for_function(
-            "(want) => document.querySelector('#pv-panel [data-metric=pv_power] .v').textContent === want",
+            "(want) => document.querySelector('#pv-panel [data-metric=pv_power_total] .v')"
+            ".textContent === want",
             arg="300" if other == "west" else "1,000")
         assert f"device={other}" in page.url
         assert pv.text_content() in ("300", "1,000")
@@ -115,6 +118,31 @@ def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -
             select.wait_for(state="visible", timeout=10000)
             assert select.input_value() == other
         assert seen.problems() == []
+    finally:
+        page.close()
+
+
+def test_the_alarms_on_the_page_are_the_apis_faults_and_warnings(browser, small_server) -> None:
+    """Defect 5: the fault rule was written three times (codec, alerts, page). With a1 + a9 set,
+    a9 is a fault; with a9 alone a warning: the page shows exactly the API's lists."""
+    url, paths = small_server()
+    bits = {"inverter_fault": 1, "over_temperature": 1, "line_fail": 1, "bus_over": 0}
+    write_prom(paths.prom_dir, "main", {**SAMPLE_VALUES, **bits})
+    page = browser.new_page()
+    try:
+        page.goto(url + "/")
+        pills = page.locator("#alarms .sm-alarm")
+        page.wait_for_function("() => document.querySelectorAll('#alarms .sm-alarm.fault').length === 2")
+        body = page.evaluate("() => fetch('/api/data').then((r) => r.json())")
+        assert body["faults"] == ["inverter_fault", "over_temperature"]
+        assert body["warnings"] == ["line_fail"]
+        shown = [(p.get_attribute("class").split()[-1], p.get_attribute("data-key")) for p in pills.all()]
+        assert shown == [("fault", "inverter_fault"), ("fault", "over_temperature"), ("warning", "line_fail")]
+        assert "Over temperature" in pills.nth(1).text_content()  # the catalog's label
+        # a9 without a1 is a warning: the API says so and the page follows.
+        write_prom(paths.prom_dir, "main", {**SAMPLE_VALUES, **bits, "inverter_fault": 0})
+        page.wait_for_function("() => document.querySelectorAll('#alarms .sm-alarm.fault').length === 0")
+        assert sorted(p.get_attribute("data-key") for p in pills.all()) == ["line_fail", "over_temperature"]
     finally:
         page.close()
 

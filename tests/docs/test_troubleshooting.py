@@ -13,7 +13,7 @@ from solarmon.inverter import errors
 from solarmon.mqtt import house
 from solarmon.mqtt.client import CONNACK_REASONS
 from solarmon.mqtt.payload import REJECT_REASONS
-from solarmon.web import promreader
+from solarmon.web import promparse, promreader
 from tests.docs.conftest import REPO
 
 DOC = (REPO / "docs" / "TROUBLESHOOTING.md").read_text(encoding="utf-8")
@@ -37,7 +37,7 @@ def inverter_kinds() -> set[str]:
 
 def reader_kinds() -> set[str]:
     """The kinds the .prom reader gives bad files (the literals it raises PromFileError with)."""
-    source = inspect.getsource(promreader)
+    source = inspect.getsource(promreader) + inspect.getsource(promparse)
     return set(re.findall(r'PromFileError\(\s*"([a-z_]+)"', source)) | set(
         re.findall(r'record_error\([^,]+,\s*"([a-z_]+)"', source))
 

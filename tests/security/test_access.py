@@ -24,7 +24,7 @@ from tests.security.conftest import PASSWORDS, SESSION_COOKIE, csrf_of, login, m
 # Who may call each endpoint: public, read (everyone when public_read, else a viewer), or a role.
 EXPECTED: dict[str, str] = {
     **{f"api.{name}": "read" for name in ("data", "historical", "export_csv", "refresh", "energy",
-                                           "status", "house", "weather", "battery")},
+                                           "status", "house", "weather", "battery", "field_catalog")},
     "api.command": "operator",
     "stream.stream": "read",
     "metrics.metrics": "read",

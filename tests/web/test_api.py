@@ -183,3 +183,23 @@ def test_without_commands_the_daemon_socket_does_not_make_status_bad(client, web
     assert body["sources"]["history"]["ok"] is True
     assert body["commands_enabled"] is False
     assert body["ok"] is True
+
+
+def test_status_asks_the_daemon_a_left_over_socket_is_not_ok(client, web_paths, fake_daemon):
+    """Issue 14.4: `daemon.ok` only checked that the socket file existed (true after kill -9).
+    Now /api/status asks the daemon; a socket file nobody listens on is not a daemon."""
+    import socket as socketlib
+
+    body = client.get("/api/status").json
+    assert body["sources"]["daemon"]["ok"] is True
+    assert body["sources"]["daemon"]["devices"] == ["main"]
+    fake_daemon.close()
+    web_paths.control_socket.unlink(missing_ok=True)
+    orphan = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    orphan.bind(str(web_paths.control_socket))  # the file a killed daemon leaves: bound, not listening
+    try:
+        daemon = client.get("/api/status").json["sources"]["daemon"]
+        assert daemon["ok"] is False
+        assert daemon["error"].startswith("daemon_unavailable")
+    finally:
+        orphan.close()

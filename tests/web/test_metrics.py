@@ -57,3 +57,37 @@ def test_two_apps_do_not_share_metrics(web_paths, web_config, tmp_path):
     get_context(first).parts.reader.scan()
     assert ("solarmon_battery_voltage_volts", (("source", "inverter:main"),)) in samples(first.test_client())
     assert not any(name == "solarmon_battery_voltage_volts" for name, _ in samples(second.test_client()))
+
+
+def test_a_stale_source_is_down_and_exports_no_values(client, web_paths, scan, web_config):
+    """Defect 4: after a source went stale (/api/data 503), /metrics kept its last values with
+    source_up 1 and /api/status said ok."""
+    import time
+
+    old = time.time() - web_config.data.stale_after_s - 30
+    write_prom(web_paths.prom_dir, "main", SAMPLE_VALUES, ts=old)
+    scan()
+    assert client.get("/api/data").status_code == 503
+    found = samples(client)
+    source = (("source", "inverter:main"),)
+    assert found[("solarmon_source_up", source)] == 0
+    assert ("solarmon_battery_voltage_volts", source) not in found
+    assert found[("solarmon_source_age_seconds", source)] > web_config.data.stale_after_s
+    status = client.get("/api/status").json
+    assert status["ok"] is False
+    assert status["sources"]["inverter:main"]["ok"] is False
+    assert status["sources"]["inverter:main"]["error"].startswith("stale")
+
+
+def test_upstream_flag_bits_are_exported(client, web_paths, scan):
+    """Defect 3: upstream mppsolar's `{myStr="1"} 1` flags were kept as strings: no /metrics family."""
+    from tests.web_data.conftest import write_mppsolar_files
+
+    write_mppsolar_files(web_paths.prom_dir, "up", {"QPIWS": "01000100010000000000000000000000"})
+    scan()
+    found = samples(client)
+    source = (("source", "inverter:up"),)
+    assert found[("solarmon_inverter_fault", source)] == 1
+    assert found[("solarmon_over_temperature", source)] == 1
+    assert found[("solarmon_bus_over", source)] == 0
+    assert found[("solarmon_faults_active", source)] == 2

@@ -95,3 +95,34 @@ def test_the_document_is_served(client):
     body = client.get("/api/openapi.json").json
     assert body["openapi"].startswith("3.")
     assert "/api/data" in body["paths"]
+
+
+def test_every_read_body_matches_its_declared_schema(healthy_app):
+    """Defect 6: one shape per endpoint. Each body of a healthy app (an inverter, a house sensor,
+    history, energy) validates against the document's 200 schema, which forbids other shapes."""
+    import time
+
+    import jsonschema
+
+    from solarmon.web.runtime import get_context
+    from solarmon.web.state import SourceUpdate
+
+    key = "living_room/temperature"
+    state = get_context(healthy_app).parts.state
+    state.apply(SourceUpdate("house", time.time(), {key: 21.5}, {key: "°C"}))
+    paths = build_document()["paths"]
+    client = healthy_app.test_client()
+    for url, path in [("/api/data", "/api/data"), ("/api/status", "/api/status"),
+                      ("/api/house", "/api/house"), ("/api/weather", "/api/weather"),
+                      ("/api/battery", "/api/battery"),
+                      ("/api/energy", "/api/energy"), ("/api/catalog", "/api/catalog"),
+                      ("/api/historical?hours=1&metrics=battery_voltage,nothing", "/api/historical")]:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.get_json())
+        schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        jsonschema.validate(response.get_json(), schema)
+    body = client.get("/api/house").get_json()
+    assert body["sources"]["house"]["values"] == {key: 21.5}
+    with pytest.raises(jsonschema.ValidationError):  # the shapes the pages used to guess at
+        jsonschema.validate({"sensors": [{"name": "t", "value": 1}]}, paths["/api/house"]["get"]["responses"]
+                            ["200"]["content"]["application/json"]["schema"])

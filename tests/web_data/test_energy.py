@@ -18,14 +18,19 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
     ("values", "expected"),
     [
         ({"pv_input_power": 856}, {"pv": 856.0}),
-        ({"pv_input_power": 800, "pv2_input_power": 200}, {"pv": 1000.0}),
+        # Defect 2: the second tracker's key is pv2_charging_power (the codec's), not pv2_input_power.
+        ({"pv_input_power": 800, "pv2_charging_power": 200}, {"pv": 1000.0}),
+        ({"pv_input_current_for_battery": 14.0, "battery_voltage_from_scc": 57.45,
+          "pv2_charging_power": 100}, {"pv": 14.0 * 57.45 + 100}),
+        # Derived values computed on ingest are used as they are.
+        ({"pv_power_total": 1500.0, "load_power": 300.0, "battery_power": -200.0, "grid_power": 0.0},
+         {"pv": 1500.0, "load": 300.0, "battery_charge": 0.0, "battery_discharge": 200.0, "grid": 0.0}),
         ({"pv_input_current_for_battery": 14.0, "battery_voltage_from_scc": 57.45}, {"pv": 14.0 * 57.45}),
         ({"ac_output_active_power": 119}, {"load": 119.0}),
         ({"battery_voltage": 50.0, "battery_charging_current": 12, "battery_discharge_current": 0},
          {"battery_charge": 600.0, "battery_discharge": 0.0}),
         ({"battery_voltage": 50.0, "battery_charging_current": 0, "battery_discharge_current": 20},
          {"battery_charge": 0.0, "battery_discharge": 1000.0}),
-        ({"ac_output_active_power": 500, "grid_power": 700}, {"load": 500.0, "grid": 700.0}),
         # Line mode: grid = load + battery net - pv (the balance), clipped at 0.
         ({"ac_output_active_power": 500, "ac_input_voltage": 230.0, "pv_input_power": 100,
           "battery_voltage": 50.0, "battery_charging_current": 4, "battery_discharge_current": 0},
@@ -100,6 +105,15 @@ def test_months_and_totals_across_devices(history):
     assert only_b["total"]["pv"] == pytest.approx([3.0, 3.0], abs=0.01)
 
 
+def test_two_trackers_both_count_in_kwh(history):
+    """Defect 2: a unit with two trackers never counted the second one (a made-up key was summed)."""
+    start = dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()
+    feed_constant(history, "inverter:two", start, start + 86400, 60.0,
+                  {"pv_input_power": 500, "pv2_charging_power": 250})
+    report = Energy(history, "UTC").report("day", count=1, now=start + 3600)
+    assert report["devices"]["inverter:two"]["pv"] == pytest.approx([18.0], abs=0.01)
+
+
 def test_inverter_counters_win_where_present(history):
     start = dt.datetime(2026, 5, 1, 6, tzinfo=dt.UTC).timestamp()
     ts = start
@@ -107,7 +121,7 @@ def test_inverter_counters_win_where_present(history):
     while ts < start + 12 * 3600:
         counter += 1000 * 60 / 3600  # the unit counts 1 kW of PV: Wh so far today
         history.submit(SourceUpdate("inverter:max", ts, {"pv_input_power": 1200,
-                                                          "pv_generated_energy_for_day": round(counter)}))
+                                                          "pv_energy_day": round(counter)}))
         ts += 60
     assert history.flush()
     report = Energy(history, "UTC").report("day", count=1, now=start + 13 * 3600)

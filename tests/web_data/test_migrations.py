@@ -109,3 +109,29 @@ def test_failed_migration_leaves_old_version(tmp_path, monkeypatch):
     columns = [row[1] for row in conn.execute("PRAGMA table_info(series)")]
     assert "unit" not in columns  # rolled back as a whole
     conn.close()
+
+
+def test_v5_renames_stored_metrics_to_catalog_keys(tmp_path, make_history):
+    """Issue 13: /api/data keys became catalog keys; the history's old names follow, so a chart of
+    battery_voltage_high still shows what was stored as battery_voltage_too_high_fault."""
+    path = tmp_path / "v4.db"
+    conn = connect(path)
+    migrate(conn, target=4)
+    conn.execute("BEGIN")
+    for metric, ts, value in [("battery_voltage_too_high_fault", T0, 1.0), ("rsv1", T0, 7.0),
+                              ("line_fail_warning", T0, 1.0), ("line_fail", T0 + 10, 0.0),
+                              ("battery_voltage", T0, 52.0)]:
+        row = conn.execute("SELECT id FROM series WHERE source = ? AND metric = ?", (SRC, metric)).fetchone()
+        sid = row[0] if row else conn.execute("INSERT INTO series (source, metric) VALUES (?, ?)",
+                                              (SRC, metric)).lastrowid
+        conn.execute("INSERT INTO raw (series, ts, value) VALUES (?, ?, ?)", (sid, ts, value))
+    conn.execute("COMMIT")
+    conn.close()
+    hist = make_history(path, clock=lambda: T0 + 60)
+    assert hist.status()["migrated_from"] == 4
+    names = {row["metric"] for row in hist.metrics(SRC)}
+    assert names == {"battery_voltage_high", "battery_voltage_offset_for_fans_on", "line_fail",
+                     "battery_voltage"}
+    assert list(hist.export_rows(SRC, ["battery_voltage_high"], T0, T0 + 1)) == [(T0, [1.0])]
+    # both names held rows: merged into the catalog key's series
+    assert list(hist.export_rows(SRC, ["line_fail"], T0, T0 + 11)) == [(T0, [1.0]), (T0 + 10, [0.0])]

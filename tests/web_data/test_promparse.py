@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from solarmon.web.promreader import (
+from solarmon.web.promparse import (
     PromFileError,
     guess_unit,
     parse_prom_text,
@@ -65,12 +65,9 @@ def test_mppsolar_rating_does_not_shadow_live_value(prom_dir):
         ("pv_input_power", 856, "W"),
         ("device_mode", "Battery", ""),
         ("battery_type", "AGM", ""),
-        ("errors_total:timeout", 0, ""),
-        ("poll_duration_seconds", 0.6, ""),
-        # Warning flags are unitless although their names hold "voltage" or "load": the daemon's
-        # HELP names every unit, so its silence is trusted over a guess from the name.
-        ("battery_voltage_too_high_fault", 0, ""),
-        ("inverter_voltage_too_low_fault", 0, ""),
+        # Flags are unitless although their names hold "voltage": the daemon's field_info says so.
+        ("battery_voltage_high", 0, ""),
+        ("inverter_voltage_too_low", 0, ""),
     ],
 )
 def test_daemon_file(prom_dir, key, value, unit):
@@ -83,6 +80,8 @@ def test_daemon_file(prom_dir, key, value, unit):
     assert update.ts == 1.7e9  # the reading time the daemon states, not the file's mtime
     assert "reading_timestamp_seconds" not in update.values
     assert "up" not in update.values
+    # The daemon's own health series are not inverter values.
+    assert not any(k.startswith(("errors_total", "poll_duration")) for k in update.values)
 
 
 def test_daemon_file_reports_down(prom_dir):

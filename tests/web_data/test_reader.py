@@ -58,9 +58,10 @@ def test_unchanged_files_are_not_read_again(reader, prom_dir):
 
 
 def test_rewritten_file_is_read_again(reader, live, prom_dir):
-    path = write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS}, read_at=1000.0)
+    now = time.time()
+    path = write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS}, read_at=now - 10)
     reader.scan()
-    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS.replace("57.50", "52.10")}, read_at=1010.0)
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS.replace("57.50", "52.10")}, read_at=now)
     touch_later(path)
     assert reader.scan() == 1
     assert live.snapshot("inverter:main").values["battery_voltage"] == 52.1

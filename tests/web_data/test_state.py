@@ -39,7 +39,7 @@ def test_per_command_updates_merge_into_one_picture():
 
 
 def test_older_reading_does_not_overwrite_newer_value():
-    live = LiveState()
+    live = LiveState(clock=FakeClock(200.0))
     live.apply(update(200.0, battery_voltage=53.0))
     live.apply(update(150.0, battery_voltage=49.0, pv_input_power=10))
     snap = live.snapshot("inverter:main")
@@ -49,7 +49,7 @@ def test_older_reading_does_not_overwrite_newer_value():
 
 
 def test_snapshot_is_a_copy():
-    live = LiveState()
+    live = LiveState(clock=FakeClock(1.0))
     live.apply(update(1.0, battery_voltage=52.0))
     snap = live.snapshot("inverter:main")
     snap.values["battery_voltage"] = 0.0
@@ -94,7 +94,7 @@ def test_ring_is_bounded_and_filterable():
 
 
 def test_subscriber_gets_samples_and_health_transitions():
-    live = LiveState()
+    live = LiveState(clock=FakeClock(1.0))
     with live.subscribe() as sub:
         live.apply(update(1.0, battery_voltage=52.0))
         first, second = sub.get(1.0), sub.get(1.0)
@@ -107,7 +107,7 @@ def test_subscriber_gets_samples_and_health_transitions():
 
 
 def test_slow_subscriber_loses_oldest_and_never_blocks_reader():
-    live = LiveState()
+    live = LiveState(clock=FakeClock(200.0))
     sub = live.subscribe(maxsize=5)
     done = threading.Event()
 
@@ -139,6 +139,7 @@ def test_snapshot_json_shape():
     live.apply(update(10.0, battery_voltage=52.0))
     assert live.snapshot("inverter:main").to_json() == {
         "source": "inverter:main", "ts": 10.0, "age_s": 2.5, "values": {"battery_voltage": 52.0},
-        "units": {"battery_voltage": "V"}, "ok": True, "error": None,
+        "units": {"battery_voltage": "V"}, "kinds": {}, "ages": {"battery_voltage": 2.5}, "stale": {},
+        "faults": [], "warnings": [], "ok": True, "error": None,
     }
     assert live.snapshot("inverter:other") is None

@@ -25,7 +25,7 @@ from solarmon.web.energy import backfill_energy
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 READER_CACHE_KIB = 512
 
 
@@ -90,7 +90,56 @@ def _v4(conn: sqlite3.Connection) -> None:
     create_tables(conn)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+# The names the web app stored before the field catalog (issue 13): mppsolar's series names, with
+# `rated_` added for the 9 QPIRI names QPIGS shares and `default_` for those QDI shares.
+_LEGACY_PREFIXED = {"QPIRI": "rated_", "QDI": "default_"}
+_LEGACY_SHARED = frozenset({
+    "ac_input_voltage", "ac_input_frequency", "ac_input_current", "ac_output_voltage",
+    "ac_output_frequency", "ac_output_current", "ac_output_apparent_power", "ac_output_active_power",
+    "battery_voltage",
+})
+_TIERS = ("raw", "roll_1m", "roll_15m", "roll_1h")
+
+
+def legacy_renames() -> dict[str, str]:
+    """Old stored metric name -> catalog key, for every field whose stored name was not its key.
+
+    QDI's other fields were stored under QPIRI's names (one series for both: defect 1), so those
+    series stay with the QPIRI key; a name that is itself a catalog key is never renamed.
+    """
+    from solarmon.inverter import catalog
+
+    found: dict[str, set[str]] = {}
+    for entry in catalog.CATALOG.values():
+        if entry.command == "QDI" and entry.name not in _LEGACY_SHARED:
+            continue
+        old = entry.name
+        if entry.name in _LEGACY_SHARED and entry.command in _LEGACY_PREFIXED:
+            old = _LEGACY_PREFIXED[entry.command] + entry.name
+        if old != entry.key and old not in catalog.CATALOG:
+            found.setdefault(old, set()).add(entry.key)
+    return {old: next(iter(keys)) for old, keys in sorted(found.items()) if len(keys) == 1}
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """Metric names become the field catalog's keys (battery_voltage_too_high_fault ->
+    battery_voltage_high, rsv1 -> battery_voltage_offset_for_fans_on...), so charts keep their past.
+    Where both names already hold rows, they are merged (the catalog key's row wins a tie)."""
+    for old, new in legacy_renames().items():
+        for sid, source in conn.execute("SELECT id, source FROM series WHERE metric = ?", (old,)).fetchall():
+            target = conn.execute("SELECT id FROM series WHERE source = ? AND metric = ?",
+                                  (source, new)).fetchone()
+            if target is None:
+                conn.execute("UPDATE series SET metric = ? WHERE id = ?", (new, sid))
+                continue
+            for table in _TIERS:  # fixed names, not input
+                conn.execute(f"UPDATE OR IGNORE {table} SET series = ? WHERE series = ?",  # noqa: S608
+                             (target[0], sid))
+                conn.execute(f"DELETE FROM {table} WHERE series = ?", (sid,))  # noqa: S608
+            conn.execute("DELETE FROM series WHERE id = ?", (sid,))
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 
 
 class SchemaError(RuntimeError):

@@ -67,31 +67,25 @@ export function sectionOf(source) {
     ? source.slice(INVERTER_PREFIX.length) : null;
 }
 
-// A snapshot as the pages use it: {source, device, ts, ageS, values, units, ok, error}.
-// Accepts /api/data's body and a live-stream sample event alike.
+// A snapshot as the pages use it, from /api/data's body or a stream event (the same shape:
+// docs/API.md): {source, device, ts, ageS, values, units, kinds, ages, stale, faults, warnings, ok,
+// error, devices}.
 export function normalizeSnapshot(body) {
-  if (!body || typeof body !== 'object') return null;
-  const inner = body.data && typeof body.data === 'object' && body.data.values ? body.data : body;
-  const values = {};
-  const units = { ...(inner.units || {}) };
-  for (const [key, raw] of Object.entries(inner.values || {})) {
-    if (raw && typeof raw === 'object' && 'value' in raw) {
-      values[key] = raw.value;
-      if (raw.unit !== undefined) units[key] = raw.unit;
-    } else {
-      values[key] = raw;
-    }
-  }
-  const source = body.source || inner.source || (body.device ? `${INVERTER_PREFIX}${body.device}` : '');
+  if (!body || typeof body !== 'object' || !body.values) return null;
   return {
-    source,
-    device: body.device || sectionOf(source),
-    ts: Number(body.ts ?? inner.ts ?? body.timestamp ?? NaN),
+    source: body.source,
+    device: body.device || sectionOf(body.source),
+    ts: Number(body.ts),
     ageS: body.age_s === undefined ? null : Number(body.age_s),
-    values,
-    units,
-    ok: (inner.ok ?? body.ok) !== false,
-    error: body.error || inner.error || null,
+    values: body.values,
+    units: body.units,
+    kinds: body.kinds,
+    ages: body.ages,
+    stale: body.stale,
+    faults: body.faults,
+    warnings: body.warnings,
+    ok: body.ok,
+    error: body.error,
     devices: Array.isArray(body.devices) ? body.devices : null,
   };
 }
@@ -99,15 +93,9 @@ export function normalizeSnapshot(body) {
 // /api/historical's body as chart points: {metric: {unit, points: [{x: ms, y}]}}.
 export function historyPoints(body) {
   const out = {};
-  if (!body || !body.series) return out;
-  const times = (body.t || []).map((t) => Number(t) * 1000);
+  const times = body.t.map((t) => Number(t) * 1000);
   for (const [metric, series] of Object.entries(body.series)) {
-    const values = Array.isArray(series) ? series : (series.avg || series.values || []);
-    const points = [];
-    values.forEach((y, i) => {
-      if (Array.isArray(y)) points.push({ x: Number(y[0]) * 1000, y: y[1] });
-      else points.push({ x: times[i], y: y === null || y === undefined ? null : Number(y) });
-    });
+    const points = series.avg.map((y, i) => ({ x: times[i], y: y === null ? null : Number(y) }));
     out[metric] = { unit: series.unit || '', points };
   }
   return out;

@@ -70,7 +70,7 @@ export class LiveFeed {
       }
       if (snap.devices) this.setDevices(snap.devices);
       this.offlineReason = snap.ok ? null : (snap.error || 'the inverter reports a failure');
-      this.accept(snap, true);
+      this.accept(snap);
     } catch (err) {
       // 503 "stale": the daemon wrote nothing new for too long; "no_data" or no answer: offline.
       if (err.kind === 'stale') {
@@ -87,25 +87,19 @@ export class LiveFeed {
   }
 
   setDevices(devices) {
-    const list = devices.map((d) => (typeof d === 'string' ? d : d.device || d.section || sectionOf(d.source)))
-      .filter(Boolean);
+    const list = devices; // /api/data's `devices`: the inverter sections, in order
     const changed = list.join('\n') !== this.devices.join('\n');
     this.devices = list;
     if (!this.device && list.length) this.device = list[0];
     if (changed) this.onDevices(list, this.device);
   }
 
-  accept(snap, replace) {
+  // Every snapshot (from /api/data or a stream event) is the whole live picture of its device:
+  // it replaces the previous one, so a value the server withdrew disappears here too.
+  accept(snap) {
     const device = snap.device || this.device;
     if (device && !this.devices.includes(device)) this.setDevices([...this.devices, device]);
-    const previous = this.others.get(device);
-    const merged = replace || !previous ? snap : {
-      ...snap,
-      values: { ...previous.values, ...snap.values },
-      units: { ...previous.units, ...snap.units },
-      ts: Math.max(previous.ts, snap.ts),
-    };
-    merged.device = device;
+    const merged = { ...snap, device };
     this.others.set(device, merged);
     if (!this.device) this.device = device;
     if (device === this.device) {
@@ -136,7 +130,7 @@ export class LiveFeed {
         this.transport = 'live';
         this.stopPolling();
       }
-      this.accept(snap, false);
+      this.accept(snap);
     };
     // "snapshot" events (one per source on connect) and "sample" events (each new reading).
     source.addEventListener('snapshot', onSample);

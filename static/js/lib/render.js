@@ -1,18 +1,23 @@
 // Writing snapshots into the page: every [data-metric] element, the state-of-charge bar, the
 // data age in each panel header and the offline banner. Shared by the dashboard and battery pages.
 
-import { derive, formatAge, formatValue } from './format.js';
+import { batteryState, formatAge, formatValue } from './format.js';
 import { showLiveState } from './live.js';
 
-// Fill every [data-metric="key"] element from the snapshot's values (and the derived ones).
-export function renderMetrics(values, units = {}, root = document) {
-  const all = { ...values, ...derive(values) };
+// Fill every [data-metric="key"] element from the snapshot's values (the API's derived values
+// among them) and the battery state in words. A value the API lists as `stale` (too old to be
+// live) is not among the values: its tile shows '–', greyed, with its age as a tooltip.
+export function renderMetrics(values, units = {}, root = document, stale = {}) {
+  const all = { ...values, battery_state: batteryState(values) };
   for (const element of root.querySelectorAll('[data-metric]')) {
     const key = element.dataset.metric;
     const digits = Number(element.dataset.digits ?? 1);
     const valueElement = element.querySelector('.v');
     if (!valueElement) continue;
     valueElement.textContent = formatValue(all[key], digits);
+    element.classList.toggle('aged', key in stale);
+    if (key in stale) element.title = `no live value: the last one is ${formatAge(stale[key])} old`;
+    else element.removeAttribute('title');
     const unitElement = element.querySelector('.u');
     if (unitElement && units[key] && !unitElement.textContent) unitElement.textContent = units[key];
   }
