@@ -174,6 +174,19 @@ def build_document() -> dict[str, Any]:
                                "device": {"type": "string", "pattern": NAME_PATTERN}}}}}},
             "responses": {"200": _json({"type": "object", "required": ["ok"]}, "the daemon's reply"),
                           **_errors(400, 401, 403, 409, 413, 422, 502, 503, 504)}}},
+        "/api/settings": {"get": {
+            "summary": "The settings the daemon allows on one inverter (operator): ranges or choices, "
+                       "each choice with the value /api/data shows while it is set",
+            "security": [{"bearer": []}, {"session": []}],
+            "parameters": [DEVICE],
+            "responses": {"200": _json({"type": "object",
+                                        "required": ["device", "devices", "allowed_settings", "settings"],
+                                        "properties": {"device": TEXT,
+                                                       "devices": {"type": "array", "items": TEXT},
+                                                       "allowed_settings": {"type": "array", "items": TEXT},
+                                                       "settings": {"type": "array", "items": JSON_OBJECT}}},
+                                       "the allowed settings"),
+                          **_errors(403, 404, 502, 503, 504)}}},
         "/api/stream": {"get": {
             "summary": "Server-Sent Events: snapshot, then sample and health events; keep-alives",
             "responses": {"200": {"description": "an event stream",

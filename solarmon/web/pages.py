@@ -10,7 +10,6 @@ carries a Content-Security-Policy that says so.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, render_template, send_from_directory
 from flask.sansio.blueprints import BlueprintSetupState
-
-from solarmon.inverter.setters import describe_settings
-from solarmon.web.runtime import get_context
-from solarmon.web.state import inverter_source
 
 LOG = logging.getLogger(__name__)
 
@@ -75,6 +70,7 @@ PAGES: tuple[Page, ...] = (
     Page("charts", "Charts", "fa-chart-line", "pages/charts.html"),
     Page("battery", "Battery", "fa-car-battery", "pages/battery.html"),
     Page("house", "House", "fa-house", "pages/house.html"),
+    Page("settings", "Settings", "fa-sliders", "pages/settings.html"),
 )
 THEMES: tuple[str, ...] = ("standard", "lcars")
 
@@ -105,35 +101,10 @@ def _check_vendor(state: BlueprintSetupState) -> None:
         LOG.warning("front-end packages missing (run `npm ci` in %s): %s", REPO_ROOT, ", ".join(missing))
 
 
-def _live_ratings() -> dict[str, Any] | None:
-    """The first inverter's latest values (QPIRI's rated_* keys among them), or None without data.
-
-    describe_settings() reads the battery voltage class and the unit type from them, so the
-    console offers the voltage ranges this unit accepts.
-    """
-    try:
-        state = get_context().parts.state
-    except (LookupError, RuntimeError):  # an app built without create_app(): no live state
-        return None
-    if state is None:
-        return None
-    devices = state.devices()
-    snap = state.snapshot(inverter_source(devices[0])) if devices else None
-    return None if snap is None else dict(snap.values)
-
-
-def _settings_spec() -> list[dict[str, Any]]:
-    """Choices and ranges of the settings the console offers, from the codec."""
-    try:
-        return list(describe_settings(_live_ratings()))
-    except Exception:  # a codec bug must not take the dashboard down: the console then offers queries
-        LOG.exception("describe_settings failed; the console offers free-form queries only")
-        return []
-
-
 def _page_url(endpoint: str, theme: str) -> str:
     """The URL of a page in a theme: the standard page's path, with /lcars appended for LCARS."""
-    paths = {"dashboard": "/", "charts": "/charts", "battery": "/battery", "house": "/house"}
+    paths = {"dashboard": "/", "charts": "/charts", "battery": "/battery", "house": "/house",
+             "settings": "/settings"}
     path = paths[endpoint]
     if theme == "standard":
         return path
@@ -141,7 +112,7 @@ def _page_url(endpoint: str, theme: str) -> str:
 
 
 def render_page(endpoint: str, theme: str) -> str:
-    """Render one page in one theme with the navigation, the theme switch and the console spec."""
+    """Render one page in one theme with the navigation and the theme switch."""
     page = next(p for p in PAGES if p.endpoint == endpoint)
     nav = [
         {"label": p.label, "icon": p.icon, "url": _page_url(p.endpoint, theme), "active": p is page}
@@ -157,7 +128,7 @@ def render_page(endpoint: str, theme: str) -> str:
         other_theme_url=_page_url(endpoint, other),
         other_theme_label="LCARS" if other == "lcars" else "Standard",
         vendor_missing=missing_vendor_files(),
-        settings_spec_json=json.dumps(_settings_spec() if endpoint == "dashboard" else []),
+        settings_url=_page_url("settings", theme),
     )
 
 

@@ -110,7 +110,7 @@ function main() {
   feed.onState = renderFeedState;
   document.getElementById('totals-panel').hidden = true;
   feed.start();
-  initConsole(() => feed.device, () => (feed.snapshot ? feed.snapshot.values : {}));
+  initConsole(() => feed.device);
   window.solarmon = { ...(window.solarmon || {}), feed };
 }
 

@@ -170,7 +170,8 @@ def test_every_response_carries_the_security_headers(secured, path):
 def test_without_public_read_everything_needs_a_login(secured, bearer):
     anonymous = secured.app.test_client()
     assert anonymous.get("/api/status").status_code == 401
-    assert anonymous.get("/charts/lcars").headers["Location"] == "/login?next=/charts/lcars"
+    # An LCARS page sends to the LCARS login page (issue 15), never the standard one.
+    assert anonymous.get("/charts/lcars").headers["Location"] == "/login/lcars?next=/charts/lcars"
     assert anonymous.get("/login/lcars").status_code == 200  # the way in stays open, in both themes
     assert anonymous.get("/static/app/css/lcars.css").status_code == 200
     assert anonymous.get("/api/status", headers=bearer(secured.tokens["viewer"])).status_code == 200
