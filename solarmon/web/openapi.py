@@ -96,8 +96,10 @@ _DEVICE_ENERGY = {"type": "object", "required": [*_ENERGY_KINDS, "method"], "add
                                  "method": {"type": "object", "additionalProperties": {
                                      "type": "string", "enum": ["integrated", "counter"]}}}}
 ENERGY = {"type": "object", "additionalProperties": False,
-          "required": ["period", "timezone", "kinds", "periods", "devices", "total"],
-          "properties": {"period": {"type": "string", "enum": ["day", "month"]}, "timezone": TEXT,
+          "required": ["period", "timezone", "kinds", "periods", "devices", "total",
+                       "self_sufficiency_percent"],
+          "properties": {"period": {"type": "string", "enum": ["day", "month", "year"]}, "timezone": TEXT,
+                         "self_sufficiency_percent": {"type": "array", "items": {"type": ["number", "null"]}},
                          "kinds": KEYS, "periods": KEYS,
                          "devices": {"type": "object", "additionalProperties": _DEVICE_ENERGY},
                          "total": {"type": "object", "required": list(_ENERGY_KINDS),
@@ -149,10 +151,13 @@ def build_document() -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "required": ["files_read", "devices"]},
                                        "files read"), **_errors(503)}}},
         "/api/energy": {"get": {
-            "summary": "kWh per day or month (PV, load, battery charge/discharge, grid)",
-            "parameters": [_query("period", {"type": "string", "enum": ["day", "month"]}, "default day"),
-                           _query("count", {"type": "integer", "minimum": 1, "maximum": 120},
-                                  "how many periods back (default 31 days / 12 months)"), DEVICE],
+            "summary": "kWh per day, month or year (PV, load, battery charge/discharge, grid) and "
+                       "self-sufficiency in percent",
+            "parameters": [_query("period", {"type": "string", "enum": ["day", "month", "year"]},
+                                  "default day"),
+                           _query("count", {"type": "integer", "minimum": 1, "maximum": 366},
+                                  "how many periods back (default 31 days / 12 months / 5 years; at most "
+                                  "366 / 120 / 20)"), DEVICE],
             "responses": {"200": _json(ENERGY, "energy per period"), **_errors(400, 404, 503)}}},
         "/api/status": {"get": {
             "summary": "Health of every source and service",

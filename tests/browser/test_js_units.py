@@ -236,3 +236,12 @@ def test_each_sensor_gets_its_own_age_from_the_ages_map(js) -> None:
     }}, "available": True}
     got = {r["name"]: r["ageS"] for r in js("lib/sensors.js", "m.readingsOf(arg)", body)}
     assert got == {"attic/t": 3600, "cellar/t": 5, "new": 5}
+
+
+@pytest.mark.parametrize(("mode", "text"), [
+    ("Line", "Grid"), ("Battery", "Solar + battery"), ("Standby", "Standby (not powering the house)"),
+    ("Fault", "Fault"),
+])
+def test_modes_in_a_householders_words_with_the_protocol_term_as_tooltip(js, mode: str, text: str) -> None:
+    assert js("lib/format.js", "m.modeOf({device_mode: arg})", mode) == text
+    assert js("lib/format.js", "m.modeTerm({device_mode: arg})", mode) == f'Inverter mode "{mode}" (QMOD)'

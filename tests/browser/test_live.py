@@ -47,7 +47,7 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
         page.wait_for_selector('#live-status[data-state="offline"]', timeout=10000)
         banner = page.locator("#offline-banner")
         assert banner.is_visible()
-        assert "Inverter offline" in banner.text_content()
+        assert "Inverter not answering" in banner.text_content()
         assert "daemon" in banner.text_content()  # the API's reason: is the daemon running?
         screenshot(page, "state-offline")
 
