@@ -3,6 +3,7 @@
 
 import { apiJSON } from './lib/api.js';
 import { watchStatus } from './lib/live.js';
+import { labelCells } from './lib/tables.js';
 
 const el = (id) => document.getElementById(id);
 const TOKEN_KEY = 'solarmon.commandToken'; // the console's: one operator token per browser tab
@@ -149,6 +150,7 @@ async function load() {
   renderRecent(body.recent);
   renderRules(body.rules);
   renderChannels(body.channels);
+  labelCells(); // the stacked cards on a phone show each column's name
 }
 
 el('alerts-token-form').addEventListener('submit', (event) => {
