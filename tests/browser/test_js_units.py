@@ -245,3 +245,20 @@ def test_each_sensor_gets_its_own_age_from_the_ages_map(js) -> None:
 def test_modes_in_a_householders_words_with_the_protocol_term_as_tooltip(js, mode: str, text: str) -> None:
     assert js("lib/format.js", "m.modeOf({device_mode: arg})", mode) == text
     assert js("lib/format.js", "m.modeTerm({device_mode: arg})", mode) == f'Inverter mode "{mode}" (QMOD)'
+
+
+def test_alert_rules_read_as_sentences_with_units_from_the_catalog(js) -> None:
+    from solarmon.inverter import catalog
+
+    fields = {key: {"label": info.label, "unit": info.unit} for key, info in catalog.CATALOG.items()}
+    rule = {"name": "battery_low", "metric": "battery_capacity", "source": "inverter",
+            "condition": "below 20", "clear": "at or above 25", "for_s": 60, "clear_for_s": 0}
+    label = fields["battery_capacity"]["label"]
+    assert js("alerts.js", "m.ruleSentence(arg[0], arg[1])", [rule, fields]) == (
+        f"{label} below 20 % for 1 min; clears at or above 25 %")
+    relative = {**rule, "metric": "battery_voltage", "condition": "below battery_under_voltage + 1",
+                "clear": "at or above battery_under_voltage + 1.5", "for_s": 90}
+    text = js("alerts.js", "m.ruleSentence(arg[0], arg[1])", [relative, fields])
+    assert "for 1 min 30 s" in text
+    assert fields["battery_under_voltage"]["label"].lower() + " + 1 V" in text
+    assert js("alerts.js", "m.duration(arg)", 7200) == "2 h"

@@ -88,3 +88,19 @@ export function modeTerm(values) {
   const mode = values.device_mode;
   return mode === undefined || mode === null || mode === '' ? '' : `Inverter mode "${mode}" (QMOD)`;
 }
+
+// The one date format of the pages: local time as the browser writes it, the ISO form on hover.
+export function formatWhen(date) {
+  const d = date instanceof Date ? date : new Date(date);
+  return Number.isNaN(d.getTime()) ? String(date) : d.toLocaleString();
+}
+
+// Every <time datetime="..."> of the page (the server writes UTC) in local time, ISO as tooltip.
+export function showTimes(root = document) {
+  for (const element of root.querySelectorAll('time[datetime]')) {
+    const d = new Date(element.dateTime);
+    if (Number.isNaN(d.getTime())) continue;
+    element.title = d.toISOString();
+    element.textContent = formatWhen(d);
+  }
+}
