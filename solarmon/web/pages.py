@@ -10,6 +10,7 @@ carries a Content-Security-Policy that says so.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,29 @@ def _add_page_rules(blueprint: Blueprint) -> None:
 
 
 _add_page_rules(pages)
+
+
+# The web app manifest: the dashboard can be added to a phone's home screen. Every icon is a file
+# of this app (static/img, rendered by scripts/render_icons.py); nothing comes from another host.
+MANIFEST: dict[str, Any] = {
+    "name": "solarmon", "short_name": "solarmon",
+    "description": "This house's solar inverter: power, battery, energy and alerts",
+    "start_url": "/", "scope": "/", "display": "standalone",
+    "background_color": "#f4f6f9", "theme_color": "#1d2733",
+    "icons": [
+        {"src": "/static/app/img/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+        {"src": "/static/app/img/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        {"src": "/static/app/img/app-icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+    ],
+}
+
+
+@pages.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest (public: a phone reads it before anyone signs in)."""
+    response = Response(json.dumps(MANIFEST), mimetype="application/manifest+json")
+    response.cache_control.max_age = 3600
+    return response
 
 
 @pages.get("/static/vendor/<package>/<path:filename>")

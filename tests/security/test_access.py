@@ -35,6 +35,7 @@ EXPECTED: dict[str, str] = {
     "settings.settings": "operator",  # /api/settings asks the daemon (QMCHGCR)
     "pages.static": "public",
     "pages.vendor": "public",
+    "pages.manifest": "public",
     **{f"auth.{name}{theme}": "public" for name in ("login", "logout") for theme in ("", "_lcars")},
     **{f"auth.{name}{theme}": "admin" for name in ("admin", "audit") for theme in ("", "_lcars")},
     "auth.token_create": "admin",

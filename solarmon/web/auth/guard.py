@@ -42,6 +42,7 @@ ENDPOINT_ACCESS: dict[str, str] = {
     **{f"pages.{name}{suffix}": "operator" for name in _OPERATOR_PAGES for suffix in ("", "_lcars")},
     "pages.static": PUBLIC,  # CSS, JS and fonts: the login page needs them before anyone signs in
     "pages.vendor": PUBLIC,
+    "pages.manifest": PUBLIC,  # the web app manifest: read before anyone signs in
 }
 
 
