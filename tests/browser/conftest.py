@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
+DOC_IMAGES = REPO / "docs" / "img"
 VIEWPORTS = {"phone": {"width": 375, "height": 812}, "desktop": {"width": 1280, "height": 800}}
 SECTION = "inv"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -301,11 +302,16 @@ def settle(page: Any, timeout_ms: int = 15000) -> None:
     )
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ and return its path."""
+def screenshot(page: Any, name: str, *, docs: bool = False) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ and return its path. With `docs`
+    and SOLARMON_DOCS_SCREENSHOTS=1 it also goes to docs/img/ (the pictures of docs/DASHBOARDS.md:
+    refresh them with that variable set, and commit them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("SOLARMON_DOCS_SCREENSHOTS") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOC_IMAGES / path.name)
     return path
 
 

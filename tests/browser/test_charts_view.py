@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import settle, watch
+from tests.browser.conftest import screenshot, settle, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 CHART_LOADED = "() => window.solarmon && window.solarmon.charts && window.solarmon.charts.history"
@@ -49,6 +49,7 @@ def test_the_view_is_in_the_url_with_dates_on_the_axis_earlier_later_and_csv(bro
         labels = ticks(page)
         assert labels
         assert all(DAY_TICK.match(label) for label in labels), labels
+        screenshot(page, "charts-week", docs=True)
 
         # 24 h: hours, with the date at midnight.
         page.locator('label[for="range-24"]').click()
@@ -132,5 +133,6 @@ def test_a_phone_gets_at_most_two_y_axes(browser, solar_stack) -> None:
         assert "not drawn" in page.locator("#chart-status").text_content()
         height = page.evaluate("document.getElementById('history-chart').clientHeight")
         assert height >= 200
+        screenshot(page, "charts-phone", docs=True)
     finally:
         page.close()

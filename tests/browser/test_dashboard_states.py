@@ -41,7 +41,7 @@ def test_energy_today_month_and_year_and_the_soc_in_the_battery_node(browser, so
         soc = page.locator("#soc-value").text_content()
         assert page.locator("#flow-battery-soc").text_content() == f"{soc} %"
         assert page.locator("#power-flow").get_attribute("data-live") == "true"
-        screenshot(page, "dashboard-energy")
+        screenshot(page, "dashboard-energy", docs=True)
         assert seen.problems() == []
     finally:
         page.close()
@@ -89,7 +89,7 @@ def test_a_server_that_is_gone_is_not_an_inverter_that_is_offline(browser, tmp_p
         assert page.evaluate("""() => [...document.querySelectorAll('.sm-flow-path.active')]
             .every((p) => getComputedStyle(p).animationName === 'none')""")
         assert page.locator("#flow-frozen").is_visible()
-        screenshot(page, "state-unreachable")
+        screenshot(page, "state-unreachable", docs=True)
         context.set_offline(False)
         page.wait_for_selector('#live-status[data-state="live"], #live-status[data-state="polling"]',
                                timeout=15000)  # and back when it answers again

@@ -51,7 +51,7 @@ def test_the_rows_are_the_allowed_settings_preset_to_the_inverters_values(browse
         amps = rows["MCHGC"].locator("option").all_text_contents()
         assert len(amps) > 1
         assert all(text.endswith(" A") for text in amps)
-        screenshot(page, f"settings{theme.replace('/', '-')}-desktop")
+        screenshot(page, f"settings{theme.replace('/', '-')}-desktop", docs=True)
         assert seen.problems() == []
     finally:
         context.close()
@@ -89,7 +89,7 @@ def test_a_change_says_from_and_to_and_the_row_shows_the_acked_value(browser, so
         # A later poll of /api/data agrees and does not bring the old value back.
         page.wait_for_timeout(POLL_S * 1000 + 500)
         assert row.get_attribute("data-now") == new_text
-        screenshot(page, "settings-ack")
+        screenshot(page, "settings-ack", docs=True)
         assert seen.problems() == []
     finally:
         page.close()
@@ -122,7 +122,7 @@ def test_an_operator_sees_dangerous_settings_locked(browser, solar_stack, accoun
         assert not rows["MCHGC"].locator("[data-control]").is_disabled()  # not dangerous: an operator may
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORTS["phone"]["width"]
-        screenshot(page, "settings-phone")
+        screenshot(page, "settings-phone", docs=True)
         assert seen.problems() == []
     finally:
         context.close()
