@@ -22,6 +22,13 @@ function cell(row, text, cls = '') {
   return td;
 }
 
+// A time in the pages' one format (local), the ISO form on hover.
+function timeCell(row, ts) {
+  const td = cell(row, when(ts));
+  if (ts) td.title = new Date(ts * 1000).toISOString();
+  return td;
+}
+
 function severityCell(row, severity) {
   const td = cell(row, severity, `sm-sev sm-sev-${severity}`);
   td.dataset.severity = severity;
@@ -74,7 +81,7 @@ function renderActive(active) {
     row.dataset.alertId = a.id;
     severityCell(row, a.severity);
     cell(row, `${a.rule} · ${a.device}`);
-    cell(row, when(a.fired_ts));
+    timeCell(row, a.fired_ts);
     cell(row, a.message);
     const td = cell(row, '', 'text-end');
     if (a.acknowledged) {
@@ -100,8 +107,8 @@ function renderRecent(recent) {
     const row = document.createElement('tr');
     severityCell(row, a.severity);
     cell(row, `${a.rule} · ${a.device}`);
-    cell(row, when(a.fired_ts));
-    cell(row, when(a.cleared_ts));
+    timeCell(row, a.fired_ts);
+    timeCell(row, a.cleared_ts);
     cell(row, a.message);
     body.appendChild(row);
   }

@@ -252,7 +252,8 @@ def test_the_audit_page_shows_the_daemons_settings_when_configured(web_paths):
     assert "SBU first" in page
     assert 'data-result="refused"' in page
     # Issue 15: records read as sentences, times as <time> (local on the page, ISO on hover), no JSON.
-    assert "main was sent POP02 (confirmed); the inverter now reports output source priority SBU first." in page
+    assert ("main was sent POP02 (confirmed); the inverter now reports output source priority "
+            "SBU first.") in page
     assert "{&#34;" not in page
     assert "When (UTC)" not in page
     assert "signed in" in page  # the admin's own login, in words
