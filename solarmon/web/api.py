@@ -89,10 +89,12 @@ def data() -> Response:
         raise ApiError(503, "stale", f"the newest values of {device} are {snap.age_s:.0f} s old "
                        "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts))
     # The body only changes when a new reading arrives (or a value ages out), but /api/data is
-    # asked many times per reading: encode once, splice in the ages of this moment.
+    # asked many times per reading: encode it once; per request only the ages are written, from
+    # the few distinct read times (one per command) the values share.
     key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, tuple(snap.stale),
            hash(tuple(snap.values.items())))
-    cache: dict[str, tuple[Any, bytes]] = ctx.parts.data_body_cache
+    cache: dict[str, tuple[Any, bytes, list[tuple[str, float]], list[tuple[str, float]]]] = \
+        ctx.parts.data_body_cache
     cached = cache.get(source)
     if cached is None or cached[0] != key:
         body = snap.to_json()
@@ -100,12 +102,15 @@ def data() -> Response:
             del body[moving]
         body.update(device=device, devices=devices, timestamp=iso(snap.ts),
                     stale_after_s=ctx.config.data.stale_after_s)
-        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1])
+        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1],
+                  [(json.dumps(k), snap.times[k]) for k in snap.ages],
+                  [(json.dumps(k), snap.times[k]) for k in snap.stale])
         cache[source] = cached
-    tail = json.dumps({"ages": {k: round(v, 3) for k, v in snap.ages.items()},
-                       "stale": {k: round(v, 3) for k, v in snap.stale.items()},
-                       "age_s": round(snap.age_s, 3)}, separators=(",", ":"))
-    return Response(cached[1] + b"," + tail[1:].encode(), mimetype="application/json")
+    now = snap.ts + snap.age_s
+    ages = {ts: f"{max(0.0, now - ts):.3f}" for ts in set(snap.times.values())}
+    tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[2]) + '},"stale":{'
+            + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[3]) + f'}},"age_s":{snap.age_s:.3f}}}')
+    return Response(cached[1] + tail.encode(), mimetype="application/json")
 
 
 @bp.get("/catalog")

@@ -1,5 +1,5 @@
 """Live state of the web app: the latest values per source, per-source health, the ring of recent
-samples and the fan-out of new samples to live-stream subscribers.
+samples and the fan-out of new samples to live-stream subscribers (`fanout.py`).
 
 One `LiveState` object is shared by the reader thread (writer side) and the request threads (reader
 side). Every public method takes the lock briefly and hands out copies, so a view can never see a
@@ -12,7 +12,6 @@ from __future__ import annotations
 import collections
 import itertools
 import math
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from solarmon.inverter import catalog
+from solarmon.web.fanout import SUBSCRIBER_QUEUE_SIZE, Event, Subscription, TooManySubscribersError
 
 Value = float | int | str | bool
 
 RING_SIZE = 1000
-SUBSCRIBER_QUEUE_SIZE = 256
 INVERTER_PREFIX = "inverter:"
 MEASUREMENT, DERIVED, WARNING, FAULT = "measurement", "derived", "warning", "fault"
 
@@ -131,6 +130,7 @@ class SourceSnapshot:
     ages: dict[str, float] = field(default_factory=dict)
     stale: dict[str, float] = field(default_factory=dict)
     stale_after_s: float = DEFAULT_STALE_AFTER_S
+    times: dict[str, float] = field(default_factory=dict)  # key -> read time, live and stale keys
 
     @property
     def fresh(self) -> bool:
@@ -156,73 +156,6 @@ class SourceSnapshot:
             "error": self.health.error if self.fresh or not self.health.ok else
             f"stale: the newest value is {self.age_s:.0f} s old (limit {self.stale_after_s:g} s)",
         }
-
-
-@dataclass(frozen=True)
-class Event:
-    """One event for live-stream subscribers. `kind` is "sample" or "health"; `seq` increases."""
-
-    seq: int
-    kind: str
-    source: str
-    ts: float
-    data: dict[str, Any]
-
-
-class TooManySubscribersError(RuntimeError):
-    """Raised by `LiveState.subscribe` when the configured number of subscribers is reached."""
-
-
-class Subscription:
-    """A live-stream subscriber's bounded queue. Iterate with `get(timeout)`; `close()` when done."""
-
-    def __init__(self, owner: LiveState, maxsize: int) -> None:
-        self._owner = owner
-        self._queue: queue.Queue[Event] = queue.Queue(maxsize=maxsize)
-        self._dropped = 0
-        self._closed = False
-
-    @property
-    def dropped(self) -> int:
-        """How many events this subscriber lost because it read too slowly."""
-        return self._dropped
-
-    @property
-    def closed(self) -> bool:
-        """True after `close()`."""
-        return self._closed
-
-    def offer(self, event: Event) -> None:
-        """Queue `event` without blocking; drop the oldest queued event when full."""
-        while True:
-            try:
-                self._queue.put_nowait(event)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self._dropped += 1
-                except queue.Empty:
-                    continue
-
-    def get(self, timeout: float | None = None) -> Event | None:
-        """Return the next event, or None after `timeout` seconds without one."""
-        try:
-            return self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def close(self) -> None:
-        """Unsubscribe; safe to call twice."""
-        if not self._closed:
-            self._closed = True
-            self._owner._unsubscribe(self)
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass
@@ -448,6 +381,7 @@ class LiveState:
         stale: dict[str, float] = {}
         # Sensors (house, weather, BMS) report at their own pace; only inverter values age out.
         limit = self.stale_after_s if section_of(source) is not None else math.inf
+        times = {key: entry.ts for key, entry in entries.items()}
         for key, entry in entries.items():
             age = max(0.0, now - entry.ts)
             if age > limit and not is_static(entry.kind, entry.command):
@@ -467,6 +401,7 @@ class LiveState:
             ages=ages,
             stale=stale,
             stale_after_s=limit,
+            times=times,
         )
 
 
