@@ -188,13 +188,14 @@ def refresh() -> Response:
 
 @bp.get("/energy")
 def energy() -> Response:
-    """kWh per day or month for PV, load, battery and grid, per device and in total."""
+    """kWh per day, month or year for PV, load, battery and grid, per device and in total, with
+    each period's self-sufficiency."""
     ctx = get_context()
     energy_part = need(ctx, "energy")
     period = request.args.get("period", "day")
-    if period not in ("day", "month"):
-        raise ApiError(400, "bad_parameter", f"period must be day or month, not {period[:20]!r}")
-    count = arg_int("count", None, 1, 366 if period == "day" else 120)
+    if period not in ("day", "month", "year"):
+        raise ApiError(400, "bad_parameter", f"period must be day, month or year, not {period[:20]!r}")
+    count = arg_int("count", None, 1, {"day": 366, "month": 120}.get(period, 20))
     source = pick_device(ctx) if request.args.get("device") else None
     try:
         return jsonify(energy_part.report(period, source=source, count=count))

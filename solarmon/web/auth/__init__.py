@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from solarmon.web.auth import admin, guard, views  # admin: adds its pages to views.bp at import
@@ -127,11 +128,14 @@ def init_app(app: Flask, ctx: WebContext) -> None:
                     "move it with `python web_interface.py token import NAME --from %s`", token_file)
 
 
-def _utc(ts: float | None) -> str:
-    """A Unix time for the admin pages: `2026-11-26 19:40:05 UTC`, or a dash."""
+def _utc(ts: float | None) -> Markup | str:
+    """A Unix time for the admin pages: `<time datetime="2026-11-26T19:40:05Z">2026-11-26 19:40:05
+    UTC</time>` (the page script shows it in local time, the ISO form on hover), or a dash."""
     if not ts:
         return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = datetime.fromtimestamp(ts, UTC)
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
 def _security_headers(response: Response) -> Response:
