@@ -69,7 +69,7 @@ class WebParts:
     registry: CollectorRegistry | None = None
     runtime: Runtime | None = None
     # /api/data's serialized body per source, reused while the snapshot is unchanged (api.py).
-    data_body_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    data_body_cache: dict[str, Any] = field(default_factory=dict)  # api.py: source -> body
 
 
 @dataclass

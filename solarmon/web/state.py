@@ -144,6 +144,8 @@ class SourceSnapshot:
     stale: dict[str, float] = field(default_factory=dict)
     stale_after_s: float = DEFAULT_STALE_AFTER_S
     times: dict[str, float] = field(default_factory=dict)  # key -> read time, live and stale keys
+    version: int = 0  # the source's change count (LiveState.version) this copy was taken at
+    expires: float = math.inf  # when, with no new reading, a live value would age out
 
     @property
     def fresh(self) -> bool:
@@ -217,6 +219,7 @@ class LiveState:
         self._derive = derive
         self._entries: dict[str, dict[str, _Entry]] = {}
         self._source_ts: dict[str, float] = {}
+        self._versions: collections.Counter[str] = collections.Counter()
         self._link_errors: dict[str, dict[str, float]] = {}
         self._health: dict[str, _Health] = {}
         self._ring: collections.deque[SourceUpdate] = collections.deque(maxlen=ring_size)
@@ -273,6 +276,7 @@ class LiveState:
             newest = max((e.ts for e in entries.values()), default=update.ts)
             self._source_ts[update.source] = max(newest, self._source_ts.get(update.source, 0.0)) \
                 if update.scope == MERGE else newest
+            self._versions[update.source] += 1
             if update.link_errors:
                 self._link_errors[update.source] = dict(update.link_errors)
             self._ring.append(update)
@@ -325,6 +329,7 @@ class LiveState:
             health = self._health.setdefault(source, _Health())
             was_ok = health.ok
             health.ok, health.error, health.last_error = False, f"{kind}: {message}", now
+            self._versions[source] += 1
             health.errors_by_kind[kind] += 1
             if was_ok:
                 self._publish("health", source, now, _health_data(health.frozen()))
@@ -335,6 +340,13 @@ class LiveState:
         now = self._clock()
         with self._lock:
             return self._snapshot_locked(source, now)
+
+    def version(self, source: str) -> tuple[int, float]:
+        """How often `source` changed (readings applied, errors recorded) and the state's clock
+        now: a body built from a snapshot of the same version holds until its `expires`."""
+        now = self._clock()
+        with self._lock:
+            return self._versions[source], now
 
     def snapshots(self) -> dict[str, SourceSnapshot]:
         """Return copies of the live state of every source that delivered data."""
@@ -412,11 +424,14 @@ class LiveState:
         # Sensors (house, weather, BMS) report at their own pace; only inverter values age out.
         limit = self.stale_after_s if section_of(source) is not None else math.inf
         times = {key: entry.read_time(now, mono) for key, entry in entries.items()}
+        expires = ts + limit
         for key, entry in entries.items():
             age = max(0.0, now - times[key])
-            if age > limit and not is_static(entry.kind, entry.command):
-                stale[key] = age
-                continue
+            if not is_static(entry.kind, entry.command):
+                if age > limit:
+                    stale[key] = age
+                    continue
+                expires = min(expires, times[key] + limit)
             values[key], units[key], ages[key] = entry.value, entry.unit, age
             if entry.kind:
                 kinds[key] = entry.kind
@@ -432,6 +447,8 @@ class LiveState:
             stale=stale,
             stale_after_s=limit,
             times=times,
+            version=self._versions[source],
+            expires=expires,
         )
 
 
