@@ -83,7 +83,7 @@ class WebParts:
     runtime: Runtime | None = None
     current_lists: CurrentLists | None = None  # charging currents per device (settings.py)
     # /api/data's serialized body per source, reused while the snapshot is unchanged (api.py).
-    data_body_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    data_body_cache: dict[str, Any] = field(default_factory=dict)  # api.py: source -> body
 
 
 @dataclass
