@@ -5,8 +5,8 @@ Everything runs on this machine in one run, so the ratios mean something on a sh
 - solarmon: `web_interface.py` with a generated web.yaml, while a writer replaces the inverter's
   .prom file every second (as the daemon polling at 1 s does).
 Measured with wrk (50 connections, 2 threads):
-1. /api/data req/s and p99 against the reference (targets: >= 2,500 req/s, p99 <= 50 ms);
-2. freshness: file write -> `sample` event at SSE clients, p50/p95 (target p95 <= 1 s);
+1. /api/data req/s and p99 against the reference (targets: >= 0.85x its req/s, p99 <= 1.5x its);
+2. freshness: file write -> `sample` event at SSE clients, p50/p95 (target p95 <= 250 ms);
 3. /api/data throughput with 40 open SSE clients, as a ratio of (1) (target: cost < 15 %);
 4. more dashboards than threads: every stream beyond server.max_streams is refused at once with a
    503, and /api/data still answers;
@@ -47,7 +47,9 @@ HISTORY_SECTION = "bench"  # the section bench/historical_bench.py fills
 CHART_METRICS = ("battery_voltage", "battery_capacity", "pv_input_power", "ac_output_active_power",
                  "battery_charging_current", "battery_discharge_current", "pv_input_voltage",
                  "inverter_heat_sink_temperature")
-TARGET_RPS, TARGET_P99_MS, TARGET_FRESH_S, TARGET_SSE_COST, TARGET_RSS_MB = 2500, 50.0, 1.0, 0.15, 100
+TARGET_RPS, TARGET_P99_MS, TARGET_FRESH_S, TARGET_SSE_COST, TARGET_RSS_MB = 2500, 50.0, 0.25, 0.15, 100
+# issue 14.15: against the reference in the same run (the shared box's load moves both)
+TARGET_RATIO, TARGET_P99_RATIO = 0.85, 1.5
 
 REFERENCE_SERVER = """
 import sys, waitress
@@ -272,9 +274,11 @@ def bench_live(port: int, ref_port: int, writer: PromWriter, args: argparse.Name
     ref_rps, ref_p99, rps, p99 = paired(ref_port, port, args)
     results.append((f"/api/data req/s ({args.connections} conn)",
                     f"{rps:,.0f} (reference {ref_rps:,.0f}, ratio {rps / ref_rps:.2f})",
-                    verdict(rps >= TARGET_RPS, f">= {TARGET_RPS:,}")))
-    results.append(("/api/data p99", f"{p99:.1f} ms (reference {ref_p99:.1f} ms)",
-                    verdict(p99 <= TARGET_P99_MS, f"<= {TARGET_P99_MS:g} ms")))
+                    verdict(rps >= TARGET_RPS and rps >= TARGET_RATIO * ref_rps,
+                            f">= {TARGET_RPS:,} and ratio >= {TARGET_RATIO:g}")))
+    results.append(("/api/data p99", f"{p99:.1f} ms (reference {ref_p99:.1f} ms, "
+                    f"{p99 / ref_p99:.2f}x)",
+                    verdict(p99 <= TARGET_P99_RATIO * ref_p99, f"<= {TARGET_P99_RATIO:g}x the reference")))
 
     log("freshness: file write -> SSE sample event (5 clients, 20 s)")
     latencies = sorted(measure_freshness(port, writer, 5, 20))

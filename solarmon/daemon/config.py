@@ -21,6 +21,7 @@ from typing import Any
 from solarmon.confighelper import ConfigError, ConfigSection
 from solarmon.daemon.protocols import is_query
 from solarmon.daemon.units import parse_parallel
+from solarmon.inverter.policy import family_allows
 
 LOG = logging.getLogger(__name__)
 
@@ -220,17 +221,7 @@ class DeviceConfig:
 
     def setting_allowed(self, command: str) -> bool:
         """True when ``command`` (e.g. POP02, PEa) belongs to a family in allowed_settings."""
-        return any(_family_matches(family, command) for family in self.allowed_settings)
-
-
-def _family_matches(family: str, command: str) -> bool:
-    if family in ("PE", "PD") or (len(family) == 3 and family[:2] in ("PE", "PD")):
-        return command.startswith(family) and len(command) == 3
-    if family == "PF":
-        return command == "PF"
-    if family == "F":
-        return re.fullmatch(r"F\d{2}", command) is not None
-    return command.startswith(family) and command[len(family):][:1].isdigit()
+        return any(family_allows(family, command) for family in self.allowed_settings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,8 +68,10 @@ class Daemon:
         return future.result(timeout=REPLY_TIMEOUT_S)
 
     def status(self) -> dict[str, Any]:
-        """Health of every device (a copy)."""
+        """Health of every device (a copy), with the setting families it allows (the settings page
+        offers only those)."""
         return {name: {"port": w.device.port, "porttype": w.device.porttype, "cycles": w.cycles,
+                       "allowed_settings": list(w.device.allowed_settings),
                        **w.health.snapshot()} for name, w in self.workers.items()}
 
     # -- modes ---------------------------------------------------------------------------------

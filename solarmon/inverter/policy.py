@@ -74,3 +74,15 @@ def classify(command: str) -> CommandClass:
 def is_setter(command: str) -> bool:
     """True for a well-formed setting command (SETTING or DANGEROUS)."""
     return classify(command) in (CommandClass.SETTING, CommandClass.DANGEROUS)
+
+
+def family_allows(family: str, command: str) -> bool:
+    """True when the ``allowed_settings`` entry ``family`` (``POP``, ``PE``, ``PEa``, ``F``, ``PF``)
+    covers the wire command ``command``: the daemon's check, and the settings page's list."""
+    if family in ("PE", "PD") or (len(family) == 3 and family[:2] in ("PE", "PD")):
+        return command.startswith(family) and len(command) == 3
+    if family == "PF":
+        return command == "PF"
+    if family == "F":
+        return re.fullmatch(r"F\d{2}", command) is not None
+    return command.startswith(family) and command[len(family):][:1].isdigit()

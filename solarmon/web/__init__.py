@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from solarmon.web import alerts, api, auth, forecast, house, metrics, openapi, pages, stream
+from solarmon.web import alerts, api, auth, forecast, house, metrics, openapi, pages, settings, stream
 from solarmon.web.config import WebConfig, config_from_mapping
 from solarmon.web.control import ControlClient
 from solarmon.web.energy import Energy
@@ -37,6 +37,7 @@ PARTS: tuple[tuple[str, Callable[[Flask, WebContext], None]], ...] = (
     ("openapi", openapi.init_app),
     ("house", house.init_app),  # MQTT house sensors, weather and a BMS (with an `mqtt:` section)
     ("pages", pages.init_app),  # dashboard pages of both themes
+    ("settings", settings.init_app),  # /api/settings: what the daemon allows, for the settings page
     ("auth", auth.init_app),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
     ("alerts", alerts.init_app),  # alert rules, /api/alerts, the alerts page and banner
     ("forecast", forecast.init_app),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
+import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,44 +77,82 @@ def api_error_response(exc: ApiError) -> Response:
 
 
 # -- endpoints ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _DataBody:
+    """/api/data's body for one version of a source, encoded once: the JSON up to the ages, the
+    keys (JSON-quoted) with their read times for the ages written per request, and its ETag."""
+
+    version: int
+    devices: tuple[str, ...]
+    built_at: float
+    expires: float
+    ts: float
+    etag: str
+    head: bytes
+    live: list[tuple[str, float]]
+    stale: list[tuple[str, float]]
+
+
+_BOOT = secrets.token_hex(4)  # in every ETag: a restarted app never matches an old one
+_BUILDS = itertools.count(1)
+
+
 @bp.get("/data")
 def data() -> Response:
     """The live values of one inverter (catalog keys) with units, kinds, each value's age, the
-    values too old to be live (`stale`), the faults and warnings set now; 503 when nothing is fresh."""
+    values too old to be live (`stale`), the faults and warnings set now; 503 when nothing is fresh.
+
+    The body only changes when a reading arrives, an error is recorded or a value ages out, but
+    /api/data is asked many times per reading: it is encoded once per change (with a weak ETag
+    naming that change; If-None-Match -> 304) and per request only the ages are written."""
     ctx = get_context()
     state = need(ctx, "state")
-    devices = state.devices()
-    source = pick_device(ctx, devices)
-    snap = state.snapshot(source)
+    devices = tuple(state.devices())
+    source = pick_device(ctx, list(devices))
+    version, now = state.version(source)
+    cache: dict[str, _DataBody] = ctx.parts.data_body_cache
+    body = cache.get(source)
+    if body is None or body.version != version or body.devices != devices \
+            or not body.built_at <= now < body.expires:
+        body = _build_data_body(ctx, source, devices)
+        now = body.built_at
+        cache[source] = body
+    if request.if_none_match.contains_weak(body.etag[3:-1]):
+        response = Response(status=304)
+    else:
+        ages: dict[float, str] = {}
+        for _, ts in (*body.live, *body.stale):
+            if ts not in ages:
+                ages[ts] = f"{max(0.0, now - ts):.3f}"
+        tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in body.live) + '},"stale":{'
+                + ",".join(f"{k}:{ages[ts]}" for k, ts in body.stale)
+                + f'}},"age_s":{max(0.0, now - body.ts):.3f}}}')
+        response = Response(body.head + tail.encode(), mimetype="application/json")
+    response.headers["ETag"] = body.etag
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...]) -> _DataBody:
+    """Encode /api/data's body for the source's current snapshot (503 when it is not fresh)."""
+    snap = need(ctx, "state").snapshot(source)
     if snap is None:
         raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)")
     device = source.split(":", 1)[1]
     if not snap.fresh:
         raise ApiError(503, "stale", f"the newest values of {device} are {snap.age_s:.0f} s old "
                        "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts))
-    # The body only changes when a new reading arrives (or a value ages out), but /api/data is
-    # asked many times per reading: encode it once; per request only the ages are written, from
-    # the few distinct read times (one per command) the values share.
-    key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, tuple(snap.stale),
-           hash(tuple(snap.values.items())))
-    cache: dict[str, tuple[Any, bytes, list[tuple[str, float]], list[tuple[str, float]]]] = \
-        ctx.parts.data_body_cache
-    cached = cache.get(source)
-    if cached is None or cached[0] != key:
-        body = snap.to_json()
-        for moving in ("age_s", "ages", "stale"):
-            del body[moving]
-        body.update(device=device, devices=devices, timestamp=iso(snap.ts),
-                    stale_after_s=ctx.config.data.stale_after_s)
-        cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1],
-                  [(json.dumps(k), snap.times[k]) for k in snap.ages],
-                  [(json.dumps(k), snap.times[k]) for k in snap.stale])
-        cache[source] = cached
-    now = snap.ts + snap.age_s
-    ages = {ts: f"{max(0.0, now - ts):.3f}" for ts in set(snap.times.values())}
-    tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[2]) + '},"stale":{'
-            + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[3]) + f'}},"age_s":{snap.age_s:.3f}}}')
-    return Response(cached[1] + tail.encode(), mimetype="application/json")
+    body = snap.to_json()
+    for moving in ("age_s", "ages", "stale"):
+        del body[moving]
+    body.update(device=device, devices=list(devices), timestamp=iso(snap.ts),
+                stale_after_s=ctx.config.data.stale_after_s)
+    return _DataBody(
+        version=snap.version, devices=devices, built_at=snap.ts + snap.age_s, expires=snap.expires,
+        ts=snap.ts, etag=f'W/"{_BOOT}-{next(_BUILDS)}"',
+        head=json.dumps(body, separators=(",", ":")).encode()[:-1],
+        live=[(json.dumps(k), snap.times[k]) for k in snap.ages],
+        stale=[(json.dumps(k), snap.times[k]) for k in snap.stale])
 
 
 @bp.get("/catalog")
@@ -188,13 +229,14 @@ def refresh() -> Response:
 
 @bp.get("/energy")
 def energy() -> Response:
-    """kWh per day or month for PV, load, battery and grid, per device and in total."""
+    """kWh per day, month or year for PV, load, battery and grid, per device and in total, with
+    each period's self-sufficiency."""
     ctx = get_context()
     energy_part = need(ctx, "energy")
     period = request.args.get("period", "day")
-    if period not in ("day", "month"):
-        raise ApiError(400, "bad_parameter", f"period must be day or month, not {period[:20]!r}")
-    count = arg_int("count", None, 1, 366 if period == "day" else 120)
+    if period not in ("day", "month", "year"):
+        raise ApiError(400, "bad_parameter", f"period must be day, month or year, not {period[:20]!r}")
+    count = arg_int("count", None, 1, {"day": 366, "month": 120}.get(period, 20))
     source = pick_device(ctx) if request.args.get("device") else None
     try:
         return jsonify(energy_part.report(period, source=source, count=count))

@@ -67,7 +67,8 @@ class DataConfig:
     prom_dir: str = field(default="prometheus", metadata=_meta(
         "directory of the daemon's .prom files (relative: to web.yaml's folder)"))
     poll_interval_s: float = field(default=0.5, metadata=_meta(
-        "how often the reader looks for changed files", min=0.05, max=60))
+        "how often the reader scans for changed files (on Linux inotify wakes it at once; "
+        "the scan is the fallback)", min=0.05, max=60))
     stale_after_s: float = field(default=180.0, metadata=_meta(
         "a device whose newest values are older than this is stale (/api/data answers 503)",
         min=1, max=86400))

@@ -35,6 +35,7 @@ MAX_GAP_S = 300.0
 COUNTER_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "day": {"pv": ("pv_energy_day",), "load": ("load_energy_day",)},
     "month": {"pv": ("pv_energy_month",), "load": ("load_energy_month",)},
+    "year": {"pv": ("pv_energy_year",), "load": ("load_energy_year",)},
 }
 # Metrics the backfill reads from raw history to rebuild energy after an upgrade: the derived
 # values where the history has them, else the measurements derive() needs.
@@ -195,10 +196,13 @@ def period_bounds(
     elif period == "month":
         month_index = today.year * 12 + today.month - 1
         firsts = [dt.date(m // 12, m % 12 + 1, 1) for m in range(month_index - count + 1, month_index + 2)]
+    elif period == "year":
+        firsts = [dt.date(y, 1, 1) for y in range(today.year - count + 1, today.year + 2)]
     else:
-        raise ValueError(f"period must be 'day' or 'month', not {period!r}")
+        raise ValueError(f"period must be 'day', 'month' or 'year', not {period!r}")
     starts = [int(dt.datetime.combine(d, dt.time(), tz).timestamp()) for d in firsts]
-    labels = [d.isoformat() if period == "day" else d.strftime("%Y-%m") for d in firsts[:-1]]
+    label_format = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[period]
+    labels = [d.strftime(label_format) for d in firsts[:-1]]
     return labels, list(itertools.pairwise(starts))
 
 
@@ -214,8 +218,9 @@ class Energy:
         self, period: str = "day", *, source: str | None = None, count: int | None = None,
         now: float | None = None,
     ) -> dict[str, Any]:
-        """Return kWh per kind for the last `count` periods (31 days / 12 months by default)."""
-        count = count or (31 if period == "day" else 12)
+        """Return kWh per kind for the last `count` periods (31 days / 12 months / 5 years by default),
+        and the self-sufficiency of each period in percent."""
+        count = count or {"day": 31, "month": 12}.get(period, 5)
         now = dt.datetime.now().timestamp() if now is None else now
         labels, bounds = period_bounds(period, count, now, self._tz)
         devices: dict[str, dict[str, Any]] = {}
@@ -242,7 +247,17 @@ class Energy:
         return {
             "period": period, "timezone": self.timezone, "kinds": list(KINDS), "periods": labels,
             "devices": devices, "total": total,
+            "self_sufficiency_percent": [self_sufficiency(load, grid)
+                                         for load, grid in zip(total["load"], total["grid"], strict=True)],
         }
+
+
+def self_sufficiency(load_kwh: float | None, grid_kwh: float | None) -> float | None:
+    """The share of the load not bought from the grid, in percent (None without load or grid data):
+    the one rule the dashboard shows, served rather than computed in the browser."""
+    if load_kwh is None or grid_kwh is None or load_kwh <= 0:
+        return None
+    return round(max(0.0, min(100.0, 100.0 * (1.0 - grid_kwh / load_kwh))), 1)
 
 
 def _empty(n: int) -> dict[str, Any]:

@@ -12,11 +12,13 @@ the history's newest are submitted, and a raw row is keyed by its second anyway)
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from solarmon.promjournal import SUFFIX, read_journal
 from solarmon.web.promparse import PromFileError, parse_prom_text
+from solarmon.web.state import FUTURE_TOLERANCE_S
 
 LOG = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S = 60.0
@@ -80,6 +82,9 @@ class JournalReplay:
                 continue
             for update in updates:
                 if update.ts < newest_held(update.source):
+                    continue
+                if update.ts > time.time() + FUTURE_TOLERANCE_S:  # stamped by a clock ahead
+                    self.skipped += 1  # (state.py): a row in the future is never stored
                     continue
                 self.history.submit(update)
                 latest[update.source] = update.ts + 1e-9  # the same reading journaled twice: once

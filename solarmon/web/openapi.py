@@ -97,8 +97,10 @@ _DEVICE_ENERGY = {"type": "object", "required": [*_ENERGY_KINDS, "method"], "add
                                  "method": {"type": "object", "additionalProperties": {
                                      "type": "string", "enum": ["integrated", "counter"]}}}}
 ENERGY = {"type": "object", "additionalProperties": False,
-          "required": ["period", "timezone", "kinds", "periods", "devices", "total"],
-          "properties": {"period": {"type": "string", "enum": ["day", "month"]}, "timezone": TEXT,
+          "required": ["period", "timezone", "kinds", "periods", "devices", "total",
+                       "self_sufficiency_percent"],
+          "properties": {"period": {"type": "string", "enum": ["day", "month", "year"]}, "timezone": TEXT,
+                         "self_sufficiency_percent": {"type": "array", "items": {"type": ["number", "null"]}},
                          "kinds": KEYS, "periods": KEYS,
                          "devices": {"type": "object", "additionalProperties": _DEVICE_ENERGY},
                          "total": {"type": "object", "required": list(_ENERGY_KINDS),
@@ -150,10 +152,13 @@ def build_document() -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "required": ["files_read", "devices"]},
                                        "files read"), **_errors(503)}}},
         "/api/energy": {"get": {
-            "summary": "kWh per day or month (PV, load, battery charge/discharge, grid)",
-            "parameters": [_query("period", {"type": "string", "enum": ["day", "month"]}, "default day"),
-                           _query("count", {"type": "integer", "minimum": 1, "maximum": 120},
-                                  "how many periods back (default 31 days / 12 months)"), DEVICE],
+            "summary": "kWh per day, month or year (PV, load, battery charge/discharge, grid) and "
+                       "self-sufficiency in percent",
+            "parameters": [_query("period", {"type": "string", "enum": ["day", "month", "year"]},
+                                  "default day"),
+                           _query("count", {"type": "integer", "minimum": 1, "maximum": 366},
+                                  "how many periods back (default 31 days / 12 months / 5 years; at most "
+                                  "366 / 120 / 20)"), DEVICE],
             "responses": {"200": _json(ENERGY, "energy per period"), **_errors(400, 404, 503)}}},
         "/api/status": {"get": {
             "summary": "Health of every source and service",
@@ -176,6 +181,19 @@ def build_document() -> dict[str, Any]:
                                "device": {"type": "string", "pattern": NAME_PATTERN}}}}}},
             "responses": {"200": _json({"type": "object", "required": ["ok"]}, "the daemon's reply"),
                           **_errors(400, 401, 403, 409, 413, 422, 502, 503, 504)}}},
+        "/api/settings": {"get": {
+            "summary": "The settings the daemon allows on one inverter (operator): ranges or choices, "
+                       "each choice with the value /api/data shows while it is set",
+            "security": [{"bearer": []}, {"session": []}],
+            "parameters": [DEVICE],
+            "responses": {"200": _json({"type": "object",
+                                        "required": ["device", "devices", "allowed_settings", "settings"],
+                                        "properties": {"device": TEXT,
+                                                       "devices": {"type": "array", "items": TEXT},
+                                                       "allowed_settings": {"type": "array", "items": TEXT},
+                                                       "settings": {"type": "array", "items": JSON_OBJECT}}},
+                                       "the allowed settings"),
+                          **_errors(403, 404, 502, 503, 504)}}},
         "/api/stream": {"get": {
             "summary": "Server-Sent Events: snapshot, then sample and health events; keep-alives",
             "responses": {"200": {"description": "an event stream",

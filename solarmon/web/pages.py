@@ -22,10 +22,6 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, render_template, send_from_directory
 from flask.sansio.blueprints import BlueprintSetupState
 
-from solarmon.inverter.setters import describe_settings
-from solarmon.web.runtime import get_context
-from solarmon.web.state import inverter_source
-
 LOG = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +85,7 @@ PAGES: tuple[Page, ...] = (
     Page("charts", "Charts", "fa-chart-line", "pages/charts.html"),
     Page("battery", "Battery", "fa-car-battery", "pages/battery.html"),
     Page("house", "House", "fa-house", "pages/house.html"),
+    Page("settings", "Settings", "fa-sliders", "pages/settings.html"),
 )
 THEMES: tuple[str, ...] = ("standard", "lcars")
 
@@ -119,35 +116,10 @@ def _check_vendor(state: BlueprintSetupState) -> None:
         LOG.warning("front-end packages missing (run `npm ci` in %s): %s", REPO_ROOT, ", ".join(missing))
 
 
-def _live_ratings() -> dict[str, Any] | None:
-    """The first inverter's latest values (QPIRI's rated_* keys among them), or None without data.
-
-    describe_settings() reads the battery voltage class and the unit type from them, so the
-    console offers the voltage ranges this unit accepts.
-    """
-    try:
-        state = get_context().parts.state
-    except (LookupError, RuntimeError):  # an app built without create_app(): no live state
-        return None
-    if state is None:
-        return None
-    devices = state.devices()
-    snap = state.snapshot(inverter_source(devices[0])) if devices else None
-    return None if snap is None else dict(snap.values)
-
-
-def _settings_spec() -> list[dict[str, Any]]:
-    """Choices and ranges of the settings the console offers, from the codec."""
-    try:
-        return list(describe_settings(_live_ratings()))
-    except Exception:  # a codec bug must not take the dashboard down: the console then offers queries
-        LOG.exception("describe_settings failed; the console offers free-form queries only")
-        return []
-
-
 def _page_url(endpoint: str, theme: str) -> str:
     """The URL of a page in a theme: the standard page's path, with /lcars appended for LCARS."""
-    paths = {"dashboard": "/", "charts": "/charts", "battery": "/battery", "house": "/house"}
+    paths = {"dashboard": "/", "charts": "/charts", "battery": "/battery", "house": "/house",
+             "settings": "/settings"}
     path = paths[endpoint]
     if theme == "standard":
         return path
@@ -155,7 +127,7 @@ def _page_url(endpoint: str, theme: str) -> str:
 
 
 def render_page(endpoint: str, theme: str) -> str:
-    """Render one page in one theme with the navigation, the theme switch and the console spec."""
+    """Render one page in one theme with the navigation and the theme switch."""
     page = next(p for p in PAGES if p.endpoint == endpoint)
     nav = [
         {"label": p.label, "icon": p.icon, "url": _page_url(p.endpoint, theme), "active": p is page}
@@ -171,7 +143,7 @@ def render_page(endpoint: str, theme: str) -> str:
         other_theme_url=_page_url(endpoint, other),
         other_theme_label="LCARS" if other == "lcars" else "Standard",
         vendor_missing=missing_vendor_files(),
-        settings_spec_json=json.dumps(_settings_spec() if endpoint == "dashboard" else []),
+        settings_url=_page_url("settings", theme),
     )
 
 
@@ -204,6 +176,29 @@ def _add_page_rules(blueprint: Blueprint) -> None:
 
 
 _add_page_rules(pages)
+
+
+# The web app manifest: the dashboard can be added to a phone's home screen. Every icon is a file
+# of this app (static/img, rendered by scripts/render_icons.py); nothing comes from another host.
+MANIFEST: dict[str, Any] = {
+    "name": "solarmon", "short_name": "solarmon",
+    "description": "This house's solar inverter: power, battery, energy and alerts",
+    "start_url": "/", "scope": "/", "display": "standalone",
+    "background_color": "#f4f6f9", "theme_color": "#1d2733",
+    "icons": [
+        {"src": "/static/app/img/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+        {"src": "/static/app/img/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        {"src": "/static/app/img/app-icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+    ],
+}
+
+
+@pages.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest (public: a phone reads it before anyone signs in)."""
+    response = Response(json.dumps(MANIFEST), mimetype="application/manifest+json")
+    response.cache_control.max_age = 3600
+    return response
 
 
 @pages.get("/static/vendor/<package>/<path:filename>")

@@ -2,6 +2,9 @@
 (`solarmon.web.promparse`) and hands each reading to the live state and, with the derived values
 the live state added, to the history.
 
+The reader is told of a change by inotify (`dirwatch.py`) and reads the file at once; it also scans
+every `poll_interval_s` (the only way where inotify is unavailable, and a safety net where it is).
+
 Devices are keyed by the `inverter` label; file kinds and naming rules are in promparse and in
 docs/INTERFACES.md, "Web data path".
 """
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from solarmon.web.dirwatch import DirWatch
 from solarmon.web.promparse import PromFileError, parse_prom_text, source_for_filename
 from solarmon.web.state import LiveState, SourceUpdate
 
@@ -35,7 +39,7 @@ class _FileKey:
 class PromReader:
     """Watches a folder of .prom files and delivers each changed file's readings.
 
-    Built cold: `start()` starts the polling thread, `stop()` ends it. `scan()` can also be called
+    Built cold: `start()` starts the watching thread, `stop()` ends it. `scan()` can also be called
     from any thread (e.g. /api/refresh); scans are serialised by a lock.
     """
 
@@ -47,6 +51,7 @@ class PromReader:
         sinks: Iterable[Callable[[SourceUpdate], None]] = (),
         poll_interval_s: float = POLL_INTERVAL_S,
         max_file_bytes: int = MAX_FILE_BYTES,
+        use_inotify: bool = True,
     ) -> None:
         self.directory = Path(directory)
         self._live = live
@@ -60,6 +65,9 @@ class PromReader:
         self._thread: threading.Thread | None = None
         self._reads = 0
         self._ignored: set[str] = set()
+        self._use_inotify = use_inotify
+        self._watch: DirWatch | None = None
+        self.wakeups = 0  # scans started by an inotify event (not by the poll timer)
 
     def ignore_files(self, *names: str) -> None:
         """Never read these file names (house.prom / weather.prom when MQTT feeds the state directly)."""
@@ -75,8 +83,11 @@ class PromReader:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the polling thread and wait for it."""
+        """Stop the watching thread and wait for it."""
         self._stop.set()
+        watch = self._watch
+        if watch is not None:
+            watch.wake()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -127,14 +138,39 @@ class PromReader:
         """Re-read every file now, changed or not (GET /api/refresh); return how many."""
         return self.scan(force=True)
 
+    @property
+    def watching(self) -> bool:
+        """True while inotify tells the reader of changes (False: it only polls)."""
+        return self._watch is not None
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.scan()
-            except Exception:  # the reader must outlive any surprise; it is counted and logged
-                log.exception("prom reader scan failed")
-                self._errors["internal"] += 1
+        try:
+            while not self._stop.is_set():
+                if self._watch is None and self._use_inotify:
+                    # opened before the scan, so a write during the scan is not missed
+                    self._watch = DirWatch.open(self.directory)
+                try:
+                    self.scan()
+                except Exception:  # the reader must outlive any surprise; it is counted and logged
+                    log.exception("prom reader scan failed")
+                    self._errors["internal"] += 1
+                self._wait()
+        finally:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+
+    def _wait(self) -> None:
+        """Until a .prom file changes (inotify) or the poll interval passes."""
+        watch = self._watch
+        if watch is None:
             self._stop.wait(self._poll_interval_s)
+            return
+        if watch.wait(self._poll_interval_s):
+            self.wakeups += 1
+        if watch.broken:  # the folder was removed or replaced: watch the new one next time
+            watch.close()
+            self._watch = None
 
     def _read_file(self, path: Path, size: int, mtime: float) -> None:
         self._reads += 1

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # types only: these modules import this one (get_context), ne
     from solarmon.web.energy import Energy
     from solarmon.web.history import History
     from solarmon.web.promreader import PromReader
+    from solarmon.web.settings import CurrentLists
     from solarmon.web.state import LiveState
     from solarmon.web.stream import StreamLimiter
 
@@ -82,8 +83,9 @@ class WebParts:
     streams: StreamLimiter | None = None
     registry: CollectorRegistry | None = None
     runtime: Runtime | None = None
+    current_lists: CurrentLists | None = None  # charging currents per device (settings.py)
     # /api/data's serialized body per source, reused while the snapshot is unchanged (api.py).
-    data_body_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    data_body_cache: dict[str, Any] = field(default_factory=dict)  # api.py: source -> body
 
 
 @dataclass

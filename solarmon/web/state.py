@@ -53,6 +53,11 @@ def is_static(kind: str, command: str) -> bool:
     """True for a value that describes configuration (not aged out by `stale_after_s`)."""
     return kind in STATIC_KINDS or (kind == "enum" and command not in LIVE_COMMANDS)
 DEFAULT_STALE_AFTER_S = 180.0
+# A read time further than this ahead of the web app's clock is impossible (a Pi without RTC
+# stamps its files in the future until NTP steps the clock back): it is clamped to the arrival
+# time and counted as a "future_timestamp" error of its source.
+FUTURE_TOLERANCE_S = 5.0
+FUTURE_TIMESTAMP = "future_timestamp"
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,14 @@ class _Entry:
     kind: str
     command: str
     ts: float
+    arrived: float = 0.0  # monotonic time of arrival: the order that survives a clock step
+
+    def read_time(self, now: float, mono: float) -> float:
+        """The read time on today's wall clock: the stamp, unless the clock has since stepped back
+        behind it (then the arrival, re-expressed on the current clock)."""
+        if self.ts > now + FUTURE_TOLERANCE_S:
+            return now - max(0.0, mono - self.arrived)
+        return self.ts
 
 
 @dataclass(frozen=True)
@@ -131,6 +144,8 @@ class SourceSnapshot:
     stale: dict[str, float] = field(default_factory=dict)
     stale_after_s: float = DEFAULT_STALE_AFTER_S
     times: dict[str, float] = field(default_factory=dict)  # key -> read time, live and stale keys
+    version: int = 0  # the source's change count (LiveState.version) this copy was taken at
+    expires: float = math.inf  # when, with no new reading, a live value would age out
 
     @property
     def fresh(self) -> bool:
@@ -193,15 +208,18 @@ class LiveState:
         ring_size: int = RING_SIZE,
         max_subscribers: int = 100,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         derive: Callable[[Mapping[str, Value]], Mapping[str, float]] | None = catalog.derive,
     ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
+        self._monotonic = monotonic
         self.stale_after_s = stale_after_s
         self._derive = derive
         self._entries: dict[str, dict[str, _Entry]] = {}
         self._source_ts: dict[str, float] = {}
+        self._versions: collections.Counter[str] = collections.Counter()
         self._link_errors: dict[str, dict[str, float]] = {}
         self._health: dict[str, _Health] = {}
         self._ring: collections.deque[SourceUpdate] = collections.deque(maxlen=ring_size)
@@ -214,11 +232,21 @@ class LiveState:
         """Store a new reading (per its `scope`), recompute the derived values, record health,
         append it to the ring and send subscribers the source's new live picture.
 
-        Returns the update with the derived values it brought about added (what the history and
-        the energy integrator store: derived once, here)."""
-        now = self._clock()
+        Read times more than FUTURE_TOLERANCE_S ahead of the clock are clamped to the arrival time
+        (and counted); values held from before a backward clock step are re-stamped with their
+        arrival time, so "newest" follows the order of arrival and the view recovers at once.
+
+        Returns the update with the derived values it brought about added and its times clamped
+        (what the history and the energy integrator store: derived once, here)."""
+        now, mono = self._clock(), self._monotonic()
+        update, clamped = _clamp_future(update, now)
         with self._lock:
             entries = self._entries.setdefault(update.source, {})
+            for key, entry in list(entries.items()):
+                if entry.ts > now + FUTURE_TOLERANCE_S:  # the clock stepped back since it came
+                    entries[key] = replace(entry, ts=entry.read_time(now, mono))
+            if self._source_ts.get(update.source, 0.0) > now + FUTURE_TOLERANCE_S:
+                self._source_ts[update.source] = max((e.ts for e in entries.values()), default=0.0)
             if update.scope == SOURCE:
                 entries.clear()
             elif update.scope == COMMANDS:
@@ -236,7 +264,7 @@ class LiveState:
                 if update.scope == MERGE and old is not None and ts < old.ts:
                     continue  # an older reading never overwrites a newer value
                 entries[key] = _Entry(value, update.units.get(key, ""), update.kinds.get(key, ""),
-                                      update.commands.get(key, ""), ts)
+                                      update.commands.get(key, ""), ts, mono)
             derived = self._rederive(update.source, entries)
             if derived:
                 update = replace(
@@ -248,10 +276,13 @@ class LiveState:
             newest = max((e.ts for e in entries.values()), default=update.ts)
             self._source_ts[update.source] = max(newest, self._source_ts.get(update.source, 0.0)) \
                 if update.scope == MERGE else newest
+            self._versions[update.source] += 1
             if update.link_errors:
                 self._link_errors[update.source] = dict(update.link_errors)
             self._ring.append(update)
             health = self._health.setdefault(update.source, _Health())
+            if clamped:
+                health.errors_by_kind[FUTURE_TIMESTAMP] += 1
             was_ok = health.ok
             if update.ok:
                 health.ok, health.error, health.last_ok = True, None, update.ts
@@ -298,6 +329,7 @@ class LiveState:
             health = self._health.setdefault(source, _Health())
             was_ok = health.ok
             health.ok, health.error, health.last_error = False, f"{kind}: {message}", now
+            self._versions[source] += 1
             health.errors_by_kind[kind] += 1
             if was_ok:
                 self._publish("health", source, now, _health_data(health.frozen()))
@@ -308,6 +340,13 @@ class LiveState:
         now = self._clock()
         with self._lock:
             return self._snapshot_locked(source, now)
+
+    def version(self, source: str) -> tuple[int, float]:
+        """How often `source` changed (readings applied, errors recorded) and the state's clock
+        now: a body built from a snapshot of the same version holds until its `expires`."""
+        now = self._clock()
+        with self._lock:
+            return self._versions[source], now
 
     def snapshots(self) -> dict[str, SourceSnapshot]:
         """Return copies of the live state of every source that delivered data."""
@@ -379,7 +418,10 @@ class LiveState:
         entries = self._entries.get(source)
         if entries is None:
             return None
+        mono = self._monotonic()
         ts = self._source_ts.get(source, 0.0)
+        if ts > now + FUTURE_TOLERANCE_S:  # the clock stepped back: the newest value's arrival
+            ts = max((e.read_time(now, mono) for e in entries.values()), default=now)
         values: dict[str, Value] = {}
         units: dict[str, str] = {}
         kinds: dict[str, str] = {}
@@ -387,12 +429,15 @@ class LiveState:
         stale: dict[str, float] = {}
         # Sensors (house, weather, BMS) report at their own pace; only inverter values age out.
         limit = self.stale_after_s if section_of(source) is not None else math.inf
-        times = {key: entry.ts for key, entry in entries.items()}
+        times = {key: entry.read_time(now, mono) for key, entry in entries.items()}
+        expires = ts + limit
         for key, entry in entries.items():
-            age = max(0.0, now - entry.ts)
-            if age > limit and not is_static(entry.kind, entry.command):
-                stale[key] = age
-                continue
+            age = max(0.0, now - times[key])
+            if not is_static(entry.kind, entry.command):
+                if age > limit:
+                    stale[key] = age
+                    continue
+                expires = min(expires, times[key] + limit)
             values[key], units[key], ages[key] = entry.value, entry.unit, age
             if entry.kind:
                 kinds[key] = entry.kind
@@ -408,7 +453,19 @@ class LiveState:
             stale=stale,
             stale_after_s=limit,
             times=times,
+            version=self._versions[source],
+            expires=expires,
         )
+
+
+def _clamp_future(update: SourceUpdate, now: float) -> tuple[SourceUpdate, bool]:
+    """Clamp the read times of `update` that lie beyond FUTURE_TOLERANCE_S ahead of `now` to
+    `now` (the arrival); return the update and whether any time was clamped."""
+    limit = now + FUTURE_TOLERANCE_S
+    if update.ts <= limit and all(t <= limit for t in update.times.values()):
+        return update, False
+    times = {cmd: min(t, now) if t > limit else t for cmd, t in update.times.items()}
+    return replace(update, ts=now if update.ts > limit else update.ts, times=times), True
 
 
 def _health_data(health: SourceHealth) -> dict[str, Any]:

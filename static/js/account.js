@@ -1,5 +1,12 @@
 // The login, admin and audit pages: plain HTML forms that work without this script. It only asks
-// before a destructive button (remove an account, revoke a token) sends its form.
+// before a destructive button (remove an account, revoke a token) sends its form, and labels the
+// tables' cells for their stacked layout on a phone.
+
+import { showTimes } from './lib/format.js';
+import { labelCells } from './lib/tables.js';
+
+labelCells();
+showTimes();
 
 for (const button of document.querySelectorAll('button[data-confirm]')) {
   button.addEventListener('click', (event) => {

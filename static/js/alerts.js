@@ -2,14 +2,16 @@
 // channels, all from GET /api/alerts; refreshed every 15 s.
 
 import { apiJSON } from './lib/api.js';
+import { formatWhen } from './lib/format.js';
 import { watchStatus } from './lib/live.js';
+import { labelCells } from './lib/tables.js';
 
 const el = (id) => document.getElementById(id);
 const TOKEN_KEY = 'solarmon.commandToken'; // the console's: one operator token per browser tab
 const REFRESH_MS = 15000;
 
 function when(ts) {
-  return ts ? new Date(ts * 1000).toLocaleString() : '–';
+  return ts ? formatWhen(new Date(ts * 1000)) : '–';
 }
 
 function cell(row, text, cls = '') {
@@ -17,6 +19,13 @@ function cell(row, text, cls = '') {
   td.textContent = text;
   if (cls) td.className = cls;
   row.appendChild(td);
+  return td;
+}
+
+// A time in the pages' one format (local), the ISO form on hover.
+function timeCell(row, ts) {
+  const td = cell(row, when(ts));
+  if (ts) td.title = new Date(ts * 1000).toISOString();
   return td;
 }
 
@@ -72,7 +81,7 @@ function renderActive(active) {
     row.dataset.alertId = a.id;
     severityCell(row, a.severity);
     cell(row, `${a.rule} · ${a.device}`);
-    cell(row, when(a.fired_ts));
+    timeCell(row, a.fired_ts);
     cell(row, a.message);
     const td = cell(row, '', 'text-end');
     if (a.acknowledged) {
@@ -98,11 +107,42 @@ function renderRecent(recent) {
     const row = document.createElement('tr');
     severityCell(row, a.severity);
     cell(row, `${a.rule} · ${a.device}`);
-    cell(row, when(a.fired_ts));
-    cell(row, when(a.cleared_ts));
+    timeCell(row, a.fired_ts);
+    timeCell(row, a.cleared_ts);
     cell(row, a.message);
     body.appendChild(row);
   }
+}
+
+// The catalog's labels and units (/api/catalog), loaded once: rules read in words with units.
+let FIELDS = {};
+
+// "60" -> "1 min", "90" -> "1 min 30 s", "3600" -> "1 h".
+export function duration(seconds) {
+  const s = Math.round(Number(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
+  const m = Math.round((s % 3600) / 60);
+  return m ? `${Math.floor(s / 3600)} h ${m} min` : `${s / 3600} h`;
+}
+
+// One condition ("below 20", "at or above battery_float_charge_voltage - 1") with the metric's
+// unit after each number and catalog labels for metric keys.
+export function conditionWords(text, unit, fields = FIELDS) {
+  const named = String(text).replace(/[a-z][a-z0-9_]{2,}/g, (key) => (fields[key] ? fields[key].label.toLowerCase() : key));
+  return unit ? named.replace(/(-?\d+(?:\.\d+)?)(?![\d.])/g, `$1 ${unit}`) : named;
+}
+
+// A rule as a sentence: "Battery capacity below 20 % for 1 min; clears at or above 20 %".
+export function ruleSentence(rule, fields = FIELDS) {
+  const field = fields[rule.metric];
+  const label = field ? field.label : rule.metric.replace(/_/g, ' ');
+  const unit = field ? field.unit : '';
+  const where = rule.source === 'inverter' || rule.source === '*' ? '' : ` (${rule.source})`;
+  const hold = rule.for_s ? ` for ${duration(rule.for_s)}` : '';
+  const clearHold = rule.clear_for_s ? ` for ${duration(rule.clear_for_s)}` : '';
+  return `${label}${where} ${conditionWords(rule.condition, unit, fields)}${hold}; `
+    + `clears ${conditionWords(rule.clear, unit, fields)}${clearHold}`;
 }
 
 function renderRules(rules) {
@@ -111,8 +151,8 @@ function renderRules(rules) {
   for (const r of rules) {
     const row = document.createElement('tr');
     cell(row, r.name);
-    const hold = r.for_s ? ` for ${r.for_s} s` : '';
-    cell(row, `${r.source} ${r.metric} ${r.condition}${hold}; clears ${r.clear}`);
+    const when = cell(row, ruleSentence(r));
+    when.title = `${r.source} ${r.metric} ${r.condition}`; // the rule as written in the config
     severityCell(row, r.severity);
     body.appendChild(row);
   }
@@ -134,6 +174,13 @@ function renderChannels(channels) {
 }
 
 async function load() {
+  if (!Object.keys(FIELDS).length) {
+    try {
+      FIELDS = (await apiJSON('/api/catalog')).fields;
+    } catch (err) {
+      FIELDS = {}; // without the catalog the rules read with their keys
+    }
+  }
   let body;
   try {
     body = await apiJSON('/api/alerts?limit=100');
@@ -149,15 +196,17 @@ async function load() {
   renderRecent(body.recent);
   renderRules(body.rules);
   renderChannels(body.channels);
+  labelCells(); // the stacked cards on a phone show each column's name
 }
 
-el('alerts-token-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, el('alerts-token').value.trim());
-  el('alerts-token-form').hidden = true;
-  el('alerts-status').textContent = 'Token set for this browser tab: acknowledge again.';
-});
-
-watchStatus();
-load();
-setInterval(load, REFRESH_MS);
+if (el('alerts-root')) { // the tests import this module's functions without the page
+  el('alerts-token-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, el('alerts-token').value.trim());
+    el('alerts-token-form').hidden = true;
+    el('alerts-status').textContent = 'Token set for this browser tab: acknowledge again.';
+  });
+  watchStatus();
+  load();
+  setInterval(load, REFRESH_MS);
+}

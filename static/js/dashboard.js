@@ -1,8 +1,8 @@
 // The live dashboard (/ and /lcars): values, mode and alarms, power flow, device switcher and
 // system totals. The command console lives in console.js.
 
-import { alarmsOf, formatPower, modeOf } from './lib/format.js';
-import { apiJSON } from './lib/api.js';
+import { alarmsOf, formatPower, formatValue, modeOf, modeTerm } from './lib/format.js';
+import { apiJSON, withQuery } from './lib/api.js';
 import { LiveFeed } from './lib/live.js';
 import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { initConsole } from './console.js';
@@ -52,7 +52,9 @@ let LABELS = {};
 
 function renderStatus(snap) {
   const mode = modeOf(snap.values);
-  document.getElementById('mode').textContent = mode || 'not reported';
+  const modeElement = document.getElementById('mode');
+  modeElement.textContent = mode || 'not reported';
+  modeElement.title = modeTerm(snap.values);
   const box = document.getElementById('alarms');
   const { alarms, reported } = alarmsOf(snap, LABELS);
   box.replaceChildren();
@@ -94,6 +96,54 @@ function renderTotals(feed) {
   document.getElementById('totals-note').textContent = `All ${feed.others.size} inverters added up.`;
 }
 
+const ENERGY_REFRESH_MS = 60000;
+const ENERGY_WORDS = { day: 'today', month: 'this month', year: 'this year' };
+
+// Today's (this month's, this year's) kWh and self-sufficiency, as /api/energy reports them: the
+// newest period of the chosen length. A tap on a period button shows that one.
+export function energyOf(body) {
+  const last = body.periods.length - 1;
+  const out = { period: body.periods[last] || '' };
+  for (const kind of body.kinds) out[kind] = last >= 0 ? body.total[kind][last] : null;
+  out.self_sufficiency = last >= 0 ? body.self_sufficiency_percent[last] : null;
+  return out;
+}
+
+function initEnergy(device) {
+  let period = 'day';
+  const list = document.getElementById('energy-list');
+  if (!list) return;
+  const load = async () => {
+    try {
+      const body = await apiJSON(withQuery('/api/energy', { period, count: 1, device: device() }));
+      const energy = energyOf(body);
+      for (const item of list.querySelectorAll('[data-energy]')) {
+        const value = energy[item.dataset.energy];
+        item.querySelector('.v').textContent = value === null || value === undefined
+          ? '–' : formatValue(value, item.dataset.energy === 'self_sufficiency' ? 0 : 2);
+      }
+      list.dataset.period = period;
+      document.getElementById('energy-note').textContent = `Energy ${ENERGY_WORDS[period]} (${energy.period}, `
+        + `${body.timezone} time), counted from the measured power. Self-sufficiency: the share of the `
+        + 'house\'s use not bought from the grid.';
+    } catch (err) {
+      document.getElementById('energy-note').textContent = `No energy figures: ${err.message}.`;
+    }
+  };
+  for (const button of document.querySelectorAll('[data-energy-period]')) {
+    button.addEventListener('click', () => {
+      period = button.dataset.energyPeriod;
+      for (const other of document.querySelectorAll('[data-energy-period]')) {
+        other.classList.toggle('active', other === button);
+        other.setAttribute('aria-pressed', other === button ? 'true' : 'false');
+      }
+      load();
+    });
+  }
+  load();
+  setInterval(load, ENERGY_REFRESH_MS);
+}
+
 function main() {
   const feed = new LiveFeed({ device: chosenDevice() });
   feed.onDevices = deviceSwitch((device) => feed.setDevice(device));
@@ -115,7 +165,8 @@ function main() {
   feed.onState = renderFeedState;
   document.getElementById('totals-panel').hidden = true;
   feed.start();
-  initConsole(() => feed.device, () => (feed.snapshot ? feed.snapshot.values : {}));
+  initConsole(() => feed.device);
+  initEnergy(() => feed.device);
   window.solarmon = { ...(window.solarmon || {}), feed };
 }
 

@@ -71,6 +71,8 @@ def test_banner_page_and_acknowledgement(browser, web_paths, theme):
             page.locator("#alert-banner").wait_for(state="hidden", timeout=10000)
             assert get_context(app).parts.alerts.store.active()[0]["acknowledged"]
             assert "battery_low" in page.locator("#alerts-rules").text_content()
+            # The rule in a sentence with the catalog's label and unit (issue 15), not raw keys.
+            assert "below 20 %; clears at or above 20 %" in page.locator("#alerts-rules").text_content()
             page.screenshot(path=str(shots / f"alerts-{theme}.png"), full_page=True)
             assert errors == []
         finally:

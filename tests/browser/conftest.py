@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
+DOC_IMAGES = REPO / "docs" / "img"
 VIEWPORTS = {"phone": {"width": 375, "height": 812}, "desktop": {"width": 1280, "height": 800}}
 SECTION = "inv"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -150,7 +151,7 @@ def _daemon_conf(root: Path, sim_port: Path, paths: WebPaths) -> Path:
         "[SETUP]", "pause = 0.1", f"control_socket = {paths.control_socket}",
         f"audit_log = {root / 'audit.jsonl'}",
         f"[{SECTION}]", f"port = {sim_port}", "porttype = serial", f"prom_output_dir = {paths.prom_dir}",
-        "dev = sim", "command = QPIGS", "allowed_settings = POP, PCP", "settings_interval = 600",
+        "dev = sim", "command = QPIGS", "allowed_settings = POP, PCP, MCHGC, PBCV", "settings_interval = 600",
     ]) + "\n")
     return conf
 
@@ -301,9 +302,40 @@ def settle(page: Any, timeout_ms: int = 15000) -> None:
     )
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ and return its path."""
+def screenshot(page: Any, name: str, *, docs: bool = False) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ and return its path. With `docs`
+    and SOLARMON_DOCS_SCREENSHOTS=1 it also goes to docs/img/ (the pictures of docs/DASHBOARDS.md:
+    refresh them with that variable set, and commit them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("SOLARMON_DOCS_SCREENSHOTS") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOC_IMAGES / path.name)
     return path
+
+
+# Accounts the browser tests sign in with (made in the running stack by `accounts`).
+PASSWORDS = {"browser-operator": "operator-pass-123", "browser-admin": "admin-pass-456"}
+
+
+@pytest.fixture(scope="session")
+def accounts(solar_stack: Stack) -> dict[str, str]:
+    """An operator and an admin account in the running stack (the app re-reads the users file)."""
+    from solarmon.web.auth.users import UserStore
+
+    users = UserStore(solar_stack.paths.root / "var" / "users.json")
+    for name, password in PASSWORDS.items():
+        if users.get(name) is None:
+            users.add(name, password, name.split("-")[1])
+    return PASSWORDS
+
+
+def sign_in(page: Any, url: str, name: str, target: str = "/") -> None:
+    """Fill and send the login form (the LCARS one for an LCARS target); wait for the page it leads to."""
+    login = "/login/lcars" if target.rstrip("/").endswith("/lcars") else "/login"
+    page.goto(f"{url}{login}?next={target}")
+    page.fill("#login-username", name)
+    page.fill("#login-password", PASSWORDS[name])
+    page.click("#login-submit")
+    page.wait_for_url(url + target)

@@ -5,7 +5,6 @@ and the vendor route serves nothing but the listed packages."""
 
 from __future__ import annotations
 
-import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -64,7 +63,8 @@ def parse(html: str) -> AssetLinks:
 
 
 def test_page_rules_cover_both_themes() -> None:
-    assert sorted(pages.page_rules()) == sorted(PAGE_PATHS)
+    # The settings page needs an operator (tests/browser/test_settings.py signs in for it).
+    assert sorted(pages.page_rules()) == sorted([*PAGE_PATHS, "/settings", "/settings/lcars"])
 
 
 @pytest.mark.usefixtures("needs_npm")
@@ -136,14 +136,14 @@ def test_no_external_url_in_templates_or_static(folder: str) -> None:
     assert found == []
 
 
-def test_dashboard_console_gets_the_codecs_settings(client) -> None:
-    links = parse(client.get("/").get_data(as_text=True))
-    settings = json.loads(links.settings or "[]")
-    by_prefix = {entry["prefix"]: entry for entry in settings}
-    assert by_prefix["POP"]["dangerous"] is True
-    assert [c["command"] for c in by_prefix["POP"]["choices"]] == ["POP00", "POP01", "POP02"]
-    # Without QPIRI the battery voltage class is unknown: the ranges say so rather than guess.
-    assert by_prefix["PBCV"]["available"] is False
+def test_dashboard_console_links_to_the_settings_page_and_offers_no_setting_itself(client) -> None:
+    # Issue 15: the console's own setting form preselected a value nobody chose; the settings
+    # page (/api/settings) lists only what the daemon allows, preset to the inverter's value.
+    html = client.get("/").get_data(as_text=True)
+    assert parse(html).settings is None
+    assert 'href="/settings" id="settings-link"' in html
+    assert 'id="setting-select"' not in html
+    assert 'href="/settings/lcars" id="settings-link"' in client.get("/lcars").get_data(as_text=True)
 
 
 def test_other_pages_carry_no_settings(client) -> None:

@@ -155,66 +155,39 @@ def test_history_points_keep_gaps(js) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("entry", "value", "command"),
-    [
-        (
-            {
-                "prefix": "POP",
-                "kind": "choice",
-                "choices": [{"value": "02", "label": "SBU", "command": "POP02"}],
-            },
-            "02",
-            "POP02",
-        ),
-        (
-            {
-                "prefix": "P",
-                "kind": "choice",
-                "choices": [{"value": "Ea", "label": "enabled", "command": "PEa"}],
-            },
-            "Ea",
-            "PEa",
-        ),
-        (
-            {"prefix": "PBCV", "kind": "range", "format": "nn.n", "min": 44, "max": 51, "step": 0.1},
-            "48",
-            "PBCV48.0",
-        ),
-        (
-            {"prefix": "PSDV", "kind": "range", "format": "nn.n", "min": 40, "max": 48, "step": 0.1},
-            "42.25",
-            "PSDV42.3",
-        ),
-        (
-            {"prefix": "PBCV", "kind": "range", "format": "nn.n", "min": 11, "max": 13, "step": 0.1},
-            "9.5",
-            "PBCV09.5",
-        ),
-    ],
-)
-def test_console_builds_the_codecs_command(js, entry: dict, value: str, command: str) -> None:
-    assert js("console.js", "m.commandFor(m.settingOf(arg[0], 0), arg[1])", [entry, value]) == command
+def _rows() -> list[dict]:
+    """The settings page's rows for a 48 V unit allowing every family, as /api/settings sends them."""
+    from solarmon.web.settings import allowed_rows
+
+    families = ["POP", "PCP", "PGR", "PBT", "PBCV", "PBDV", "PSDV", "PCVV", "PBFT", "F", "MCHGC", "PE", "PD"]
+    return json.loads(json.dumps(allowed_rows(families, {"rated_battery_voltage": 48.0},
+                                              {"MCHGC": [10, 20, 30]})))
 
 
-def test_console_reads_every_entry_the_codec_describes(js) -> None:
-    from solarmon.inverter.setters import describe_settings
+def test_the_settings_page_finds_the_choice_set_now_from_the_apis_values(js) -> None:
+    """Every choice of every row is found again from the value /api/data shows while it is set
+    (names for codes, numbers for currents and frequency, 1/0 for flags)."""
+    rows = _rows()
+    found = js("settings.js",
+               "arg.map((row) => row.choices.map((c) => (m.choiceFor(row, c.data_value) || {}).command))",
+               rows)
+    for row, commands in zip(rows, found, strict=True):
+        assert commands == [c["command"] for c in row["choices"]], row["prefix"]
+    pop = next(r for r in rows if r["prefix"] == "POP")
+    assert js("settings.js", "m.nowText(arg, 'SBU first')", pop) == "SBU first"
+    assert js("settings.js", "m.nowText(arg, undefined)", pop) == "not reported yet"
+    flag = next(r for r in rows if r.get("flag") == "a")
+    assert js("settings.js", "m.nowText(arg, 1)", flag) == "enabled"
+    assert js("settings.js", "m.nowText(arg, true)", flag) == "enabled"  # the daemon's verified form
+    recharge = next(r for r in rows if r["prefix"] == "PBCV")  # a short voltage list: choices
+    assert js("settings.js", "m.choiceFor(arg, 46).command", recharge) == "PBCV46.0"
+    current = next(r for r in rows if r["prefix"] == "MCHGC")
+    assert js("settings.js", "m.choiceFor(arg, 30).command", current) == "MCHGC030"
 
-    entries = describe_settings({"rated_battery_voltage": 48.0})
-    settings = js("console.js", "arg.map((e, i) => m.settingOf(e, i))", json.loads(json.dumps(entries)))
-    assert len(settings) == len(entries)
-    for entry, setting in zip(entries, settings, strict=True):
-        assert setting["dangerous"] is entry["dangerous"]
-        assert setting["available"] is (
-            entry.get("available", True) and (entry["kind"] == "range" or bool(entry.get("choices")))
-        )
-        if setting["kind"] == "choice" and setting["available"]:
-            first = entry["choices"][0]
-            assert (
-                js("console.js", "m.commandFor(m.settingOf(arg, 0), arg.choices[0].value)", entry)
-                == first["command"]
-            )
 
+@pytest.mark.parametrize(("number", "command"), [("42.25", "PSDV42.3"), (9.5, "PSDV09.5"), (48, "PSDV48.0")])
+def test_the_settings_page_builds_a_range_command(js, number, command: str) -> None:
+    assert js("settings.js", "m.rangeCommand({prefix: 'PSDV'}, arg)", number) == command
 
 @pytest.mark.parametrize(
     ("names", "cells"),
@@ -263,3 +236,29 @@ def test_each_sensor_gets_its_own_age_from_the_ages_map(js) -> None:
     }}, "available": True}
     got = {r["name"]: r["ageS"] for r in js("lib/sensors.js", "m.readingsOf(arg)", body)}
     assert got == {"attic/t": 3600, "cellar/t": 5, "new": 5}
+
+
+@pytest.mark.parametrize(("mode", "text"), [
+    ("Line", "Grid"), ("Battery", "Solar + battery"), ("Standby", "Standby (not powering the house)"),
+    ("Fault", "Fault"),
+])
+def test_modes_in_a_householders_words_with_the_protocol_term_as_tooltip(js, mode: str, text: str) -> None:
+    assert js("lib/format.js", "m.modeOf({device_mode: arg})", mode) == text
+    assert js("lib/format.js", "m.modeTerm({device_mode: arg})", mode) == f'Inverter mode "{mode}" (QMOD)'
+
+
+def test_alert_rules_read_as_sentences_with_units_from_the_catalog(js) -> None:
+    from solarmon.inverter import catalog
+
+    fields = {key: {"label": info.label, "unit": info.unit} for key, info in catalog.CATALOG.items()}
+    rule = {"name": "battery_low", "metric": "battery_capacity", "source": "inverter",
+            "condition": "below 20", "clear": "at or above 25", "for_s": 60, "clear_for_s": 0}
+    label = fields["battery_capacity"]["label"]
+    assert js("alerts.js", "m.ruleSentence(arg[0], arg[1])", [rule, fields]) == (
+        f"{label} below 20 % for 1 min; clears at or above 25 %")
+    relative = {**rule, "metric": "battery_voltage", "condition": "below battery_under_voltage + 1",
+                "clear": "at or above battery_under_voltage + 1.5", "for_s": 90}
+    text = js("alerts.js", "m.ruleSentence(arg[0], arg[1])", [relative, fields])
+    assert "for 1 min 30 s" in text
+    assert fields["battery_under_voltage"]["label"].lower() + " + 1 V" in text
+    assert js("alerts.js", "m.duration(arg)", 7200) == "2 h"

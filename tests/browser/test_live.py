@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, screenshot, settle, wait_for, watch
+from tests.browser.conftest import screenshot, settle, wait_for, watch
 from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, write_prom
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -47,7 +47,7 @@ def test_no_data_says_offline_then_old_data_says_stale(browser, small_server) ->
         page.wait_for_selector('#live-status[data-state="offline"]', timeout=10000)
         banner = page.locator("#offline-banner")
         assert banner.is_visible()
-        assert "Inverter offline" in banner.text_content()
+        assert "Inverter not answering" in banner.text_content()
         assert "daemon" in banner.text_content()  # the API's reason: is the daemon running?
         screenshot(page, "state-offline")
 
@@ -154,7 +154,7 @@ def reply_of(page) -> tuple[str, str]:
     return box.get_attribute("data-result"), box.text_content()
 
 
-def test_console_query_setting_with_confirmation_nak_and_refusals(browser, solar_stack) -> None:
+def test_console_query_nak_refusal_and_the_settings_link(browser, solar_stack) -> None:
     page = browser.new_page()
     try:
         page.goto(solar_stack.url + "/")
@@ -182,33 +182,10 @@ def test_console_query_setting_with_confirmation_nak_and_refusals(browser, solar
         assert result == "error"
         assert "NAK" in text, text
 
-        # A dangerous setting asks first; cancelling sends nothing.
-        page.select_option("#setting-select", label="Output source priority")
-        page.select_option("#setting-value", label="SBU first")
-        page.evaluate("document.getElementById('console-reply').replaceChildren()")
-        page.click("#setting-send")
-        confirm = page.locator("#confirm-box")
-        confirm.wait_for(state="visible")
-        assert "POP02" in confirm.text_content()
-        page.click("#confirm-no")
-        assert confirm.is_hidden()
-        assert page.locator("#console-reply").text_content() == ""
-        page.click("#setting-send")
-        page.click("#confirm-yes")
-        result, text = reply_of(page)
-        assert result == "ok", text
-        assert "ACK" in text
-        assert "SBU" in text  # the value the inverter reports after the change
-        page.locator("#console-panel").screenshot(path=str(SCREENSHOTS / "console-ack.png"))
-
-        # A setting the daemon does not allow (battery type) is refused with its reason.
-        page.select_option("#setting-select", label="Battery type")
-        page.evaluate("document.getElementById('console-reply').replaceChildren()")
-        page.click("#setting-send")
-        page.click("#confirm-yes")
-        result, text = reply_of(page)
-        assert result == "error"
-        assert "PBT" in text
+        # Settings are changed on the settings page (test_settings.py): the console links to it
+        # and offers no setting control of its own (it preselected a value nobody chose).
+        assert page.locator("#setting-select").count() == 0
+        assert page.locator("#settings-link").get_attribute("href") == "/settings"
     finally:
         solar_stack.sim.control({"op": "ping"})
         page.close()

@@ -93,6 +93,8 @@ def test_queries_are_always_allowed_even_with_no_settings(running) -> None:
     assert (reply["ok"], reply["error"]) == (False, "invalid")
     status = request(ctl, {"request": "status"})
     assert status["devices"]["inv"]["up"] is True
+    # The settings page lists only what the section allows: the status says which families.
+    assert status["devices"]["inv"]["allowed_settings"] == ["POP", "PGR", "MCHGC"]
     assert daemon.healthy_threads()
 
 

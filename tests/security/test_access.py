@@ -31,8 +31,11 @@ EXPECTED: dict[str, str] = {
     "openapi.openapi_json": "read",
     **{f"pages.{page}{theme}": "read" for page in ("dashboard", "charts", "battery", "house")
        for theme in ("", "_lcars")},
+    **{f"pages.settings{theme}": "operator" for theme in ("", "_lcars")},  # the settings page
+    "settings.settings": "operator",  # /api/settings asks the daemon (QMCHGCR)
     "pages.static": "public",
     "pages.vendor": "public",
+    "pages.manifest": "public",
     **{f"auth.{name}{theme}": "public" for name in ("login", "logout") for theme in ("", "_lcars")},
     **{f"auth.{name}{theme}": "admin" for name in ("admin", "audit") for theme in ("", "_lcars")},
     "auth.token_create": "admin",
@@ -143,14 +146,15 @@ def test_access_by_role(access_app, endpoint, method, url):
         response = ask(access_app, who, method, url)
         response.close()  # ends a live stream at once
         status, location = response.status_code, response.headers.get("Location", "")
-        let_in = status not in (401, 403) and not location.startswith("/login?next=")
+        let_in = status not in (401, 403) and not location.startswith(("/login?next=", "/login/lcars?next="))
         outcomes[who] = (status, let_in)
         expect = allowed(level, access_app["public_read"], role)
         assert let_in == expect, f"{who} on {method} {url} ({level}): {status} {location}"
         if not expect:
             if role is None and method == "GET" and not token_counts:
                 assert status == 302, (who, status)
-                assert location.startswith("/login?next="), (who, location)
+                login = "/login/lcars?next=" if url.rstrip("/").endswith("/lcars") else "/login?next="
+                assert location.startswith(login), (who, location)  # an LCARS page signs in on LCARS
             else:
                 assert status == (401 if role is None else 403), (who, status)
     assert outcomes

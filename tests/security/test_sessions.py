@@ -170,7 +170,8 @@ def test_every_response_carries_the_security_headers(secured, path):
 def test_without_public_read_everything_needs_a_login(secured, bearer):
     anonymous = secured.app.test_client()
     assert anonymous.get("/api/status").status_code == 401
-    assert anonymous.get("/charts/lcars").headers["Location"] == "/login?next=/charts/lcars"
+    # An LCARS page sends to the LCARS login page (issue 15), never the standard one.
+    assert anonymous.get("/charts/lcars").headers["Location"] == "/login/lcars?next=/charts/lcars"
     assert anonymous.get("/login/lcars").status_code == 200  # the way in stays open, in both themes
     assert anonymous.get("/static/app/css/lcars.css").status_code == 200
     assert anonymous.get("/api/status", headers=bearer(secured.tokens["viewer"])).status_code == 200
@@ -250,6 +251,13 @@ def test_the_audit_page_shows_the_daemons_settings_when_configured(web_paths):
     assert page.index("PBT01") < page.index("POP02")  # newest first
     assert "SBU first" in page
     assert 'data-result="refused"' in page
+    # Issue 15: records read as sentences, times as <time> (local on the page, ISO on hover), no JSON.
+    assert ("main was sent POP02 (confirmed); the inverter now reports output source priority "
+            "SBU first.") in page
+    assert "{&#34;" not in page
+    assert "When (UTC)" not in page
+    assert "signed in" in page  # the admin's own login, in words
+    assert '<time datetime="' in page
 
 
 @pytest.mark.parametrize("web_config_overrides", [{"daemon": {"command_token_file": ""},

@@ -207,3 +207,46 @@ def test_status_asks_the_daemon_a_left_over_socket_is_not_ok(client, web_paths, 
         assert daemon["error"].startswith("daemon_unavailable")
     finally:
         orphan.close()
+
+
+def test_data_has_an_etag_per_reading_and_answers_304_to_it(app, client):
+    """Issue 14.15: the body is encoded once per change and named by a weak ETag; a client that
+    has it gets a bodiless 304 until the next reading."""
+    from solarmon.web.state import SourceUpdate
+
+    state = get_context(app).parts.state
+    state.apply(SourceUpdate("inverter:main", time.time(), {"battery_voltage": 50.0},
+                             {"battery_voltage": "V"}))
+    first = client.get("/api/data")
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"')
+    assert client.get("/api/data").headers["ETag"] == etag  # no new reading: the same body
+    again = client.get("/api/data", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.data == b""
+    state.apply(SourceUpdate("inverter:main", time.time(), {"battery_voltage": 51.0},
+                             {"battery_voltage": "V"}))
+    fresh = client.get("/api/data", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200
+    assert fresh.json["values"]["battery_voltage"] == 51.0
+    assert fresh.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize("web_config_overrides", [{"data": {"stale_after_s": 2}}])
+def test_the_cached_data_body_ages_values_out_without_a_new_reading(app, client):
+    from solarmon.web.state import SourceUpdate
+
+    state = get_context(app).parts.state
+    now = time.time()
+    state.apply(SourceUpdate("inverter:main", now, {"battery_voltage": 50.0, "device_mode": "Battery"},
+                             commands={"battery_voltage": "QPIGS", "device_mode": "QMOD"},
+                             times={"QPIGS": now - 1.2, "QMOD": now}, kinds={"battery_voltage": "measurement",
+                                                                          "device_mode": "enum"}))
+    first = client.get("/api/data")
+    assert "battery_voltage" in first.json["values"]
+    time.sleep(1.0)
+    later = client.get("/api/data")
+    assert "battery_voltage" not in later.json["values"]
+    assert "battery_voltage" in later.json["stale"]
+    assert later.json["values"]["device_mode"] == "Battery"
+    assert later.headers["ETag"] != first.headers["ETag"]

@@ -104,7 +104,7 @@ def test_energy_reports_days_and_months(client, filled):
 
 
 @pytest.mark.parametrize(("query", "fragment"), [
-    ("period=week", "period must be day or month"),
+    ("period=week", "period must be day, month or year"),
     ("period=day&count=0", "count must be between 1 and 366"),
     ("period=month&count=121", "count must be between 1 and 120"),
 ])

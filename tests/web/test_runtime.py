@@ -69,8 +69,8 @@ def test_parts_register_by_name_through_init_app(monkeypatch, web_config):
         calls.append(ctx.config is web_config)
         app.register_blueprint(extra)
 
-    assert [name for name, _ in PARTS] == ["api", "stream", "metrics", "openapi", "house", "pages", "auth",
-                                           "alerts", "forecast"]
+    assert [name for name, _ in PARTS] == ["api", "stream", "metrics", "openapi", "house", "pages",
+                                           "settings", "auth", "alerts", "forecast"]
     monkeypatch.setattr("solarmon.web.PARTS", (*PARTS, ("extra", init_app)))
     app = create_app(web_config)
     assert calls == [True]

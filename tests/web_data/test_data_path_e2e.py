@@ -8,6 +8,7 @@ failed must never leave its old values on /api/data as live.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -252,3 +253,37 @@ def test_a_failing_command_never_leaves_its_old_values_live(simulator, tmp_path,
     finally:
         daemon.stop()
     assert "QPIGS" not in prom.read_text().split("reading_timestamp_seconds", 1)[-1]
+
+
+def test_a_restarted_daemon_without_its_inverter_serves_no_old_values_as_live(simulator, tmp_path, web):
+    """Issue 14.3: a daemon restarted while its inverter is absent writes `up 0` and no readings;
+    the web app must not serve the previous run's values, least of all with a fresh age."""
+    from solarmon.web.runtime import get_context
+
+    app, paths = web
+    sim = simulator("pty", seed=23)
+    daemon = Daemon(tmp_path, sim.port, paths.prom_dir, "QPIGS")
+    prom = paths.prom_dir / "mpp-solar-main.prom"
+    try:
+        wait_until(lambda: prom.exists() and 'cmd="QPIGS"' in prom.read_text(), 60, "a QPIGS reading")
+    finally:
+        daemon.stop()
+    assert "battery_voltage" in api_data(app)["values"]
+    sim.stop()
+    daemon = Daemon(tmp_path, tmp_path / "no-such-port", paths.prom_dir, "QPIGS")
+    try:
+        wait_until(lambda: re.search(r"^mpp_solar_up\{[^}]*\} 0$", prom.read_text(), re.M), 30,
+                   f"an `up 0` file ({daemon.log})")
+        time.sleep(1.5)  # the previous run's readings are now over a second old
+        get_context(app).parts.reader.scan(force=True)
+        response = app.test_client().get("/api/data")
+        body = response.get_json()
+        if response.status_code == 200:
+            assert body["values"] == {}, body["values"]
+            assert body["ok"] is False
+        else:
+            assert response.status_code == 503, body
+        status = app.test_client().get("/api/status").get_json()
+        assert status["sources"]["inverter:main"]["ok"] is False
+    finally:
+        daemon.stop()

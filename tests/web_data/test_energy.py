@@ -143,3 +143,17 @@ def test_period_bounds_months_and_errors():
 def test_default_timezone_comes_from_the_system(history, monkeypatch):
     monkeypatch.setenv("TZ", "America/New_York")
     assert Energy(history).timezone == "America/New_York"
+
+
+def test_period_bounds_years_and_self_sufficiency():
+    """Issue 15: the dashboard's year a tap away, and the self-sufficiency served, not computed in JS."""
+    from solarmon.web.energy import self_sufficiency
+
+    labels, bounds = period_bounds("year", 2, dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp(), dt.UTC)
+    assert labels == ["2025", "2026"]
+    assert bounds[1] == (int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()),
+                         int(dt.datetime(2027, 1, 1, tzinfo=dt.UTC).timestamp()))
+    assert self_sufficiency(10.0, 2.5) == 75.0
+    assert self_sufficiency(10.0, 0.0) == 100.0
+    assert self_sufficiency(0.0, 0.0) is None  # no load: no share to tell
+    assert self_sufficiency(None, 1.0) is None

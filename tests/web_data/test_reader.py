@@ -174,3 +174,56 @@ def test_ignored_files_are_never_read(reader, live, prom_dir):
     assert reader.scan(force=True) == 1
     assert live.snapshot("house") is None
     assert live.snapshot("inverter:main") is not None
+
+
+def voltage(live) -> float | None:
+    snap = live.snapshot("inverter:main")
+    return None if snap is None else snap.values.get("battery_voltage")
+
+
+@pytest.mark.timeout(60)
+def test_a_write_is_read_at_once_not_at_the_next_poll(prom_dir, live):
+    """Issue 14.17: the reader is told of a write (inotify), so with a 10 s poll interval a new
+    file still reaches the live state within 2 s (bounded, not a timing benchmark)."""
+    rdr = PromReader(prom_dir, live, poll_interval_s=10.0)
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    rdr.start()
+    try:
+        assert wait_until(lambda: voltage(live) == 57.5, 5)
+        assert wait_until(lambda: rdr.watching, 5)
+        for payload, volts in ((QPIGS.replace("57.50", "51.20"), 51.2),
+                               (QPIGS.replace("57.50", "49.90"), 49.9)):
+            time.sleep(0.3)  # after the previous scan settled: this write must wake the reader
+            write_daemon_file(prom_dir, "main", {"QPIGS": payload})
+            assert wait_until(lambda v=volts: voltage(live) == v, 2.0), "not seen within 2 s"
+        assert rdr.wakeups >= 2
+    finally:
+        started = time.monotonic()
+        rdr.stop()
+        assert time.monotonic() - started < 2.0, "stop() wakes the watching thread"
+
+
+@pytest.mark.timeout(60)
+def test_a_replaced_folder_is_watched_again(prom_dir, live):
+    rdr = PromReader(prom_dir, live, poll_interval_s=10.0)
+    rdr.start()
+    try:
+        assert wait_until(lambda: rdr.watching, 5)
+        prom_dir.rename(prom_dir.with_name("old-prometheus"))
+        prom_dir.mkdir()
+        time.sleep(0.3)
+        write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+        assert wait_until(lambda: voltage(live) == 57.5, 2.0)
+    finally:
+        rdr.stop()
+
+
+def test_without_inotify_the_reader_polls(prom_dir, live):
+    rdr = PromReader(prom_dir, live, poll_interval_s=0.05, use_inotify=False)
+    rdr.start()
+    try:
+        write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+        assert wait_until(lambda: voltage(live) == 57.5, 5)
+        assert not rdr.watching
+    finally:
+        rdr.stop()

@@ -33,13 +33,16 @@ LEGACY_TOKEN_NAME = "command_token_file"  # noqa: S105 - a name, not a secret
 _READ_ENDPOINTS = ("api.data", "api.historical", "api.export_csv", "api.refresh", "api.energy", "api.status",
                    "api.house", "api.weather", "stream.stream", "metrics.metrics", "openapi.openapi_json")
 _PAGE_NAMES = ("dashboard", "charts", "battery", "house")
+_OPERATOR_PAGES = ("settings",)  # the settings page sends commands: operators and admins
 # Endpoints of parts that predate the access marks. Everything else marks its views.
 ENDPOINT_ACCESS: dict[str, str] = {
     **{name: READ for name in _READ_ENDPOINTS},
     "api.command": "operator",  # and admin for dangerous commands: solarmon.web.auth.authorize_command
     **{f"pages.{name}{suffix}": READ for name in _PAGE_NAMES for suffix in ("", "_lcars")},
+    **{f"pages.{name}{suffix}": "operator" for name in _OPERATOR_PAGES for suffix in ("", "_lcars")},
     "pages.static": PUBLIC,  # CSS, JS and fonts: the login page needs them before anyone signs in
     "pages.vendor": PUBLIC,
+    "pages.manifest": PUBLIC,  # the web app manifest: read before anyone signs in
 }
 
 
@@ -139,7 +142,9 @@ def _denied(security: Any, identity: Identity, level: str) -> Response | None:
     if not identity.authenticated:
         if not request.path.startswith(TOKEN_PATHS) and request.method in SAFE_METHODS:
             target = request.full_path if request.query_string else request.path
-            return redirect(f"/login?next={quote(target, safe='/')}")  # type: ignore[return-value]
+            # An LCARS page (/lcars, /<page>/lcars) signs in on the LCARS login page.
+            login = "/login/lcars" if request.path.rstrip("/").endswith("/lcars") else "/login"
+            return redirect(f"{login}?next={quote(target, safe='/')}")  # type: ignore[return-value]
         return security.refuse(401, "unauthorized", "sign in first, or send an API token as "
                                "'Authorization: Bearer <token>'")
     return security.refuse(403, "forbidden", f"this needs the {role} role; you are {identity.describe()} "

@@ -19,19 +19,25 @@ export function csrfToken() {
 // GET or POST a JSON endpoint; errors become ApiError with the API's own reason when it gave one.
 // A POST from the page carries the session's CSRF token (the server refuses it without); a bearer
 // token, when given, is used instead of the session.
-export async function apiJSON(url, { method = 'GET', body = undefined, token = '' } = {}) {
+// `timeoutMs` gives up on a server that accepts the request but never answers (status 0, like
+// no answer at all).
+export async function apiJSON(url, { method = 'GET', body = undefined, token = '', timeoutMs = 0 } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   else if (method !== 'GET' && csrfToken()) headers['X-CSRF-Token'] = csrfToken();
   let response;
+  const abort = timeoutMs > 0 && typeof AbortController !== 'undefined' ? new AbortController() : null;
+  const timer = abort ? setTimeout(() => abort.abort(), timeoutMs) : null;
   try {
     response = await fetch(url, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store', credentials: 'same-origin',
+      cache: 'no-store', credentials: 'same-origin', signal: abort ? abort.signal : undefined,
     });
   } catch (err) {
     throw new ApiError(0, 'network', 'the server does not answer');
+  } finally {
+    if (timer) clearTimeout(timer);
   }
   let payload = null;
   try {

@@ -34,13 +34,26 @@ export function register(name, chart) {
   window.solarmon.charts[name] = chart;
 }
 
-// A time-series chart. `kind` is line, area or bar; series: [{label, unit, points}].
-export function timeChart(canvas, kind, series, { stacked = false } = {}) {
+// The time axis for a span: hours with the date at each midnight up to a day and a half, days
+// (with the month) up to four months, months beyond. Every tick then says which day it is.
+export function timeAxis(spanHours) {
+  const unit = spanHours <= 36 ? 'hour' : spanHours <= 24 * 120 ? 'day' : 'month';
+  return {
+    type: 'time',
+    ticks: { maxRotation: 0, autoSkipPadding: 16, major: { enabled: true } },
+    time: {
+      unit, tooltipFormat: 'PPp',
+      displayFormats: { hour: 'HH:mm', day: 'd MMM', month: 'MMM yyyy', year: 'yyyy' },
+    },
+  };
+}
+
+// A time-series chart. `kind` is line or area (bars are for energy only); series: [{label, unit,
+// points}]; `spanHours` picks the time axis.
+export function timeChart(canvas, kind, series, { stacked = false, spanHours = 24 } = {}) {
   applyDefaults();
   const units = [...new Set(series.map((s) => s.unit || ''))];
-  const scales = {
-    x: { type: 'time', ticks: { maxRotation: 0, autoSkipPadding: 16 }, time: { tooltipFormat: 'PPp' } },
-  };
+  const scales = { x: timeAxis(spanHours) };
   units.forEach((unit, i) => {
     scales[`y${i}`] = {
       type: 'linear', position: i % 2 ? 'right' : 'left', stacked,
@@ -57,12 +70,12 @@ export function timeChart(canvas, kind, series, { stacked = false } = {}) {
     backgroundColor: kind === 'line' ? color(i) : `${color(i)}55`,
     fill: kind === 'area' ? 'origin' : false,
     pointRadius: 0,
-    borderWidth: kind === 'bar' ? 0 : 1.75,
+    borderWidth: 1.75,
     spanGaps: false,
     tension: 0.15,
   }));
   return new window.Chart(canvas, {
-    type: kind === 'bar' ? 'bar' : 'line',
+    type: 'line',
     data: { datasets },
     options: {
       parsing: false,

@@ -70,8 +70,37 @@ export function alarmsOf(snap, labels = {}) {
   return { alarms, reported };
 }
 
-// QMOD's mode name (the API's `device_mode`), in words; null when not reported.
+// QMOD's mode names (PI30: the API's `device_mode`) in a householder's words: what feeds the house.
+export const MODE_WORDS = {
+  Line: 'Grid', Battery: 'Solar + battery', 'Power On': 'Starting up', Standby: 'Standby (not powering the house)',
+  Fault: 'Fault', 'Power saving': 'Power saving', Shutdown: 'Shutting down',
+};
+
+// The mode in words, null when not reported. The protocol's own term goes in a tooltip (modeTerm).
 export function modeOf(values) {
   const mode = values.device_mode;
-  return mode === undefined || mode === null || mode === '' ? null : words(mode);
+  if (mode === undefined || mode === null || mode === '') return null;
+  return MODE_WORDS[mode] || words(mode);
+}
+
+// The protocol's term of the mode, for the tooltip: 'Inverter mode "Line" (QMOD)'.
+export function modeTerm(values) {
+  const mode = values.device_mode;
+  return mode === undefined || mode === null || mode === '' ? '' : `Inverter mode "${mode}" (QMOD)`;
+}
+
+// The one date format of the pages: local time as the browser writes it, the ISO form on hover.
+export function formatWhen(date) {
+  const d = date instanceof Date ? date : new Date(date);
+  return Number.isNaN(d.getTime()) ? String(date) : d.toLocaleString();
+}
+
+// Every <time datetime="..."> of the page (the server writes UTC) in local time, ISO as tooltip.
+export function showTimes(root = document) {
+  for (const element of root.querySelectorAll('time[datetime]')) {
+    const d = new Date(element.dateTime);
+    if (Number.isNaN(d.getTime())) continue;
+    element.title = d.toISOString();
+    element.textContent = formatWhen(d);
+  }
 }

@@ -7,6 +7,7 @@ import { apiJSON, normalizeSnapshot, sectionOf, withQuery } from './api.js';
 const POLL_MS = 5000;
 const SSE_RETRY_MS = 30000;
 const SSE_MAX_ERRORS = 3;
+const WATCHDOG_MS = 4000; // nothing heard for this long: ask /api/data whether the server is there
 export const STALE_AFTER_S = 180;
 
 export class LiveFeed {
@@ -26,12 +27,20 @@ export class LiveFeed {
     this.offlineReason = null;
     this.staleAfterS = STALE_AFTER_S;
     this.staleReason = null;
+    this.unreachableReason = null; // the server itself does not answer (not the inverter)
+    this.lastHeard = Date.now();
+    this.asking = false;
   }
 
   start() {
     this.poll();
     this.openStream();
-    setInterval(() => this.emitState(), 1000);
+    setInterval(() => {
+      // A stream can stay "open" while nothing arrives (the server gone, the network down): when
+      // nothing was heard for a while, ask the server directly; no answer means unreachable.
+      if (Date.now() - this.lastHeard > WATCHDOG_MS && !this.asking) this.poll();
+      this.emitState();
+    }, 1000);
     return this;
   }
 
@@ -46,7 +55,10 @@ export class LiveFeed {
     return Date.now() / 1000 - this.clockOffsetS - this.snapshot.ts;
   }
 
+  // One state: unreachable (the server does not answer), offline (the server answers, the
+  // inverter does not), stale (values too old), else the transport (live, polling, connecting).
   state() {
+    if (this.unreachableReason) return 'unreachable';
     if (this.offlineReason) return 'offline';
     const age = this.ageS();
     if (this.staleReason && (age === null || age > this.staleAfterS)) return 'stale';
@@ -56,13 +68,16 @@ export class LiveFeed {
   }
 
   emitState() {
-    this.onState(this.state(), this.ageS(), this.offlineReason || this.staleReason);
+    this.onState(this.state(), this.ageS(), this.unreachableReason || this.offlineReason || this.staleReason);
   }
 
   async poll() {
+    this.asking = true;
     try {
-      const body = await apiJSON(withQuery('/api/data', { device: this.device }));
+      const body = await apiJSON(withQuery('/api/data', { device: this.device }), { timeoutMs: WATCHDOG_MS });
+      this.lastHeard = Date.now();
       const snap = normalizeSnapshot(body);
+      this.unreachableReason = null;
       if (Number.isFinite(Number(body.stale_after_s))) this.staleAfterS = Number(body.stale_after_s);
       this.staleReason = null;
       if (Number.isFinite(snap.ts) && snap.ageS !== null) {
@@ -72,7 +87,13 @@ export class LiveFeed {
       this.offlineReason = snap.ok ? null : (snap.error || 'the inverter reports a failure');
       this.accept(snap);
     } catch (err) {
-      // 503 "stale": the daemon wrote nothing new for too long; "no_data" or no answer: offline.
+      // No answer at all: the server is down or out of reach (the inverter may be fine).
+      // 503 "stale": the daemon wrote nothing new for too long; "no_data": the inverter is offline.
+      this.unreachableReason = err.status === 0 ? err.message : null;
+      if (err.status === 0) {
+        this.emitState();
+        return;
+      }
       if (err.kind === 'stale') {
         this.staleReason = err.message;
         this.offlineReason = null;
@@ -82,7 +103,10 @@ export class LiveFeed {
       } else {
         this.offlineReason = err.message || 'no data';
       }
+      this.lastHeard = Date.now(); // the server answered, if only to say no
       this.emitState();
+    } finally {
+      this.asking = false;
     }
   }
 
@@ -97,6 +121,7 @@ export class LiveFeed {
   // Every snapshot (from /api/data or a stream event) is the whole live picture of its device:
   // it replaces the previous one, so a value the server withdrew disappears here too.
   accept(snap) {
+    this.lastHeard = Date.now();
     const device = snap.device || this.device;
     if (device && !this.devices.includes(device)) this.setDevices([...this.devices, device]);
     const merged = { ...snap, device };
@@ -150,6 +175,8 @@ export class LiveFeed {
     });
     source.addEventListener('error', () => {
       this.sseErrors += 1;
+      this.poll(); // is the server gone, or only the stream? Ask at once rather than show "live"
+      if (!this.pollTimer) this.pollTimer = setInterval(() => this.poll(), POLL_MS);
       if (source.readyState === EventSource.CLOSED || this.sseErrors >= SSE_MAX_ERRORS) {
         source.close();
         this.source = null;
@@ -172,7 +199,8 @@ export class LiveFeed {
 }
 
 const STATE_TEXT = {
-  connecting: 'connecting…', live: 'live', online: 'inverter online', polling: 'polling', stale: 'data stale', offline: 'inverter offline',
+  connecting: 'connecting…', live: 'live', online: 'inverter online', polling: 'polling', stale: 'data stale',
+  offline: 'inverter not answering', unreachable: 'server unreachable',
 };
 
 // Show the feed's state in the navigation badge (both themes have one, #live-status).
@@ -191,7 +219,7 @@ export function watchStatus(everyMs = 30000) {
       await apiJSON('/api/data');
       showLiveState('online');
     } catch (err) {
-      showLiveState(err.kind === 'stale' ? 'stale' : 'offline');
+      showLiveState(err.status === 0 ? 'unreachable' : (err.kind === 'stale' ? 'stale' : 'offline'));
       const badge = document.getElementById('live-status');
       if (badge) badge.title = err.message;
     }

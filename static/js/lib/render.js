@@ -14,7 +14,13 @@ export function renderMetrics(values, units = {}, root = document, stale = {}) {
     const digits = Number(element.dataset.digits ?? 1);
     const valueElement = element.querySelector('.v');
     if (!valueElement) continue;
-    valueElement.textContent = formatValue(all[key], digits);
+    // A tile may say what an exact 0 means (data-zero): a solar charger reads 0 V at night, which
+    // is not a dead battery.
+    const zero = element.dataset.zero && all[key] !== undefined && Number(all[key]) === 0;
+    valueElement.textContent = zero ? element.dataset.zero : formatValue(all[key], digits);
+    element.classList.toggle('zero', Boolean(zero));
+    const unitShown = element.querySelector('.u');
+    if (unitShown) unitShown.hidden = Boolean(zero);
     element.classList.toggle('aged', key in stale);
     if (key in stale) element.title = `no live value: the last one is ${formatAge(stale[key])} old`;
     else element.removeAttribute('title');
@@ -24,8 +30,9 @@ export function renderMetrics(values, units = {}, root = document, stale = {}) {
   return all;
 }
 
-// The SoC bar: a BMS's state of charge when one reports (`preferred`: /api/battery's `soc`, with
-// its source named), else the inverter's estimate from the battery voltage.
+// The state of charge: the bar of the battery panel and the battery node of the power flow. A
+// BMS's state of charge when one reports (`preferred`: /api/battery's `soc`, with its source
+// named), else the inverter's estimate from the battery voltage.
 export function renderSoc(values, preferred = null) {
   const fromBms = preferred && Number.isFinite(Number(preferred.value));
   const soc = Number(fromBms ? preferred.value : values.battery_capacity);
@@ -35,6 +42,8 @@ export function renderSoc(values, preferred = null) {
   const source = document.getElementById('soc-source');
   if (source) source.textContent = fromBms ? preferred.label : 'inverter estimate';
   const known = (fromBms || values.battery_capacity !== undefined) && Number.isFinite(soc);
+  const node = document.getElementById('flow-battery-soc');
+  if (node) node.textContent = known ? `${formatValue(soc, 0)} %` : 'SoC –';
   text.textContent = known ? formatValue(soc, 0) : '–';
   fill.style.width = known ? `${Math.max(0, Math.min(100, soc))}%` : '0';
   fill.classList.toggle('low', known && soc < 25);
@@ -50,15 +59,26 @@ export function renderFeedState(state, ageS, reason) {
   for (const element of document.querySelectorAll('[data-age]')) {
     element.textContent = ageS === null ? '' : `updated ${formatAge(ageS)} ago`;
   }
+  // Not live: the power-flow picture freezes (no moving arrows) and greys, whatever the cause.
+  const live = state === 'live' || state === 'polling';
+  const flow = document.getElementById('power-flow');
+  if (flow) flow.dataset.live = live ? 'true' : 'false';
+  const frozen = document.getElementById('flow-frozen');
+  if (frozen) frozen.hidden = live || state === 'connecting';
   const banner = document.getElementById('offline-banner');
   if (!banner) return;
-  const stale = state === 'stale' || state === 'offline';
+  const stale = state === 'stale' || state === 'offline' || state === 'unreachable';
   document.body.classList.toggle('sm-stale', stale);
   for (const element of document.querySelectorAll('.sm-metric')) element.classList.toggle('stale', stale);
-  if (state === 'offline') {
+  const shown = ageS === null ? '' : ` The values shown are ${formatAge(ageS)} old.`;
+  banner.dataset.state = state;
+  if (state === 'unreachable') {
     banner.hidden = false;
-    banner.textContent = `Inverter offline: ${reason || 'no data'}.` +
-      (ageS === null ? '' : ` The values shown are ${formatAge(ageS)} old.`);
+    banner.textContent = `Server unreachable: this page cannot reach solarmon (${reason || 'no answer'}); `
+      + `the inverter may be fine.${shown}`;
+  } else if (state === 'offline') {
+    banner.hidden = false;
+    banner.textContent = `Inverter not answering: ${reason || 'no data'}.${shown}`;
   } else if (state === 'stale') {
     banner.hidden = false;
     banner.textContent = `Data stale: the last reading is ${formatAge(ageS)} old. ` +
