@@ -1,8 +1,9 @@
-"""The demo's live feeds: house sensors and a BMS publishing over MQTT, and a scripted grid outage.
+"""The demo's live feeds: house sensors publishing over MQTT, the BMS's current, a scripted outage.
 
 One thread (`Feeds`) asks the simulator for its state over the control socket every few seconds,
-publishes the BMS's cells on `battery/#` (as user `solarmon-bms`) and the rooms on `house/#` (as
-`house-sensor`), both from the same `World` curves the generated history used, and plays the
+publishes the rooms on `house/#` (as `house-sensor`) from the same `World` curves the generated
+history used, holds the simulated JK BMS's current at the inverter's battery current (its control
+socket), so the BMS counts the charge of the same battery the inverter charges, and plays the
 outage script: the grid fails a minute and a half after the start for four minutes, then every
 half hour, so the `grid_lost` alert fires and clears while someone watches.
 """
@@ -24,7 +25,6 @@ from solarmon.mqtt.client import MqttConnection, MqttSettings
 
 LOG = logging.getLogger(__name__)
 SNAPSHOT_EVERY_S = 5.0
-BMS_EVERY_S = 10.0
 HOUSE_EVERY_S = 30.0
 OUTAGE_FIRST_S = 90.0
 OUTAGE_LENGTH_S = 240.0
@@ -62,24 +62,22 @@ def _payload(reading: Reading) -> str:
 
 
 class Feeds:
-    """The publishing thread; `start()` / `stop()`. `snapshot()` is the simulator's latest state."""
+    """The feeding thread; `start()` / `stop()`. `snapshot()` is the simulator's latest state."""
 
     def __init__(
         self,
         world: World,
         control_path: Path,
-        cells: int,
         now: Callable[[], datetime],
         house: MqttSettings | None,
-        bms: MqttSettings | None,
+        bms_control: Path | None,
         outages: bool = True,
     ) -> None:
         self._world = world
         self._control = control_path
-        self._cells = cells
         self._now = now
         self._house = MqttConnection(house) if house is not None else None
-        self._bms = MqttConnection(bms) if bms is not None else None
+        self._bms_control = bms_control
         self._outages = outages
         self._grid_down: bool | None = None  # unknown: the first tick sets the grid either way
         self._latest: dict[str, Any] = {}
@@ -97,36 +95,32 @@ class Feeds:
         return float(self.snapshot().get("cloudiness", 0.3))
 
     def start(self) -> None:
-        """Connect the publishers (in the background) and start the thread."""
-        for conn in (self._house, self._bms):
-            if conn is not None:
-                conn.start()
+        """Connect the publisher (in the background) and start the thread."""
+        if self._house is not None:
+            self._house.start()
         self._thread.start()
 
     def stop(self) -> None:
         """Stop the thread and disconnect."""
         self._stop.set()
         self._thread.join(timeout=10.0)
-        for conn in (self._house, self._bms):
-            if conn is not None:
-                conn.stop()
+        if self._house is not None:
+            self._house.stop()
 
     def _run(self) -> None:
         started = time.monotonic()
-        next_bms = next_house = 0.0
+        next_house = 0.0
         while not self._stop.is_set():
             elapsed = time.monotonic() - started
             try:
-                self._tick(elapsed, next_bms <= elapsed, next_house <= elapsed)
+                self._tick(elapsed, next_house <= elapsed)
             except (OSError, RuntimeError, ValueError) as exc:
-                LOG.warning("demo feeds: %s", exc)  # the simulator may be starting or stopping
-            if next_bms <= elapsed:
-                next_bms = elapsed + BMS_EVERY_S
+                LOG.warning("demo feeds: %s", exc)  # the simulators may be starting or stopping
             if next_house <= elapsed:
                 next_house = elapsed + HOUSE_EVERY_S
             self._stop.wait(SNAPSHOT_EVERY_S)
 
-    def _tick(self, elapsed: float, bms_due: bool, house_due: bool) -> None:
+    def _tick(self, elapsed: float, house_due: bool) -> None:
         down = outage_due(elapsed)
         if self._outages and down != self._grid_down:
             # The first tick sets the grid either way: a state saved during an outage has it off.
@@ -137,9 +131,9 @@ class Feeds:
         state = control(self._control, {"op": "snapshot"})["state"]
         with self._lock:
             self._latest = state
+        if self._bms_control is not None:
+            current = round(float(state.get("battery_current_a", 0.0)), 2)
+            control(self._bms_control, {"op": "set", "current_a": current})
         if house_due and self._house is not None:
             for reading in self._world.house(self._now()):
                 self._house.publish(f"house/{reading.name}", _payload(reading), qos=1)
-        if bms_due and self._bms is not None:
-            for reading in self._world.cells(state, self._cells):
-                self._bms.publish(f"battery/{reading.name}", _payload(reading), qos=1)

@@ -4,8 +4,9 @@
 empty for days. This drives `solarmon.simulator.model.PlantModel` (the same physics the simulated
 inverter answers QPIGS from) through simulated time and writes its live values straight into the
 history, exactly as the reader would have delivered them, so rollups and energy follow as usual.
-With a `World`, the house sensors, the weather and the BMS cells are written too, from the same
-curves the live publishers use.
+With a `World`, the house sensors and the weather are written too, from the same curves the live
+publishers use. The demo's inverter is `DEMO_PROFILE`: a 48 V unit on a 16-cell LiFePO4 pack, the
+pack the demo's simulated JK BMS reports (live only).
 
 The model's final state can be saved (`state_path`): the live simulator starts from it
 (`python -m solarmon.simulator --state`), so battery charge, temperatures and energy counters
@@ -32,7 +33,8 @@ from solarmon.web.state import SourceUpdate, Value, inverter_source
 MODE_NAMES = {"P": "Power On", "S": "Standby", "L": "Line", "B": "Battery", "F": "Fault",
               "H": "Power saving", "D": "Shutdown"}  # fmt: skip
 FLUSH_EVERY = 20_000
-SENSOR_STEP_S = 300.0  # house, weather and BMS values: one reading every five minutes
+SENSOR_STEP_S = 300.0  # house and weather values: one reading every five minutes
+DEMO_PROFILE = "axpert-5k-lfp"  # the inverter on a LiFePO4 pack, so a JK BMS fits it
 WEATHER_UNITS = {"temperature": "°C", "humidity": "%", "apparent_temperature": "°C", "precipitation": "mm",
                  "rain": "mm", "weather_code": "wmo code", "cloud_cover": "%", "pressure": "hPa",
                  "wind_speed": "km/h", "wind_direction": "°", "wind_gusts": "km/h",
@@ -67,14 +69,13 @@ def inverter_update(model: PlantModel, source: str, ts: float) -> SourceUpdate:
 
 
 def sensor_updates(world: World, model: PlantModel, ts: float) -> list[SourceUpdate]:
-    """House, weather and BMS readings at `ts`, as the MQTT part would have stored them."""
+    """House and weather readings at `ts`, as the MQTT part would have stored them (the BMS is
+    live only: the daemon polls the simulated JK BMS)."""
     house = world.house(model.now)
     weather = {VARIABLES[var]: float(v) for var, v in world.weather(model.now, model.weather.cloud).items()}
-    cells = world.cells(model.snapshot(), model.profile.cells)
     return [
         SourceUpdate("house", ts, {r.name: r.value for r in house}, {r.name: r.unit for r in house}),
         SourceUpdate("weather", ts, dict(weather), {k: WEATHER_UNITS.get(k, "") for k in weather}),
-        SourceUpdate("battery", ts, {r.name: r.value for r in cells}, {r.name: r.unit for r in cells}),
     ]
 
 
@@ -85,7 +86,7 @@ def fill_demo_history(
     step_s: float = 10.0,
     section: str = "demo",
     seed: int = 1,
-    profile: str = "axpert-5k",
+    profile: str = DEMO_PROFILE,
     end: float | None = None,
     offset_s: float = 0.0,
     model: PlantModel | None = None,

@@ -2,8 +2,9 @@
 
 Order: the local HTTP server (Open-Meteo stand-in, alert inbox), the private Mosquitto (when
 installed), the history (generated, or filled up to now after an earlier run), the simulator
-(resuming from the history's final state), the daemon, the web app, the weather fetcher and the
-feeds (house sensors, BMS, outage script). SIGINT (Ctrl-C) or SIGTERM stops every part, newest
+(resuming from the history's final state), the JK BMS simulator (its pack at the inverter's charge),
+the daemon (polling both), the web app, the weather fetcher and the feeds (house sensors, the
+BMS's current, outage script). SIGINT (Ctrl-C) or SIGTERM stops every part, newest
 first; so does any part that exits on its own.
 """
 
@@ -27,8 +28,8 @@ from typing import TextIO
 
 from solarmon.demo.broker import mosquitto_paths, write_broker_files
 from solarmon.demo.configs import SECTION, DemoPorts, Plant, write_configs
-from solarmon.demo.feeds import Feeds
-from solarmon.demo.history import fill_demo_history, model_time
+from solarmon.demo.feeds import Feeds, control
+from solarmon.demo.history import DEMO_PROFILE, fill_demo_history, model_time
 from solarmon.demo.http import DemoHttp, weather_forecast, weather_source
 from solarmon.demo.parts import PartFailed, Parts, child_env, free_port, lan_address, log_has, port_open
 from solarmon.demo.world import World
@@ -58,7 +59,7 @@ class DemoOptions:
     days: float = 30.0
     time_of_day: str | None = None  # "HH:MM": the simulated clock shows this at the start
     seed: int = 1
-    profile: str = "axpert-5k"
+    profile: str = DEMO_PROFILE  # the inverter on a 16-cell LiFePO4 pack, which the JK BMS watches
 
 
 def clock_offset_s(time_of_day: str | None, now: float) -> float:
@@ -145,9 +146,10 @@ class Demo:
             broker = self.parts.spawn("mosquitto", [tools[0], "-c", str(files.config)])
             self.parts.wait_until(broker, port_open(broker_port), 15, "accepting connections")
         else:
-            self.say("== mosquitto is not installed: house sensors, BMS and weather are off "
+            self.say("== mosquitto is not installed: house sensors and weather are off "
                      "(apt-get install mosquitto, then start the demo again)")
         self._simulator()
+        self._bms()
         self.say("== daemon")
         python = sys.executable
         self.parts.spawn("daemon", [python, "-m", "solarmon.daemon", "-C", str(folder / "mpp-solar.conf")])
@@ -156,13 +158,13 @@ class Demo:
         web = self.parts.spawn("web", web_args)
         self.parts.wait_until(web, log_has(web.log, "listening on "), START_TIMEOUT_S, "listening")
         if mqtt_dir is not None:
-            self.say("== weather fetcher, house sensors, BMS")
+            self.say("== weather fetcher, house sensors")
             self.parts.spawn("weather", [sys.executable, str(REPO / "weather_fetcher.py"),
                                          "--config", str(folder / "weather.yaml")])
         self.feeds = Feeds(
-            self.world, self._control_socket(), self.profile.cells, self._model_now,
+            self.world, self._control_socket(), self._model_now,
             house=self._mqtt(mqtt_dir, broker_port, "house-sensor"),
-            bms=self._mqtt(mqtt_dir, broker_port, "solarmon-bms"),
+            bms_control=self._bms_socket(),
         )
         self.feeds.start()
         self._banner(password, mqtt_dir is not None, broker_port)
@@ -170,6 +172,10 @@ class Demo:
     def _control_socket(self) -> Path:
         assert self.sockets is not None, "_start() makes the folder first"
         return self.sockets / "sim.sock"
+
+    def _bms_socket(self) -> Path:
+        assert self.sockets is not None, "_start() makes the folder first"
+        return self.sockets / "bms.sock"
 
     def _model_now(self) -> datetime:
         return model_time(time.time(), self.offset_s)
@@ -263,15 +269,33 @@ class Demo:
         ], stdout=out)
         self.parts.wait_until(sim, log_has(out, "ready "), 30, "ready")
 
+    def _bms(self) -> None:
+        """The JK BMS of the inverter's pack: as many cells and Ah, at the charge the inverter's bank
+        has now; the feeds then hold its current at the inverter's battery current."""
+        profile = self.profile
+        if profile.battery_chemistry != "lifepo4":
+            self.say(f"== no BMS: the {profile.name} profile has a {profile.battery_chemistry} bank")
+            return
+        soc = control(self._control_socket(), {"op": "snapshot"})["state"]["soc_percent"]
+        self.say(f"== JK BMS simulator ({profile.cells} LiFePO4 cells, {profile.battery_ah:g} Ah)")
+        out = self.folder / "bms.out"
+        bms = self.parts.spawn("bms", [
+            sys.executable, "-m", "solarmon.simulator.bms_cli", "--type", "jkbms",
+            "--port", str(self.folder / "ttyBMS"), "--cells", str(profile.cells),
+            "--capacity", str(profile.battery_ah), "--soc", f"{float(soc):.2f}",
+            "--seed", str(self.options.seed), "--control", str(self._bms_socket()),
+        ], stdout=out)
+        self.parts.wait_until(bms, log_has(out, "ready "), 30, "ready")
+
     def _banner(self, password: str, mqtt: bool, broker_port: int | None) -> None:
         port, folder = self.options.port, self.folder
         lan = lan_address()
         clock = ("the real time of day" if not self.options.time_of_day else
                  f"{self._model_now():%H:%M} now (DEMO_TIME={self.options.time_of_day}; real time "
                  f"{'+' if self.offset_s >= 0 else '-'}{timedelta(seconds=round(abs(self.offset_s)))})")
-        parts = "simulated inverter, daemon, web app, alerts"
-        parts += (f", Mosquitto on 127.0.0.1:{broker_port} with house sensors, a BMS and the weather fetcher"
-                  if mqtt else " (no Mosquitto: no house sensors, BMS or weather)")
+        parts = "simulated inverter and JK BMS, daemon, web app, alerts"
+        parts += (f", Mosquitto on 127.0.0.1:{broker_port} with house sensors and the weather fetcher"
+                  if mqtt else " (no Mosquitto: no house sensors or weather)")
         self.say(f"""
   solarmon demo is running: {parts}.
     dashboard   http://localhost:{port}/{f"   from the LAN: http://{lan}:{port}/" if lan else ""}
@@ -280,7 +304,7 @@ class Demo:
     commands    sign in as demo (admin), password: {password}
     clock       simulated time is {clock}
     alerts      a grid outage every 30 minutes (the first in 90 s); messages in {folder}/notifications.jsonl
-    logs        {folder}/{{simulator,daemon,web,weather,mosquitto}}.log
+    logs        {folder}/{{simulator,bms,daemon,web,weather,mosquitto}}.log
   Ctrl-C stops everything.
 """)
 

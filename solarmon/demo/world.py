@@ -1,7 +1,7 @@
-"""The demo's world around the inverter: rooms, the weather outside, and a BMS on the battery bank.
+"""The demo's world around the inverter: rooms and the weather outside.
 
-Every value is a smooth function of the simulated time (and, for the weather's sun and the cells,
-of the plant model's state), so the generated history and the live publishers tell one story and
+Every value is a smooth function of the simulated time (and, for the weather's sun, of the plant
+model's cloudiness), so the generated history and the live publishers tell one story and
 meet without a step. The curves are plain shapes: the outdoor temperature peaks mid-afternoon, the
 rooms follow with a heating schedule, slow multi-day drifts stand in for fronts passing.
 """
@@ -12,7 +12,6 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from solarmon.simulator.environment import clear_sky_fraction
 
@@ -24,7 +23,6 @@ ROOMS: tuple[tuple[str, float, float], ...] = (
     ("kitchen", 20.0, 55.0),
 )
 PRESSURE_ROOM = "living_room"  # the one board with a barometer
-CELL_SPREAD_V = 0.006  # how far cells sit from the bank's average, at rest
 PEAK_IRRADIANCE_W_M2 = 1000.0
 
 
@@ -38,14 +36,12 @@ class Reading:
 
 
 class World:
-    """The deterministic world of one demo seed: ``house(when)``, ``weather(when, cloud)``,
-    ``cells(voltage, current, soc)``."""
+    """The deterministic world of one demo seed: ``house(when)``, ``weather(when, cloud)``."""
 
     def __init__(self, seed: int = 1) -> None:
         rng = random.Random(seed ^ 0xD3E0)
-        # Phases of the slow drifts and each cell's own offset: fixed for the seed.
+        # Phases of the slow drifts: fixed for the seed.
         self._phases = [rng.uniform(0.0, 2.0 * math.pi) for _ in range(8)]
-        self._cell_offsets = [rng.gauss(0.0, 1.0) for _ in range(64)]
 
     def _drift(self, ts: float, index: int, period_days: float) -> float:
         """A slow wave in -1..1 (a front passing): smooth, so a value never jumps."""
@@ -108,17 +104,3 @@ class World:
             "shortwave_radiation": round(radiation, 1),
             "global_tilted_irradiance": round(radiation * 1.08, 1),
         }
-
-    def cells(self, snapshot: dict[str, Any], cells: int) -> list[Reading]:
-        """A BMS's view of the bank: each cell's voltage (the bank's share, a fixed offset that
-        grows with the current), the bank's temperature and its charge, from a model snapshot."""
-        volts = float(snapshot["battery_voltage"])
-        current = float(snapshot.get("battery_current_a", 0.0))
-        spread = CELL_SPREAD_V * (1.0 + abs(current) / 40.0)
-        readings = [
-            Reading(f"cell{i + 1}", round(volts / cells + spread * self._cell_offsets[i % 64], 3), "V")
-            for i in range(cells)
-        ]
-        readings.append(Reading("temperature", round(22.0 + 0.04 * abs(current), 1), "°C"))
-        readings.append(Reading("soc", round(float(snapshot["soc_percent"]), 1), "%"))
-        return readings

@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--type", choices=("jkbms", "dalybms"), default="jkbms")
     parser.add_argument("--port", type=Path, required=True, help="symlink to create for the pty")
     parser.add_argument("--cells", type=int, default=16)
+    parser.add_argument("--capacity", type=float, default=280.0, help="the pack's capacity, Ah")
     parser.add_argument("--soc", type=float, default=60.0, help="starting state of charge, %%")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGTERM/SIGINT."""
     args = build_parser().parse_args(argv)
-    pack = BmsPack(cells=args.cells, soc=args.soc / 100, seed=args.seed)
+    pack = BmsPack(cells=args.cells, capacity_ah=args.capacity, soc=args.soc / 100, seed=args.seed)
     simulator = BmsSimulator(firmware_for(args.type, pack), args.port, speed=args.speed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from solarmon.simulator.bms_model import open_circuit_voltage as lifepo4_ocv
 from solarmon.simulator.environment import Household, Weather
 from solarmon.simulator.profiles import Profile
 from solarmon.simulator.settings import Settings
@@ -43,7 +44,8 @@ CORE_PINS = frozenset(
 
 @dataclass(slots=True)
 class Battery:
-    """A lead-acid bank: state of charge, and terminal voltage from OCV, current and internal resistance."""
+    """A lead-acid (or LiFePO4) bank: state of charge, and terminal voltage from OCV, current and
+    internal resistance."""
 
     cells: int
     capacity_ah: float
@@ -51,6 +53,7 @@ class Battery:
     current_a: float = 0.0  # + charging, - discharging
     voltage: float = 0.0
     floating: bool = False
+    chemistry: str = "lead-acid"  # or "lifepo4": 3.2 V cells, the BMS simulator's voltage curve
 
     @property
     def r_ohm(self) -> float:
@@ -58,7 +61,10 @@ class Battery:
         return self.cells * 0.00125 * 200.0 / self.capacity_ah
 
     def ocv(self) -> float:
-        """Open-circuit voltage: steep near empty, flat in the middle, like a rested lead-acid bank."""
+        """Open-circuit voltage: steep near empty, flat in the middle, like a rested lead-acid bank
+        (a LiFePO4 bank: the same cell curve as the BMS simulator's, flatter still)."""
+        if self.chemistry == "lifepo4":
+            return self.cells * lifepo4_ocv(self.soc)
         return self.cells * (1.80 + 0.33 * math.sqrt(max(0.0, self.soc)))
 
     @property
@@ -67,7 +73,10 @@ class Battery:
         return 0.02 * self.capacity_ah
 
     def gassing_v(self) -> float:
-        """Full gassing overvoltage at this state of charge: none below 80 %, ~0.22 V a cell when full."""
+        """Full gassing overvoltage at this state of charge: none below 80 %, ~0.22 V a cell when full
+        (lead-acid only: a lithium cell does not gas)."""
+        if self.chemistry == "lifepo4":
+            return 0.0
         return self.cells * 0.22 * max(0.0, (self.soc - 0.8) / 0.2) ** 2
 
     def terminal_v(self, current_a: float) -> float:
@@ -90,7 +99,8 @@ class Battery:
     def flow(self, current_a: float, dt_s: float) -> None:
         """Move ``current_a`` through the bank for ``dt_s`` seconds and update voltage."""
         self.current_a = current_a
-        efficiency = CHARGER_EFFICIENCY if current_a > 0 else 1.0
+        # Lead-acid loses some charge to gassing; a LiFePO4 cell keeps nearly all (as its BMS counts).
+        efficiency = CHARGER_EFFICIENCY if current_a > 0 and self.chemistry != "lifepo4" else 1.0
         self.soc = min(1.0, max(0.0, self.soc + current_a * efficiency * dt_s / 3600.0 / self.capacity_ah))
         self.voltage = self.terminal_v(current_a)
 
@@ -145,7 +155,8 @@ class PlantModel:
     def create(cls, profile: Profile, seed: int, start: datetime) -> PlantModel:
         """A site for ``profile`` at ``start``, its weather and loads drawn from ``seed``."""
         rng = random.Random(seed)
-        battery = Battery(cells=profile.cells, capacity_ah=profile.battery_ah, soc=rng.uniform(0.55, 0.9))
+        battery = Battery(cells=profile.cells, capacity_ah=profile.battery_ah, soc=rng.uniform(0.55, 0.9),
+                          chemistry=profile.battery_chemistry)
         model = cls(
             profile=profile,
             now=start,

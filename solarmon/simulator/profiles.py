@@ -7,7 +7,7 @@ field widths) and the factory settings that ``PF`` restores (PI30.md §3, §5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final
 
@@ -41,12 +41,16 @@ class Profile:
     charge_currents: tuple[int, ...]  # QMCHGCR
     utility_charge_currents: tuple[int, ...]  # QMUCHGCR
     defaults: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    battery_chemistry: str = "lead-acid"  # or "lifepo4"
     # What the owner changed after installation (an off-grid site runs SBU, solar first).
     site: MappingProxyType = field(default_factory=lambda: MappingProxyType(SITE_SETTINGS))
 
     @property
     def cells(self) -> int:
-        """Lead-acid cells in series (2 V each): the battery model scales per cell."""
+        """Cells in series: lead-acid 2 V each, LiFePO4 3.2 V (16 for a 48 V bank); the battery
+        model scales per cell."""
+        if self.battery_chemistry == "lifepo4":
+            return round(self.battery_class_v / 3.0)
         return self.battery_class_v // 2
 
     @property
@@ -173,10 +177,23 @@ _MAX_8K: Final = Profile(
     defaults=_defaults(max_ac_charge_a=30, max_charge_a=100, flags="akxyzd"),
 )
 
-PROFILES: Final = MappingProxyType({p.name: p for p in (_AXPERT_5K, _HS_3K, _MAX_8K)})
+# The same unit on a 16-cell LiFePO4 pack with a BMS (the demo's): charge voltages for 3.2 V cells
+# (bulk 3.45 V, float 3.375 V a cell: full without a cell near 3.6 V), back to the grid near 15 %,
+# cut off before a cell reaches 2.9 V.
+_AXPERT_5K_LFP: Final = replace(
+    _AXPERT_5K,
+    name="axpert-5k-lfp",
+    description="the axpert-5k on a 48 V (16-cell) 200 Ah LiFePO4 pack, battery type USE",
+    battery_chemistry="lifepo4",
+    defaults=_defaults(battery_type=2, bulk_v=55.2, float_v=54.0, recharge_v=50.4, cutoff_v=47.0,
+                       redischarge_v=53.6),
+)
+
+PROFILES: Final = MappingProxyType({p.name: p for p in (_AXPERT_5K, _AXPERT_5K_LFP, _HS_3K, _MAX_8K)})
 DEFAULT_PROFILE: Final = _AXPERT_5K.name
 # Short names the CLI also accepts.
-ALIASES: Final = MappingProxyType({"default": "axpert-5k", "5k": "axpert-5k", "hs": "hs-3k", "max": "max-8k"})
+ALIASES: Final = MappingProxyType({"default": "axpert-5k", "5k": "axpert-5k", "hs": "hs-3k", "max": "max-8k",
+                                         "lfp": "axpert-5k-lfp"})
 
 
 def get_profile(name: str) -> Profile:

@@ -2,7 +2,8 @@
 HEAD into a temporary folder (no .venv, no node_modules), `./manage_web.sh demo`, and then:
 
 - /api/data, /api/house, /api/weather and /api/battery answer with values (every part is real:
-  simulator, daemon, web app, private Mosquitto, house sensors, BMS, the weather fetcher);
+  simulator, JK BMS simulator polled by the daemon, web app, private Mosquitto, house sensors, the
+  weather fetcher); the battery page's pack has its 16 cells and the SoC is the BMS's;
 - no charted series jumps where the generated history meets the live simulator;
 - SIGTERM stops everything: no process of the clone (Mosquitto included) is left.
 
@@ -81,6 +82,11 @@ def seam_jump(points: list[tuple[int, float]], end_ts: float) -> tuple[float, fl
     return abs(live[0] - generated[-1]), max(steps), f"last generated {generated[-3:]}, first live {live[:3]}"
 
 
+def bms_cells(battery: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of /api/battery's BMS pack1 (empty until the daemon has read it)."""
+    return battery.get("bms", {}).get("inverter:pack1", {}).get("cells", [])
+
+
 def text_of(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
@@ -111,7 +117,7 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
         while time.monotonic() - started < READY_WITHIN_S and process.poll() is None:
             bodies = {name: get(f"{base}/api/{name}")[1] for name in ("data", "house", "weather", "battery")}
             if (bodies["data"].get("values") and values_of(bodies["house"], "house")
-                    and values_of(bodies["weather"], "weather") and values_of(bodies["battery"], "battery")):
+                    and values_of(bodies["weather"], "weather") and bms_cells(bodies["battery"])):
                 break
             time.sleep(2)
         assert process.poll() is None, log.read_text()[-3000:]
@@ -121,8 +127,19 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
         assert bodies["data"]["values"]["pv_input_power"] > 0  # DEMO_TIME=12:00: the sun is up
         assert values_of(bodies["house"], "house")["living_room/temperature"] > 5
         assert "temperature" in values_of(bodies["weather"], "weather")
-        cells = [k for k in values_of(bodies["battery"], "battery") if k.startswith("cell")]
-        assert len(cells) == 24  # a 48 V lead-acid bank
+        battery = bodies["battery"]
+        assert list(battery["bms"]) == ["inverter:pack1"]  # one battery: the daemon's JK BMS section
+        pack = battery["bms"]["inverter:pack1"]
+        cells = bms_cells(battery)
+        assert len(cells) == 16  # the demo inverter's 48 V LiFePO4 pack
+        assert all(2.9 < cell["voltage"] < 3.6 for cell in cells)
+        assert pack["balancer"]["enabled"] == 1
+        assert not values_of(battery, "battery")  # no MQTT battery/# beside it
+        # The BMS and the inverter measure the same pack: voltages agree, the SoC is the BMS's.
+        assert pack["pack"]["pack_voltage"]["value"] == pytest.approx(
+            bodies["data"]["values"]["battery_voltage"], abs=1.5)
+        assert battery["soc"]["label"] == "BMS (pack1)"
+        assert battery["soc"]["value"] == pytest.approx(bodies["data"]["values"]["battery_capacity"], abs=5)
         status = get(f"{base}/api/status")[1]
         assert status["sources"]["mqtt"]["ok"] is True
         assert get(f"{base}/api/alerts")[1]["enabled"] is True
@@ -171,4 +188,5 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
     assert "demo stopped" in output, output[-3000:]
     assert process.returncode == 0, output[-3000:]
     assert leftovers(clone) == ""
+    assert not (clone / "var" / "demo" / "ttyBMS").exists()  # the BMS simulator's pty is gone too
     assert "mosquitto on 127.0.0.1:" in output

@@ -1,6 +1,7 @@
 """The demo's parts, each against the real thing: the simulator resuming a generated history's state
-(`--state`), the world's curves, the local Open-Meteo stand-in read by the real weather client,
-the apprise inbox fed by real apprise, the feeds over a real Mosquitto, the demo clock."""
+(`--state`), the JK BMS's pack fitting the demo inverter's, the daemon's config, the world's curves,
+the local Open-Meteo stand-in read by the real weather client, the apprise inbox fed by real apprise,
+the feeds over a real Mosquitto and both simulators, the demo clock."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ from typing import Any
 
 import pytest
 
+from solarmon.daemon.config import load_config
+from solarmon.demo.configs import BMS_SECTION, SECTION, daemon_conf
 from solarmon.demo.feeds import OUTAGE_EVERY_S, OUTAGE_FIRST_S, OUTAGE_LENGTH_S, Feeds, control, outage_due
-from solarmon.demo.history import fill_demo_history, model_time
+from solarmon.demo.history import DEMO_PROFILE, fill_demo_history, model_time
 from solarmon.demo.http import DemoHttp, weather_source
 from solarmon.demo.parts import lan_address
 from solarmon.demo.run import clock_offset_s
 from solarmon.demo.world import World
-from solarmon.simulator.model import PlantModel
+from solarmon.simulator.bms_model import BmsPack
+from solarmon.simulator.model import Battery, PlantModel
 from solarmon.simulator.profiles import get_profile
+from solarmon.simulator.runner import BmsSimulatorProcess
 from solarmon.simulator.state import StateError, export_state, restore_state
 from solarmon.weather.client import VARIABLES, OpenMeteoClient
 from solarmon.weather.config import parse_weather_config
@@ -66,8 +71,8 @@ def test_the_simulator_starts_where_the_generated_history_ends(simulator, tmp_pa
     fill_demo_history(sink, 0.5, step_s=60.0, seed=4, end=T_END, state_path=state)
     last = sink.updates[-1].values
     start = model_time(T_END + 5).replace(microsecond=0).isoformat()
-    resumed = simulator("pty", seed=4, start=start, extra_args=("--state", str(state)))
-    fresh = simulator("pty", seed=7, start=start)
+    resumed = simulator("pty", seed=4, start=start, profile=DEMO_PROFILE, extra_args=("--state", str(state)))
+    fresh = simulator("pty", seed=7, start=start, profile=DEMO_PROFILE)
     now = resumed.control({"op": "snapshot"})["state"]
     other = fresh.control({"op": "snapshot"})["state"]
     assert now["soc_percent"] == pytest.approx(last["battery_capacity"], abs=0.5)
@@ -76,6 +81,14 @@ def test_the_simulator_starts_where_the_generated_history_ends(simulator, tmp_pa
     resumed.stop()
     saved = json.loads(state.read_text())  # written again at exit: the next run carries on
     assert datetime.fromisoformat(saved["time"]) >= datetime.fromisoformat(start)
+
+
+def test_the_generated_history_has_no_second_battery() -> None:
+    # The BMS is live only (the daemon's pack1); no battery/# readings invented beside it.
+    sink = Sink()
+    fill_demo_history(sink, 0.05, step_s=60.0, end=T_END, world=World(1))
+    sources = {u.source for u in sink.updates}
+    assert sources == {"inverter:demo", "house", "weather"}
 
 
 def test_house_values_follow_a_smooth_daily_curve() -> None:
@@ -89,13 +102,54 @@ def test_house_values_follow_a_smooth_daily_curve() -> None:
     assert {"bedroom/humidity", "kitchen/temperature", "living_room/pressure"} <= names
 
 
-def test_cells_share_the_bank_voltage() -> None:
-    cells = World(1).cells({"battery_voltage": 50.4, "battery_current_a": -20.0, "soc_percent": 61.0}, 24)
-    volts = [r.value for r in cells if r.name.startswith("cell")]
-    assert len(volts) == 24
-    assert sum(volts) / 24 == pytest.approx(50.4 / 24, abs=0.01)
-    assert len(set(volts)) > 10  # real cells differ a little
-    assert {r.name: r.value for r in cells}["soc"] == 61.0
+def _rest_voltages(profile_name: str, soc: float) -> tuple[float, float]:
+    """(the inverter model's bank, a BMS pack of as many cells) at rest at ``soc`` (0..1), in V."""
+    profile = get_profile(profile_name)
+    bank = Battery(cells=profile.cells, capacity_ah=profile.battery_ah, soc=soc,
+                   chemistry=profile.battery_chemistry)
+    pack = BmsPack(cells=profile.cells, capacity_ah=profile.battery_ah, soc=soc, seed=1)
+    pack.cell_soc = [soc] * profile.cells  # no spread: compare the curves, not the seed
+    return bank.terminal_v(0.0), pack.pack_voltage
+
+
+def test_the_demo_inverter_and_its_bms_see_one_pack() -> None:
+    # The demo's BMS is a 16-cell LiFePO4 pack: its voltage must be the inverter's battery voltage.
+    profile = get_profile(DEMO_PROFILE)
+    assert (profile.battery_class_v, profile.cells, profile.battery_chemistry) == (48, 16, "lifepo4")
+    for soc in (0.05, 0.2, 0.5, 0.8, 0.95):
+        bank, pack = _rest_voltages(DEMO_PROFILE, soc)
+        assert bank == pytest.approx(pack, abs=0.05), soc
+    # The lead-acid axpert-5k would not fit a LiFePO4 BMS: 3-4 V apart in the middle of the range.
+    bank, pack = _rest_voltages("axpert-5k", 0.5)
+    assert pack - bank > 3.0
+    # Its settings suit the cells: full below the BMS's cell alarm, cut off above its low alarm.
+    defaults = profile.defaults
+    assert defaults["bulk_v"] / 16 < 3.5
+    assert defaults["cutoff_v"] / 16 > 2.9
+    assert defaults["battery_type"] == 2  # "user": no lead-acid charging curve
+
+
+def test_the_demo_inverter_keeps_its_lifepo4_cells_in_range_for_days() -> None:
+    model = PlantModel.create(get_profile(DEMO_PROFILE), 1, datetime(2026, 6, 20))
+    volts, socs = [], []
+    for _ in range(3 * 24 * 12):  # three days, every five minutes
+        model.advance(300)
+        volts.append(model.snapshot()["battery_voltage"])
+        socs.append(model.snapshot()["soc_percent"])
+    assert min(volts) > 16 * 3.0  # no BMS alarm on an ordinary day
+    assert max(volts) < 16 * 3.55
+    assert max(socs) - min(socs) > 30  # days charge and nights drain: the cells are worth a look
+
+
+def test_the_daemon_polls_the_demo_bms_as_a_jk_section(tmp_path: Path) -> None:
+    (tmp_path / "mpp-solar.conf").write_text(daemon_conf(tmp_path))
+    config = load_config(tmp_path / "mpp-solar.conf")
+    assert [d.name for d in config.devices] == [SECTION, BMS_SECTION]
+    bms = config.device(BMS_SECTION)
+    assert bms.is_bms
+    assert (bms.device_type, bms.protocol) == ("jkbms", "jkserial")
+    assert bms.port == str(tmp_path / "ttyBMS")
+    assert bms.port != config.device(SECTION).port
 
 
 def test_the_weather_client_reads_the_local_open_meteo(tmp_path: Path) -> None:
@@ -171,27 +225,33 @@ def test_outage_script() -> None:
 
 
 @pytest.mark.timeout(60)
-def test_feeds_publish_house_and_bms_and_keep_the_grid(simulator, mqtt_broker: Broker, mqtt_connect) -> None:
-    sim = simulator("pty", seed=2)
+def test_feeds_publish_house_drive_the_bms_and_keep_the_grid(simulator, mqtt_broker: Broker, mqtt_connect,
+                                                              tmp_path: Path) -> None:
+    sim = simulator("pty", seed=2, profile=DEMO_PROFILE)
     watcher = Recorder()
     admin = mqtt_connect("admin", on_message=watcher)
     admin.subscribe("house/#")
     admin.subscribe("battery/#")
     time.sleep(0.3)
-    feeds = Feeds(World(1), sim.control_path, 24, datetime.now,
-                  house=settings_for(mqtt_broker, "house-sensor", "t-house"),
-                  bms=settings_for(mqtt_broker, "solarmon-bms", "t-bms"))
-    feeds.start()
-    try:
-        assert watcher.wait_for(lambda ms: any(m.topic == "battery/cell24" for m in ms)
-                                and any(m.topic == "house/kitchen/temperature" for m in ms), 15)
-        cell = json.loads(watcher.on("battery/cell1")[0].payload)
-        assert cell["unit"] == "V"
-        assert 1.8 < cell["value"] < 2.5
-        assert feeds.snapshot()["grid_available"] is True  # no outage before OUTAGE_FIRST_S
-        assert control(sim.control_path, {"op": "snapshot"})["state"]["grid_available"] is True
-    finally:
-        feeds.stop()
+    with BmsSimulatorProcess(tmp_path / "bms", bms_type="jkbms", cells=16, seed=2) as bms:
+        bms.control({"op": "set", "current_a": 99.0})  # anything but the inverter's current
+        house = settings_for(mqtt_broker, "house-sensor", "t-house")
+        feeds = Feeds(World(1), sim.control_path, datetime.now, house=house, bms_control=bms.control_path)
+        feeds.start()
+        try:
+            assert watcher.wait_for(lambda ms: any(m.topic == "house/kitchen/temperature" for m in ms), 15)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and bms.control({"op": "snapshot"})["state"]["current_a"] == 99:
+                time.sleep(0.2)
+            before = feeds.snapshot()["battery_current_a"]
+            held = bms.control({"op": "snapshot"})["state"]["current_a"]
+            after = feeds.snapshot()["battery_current_a"]  # a tick may fall in between
+            assert min(abs(held - before), abs(held - after)) <= 0.01, (held, before, after)
+            assert feeds.snapshot()["grid_available"] is True  # no outage before OUTAGE_FIRST_S
+            assert control(sim.control_path, {"op": "snapshot"})["state"]["grid_available"] is True
+            assert not watcher.on("battery/cell1")  # one battery: the BMS on its pty, not MQTT
+        finally:
+            feeds.stop()
 
 
 def test_demo_time_shifts_the_clock_to_the_given_time_of_day() -> None:
