@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
 from solarmon.inverter import catalog
-from solarmon.web import bms
+from solarmon.web import bms, systems
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
 from solarmon.web.history import HistoryUnavailableError
@@ -37,6 +37,7 @@ from solarmon.web.params import (
     time_range,
 )
 from solarmon.web.runtime import WebContext, get_context
+from solarmon.web.state import inverter_source
 
 # ApiError, need, iso and the parameter helpers live in solarmon/web/params.py (below the auth
 # package, which imports them from there); they are re-exported here for older callers.
@@ -92,8 +93,9 @@ def data() -> Response:
     # The body only changes when a new reading arrives (or a value ages out), but /api/data is
     # asked many times per reading: encode it once; per request only the ages are written, from
     # the few distinct read times (one per command) the values share.
+    extra = _system_fields(state, device, devices, snap)
     key = (snap.ts, tuple(devices), snap.health.ok, snap.health.error, tuple(snap.stale),
-           hash(tuple(snap.values.items())))
+           hash(tuple(snap.values.items())), json.dumps(extra, sort_keys=True))
     cache: dict[str, tuple[Any, bytes, list[tuple[str, float]], list[tuple[str, float]]]] = \
         ctx.parts.data_body_cache
     cached = cache.get(source)
@@ -102,7 +104,7 @@ def data() -> Response:
         for moving in ("age_s", "ages", "stale"):
             del body[moving]
         body.update(device=device, devices=devices, timestamp=iso(snap.ts),
-                    stale_after_s=ctx.config.data.stale_after_s)
+                    stale_after_s=ctx.config.data.stale_after_s, **extra)
         cached = (key, json.dumps(body, separators=(",", ":")).encode()[:-1],
                   [(json.dumps(k), snap.times[k]) for k in snap.ages],
                   [(json.dumps(k), snap.times[k]) for k in snap.stale])
@@ -112,6 +114,22 @@ def data() -> Response:
     tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[2]) + '},"stale":{'
             + ",".join(f"{k}:{ages[ts]}" for k, ts in cached[3]) + f'}},"age_s":{snap.age_s:.3f}}}')
     return Response(cached[1] + tail.encode(), mimetype="application/json")
+
+
+def _system_fields(state: Any, device: str, devices: list[str], snap: Any) -> dict[str, Any]:
+    """``systems`` (system device -> its unit devices), and for a system device its ``system``
+    block, for a unit the system it belongs to (``member_of``): solarmon/web/systems.py."""
+    found = systems.units_of(devices)
+    out: dict[str, Any] = {"systems": found}
+    if device in found:
+        units = found[device]
+        snaps = {src: s for src in map(inverter_source, units) if (s := state.snapshot(src)) is not None}
+        block = systems.describe(device, snap, units, snaps)
+        if block is not None:
+            out["system"] = block
+    elif (parent := systems.member_of(device, found)) is not None:
+        out["member_of"] = parent
+    return out
 
 
 @bp.get("/catalog")
