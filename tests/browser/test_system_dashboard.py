@@ -133,7 +133,7 @@ def test_a_three_phase_system_shows_l1_l2_l3_and_the_imbalance(browser, system_s
             assert page.locator(f'#system-phases [data-phase="{phase}"] .v').text_content().endswith(" W")
         assert page.locator('#system-phases [data-phase="imbalance"] .v').text_content() != DASH
         assert "Three-phase system" in page.locator("#system-summary").text_content()
-        screenshot(page, f"system-three-phase{path.replace('/', '-')}")
+        screenshot(page, f"system-three-phase{path.replace('/', '-')}", docs=True)
         assert seen.problems() == []
     finally:
         page.close()
