@@ -215,8 +215,11 @@ def energy() -> Response:
         raise ApiError(400, "bad_parameter", f"period must be day, month or year, not {period[:20]!r}")
     count = arg_int("count", None, 1, {"day": 366, "month": 120}.get(period, 20))
     source = pick_device(ctx) if request.args.get("device") else None
+    # A parallel / three-phase system's energy is its units' (solarmon/web/systems.py).
+    units = systems.units_of(need(ctx, "state").devices()).get(source.split(":", 1)[1], []) if source else []
     try:
-        return jsonify(energy_part.report(period, source=source, count=count))
+        return jsonify(energy_part.report(period, source=source, count=count,
+                                          members=[inverter_source(u) for u in units]))
     except ValueError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from exc
 
