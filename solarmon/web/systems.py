@@ -29,6 +29,9 @@ SYSTEM_KEY = "system_units_expected"  # present on a system's own device, and on
 PHASE_OF_MODE = {OUTPUT_MODES[code]: phase for code, phase in PHASES.items()}
 PHASE_KEYS = {"L1": "phase_l1_load_power", "L2": "phase_l2_load_power", "L3": "phase_l3_load_power"}
 NO_FAULT = "No fault"
+# The dashboard's load tiles of a system: the daemon's system totals under the single-unit keys.
+TILE_KEYS = {"ac_output_active_power": "system_load_power",
+             "ac_output_apparent_power": "system_load_apparent_power"}
 
 
 def units_of(devices: Iterable[str]) -> dict[str, list[str]]:
@@ -79,14 +82,15 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
     """The ``system`` block of the system device ``device`` (None when it is not a system).
 
     ``flow`` holds the power-flow values (the keys the single-unit flow uses: ``pv_power_total``,
-    ``load_power``, ``battery_power``, ``grid_power``) only while every unit answered; the grid is
-    the sum of the units' own estimates (catalog.derive, one rule)."""
+    ``load_power``, ``battery_power``, ``grid_power``) and ``tiles`` (the load tiles' keys) only while
+    every unit answered; the grid is the sum of the units' own estimates (catalog.derive, one rule)."""
     values = snap.values
     if SYSTEM_KEY not in values:
         return None
     strip = [_unit(unit, snapshots.get(inverter_source(unit))) for unit in units]
     complete = bool(values.get("system_totals_complete")) and all(u["up"] for u in strip)
     flow: dict[str, float] = {}
+    tiles: dict[str, float] = {}
     if complete:
         charge = _number(values, "system_charge_power") or 0.0
         discharge = _number(values, "system_discharge_power") or 0.0
@@ -98,6 +102,9 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
         grids = [_number(snapshots[inverter_source(u)].values, "grid_power") for u in units]
         if grids and all(g is not None for g in grids):
             flow["grid_power"] = round(sum(g for g in grids if g is not None), 1)
+        for tile, key in TILE_KEYS.items():
+            if (value := _number(values, key)) is not None:
+                tiles[tile] = value
     phases = {phase: watts for phase, key in PHASE_KEYS.items()
               if (watts := _number(values, key)) is not None}
     three_phase = any(u["phase"] for u in strip)
@@ -110,6 +117,7 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
         "totals_complete": complete,
         "missing": [u["device"] for u in strip if not u["up"]],
         "flow": flow,
+        "tiles": tiles,
         "phases": phases if complete and len(phases) == 3 else {},
         "imbalance_percent": _number(values, "phase_load_imbalance") if complete else None,
     }

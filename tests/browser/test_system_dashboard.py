@@ -87,6 +87,9 @@ def test_a_parallel_system_is_one_flow_with_a_unit_strip(browser, system_server,
         body = page.evaluate("() => fetch('/api/data?device=sys').then((r) => r.json())")
         assert body["system"]["totals_complete"] is True
         assert page.locator("#flow-system-note").is_visible()
+        page.wait_for_function(  # the load tile is the system's load too
+            "(dash) => document.querySelector('#load-panel [data-metric=ac_output_active_power] .v')"
+            ".textContent !== dash", arg=DASH)
         screenshot(page, f"system-parallel{path.replace('/', '-')}")
 
         sim.control({"op": "unit", "unit": 2, "present": False})
@@ -100,6 +103,7 @@ def test_a_parallel_system_is_one_flow_with_a_unit_strip(browser, system_server,
         assert "sys-unit2" in missing.text_content()
         page.wait_for_function(FLOW_LOAD_IS, arg=["=", DASH])
         assert page.locator("#flow-pv-value").text_content() == DASH  # no short total anywhere
+        assert page.locator('#load-panel [data-metric="ac_output_active_power"] .v').text_content() == DASH
         screenshot(page, f"system-dropout{path.replace('/', '-')}")
         if AXE.is_file():  # the greyed card stays readable; without axe-core: reported at the end
             page.add_script_tag(path=str(AXE))

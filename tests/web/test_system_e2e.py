@@ -89,6 +89,8 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert (system["expected"], system["answering"], system["missing"]) == (3, 3, [])
     assert system["flow"]["load_power"] == body["values"]["system_load_power"]
     assert system["flow"]["pv_power_total"] == body["values"]["system_pv_power"]
+    assert system["tiles"] == {"ac_output_active_power": body["values"]["system_load_power"],
+                               "ac_output_apparent_power": body["values"]["system_load_apparent_power"]}
     assert (system["phases"], system["imbalance_percent"]) == ({}, None)
     unit = _body(client, "sys-unit1")
     assert unit["member_of"] == "sys"
@@ -125,6 +127,7 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert system["units"][2]["load_power"] is None
     assert system["units"][2]["error"]
     assert (system["totals_complete"], system["flow"], system["missing"]) == (False, {}, ["sys-unit2"])
+    assert system["tiles"] == {}
     assert "system_load_power" not in body["values"]  # never a short total
     firing = wait_until(lambda: _active(client, "system_unit_missing"), timeout_s=30,
                         what="the system_unit_missing alert")

@@ -61,13 +61,16 @@ export function renderSystem(system) {
     ? '–' : formatValue(system.imbalance_percent, 1);
 }
 
-// The values the power flow and the tiles show for a system: its totals stand for the unit's own.
+// The values the power flow and the load tiles show for a system: its totals stand for a unit's own
+// (the API's `flow` and `tiles`; without every unit answering both are empty: dashes).
 export function systemValues(snap) {
   if (!snap.system) return snap.values;
   const flow = snap.system.flow;
   const values = { ...snap.values };
-  for (const key of ['pv_power_total', 'load_power', 'battery_power', 'grid_power']) {
-    if (key in flow) values[key] = flow[key];
+  const shown = { ...flow, ...snap.system.tiles };
+  for (const key of ['pv_power_total', 'load_power', 'battery_power', 'grid_power',
+    'ac_output_active_power', 'ac_output_apparent_power']) {
+    if (key in shown) values[key] = shown[key];
     else delete values[key];
   }
   return values;
