@@ -45,6 +45,11 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
      "above": 0.5, "severity": "warning",
      "message": "The battery is projected to reach the low-voltage cut-off before sunrise: use less "
                 "tonight or charge it (see /forecast)"},
+    # A parallel / three-phase system (docs/SYSTEMS.md): a unit off the bus; its system totals are
+    # withdrawn meanwhile. A faulted unit fires inverter_mode_fault on its own device.
+    {"name": "system_unit_missing", "metric": "system_units_answering", "below": "system_units_expected",
+     "for_s": 30, "severity": "critical",
+     "message": "System {device}: only {value} of {threshold} units answering (system totals withheld)"},
     {"name": "heat_sink_hot", "metric": "inverter_heat_sink_temperature", "above": 75, "for_s": 60,
      "hysteresis": 5, "severity": "warning", "message": "Inverter {device} heat sink at {value}{unit}"},
     # A BMS (type = jkbms|dalybms; docs/BMS.md): its values carry the BMS catalog's keys. The cell

@@ -24,7 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
 from solarmon.inverter import catalog
-from solarmon.web import bms
+from solarmon.web import bms, systems
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
 from solarmon.web.history import HistoryUnavailableError
@@ -40,6 +40,7 @@ from solarmon.web.params import (
     time_range,
 )
 from solarmon.web.runtime import WebContext, get_context
+from solarmon.web.state import inverter_source
 
 # ApiError, need, iso and the parameter helpers live in solarmon/web/params.py (below the auth
 # package, which imports them from there); they are re-exported here for older callers.
@@ -82,7 +83,7 @@ class _DataBody:
     """/api/data's body for one version of a source, encoded once: the JSON up to the ages, the
     keys (JSON-quoted) with their read times for the ages written per request, and its ETag."""
 
-    version: int
+    version: tuple[int, ...]  # the source's, then those of a system's units (their block is in it)
     devices: tuple[str, ...]
     built_at: float
     expires: float
@@ -109,12 +110,12 @@ def data() -> Response:
     state = need(ctx, "state")
     devices = tuple(state.devices())
     source = pick_device(ctx, list(devices))
-    version, now = state.version(source)
+    version, now = _data_version(state, source, devices)
     cache: dict[str, _DataBody] = ctx.parts.data_body_cache
     body = cache.get(source)
     if body is None or body.version != version or body.devices != devices \
             or not body.built_at <= now < body.expires:
-        body = _build_data_body(ctx, source, devices)
+        body = _build_data_body(ctx, source, devices, version)
         now = body.built_at
         cache[source] = body
     if request.if_none_match.contains_weak(body.etag[3:-1]):
@@ -133,7 +134,17 @@ def data() -> Response:
     return response
 
 
-def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...]) -> _DataBody:
+def _data_version(state: Any, source: str, devices: tuple[str, ...]) -> tuple[tuple[int, ...], float]:
+    """What the cached body of `source` depends on — its own version and, for a parallel or
+    three-phase system's device, its units' (the `system` block describes them) — and the state's
+    clock now."""
+    own, now = state.version(source)
+    units = systems.units_of(list(devices)).get(source.split(":", 1)[1], [])
+    return (own, *(state.version(inverter_source(unit))[0] for unit in units)), now
+
+
+def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...],
+                     version: tuple[int, ...]) -> _DataBody:
     """Encode /api/data's body for the source's current snapshot (503 when it is not fresh)."""
     snap = need(ctx, "state").snapshot(source)
     if snap is None:
@@ -146,13 +157,30 @@ def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...]) -> 
     for moving in ("age_s", "ages", "stale"):
         del body[moving]
     body.update(device=device, devices=list(devices), timestamp=iso(snap.ts),
-                stale_after_s=ctx.config.data.stale_after_s)
+                stale_after_s=ctx.config.data.stale_after_s,
+                **_system_fields(need(ctx, "state"), device, list(devices), snap))
     return _DataBody(
-        version=snap.version, devices=devices, built_at=snap.ts + snap.age_s, expires=snap.expires,
+        version=version, devices=devices, built_at=snap.ts + snap.age_s, expires=snap.expires,
         ts=snap.ts, etag=f'W/"{_BOOT}-{next(_BUILDS)}"',
         head=json.dumps(body, separators=(",", ":")).encode()[:-1],
         live=[(json.dumps(k), snap.times[k]) for k in snap.ages],
         stale=[(json.dumps(k), snap.times[k]) for k in snap.stale])
+
+
+def _system_fields(state: Any, device: str, devices: list[str], snap: Any) -> dict[str, Any]:
+    """``systems`` (system device -> its unit devices), and for a system device its ``system``
+    block, for a unit the system it belongs to (``member_of``): solarmon/web/systems.py."""
+    found = systems.units_of(devices)
+    out: dict[str, Any] = {"systems": found}
+    if device in found:
+        units = found[device]
+        snaps = {src: s for src in map(inverter_source, units) if (s := state.snapshot(src)) is not None}
+        block = systems.describe(device, snap, units, snaps)
+        if block is not None:
+            out["system"] = block
+    elif (parent := systems.member_of(device, found)) is not None:
+        out["member_of"] = parent
+    return out
 
 
 @bp.get("/catalog")
@@ -238,8 +266,11 @@ def energy() -> Response:
         raise ApiError(400, "bad_parameter", f"period must be day, month or year, not {period[:20]!r}")
     count = arg_int("count", None, 1, {"day": 366, "month": 120}.get(period, 20))
     source = pick_device(ctx) if request.args.get("device") else None
+    # A parallel / three-phase system's energy is its units' (solarmon/web/systems.py).
+    units = systems.units_of(need(ctx, "state").devices()).get(source.split(":", 1)[1], []) if source else []
     try:
-        return jsonify(energy_part.report(period, source=source, count=count))
+        return jsonify(energy_part.report(period, source=source, count=count,
+                                          members=[inverter_source(u) for u in units]))
     except ValueError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from exc
 

@@ -216,20 +216,24 @@ class Energy:
 
     def report(
         self, period: str = "day", *, source: str | None = None, count: int | None = None,
-        now: float | None = None,
+        now: float | None = None, members: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Return kWh per kind for the last `count` periods (31 days / 12 months / 5 years by default),
-        and the self-sufficiency of each period in percent."""
+        and the self-sufficiency of each period in percent. With `members` (the unit sources of a
+        parallel / three-phase system) the devices are those units and the total is theirs: the
+        system's own source carries no power of its own."""
         count = count or {"day": 31, "month": 12}.get(period, 5)
         now = dt.datetime.now().timestamp() if now is None else now
         labels, bounds = period_bounds(period, count, now, self._tz)
+        query = None if members else source
+        wanted = set(members) if members else ({source} if source is not None else None)
         devices: dict[str, dict[str, Any]] = {}
-        for (src, kind), sums in self._history.energy_sums(bounds, source).items():
-            if kind in KINDS:
+        for (src, kind), sums in self._history.energy_sums(bounds, query).items():
+            if kind in KINDS and (wanted is None or src in wanted):
                 dev = devices.setdefault(src, _empty(len(bounds)))
                 dev[kind] = [None if wh is None else wh / 1000.0 for wh in sums]
-        known = {(m["source"], m["metric"]) for m in self._history.metrics(source)}
-        for src in sorted({s for s, _ in known if source is None or s == source}):
+        known = {(m["source"], m["metric"]) for m in self._history.metrics(query)}
+        for src in sorted({s for s, _ in known if wanted is None or s in wanted}):
             for kind, names in COUNTER_FIELDS[period].items():
                 name = next((n for n in names if (src, n) in known), None)
                 if name is None:

@@ -78,9 +78,42 @@ SNAPSHOT = {"type": "object", "additionalProperties": False,
                            "kinds": {"type": "object", "additionalProperties": KIND},
                            "ages": NUMBERS, "stale": NUMBERS, "faults": KEYS, "warnings": KEYS,
                            "ok": {"type": "boolean"}, "error": NULLABLE_TEXT}}
-DATA = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "device", "devices", "timestamp", "stale_after_s"],
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+# One unit of a parallel / three-phase system (solarmon/web/systems.py).
+_SYSTEM_UNIT = {"type": "object", "additionalProperties": False,
+                "required": ["device", "source", "number", "up", "phase", "output_mode", "mode", "fault",
+                             "load_percent", "load_power", "pv_power", "battery_power", "error"],
+                "properties": {"device": TEXT, "source": TEXT, "number": {"type": "integer"},
+                               "up": {"type": "boolean"},
+                               "phase": {"type": ["string", "null"], "enum": ["L1", "L2", "L3", None]},
+                               "output_mode": NULLABLE_TEXT, "mode": NULLABLE_TEXT, "fault": NULLABLE_TEXT,
+                               "load_percent": NULLABLE_NUMBER, "load_power": NULLABLE_NUMBER,
+                               "pv_power": NULLABLE_NUMBER, "battery_power": NULLABLE_NUMBER,
+                               "error": NULLABLE_TEXT}}
+# The system block of a system's own device: its units, and totals only while all answered.
+SYSTEM = {"type": "object", "additionalProperties": False,
+          "required": ["layout", "units", "expected", "answering", "faulted", "totals_complete", "missing",
+                       "flow", "tiles", "phases", "imbalance_percent"],
+          "properties": {"layout": {"type": "string", "enum": ["parallel", "three-phase"]},
+                         "units": {"type": "array", "items": _SYSTEM_UNIT},
+                         "expected": {"type": "integer"}, "answering": {"type": "integer"},
+                         "faulted": {"type": "integer"}, "totals_complete": {"type": "boolean"},
+                         "missing": KEYS,
+                         "flow": {"type": "object", "additionalProperties": NUMBER,
+                                  "propertyNames": {"enum": ["pv_power_total", "load_power", "battery_power",
+                                                             "grid_power"]}},
+                         "tiles": {"type": "object", "additionalProperties": NUMBER,
+                                   "propertyNames": {"enum": ["ac_output_active_power",
+                                                              "ac_output_apparent_power"]}},
+                         "phases": {"type": "object", "additionalProperties": NUMBER,
+                                    "propertyNames": {"enum": ["L1", "L2", "L3"]}},
+                         "imbalance_percent": NULLABLE_NUMBER}}
+DATA = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "device", "devices", "timestamp", "stale_after_s",
+                                 "systems"],
         "properties": {**SNAPSHOT["properties"], "device": TEXT, "devices": KEYS, "timestamp": TEXT,
-                       "stale_after_s": NUMBER}}
+                       "stale_after_s": NUMBER,
+                       "systems": {"type": "object", "additionalProperties": KEYS},
+                       "system": SYSTEM, "member_of": TEXT}}
 _SERIES = {"type": "object", "additionalProperties": False, "required": ["unit", "avg", "min", "max"],
            "properties": {"unit": TEXT, **{k: {"type": "array", "items": {"type": ["number", "null"]}}
                                            for k in ("avg", "min", "max")}}}

@@ -8,6 +8,7 @@ import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { initConsole } from './console.js';
 import { chosenDevice, deviceSwitch } from './lib/devices.js';
 import { watchBmsSoc } from './bms.js';
+import { renderSystem, systemValues } from './lib/system.js';
 
 const HUB = { x: 170, y: 125 };
 const FLOW_MIN_W = 5; // below this a path counts as idle (sensor noise)
@@ -80,20 +81,38 @@ function renderStatus(snap) {
   }
 }
 
-function renderTotals(feed) {
+// The totals over every inverter. A system counts once, as the sum of its units; while one of its
+// units is not answering the totals are withheld (a sum over fewer units would be wrong).
+function renderTotals(feed, systems) {
   const panel = document.getElementById('totals-panel');
-  const many = feed.others.size > 1;
+  const unitOf = new Set(Object.values(systems).flat());
+  const inverters = [...feed.others.keys()].filter((device) => !unitOf.has(device));
+  const many = inverters.length > 1;
   panel.hidden = !many;
   if (!many) return;
   const sum = { total_pv_power: 0, total_load_power: 0, total_battery_power: 0, total_grid_power: 0 };
-  for (const snap of feed.others.values()) {
-    sum.total_pv_power += watts(snap.values, 'pv_power_total') || 0;
-    sum.total_load_power += watts(snap.values, 'load_power') || 0;
-    sum.total_battery_power += watts(snap.values, 'battery_power') || 0;
-    sum.total_grid_power += watts(snap.values, 'grid_power') || 0;
+  const missing = [];
+  for (const device of inverters) {
+    const parts = systems[device] ? systems[device].map((unit) => feed.others.get(unit)) : [feed.others.get(device)];
+    for (const [i, snap] of parts.entries()) {
+      if (!snap || (systems[device] && !snap.ok)) {
+        missing.push(systems[device] ? systems[device][i] : device);
+        continue;
+      }
+      sum.total_pv_power += watts(snap.values, 'pv_power_total') || 0;
+      sum.total_load_power += watts(snap.values, 'load_power') || 0;
+      sum.total_battery_power += watts(snap.values, 'battery_power') || 0;
+      sum.total_grid_power += watts(snap.values, 'grid_power') || 0;
+    }
+  }
+  const note = document.getElementById('totals-note');
+  if (missing.length) {
+    renderMetrics({}, {}, panel);
+    note.textContent = `Totals withheld: ${missing.join(', ')} not answering.`;
+    return;
   }
   renderMetrics(sum, {}, panel);
-  document.getElementById('totals-note').textContent = `All ${feed.others.size} inverters added up.`;
+  note.textContent = `All ${inverters.length} inverters added up.`;
 }
 
 const ENERGY_REFRESH_MS = 60000;
@@ -150,13 +169,35 @@ function main() {
   let last = { values: {} };
   let bmsSoc = null; // the BMS's SoC (issue 18), preferred over the inverter's estimate
   watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
+  // A system's block comes with /api/data only: a streamed sample of a system asks for it again
+  // (at most every half second) and keeps the last one meanwhile.
+  let systems = {};
+  let kept = { device: null, system: null };
+  let refresh = null;
   feed.onUpdate = (snap) => {
-    last = snap;
-    renderMetrics(snap.values, snap.units, document, snap.stale);
-    renderSoc(snap.values, bmsSoc);
-    renderFlow(snap.values);
+    if (snap.systems) systems = snap.systems;
+    let system = null;
+    if (snap.system) kept = { device: snap.device, system: snap.system };
+    if (snap.device in systems) {
+      system = snap.system || (kept.device === snap.device ? kept.system : null);
+      if (!snap.system && !refresh) refresh = setTimeout(() => { refresh = null; feed.poll(); }, 500);
+    }
+    const shown = system ? systemValues({ ...snap, system }) : snap.values;
+    last = { ...snap, values: shown };
+    renderMetrics(shown, snap.units, document, snap.stale);
+    renderSoc(shown, bmsSoc);
+    renderFlow(shown);
+    renderSystem(system);
+    const systemNote = document.getElementById('flow-system-note');
+    document.getElementById('flow-note').hidden = Boolean(system);
+    systemNote.hidden = !system;
+    if (system) {
+      systemNote.textContent = system.totals_complete
+        ? `The whole system: ${system.expected} units added up (grid: the units' own estimates).`
+        : 'No system totals while a unit is not answering (see System units).';
+    }
     renderStatus(snap);
-    renderTotals(feed);
+    renderTotals(feed, systems);
   };
   apiJSON('/api/catalog').then((body) => {
     LABELS = Object.fromEntries(Object.entries(body.fields).map(([key, f]) => [key, f.label]));
@@ -164,6 +205,7 @@ function main() {
   }).catch(() => {}); // without labels the alarms read as their keys in words
   feed.onState = renderFeedState;
   document.getElementById('totals-panel').hidden = true;
+  document.getElementById('system-panel').hidden = true;
   feed.start();
   initConsole(() => feed.device);
   initEnergy(() => feed.device);

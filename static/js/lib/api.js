@@ -93,6 +93,10 @@ export function normalizeSnapshot(body) {
     ok: body.ok,
     error: body.error,
     devices: Array.isArray(body.devices) ? body.devices : null,
+    // A parallel / three-phase system (solarmon/web/systems.py): /api/data only, not the stream.
+    system: body.system || null,
+    systems: body.systems || null,
+    memberOf: body.member_of || null,
   };
 }
 

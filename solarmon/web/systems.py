@@ -1,0 +1,128 @@
+"""Parallel and three-phase systems as the pages see them: the ``system`` block of /api/data.
+
+The daemon writes a system section (``parallel = auto|N``) as the section's own device, carrying
+the system values (``system_units_expected``..., the totals only while every unit answered, and
+per-phase loads for three-phase), and each unit as its own device ``<section>-unit<n>``
+(solarmon/daemon/units.py). This module puts them together once, here, so the browser renders a
+declared shape and never re-derives a rule:
+
+- which devices are the units of which system (:func:`units_of`, by the daemon's label rule);
+- per unit: up or not answering (its file's ``up``), phase L1/L2/L3 or parallel (its output mode
+  code, solarmon/inverter/parallel.py ``PHASES``), work mode, fault, load %, load power;
+- the system's power flow (PV, load, battery, grid) only while ``system_totals_complete``: a total
+  over fewer units would be wrong, so with a unit missing ``flow`` is empty and ``missing`` names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from solarmon.inverter.parallel import PHASES
+from solarmon.inverter.tables import OUTPUT_MODES
+from solarmon.web.state import SourceSnapshot, inverter_source
+
+UNIT_RE = re.compile(r"^(?P<system>.+)-unit(?P<number>[0-9])$")
+SYSTEM_KEY = "system_units_expected"  # present on a system's own device, and only there
+# Output mode text -> phase (the catalog's enum text, the code's phase in parallel.PHASES).
+PHASE_OF_MODE = {OUTPUT_MODES[code]: phase for code, phase in PHASES.items()}
+PHASE_KEYS = {"L1": "phase_l1_load_power", "L2": "phase_l2_load_power", "L3": "phase_l3_load_power"}
+NO_FAULT = "No fault"
+# The dashboard's load tiles of a system: the daemon's system totals under the single-unit keys.
+TILE_KEYS = {"ac_output_active_power": "system_load_power",
+             "ac_output_apparent_power": "system_load_apparent_power"}
+
+
+def units_of(devices: Iterable[str]) -> dict[str, list[str]]:
+    """System device -> its unit devices (``<system>-unit<n>``, by unit number) among ``devices``.
+
+    Only systems that are themselves in ``devices`` count: a section merely named ``x-unit1`` with
+    no ``x`` beside it is an ordinary inverter."""
+    names = list(devices)
+    found: dict[str, list[tuple[int, str]]] = {}
+    for name in names:
+        match = UNIT_RE.match(name)
+        if match and match["system"] in names:
+            found.setdefault(match["system"], []).append((int(match["number"]), name))
+    return {system: [name for _n, name in sorted(units)] for system, units in found.items()}
+
+
+def _number(values: Mapping[str, Any], key: str) -> float | None:
+    value = values.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _unit(device: str, snap: SourceSnapshot | None) -> dict[str, Any]:
+    """One unit of the strip: up, phase, mode, fault, load."""
+    values = snap.values if snap is not None else {}
+    up = snap is not None and snap.health.ok and snap.fresh and bool(values)
+    mode = values.get("output_mode")
+    fault = values.get("fault_code")
+    return {
+        "device": device,
+        "source": inverter_source(device),
+        "number": int(UNIT_RE.match(device)["number"]),  # type: ignore[index]
+        "up": up,
+        "phase": PHASE_OF_MODE.get(str(mode)) if mode is not None else None,
+        "output_mode": mode,
+        "mode": values.get("device_mode"),
+        "fault": fault if fault not in (None, NO_FAULT) else None,
+        "load_percent": _number(values, "ac_output_load"),
+        "load_power": _number(values, "load_power"),
+        "pv_power": _number(values, "pv_power_total"),
+        "battery_power": _number(values, "battery_power"),
+        "error": None if up else (snap.health.error if snap is not None and snap.health.error
+                                  else "not answering"),
+    }
+
+
+def describe(device: str, snap: SourceSnapshot, units: list[str],
+             snapshots: Mapping[str, SourceSnapshot]) -> dict[str, Any] | None:
+    """The ``system`` block of the system device ``device`` (None when it is not a system).
+
+    ``flow`` holds the power-flow values (the keys the single-unit flow uses: ``pv_power_total``,
+    ``load_power``, ``battery_power``, ``grid_power``) and ``tiles`` (the load tiles' keys) only while
+    every unit answered; the grid is the sum of the units' own estimates (catalog.derive, one rule)."""
+    values = snap.values
+    if SYSTEM_KEY not in values:
+        return None
+    strip = [_unit(unit, snapshots.get(inverter_source(unit))) for unit in units]
+    complete = bool(values.get("system_totals_complete")) and all(u["up"] for u in strip)
+    flow: dict[str, float] = {}
+    tiles: dict[str, float] = {}
+    if complete:
+        charge = _number(values, "system_charge_power") or 0.0
+        discharge = _number(values, "system_discharge_power") or 0.0
+        for key, value in (("pv_power_total", _number(values, "system_pv_power")),
+                           ("load_power", _number(values, "system_load_power")),
+                           ("battery_power", charge - discharge)):
+            if value is not None:
+                flow[key] = value
+        grids = [_number(snapshots[inverter_source(u)].values, "grid_power") for u in units]
+        if grids and all(g is not None for g in grids):
+            flow["grid_power"] = round(sum(g for g in grids if g is not None), 1)
+        for tile, key in TILE_KEYS.items():
+            if (value := _number(values, key)) is not None:
+                tiles[tile] = value
+    phases = {phase: watts for phase, key in PHASE_KEYS.items()
+              if (watts := _number(values, key)) is not None}
+    three_phase = any(u["phase"] for u in strip)
+    return {
+        "layout": "three-phase" if three_phase else "parallel",
+        "units": strip,
+        "expected": int(_number(values, "system_units_expected") or 0),
+        "answering": int(_number(values, "system_units_answering") or 0),
+        "faulted": int(_number(values, "system_units_faulted") or 0),
+        "totals_complete": complete,
+        "missing": [u["device"] for u in strip if not u["up"]],
+        "flow": flow,
+        "tiles": tiles,
+        "phases": phases if complete and len(phases) == 3 else {},
+        "imbalance_percent": _number(values, "phase_load_imbalance") if complete else None,
+    }
+
+
+def member_of(device: str, systems: Mapping[str, list[str]]) -> str | None:
+    """The system ``device`` is a unit of, or None."""
+    return next((system for system, units in systems.items() if device in units), None)

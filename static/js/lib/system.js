@@ -1,0 +1,77 @@
+// A parallel or three-phase system on the dashboard: the per-unit strip, the L1/L2/L3 loads and
+// the imbalance, from /api/data's `system` block (solarmon/web/systems.py decides what is up, which
+// phase a unit feeds and whether the totals are complete; this file only draws it).
+
+import { formatPower, formatValue } from './format.js';
+
+// One unit's card: name, phase or "parallel", mode, load %, load power, fault; greyed and saying
+// "not answering" when the unit dropped out.
+function unitCard(unit) {
+  const card = document.createElement('li');
+  card.className = 'sm-unit';
+  card.dataset.device = unit.device;
+  card.dataset.up = unit.up ? 'true' : 'false';
+  card.classList.toggle('down', !unit.up);
+  card.classList.toggle('faulted', Boolean(unit.fault));
+  const line = (cls, text) => {
+    const element = document.createElement('div');
+    element.className = cls;
+    element.textContent = text;
+    card.append(element);
+    return element;
+  };
+  line('sm-unit-name', `Unit ${unit.number} · ${unit.phase || 'parallel'}`);
+  if (!unit.up) {
+    line('sm-unit-status', 'Not answering');
+    return card;
+  }
+  line('sm-unit-status', unit.mode || 'mode not reported');
+  const load = line('sm-unit-load', '');
+  load.dataset.metric = 'load';
+  load.textContent = `${unit.load_percent === null ? '–' : formatValue(unit.load_percent, 0)} % · `
+    + `${unit.load_power === null ? '–' : formatPower(unit.load_power)}`;
+  const fault = line(`sm-alarm ${unit.fault ? 'fault' : 'ok'} sm-unit-fault`, unit.fault ? `Fault: ${unit.fault}` : 'No fault');
+  fault.dataset.fault = unit.fault || '';
+  return card;
+}
+
+// The system panel: hidden for a single inverter (the page then looks exactly as before).
+export function renderSystem(system) {
+  const panel = document.getElementById('system-panel');
+  if (!panel) return;
+  panel.hidden = !system;
+  if (!system) return;
+  document.getElementById('system-units').replaceChildren(...system.units.map(unitCard));
+  const summary = document.getElementById('system-summary');
+  const kind = system.layout === 'three-phase' ? 'Three-phase system' : 'Parallel system';
+  const faulted = system.faulted ? `, ${system.faulted} with a fault` : '';
+  summary.textContent = `${kind}: ${system.answering} of ${system.expected} units answering${faulted}.`;
+  const missing = document.getElementById('system-missing');
+  missing.hidden = system.totals_complete;
+  missing.textContent = system.totals_complete ? '' : `Totals withheld: ${system.missing.join(', ') || 'a unit'} `
+    + 'not answering (a total over fewer units would be wrong).';
+  const phases = document.getElementById('system-phases');
+  const shown = Object.keys(system.phases).length === 3;
+  phases.hidden = system.layout !== 'three-phase';
+  for (const phase of ['L1', 'L2', 'L3']) {
+    const value = phases.querySelector(`[data-phase="${phase}"] .v`);
+    value.textContent = shown ? formatPower(system.phases[phase]) : '–';
+  }
+  phases.querySelector('[data-phase="imbalance"] .v').textContent = system.imbalance_percent === null
+    ? '–' : formatValue(system.imbalance_percent, 1);
+}
+
+// The values the power flow and the load tiles show for a system: its totals stand for a unit's own
+// (the API's `flow` and `tiles`; without every unit answering both are empty: dashes).
+export function systemValues(snap) {
+  if (!snap.system) return snap.values;
+  const flow = snap.system.flow;
+  const values = { ...snap.values };
+  const shown = { ...flow, ...snap.system.tiles };
+  for (const key of ['pv_power_total', 'load_power', 'battery_power', 'grid_power',
+    'ac_output_active_power', 'ac_output_apparent_power']) {
+    if (key in shown) values[key] = shown[key];
+    else delete values[key];
+  }
+  return values;
+}

@@ -1,0 +1,201 @@
+"""The dashboard of a parallel / three-phase system, in both themes: the simulator's 3 units, the real
+daemon and web app. One power flow with the system totals and a strip of units (status, load %,
+faults); a unit off the bus is greyed and says so, and the flow shows no total meanwhile; the
+three-phase page shows L1/L2/L3 and the imbalance. A single inverter shows none of it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from solarmon.simulator.runner import SimulatorProcess
+from tests.browser.conftest import REPO, get_json, screenshot, wait_for, watch
+from tests.browser.test_accessibility import AXE, BAD, RUN_AXE
+from tests.fixtures.webapp import SAMPLE_VALUES, write_prom
+from tests.tools import missing_tool
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(150)]
+
+CARD = '#system-units .sm-unit[data-device="{device}"]'
+DASH = "\N{EN DASH}"  # what a tile or flow label shows without a value
+FLOW_LOAD_IS = ("([op, dash]) => (document.getElementById('flow-load-value').textContent === dash)"
+                " === (op === '=')")
+
+
+@pytest.fixture
+def system_server(small_server, tmp_path: Path) -> Iterator[Callable[[str], tuple[str, SimulatorProcess]]]:
+    """``start(layout)``: the web app, and a 3-unit simulator polled by the daemon as section ``sys``
+    (``parallel = auto``) into the app's prom folder; returns (url, simulator)."""
+    started: list[Any] = []
+
+    def start(layout: str) -> tuple[str, SimulatorProcess]:
+        url, paths = small_server()
+        sim = SimulatorProcess(tmp_path / "sim", transport="pty", baud=0, seed=4,
+                               start="2026-06-21T12:00:00", extra_args=("--units", "3", "--layout", layout))
+        started.append(sim)
+        sim.start()
+        conf = tmp_path / "mpp-solar.conf"
+        conf.write_text("\n".join([
+            "[SETUP]", "pause = 0.3", "control_socket =", f"audit_log = {tmp_path / 'audit.jsonl'}",
+            f"[sys]\nport = {sim.port}\nporttype = serial", f"prom_output_dir = {paths.prom_dir}",
+            "dev = sim", "command = QPIGS", "parallel = auto",
+        ]) + "\n")
+        started.append(subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
+                                         stderr=(tmp_path / "daemon.log").open("w")))
+        wait_for(lambda: get_json(f"{url}/api/data?device=sys")[0] == 200, 30, "the system's first file")
+        return url, sim
+
+    yield start
+    for item in reversed(started):
+        if isinstance(item, subprocess.Popen):
+            item.terminate()
+            item.wait(20)
+        else:
+            item.stop()
+
+
+def _flow_load(page: Any) -> str:
+    return page.locator("#flow-load-value").text_content() or ""
+
+
+@pytest.mark.parametrize("path", ["/", "/lcars"])
+def test_a_parallel_system_is_one_flow_with_a_unit_strip(browser, system_server, path: str) -> None:
+    url, sim = system_server("parallel")
+    page = browser.new_page(bypass_csp=True)  # axe is injected below, as in test_accessibility.py
+    seen = watch(page)
+    try:
+        page.goto(url + path)
+        panel = page.locator("#system-panel")
+        panel.wait_for(state="visible", timeout=30000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('#system-units .sm-unit[data-up=true]').length === 3",
+            timeout=30000)
+        assert "Parallel system: 3 of 3 units answering" in page.locator("#system-summary").text_content()
+        name = page.locator(CARD.format(device="sys-unit0") + " .sm-unit-name")
+        assert name.text_content() == "Unit 0 · parallel"
+        assert "%" in page.locator(CARD.format(device="sys-unit1") + " .sm-unit-load").text_content()
+        assert page.locator("#system-phases").is_hidden()
+        assert page.locator("#system-missing").is_hidden()
+        assert page.locator("#totals-panel").is_hidden()  # one system, not four inverters to add up
+        page.wait_for_function(FLOW_LOAD_IS, arg=["!", DASH])
+        # The flow is the system's: its load is the daemon's system total, not one unit's.
+        body = page.evaluate("() => fetch('/api/data?device=sys').then((r) => r.json())")
+        assert body["system"]["totals_complete"] is True
+        assert page.locator("#flow-system-note").is_visible()
+        page.wait_for_function(  # the load tile is the system's load too
+            "(dash) => document.querySelector('#load-panel [data-metric=ac_output_active_power] .v')"
+            ".textContent !== dash", arg=DASH)
+        screenshot(page, f"system-parallel{path.replace('/', '-')}")
+
+        sim.control({"op": "unit", "unit": 2, "present": False})
+        down = page.locator(CARD.format(device="sys-unit2"))
+        page.wait_for_selector(CARD.format(device="sys-unit2") + '[data-up="false"]', timeout=30000)
+        assert down.locator(".sm-unit-status").text_content() == "Not answering"
+        assert "down" in (down.get_attribute("class") or "")
+        assert "2 of 3 units answering" in page.locator("#system-summary").text_content()
+        missing = page.locator("#system-missing")
+        assert missing.is_visible()
+        assert "sys-unit2" in missing.text_content()
+        page.wait_for_function(FLOW_LOAD_IS, arg=["=", DASH])
+        assert page.locator("#flow-pv-value").text_content() == DASH  # no short total anywhere
+        assert page.locator('#load-panel [data-metric="ac_output_active_power"] .v').text_content() == DASH
+        screenshot(page, f"system-dropout{path.replace('/', '-')}")
+        if AXE.is_file():  # the greyed card stays readable; without axe-core: reported at the end
+            page.add_script_tag(path=str(AXE))
+            bad = [v for v in page.evaluate(RUN_AXE) if v["impact"] in BAD]
+            assert bad == []
+
+        sim.control({"op": "unit", "unit": 2, "present": True})
+        sim.control({"op": "unit", "unit": 1, "fault": "81"})
+        fault = page.locator(CARD.format(device="sys-unit1") + " .sm-unit-fault.fault")
+        fault.wait_for(state="visible", timeout=30000)
+        assert fault.text_content() == "Fault: Parallel host line lost"
+        page.wait_for_function(FLOW_LOAD_IS, arg=["!", DASH], timeout=30000)
+        assert page.locator("#system-missing").is_hidden()
+        assert seen.problems() == []
+    finally:
+        sim.control({"op": "unit", "unit": 1, "fault": "00"})
+        page.close()
+    if not AXE.is_file():
+        missing_tool(str(AXE), "npm ci (axe-core is in package.json): the dropped unit's contrast")
+
+
+@pytest.mark.parametrize("path", ["/", "/lcars"])
+def test_a_three_phase_system_shows_l1_l2_l3_and_the_imbalance(browser, system_server, path: str) -> None:
+    url, _sim = system_server("three-phase")
+    page = browser.new_page()
+    seen = watch(page)
+    try:
+        page.goto(url + path)
+        phases = page.locator("#system-phases")
+        phases.wait_for(state="visible", timeout=30000)
+        page.wait_for_function(
+            "(dash) => document.querySelector('#system-phases [data-phase=L3] .v').textContent !== dash",
+            arg=DASH, timeout=30000)
+        names = page.locator("#system-units .sm-unit-name").all_text_contents()
+        assert names == ["Unit 0 · L1", "Unit 1 · L2", "Unit 2 · L3"]
+        body = page.evaluate("() => fetch('/api/data?device=sys').then((r) => r.json())")
+        assert body["system"]["layout"] == "three-phase"
+        for phase in ("L1", "L2", "L3"):
+            assert page.locator(f'#system-phases [data-phase="{phase}"] .v').text_content().endswith(" W")
+        assert page.locator('#system-phases [data-phase="imbalance"] .v').text_content() != DASH
+        assert "Three-phase system" in page.locator("#system-summary").text_content()
+        screenshot(page, f"system-three-phase{path.replace('/', '-')}", docs=True)
+        assert seen.problems() == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/lcars"])
+def test_a_single_inverter_shows_no_system_parts(browser, small_server, path: str) -> None:
+    url, paths = small_server()
+    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
+    page = browser.new_page()
+    try:
+        page.goto(url + path)
+        page.wait_for_function(FLOW_LOAD_IS, arg=["!", DASH], timeout=15000)
+        assert page.locator("#system-panel").is_hidden()
+        assert page.locator("#flow-system-note").is_hidden()
+        assert page.locator("#flow-note").is_visible()
+    finally:
+        page.close()
+
+
+def test_the_totals_count_a_system_once_and_withhold_a_short_sum(browser, small_server) -> None:
+    """An inverter beside a 2-unit system: the totals add the inverter and the system's units (the
+    system counted once); with a unit down they are withheld, never short by that unit."""
+    url, paths = small_server()
+    unit = {"output_mode": "parallel output", "device_mode": "Battery", "fault_code": "No fault",
+            "ac_output_active_power": 250, "ac_output_load": 5, "battery_voltage": 50.0,
+            "battery_charging_current": 0, "pv_input_voltage": 100.0, "pv_input_current": 2.0}
+    system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
+              "system_totals_complete": 1, "system_load_power": 500, "system_pv_power": 400.0}
+    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
+    for section, values in (("sys", system), ("sys-unit0", unit), ("sys-unit1", unit)):
+        write_prom(paths.prom_dir, section, values)
+    page = browser.new_page()
+    try:
+        page.goto(url + "/?device=main")
+        totals = page.locator("#totals-panel")
+        totals.wait_for(state="visible", timeout=15000)
+        load = totals.locator('[data-metric="total_load_power"] .v')
+        page.wait_for_function("(want) => document.querySelector("
+                               "'#totals-panel [data-metric=total_load_power] .v').textContent === want",
+                               arg="619", timeout=15000)  # 119 + 250 + 250
+        assert page.locator("#totals-note").text_content() == "All 2 inverters added up."
+
+        write_prom(paths.prom_dir, "sys-unit1", {}, up=False)
+        write_prom(paths.prom_dir, "sys", {**system, "system_units_answering": 1, "system_totals_complete": 0,
+                                           "system_load_power": float("nan")})
+        page.wait_for_timeout(300)
+        write_prom(paths.prom_dir, "main", {**SAMPLE_VALUES, "battery_voltage": 52.5})  # a new sample
+        page.wait_for_function("() => document.getElementById('totals-note').textContent"
+                               ".includes('sys-unit1 not answering')", timeout=15000)
+        assert load.text_content() == DASH
+    finally:
+        page.close()

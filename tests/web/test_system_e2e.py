@@ -1,0 +1,164 @@
+"""End to end: a simulated 3-unit parallel system and a 3-phase system, the real daemon, the real web
+app (reader, history, alerts): /api/data's ``system`` block names the units (up, phase), carries
+the totals only while every unit answers, each unit's values reach the history under its own
+source, a unit off the bus is shown and counted and fires the built-in alert (never a short
+total), and a faulted unit fires the mode alert on its own device."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from solarmon.simulator.runner import SimulatorProcess
+from solarmon.web.openapi import DATA
+from tests.daemon.conftest import REPO, wait_until
+
+pytestmark = pytest.mark.timeout(150)
+
+
+@pytest.fixture
+def web_config_overrides() -> dict[str, dict[str, Any]]:
+    """The dropout alert without its 30 s wait, so the test sees it fire at once."""
+    return {"alerts": {"defaults": {"system_unit_missing": {"for_s": 0}}}}
+
+
+@pytest.fixture
+def start_system(web_paths, tmp_path: Path) -> Iterator[Callable[[str, str], SimulatorProcess]]:
+    """``start(layout, parallel)``: the simulator (3 units) and the daemon writing section ``sys``
+    into the web app's prom folder."""
+    started: list[Any] = []
+
+    def start(layout: str, parallel: str) -> SimulatorProcess:
+        sim = SimulatorProcess(tmp_path / "sim", transport="pty", baud=0, seed=4,
+                               start="2026-06-21T12:00:00", extra_args=("--units", "3", "--layout", layout))
+        started.append(sim)
+        sim.start()
+        conf = tmp_path / "mpp-solar.conf"
+        conf.write_text("\n".join([
+            "[SETUP]", "pause = 0.3", "control_socket =", f"audit_log = {tmp_path / 'audit.jsonl'}",
+            f"[sys]\nport = {sim.port}\nporttype = serial", f"prom_output_dir = {web_paths.prom_dir}",
+            "dev = sim", "command = QPIGS", f"parallel = {parallel}",
+        ]) + "\n")
+        started.append(subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
+                                         stderr=(tmp_path / "daemon.log").open("w")))
+        return sim
+
+    yield start
+    for item in reversed(started):
+        if isinstance(item, subprocess.Popen):
+            item.terminate()
+            item.wait(20)
+        else:
+            item.stop()
+
+
+def _body(client, device: str = "sys") -> dict[str, Any]:
+    response = client.get(f"/api/data?device={device}")
+    return response.json if response.status_code == 200 else {}
+
+
+def _complete(client) -> dict[str, Any] | None:
+    """The system's body once it has totals and its units' loads add up to them (one file read)."""
+    body = _body(client)
+    system = body.get("system")
+    if not system or not system["totals_complete"]:
+        return None
+    loads = [u["load_power"] for u in system["units"]]
+    return body if None not in loads and sum(loads) == system["flow"]["load_power"] else None
+
+
+def _active(client, rule: str) -> list[dict[str, Any]]:
+    return [a for a in client.get("/api/alerts").json["active"] if a.get("rule") == rule]
+
+
+def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web_runtime) -> None:
+    sim = start_system("parallel", "auto")
+    body = wait_until(lambda: _complete(client), timeout_s=60, what="a complete system in /api/data")
+    jsonschema.validate(body, DATA)
+    system = body["system"]
+    assert body["systems"] == {"sys": ["sys-unit0", "sys-unit1", "sys-unit2"]}
+    assert system["layout"] == "parallel"
+    assert [(u["device"], u["source"], u["up"], u["phase"]) for u in system["units"]] == [
+        (f"sys-unit{n}", f"inverter:sys-unit{n}", True, None) for n in range(3)]
+    assert (system["expected"], system["answering"], system["missing"]) == (3, 3, [])
+    assert system["flow"]["load_power"] == body["values"]["system_load_power"]
+    assert system["flow"]["pv_power_total"] == body["values"]["system_pv_power"]
+    assert system["tiles"] == {"ac_output_active_power": body["values"]["system_load_power"],
+                               "ac_output_apparent_power": body["values"]["system_load_apparent_power"]}
+    assert (system["phases"], system["imbalance_percent"]) == ({}, None)
+    unit = _body(client, "sys-unit1")
+    assert unit["member_of"] == "sys"
+    assert "system" not in unit
+    jsonschema.validate(unit, DATA)
+    assert system["units"][1]["output_mode"] == unit["values"]["output_mode"] == "parallel output"
+
+    # Each unit's values reach the history under its own source; the system's totals under its own.
+    def history(device: str, metric: str) -> list[float]:
+        reply = client.get(f"/api/historical?device={device}&hours=1&metrics={metric}").json
+        series = (reply.get("series") or {}).get(metric) or {}
+        return [v for v in series.get("avg", []) if v is not None]
+    for device, metric in (("sys-unit0", "ac_output_active_power"), ("sys-unit2", "load_power"),
+                           ("sys", "system_load_power")):
+        wait_until(lambda d=device, m=metric: history(d, m), timeout_s=60,
+                   what=f"{device} {metric} in the history")
+
+    # The system's energy is its units' (its own source has no power of its own), never 0.
+    def energy() -> dict[str, Any] | None:
+        reply = client.get("/api/energy?device=sys&period=day&count=1").json
+        return reply if (reply["total"]["pv"][0] or 0) > 0 else None
+    reply = wait_until(energy, timeout_s=60, what="the system's energy today")
+    assert sorted(reply["devices"]) == [f"inverter:sys-unit{n}" for n in range(3)]
+    assert reply["total"]["pv"][0] == pytest.approx(sum(d["pv"][0] or 0 for d in reply["devices"].values()),
+                                                   abs=0.002)
+
+    # A unit off the bus: shown (up false, its error), counted, the totals withheld, the alert fires.
+    sim.control({"op": "unit", "unit": 2, "present": False})
+    body = wait_until(lambda: (b := _body(client)).get("system", {}).get("answering") == 2 and b,
+                      timeout_s=60, what="unit 2 counted as not answering")
+    jsonschema.validate(body, DATA)
+    system = body["system"]
+    assert [u["up"] for u in system["units"]] == [True, True, False]
+    assert system["units"][2]["load_power"] is None
+    assert system["units"][2]["error"]
+    assert (system["totals_complete"], system["flow"], system["missing"]) == (False, {}, ["sys-unit2"])
+    assert system["tiles"] == {}
+    assert "system_load_power" not in body["values"]  # never a short total
+    firing = wait_until(lambda: _active(client, "system_unit_missing"), timeout_s=30,
+                        what="the system_unit_missing alert")
+    assert firing[0]["source"] == "inverter:sys"
+    assert "only 2 of 3 units" in str(firing)
+
+    # Back on the bus, and unit 1 faulted: totals again, the fault on its card and its own alert.
+    sim.control({"op": "unit", "unit": 2, "present": True})
+    sim.control({"op": "unit", "unit": 1, "fault": "81"})
+    body = wait_until(lambda: (b := _complete(client)) and b["system"]["faulted"] == 1 and b,
+                      timeout_s=60, what="totals back with unit 1 faulted")
+    units = body["system"]["units"]
+    assert (units[1]["fault"], units[1]["mode"]) == ("Parallel host line lost", "Fault")
+    assert (units[0]["fault"], units[1]["up"]) == (None, True)
+    firing = wait_until(lambda: [a for a in _active(client, "inverter_mode_fault")
+                                 if a["source"] == "inverter:sys-unit1"],
+                        timeout_s=30, what="inverter_mode_fault on unit 1")
+    assert firing
+    wait_until(lambda: not _active(client, "system_unit_missing"), timeout_s=30,
+               what="system_unit_missing cleared")
+
+
+def test_three_phase_system_shows_each_phase(start_system, client, web_runtime) -> None:
+    start_system("three-phase", "3")
+    body = wait_until(lambda: _complete(client), timeout_s=60, what="a complete three-phase system")
+    jsonschema.validate(body, DATA)
+    system = body["system"]
+    assert system["layout"] == "three-phase"
+    assert [u["phase"] for u in system["units"]] == ["L1", "L2", "L3"]
+    assert system["phases"] == {u["phase"]: u["load_power"] for u in system["units"]}
+    assert sum(system["phases"].values()) == system["flow"]["load_power"]
+    loads = system["phases"].values()
+    mean = sum(loads) / 3
+    assert system["imbalance_percent"] == pytest.approx(100 * (max(loads) - min(loads)) / mean, abs=0.1)

@@ -1,0 +1,69 @@
+"""solarmon/web/systems.py by tables: which devices are units of which system, and the system block
+over snapshots as the live state hands them out (a unit down, a unit never heard of, no totals)."""
+
+from __future__ import annotations
+
+from solarmon.web.state import LiveState, SourceUpdate
+from solarmon.web.systems import describe, member_of, units_of
+
+SYSTEM_VALUES = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
+                 "system_totals_complete": 1, "system_pv_power": 900.0, "system_load_power": 500,
+                 "system_charge_power": 100.0, "system_discharge_power": 0.0}
+UNIT_VALUES = {"output_mode": "parallel output", "device_mode": "Battery", "fault_code": "No fault",
+               "ac_output_active_power": 250, "ac_output_load": 5, "ac_input_voltage": 0.0,
+               "battery_voltage": 50.0, "battery_charging_current": 1, "pv_input_voltage": 100.0,
+               "pv_input_current": 4.5}
+KINDS = {"output_mode": "enum", "device_mode": "enum", "fault_code": "enum", **dict.fromkeys(
+    ("ac_output_active_power", "ac_output_load", "battery_voltage", "battery_charging_current",
+     "pv_input_voltage", "pv_input_current", "ac_input_voltage"), "measurement")}
+
+
+def test_units_are_named_by_the_daemons_label_rule() -> None:
+    assert units_of(["sys", "sys-unit1", "sys-unit0", "main"]) == {"sys": ["sys-unit0", "sys-unit1"]}
+    assert units_of(["x-unit1", "main"]) == {}  # no system "x" beside it: an ordinary inverter
+    assert units_of(["a-b", "a-b-unit0"]) == {"a-b": ["a-b-unit0"]}
+    assert member_of("sys-unit1", {"sys": ["sys-unit0", "sys-unit1"]}) == "sys"
+    assert member_of("main", {"sys": ["sys-unit0"]}) is None
+
+
+def _state(unit1_up: bool, complete: bool) -> LiveState:
+    state = LiveState(clock=lambda: 1000.0)
+    counts = {k: v for k, v in SYSTEM_VALUES.items() if k.startswith("system_units")}
+    values = dict(SYSTEM_VALUES) if complete else {**counts, "system_totals_complete": 0}
+    state.apply(SourceUpdate("inverter:sys", 1000.0, values, scope="source"))
+    state.apply(SourceUpdate("inverter:sys-unit0", 1000.0, UNIT_VALUES, kinds=KINDS, scope="source"))
+    state.apply(SourceUpdate("inverter:sys-unit1", 1000.0, UNIT_VALUES if unit1_up else {},
+                             kinds=KINDS, ok=unit1_up, error=None if unit1_up else "down", scope="source"))
+    return state
+
+
+def _block(state: LiveState) -> dict:
+    snaps = state.snapshots()
+    return describe("sys", snaps["inverter:sys"], ["sys-unit0", "sys-unit1"], snaps)
+
+
+def test_the_flow_is_the_systems_totals_while_every_unit_answers() -> None:
+    block = _block(_state(unit1_up=True, complete=True))
+    assert block["totals_complete"] is True
+    assert block["flow"] == {"pv_power_total": 900.0, "load_power": 500.0, "battery_power": 100.0,
+                             "grid_power": 0.0}
+    assert [(u["up"], u["phase"], u["fault"], u["load_percent"]) for u in block["units"]] == [
+        (True, None, None, 5.0), (True, None, None, 5.0)]
+    assert block["layout"] == "parallel"
+
+
+def test_a_unit_down_is_shown_and_no_total_is_given() -> None:
+    # Even if a file said complete, a unit the web app sees down withholds the totals.
+    block = _block(_state(unit1_up=False, complete=True))
+    assert (block["totals_complete"], block["flow"], block["missing"]) == (False, {}, ["sys-unit1"])
+    assert block["units"][1]["up"] is False
+    assert block["units"][1]["error"] == "down"
+    block = _block(_state(unit1_up=True, complete=False))
+    assert (block["totals_complete"], block["flow"]) == (False, {})
+
+
+def test_a_plain_inverter_has_no_block() -> None:
+    state = LiveState(clock=lambda: 1000.0)
+    state.apply(SourceUpdate("inverter:main", 1000.0, UNIT_VALUES, scope="source"))
+    snaps = state.snapshots()
+    assert describe("main", snaps["inverter:main"], [], snaps) is None
