@@ -100,8 +100,8 @@ def test_an_inverter_fault_fires_and_clears(simulator, tmp_path, web_paths, rece
 @pytest.mark.timeout(120)
 def test_every_builtin_rule_watches_a_value_the_daemon_writes(simulator, tmp_path, web_paths):
     from solarmon.alerts.defaults import default_rules
-    from solarmon.inverter import catalog
     from solarmon.alerts.rules import DERIVED_METRICS
+    from solarmon.inverter import catalog
     from solarmon.simulator.runner import BmsSimulatorProcess
     from solarmon.web.promreader import parse_prom_text
 
