@@ -148,11 +148,13 @@ def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...],
     """Encode /api/data's body for the source's current snapshot (503 when it is not fresh)."""
     snap = need(ctx, "state").snapshot(source)
     if snap is None:
-        raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)")
+        raise ApiError(503, "no_data", f"{source} has no live data yet (is the daemon running?)",
+                       devices=list(devices))
     device = source.split(":", 1)[1]
     if not snap.fresh:
         raise ApiError(503, "stale", f"the newest values of {device} are {snap.age_s:.0f} s old "
-                       "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts))
+                       "(is the daemon running?)", age_s=round(snap.age_s, 3), timestamp=iso(snap.ts),
+                       devices=list(devices))
     body = snap.to_json()
     for moving in ("age_s", "ages", "stale"):
         del body[moving]

@@ -65,3 +65,28 @@ def test_battery_page_shows_each_bms(browser, small_server, path: str) -> None:
         assert seen.problems() == []
     finally:
         page.close()
+
+
+def test_a_bms_on_the_stream_never_becomes_the_dashboards_inverter(browser, small_server) -> None:
+    # A BMS section's file is read like an inverter's and its events share the live stream; the
+    # dashboard must keep to the devices /api/data lists (the demo's first visit showed the BMS
+    # "pack1" as the inverter, every tile a dash).
+    url, paths = small_server()
+    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
+    pack = BmsPack(cells=8, soc=0.6, seed=5, cell_overvoltage_v=9.9)
+    _write(paths.prom_dir, "pack1", [jk.decode(JkFirmware(pack).feed(jk.request())[0])])
+    wait_for(lambda: get_json(f"{url}/api/data")[1].get("devices") == ["main"], 10, "main alone in devices")
+    page = browser.new_page()
+    try:
+        page.goto(url + "/")
+        page.wait_for_function("window.solarmon && window.solarmon.feed && window.solarmon.feed.snapshot")
+        for _ in range(6):  # BMS readings keep arriving on the stream while the page is open
+            pack.step(1.0)
+            _write(paths.prom_dir, "pack1", [jk.decode(JkFirmware(pack).feed(jk.request())[0])])
+            page.wait_for_timeout(300)
+        assert page.evaluate("window.solarmon.feed.devices") == ["main"]
+        assert page.evaluate("window.solarmon.feed.device") == "main"
+        options = page.locator("#device-select option").all_text_contents()
+        assert "pack1" not in options
+    finally:
+        page.close()

@@ -94,6 +94,8 @@ export class LiveFeed {
         this.emitState();
         return;
       }
+      // A 503 still names the inverters (`devices`): a stale one's stream events are then shown.
+      if (err.payload && Array.isArray(err.payload.devices)) this.setDevices(err.payload.devices);
       if (err.kind === 'stale') {
         this.staleReason = err.message;
         this.offlineReason = null;
@@ -123,10 +125,15 @@ export class LiveFeed {
   accept(snap) {
     this.lastHeard = Date.now();
     const device = snap.device || this.device;
-    if (device && !this.devices.includes(device)) this.setDevices([...this.devices, device]);
+    // Only the devices /api/data lists are inverters: a BMS's file is read like an inverter's and
+    // its events come on the same stream. An event of another source, or one that arrives before
+    // the list is known, is not shown (the list, and the device shown, come from /api/data).
+    if (!device || !this.devices.includes(device)) {
+      this.emitState();
+      return;
+    }
     const merged = { ...snap, device };
     this.others.set(device, merged);
-    if (!this.device) this.device = device;
     if (device === this.device) {
       this.snapshot = merged;
       if (merged.ok) this.offlineReason = null;
