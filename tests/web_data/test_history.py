@@ -321,3 +321,42 @@ def test_block_cache_serves_whole_blocks_and_late_samples_invalidate_them(histor
     assert after == uncached()
     assert after != first
     assert 99.0 in json.loads(after)["series"]["v"]["max"]
+
+
+def test_first_query_reads_each_metric_in_one_statement_and_fills_the_block_cache(history, clock):
+    """Issue 14.18: a first (uncached) 24-hour chart is one SELECT per metric, not one per block of
+    buckets; the whole blocks are cut out of that read and cached, so the next query reads only the
+    partial blocks at its two ends, and every body equals the uncached query's, byte for byte,
+    also after a late sample dropped some of the blocks."""
+    from solarmon.web.history import queries
+
+    for i in range(0, 2 * 86400, 60):
+        history.submit(SourceUpdate(SRC, T0 - 2 * 86400 + i, {"v": 50 + (i % 977) / 100, "w": i % 300}))
+    assert history.flush()
+    conn = history._reader()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+
+    def uncached() -> bytes:
+        series = history._series_of(conn, SRC, ["v", "w"])
+        return queries.historical_json(conn, series, SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000,
+                                       history.retention, clock())
+
+    def chart_reads() -> int:
+        return sum(1 for s in statements if "group_concat" in s)
+
+    first = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert chart_reads() == 2  # one per metric
+    statements.clear()
+    hits = history._blocks.hits
+    again = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert chart_reads() == 2 * 2  # the partial blocks at both ends
+    assert history._blocks.hits - hits >= 2 * 8
+    assert first == again == uncached()
+    history.submit(SourceUpdate(SRC, T0 - 43200 + 30, {"v": 99.0}))  # late: drops the newer blocks
+    assert history.flush()
+    statements.clear()
+    after = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert chart_reads() == 2 * 2  # the head before the cached run, then the rest in one read
+    assert after == uncached() != first
+    assert history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000) == after

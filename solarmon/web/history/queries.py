@@ -13,6 +13,7 @@ Only tiers that still hold the whole range are considered (raw 30 days, 1-minute
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import json
 import math
@@ -171,27 +172,55 @@ def _blocks(
     cache: BlockCache, read: Callable[[int, int], tuple[str, str, str, str]], sid: int, tier: str, step: int,
     base: int, scan_lo: int, hi: int,
 ) -> tuple[str, str, str, str]:
-    """The four arrays over [scan_lo, hi): the partial blocks at both ends read now, the whole
-    blocks between them from the cache (read and stored on a miss). Block edges are multiples of
-    the bucket width, so no bucket is split between two reads."""
+    """The four arrays over [scan_lo, hi): whole blocks from the cache, the rest in one read.
+
+    Block edges are multiples of the bucket width, so no bucket is split between two blocks. The
+    leading run of cached blocks is served from the cache (with the partial block before it read
+    now); from the first missing block on, everything up to `hi` is one query (a first query is
+    then one statement per metric, not one per block), and the whole blocks in it are cut out of
+    its text and stored for the next query.
+    """
     span = step * BLOCK_BUCKETS
     first = -(-max(base, scan_lo) // span) * span
     last = hi // span * span
     if first >= last:
         return read(scan_lo, hi)
-    pieces = [read(scan_lo, first)]
+    cached: list[tuple[str, str, str, str]] = []
     for start in range(first, last, span):
-        key = (sid, tier, step, start)
-        fragments = cache.get(key)
+        fragments = cache.get((sid, tier, step, start))
         if fragments is None:
-            generation = cache.generation(sid)
-            fragments = read(start, start + span)
-            cache.put(key, fragments, generation)
-        pieces.append(fragments)
-    pieces.append(read(last, hi))
+            break
+        cached.append(fragments)
+    if len(cached) == (last - first) // span:
+        pieces = [read(scan_lo, first), *cached, read(last, hi)]
+    else:
+        miss = first + len(cached) * span
+        generation = cache.generation(sid)
+        rest = read(miss if cached else scan_lo, hi)
+        for start, fragments in _cut(rest, miss, last, span):
+            cache.put((sid, tier, step, start), fragments, generation)
+        if not cached:
+            return rest
+        pieces = [read(scan_lo, first), *cached, rest]
     return tuple(  # type: ignore[return-value]
         "[" + ",".join(p[i][1:-1] for p in pieces if len(p[i]) > 2) + "]" for i in range(4)
     )
+
+
+def _cut(
+    arrays: tuple[str, str, str, str], first: int, last: int, span: int,
+) -> Iterator[tuple[int, tuple[str, str, str, str]]]:
+    """(block start, its four arrays) for each whole block [start, start + span) in [first, last),
+    cut out of the arrays' text (each element is a number without commas: integer times and
+    printf'd reals)."""
+    if len(arrays[0]) <= 2:
+        items: list[list[str]] = [[], [], [], []]
+    else:
+        items = [a[1:-1].split(",") for a in arrays]
+    times = [int(t) for t in items[0]]
+    for start in range(first, last, span):
+        i, j = bisect.bisect_left(times, start), bisect.bisect_left(times, start + span)
+        yield start, tuple("[" + ",".join(col[i:j]) + "]" for col in items)  # type: ignore[misc]
 
 
 def _merge_uneven(
