@@ -48,7 +48,9 @@ def expected_buckets(points: list[tuple[int, float]], base: int, step: int, lo: 
     [
         (1, 1000, "raw", 4),
         (6, 1000, "raw", 22),
-        (24, 1000, "1m", 120),  # 15-minute rows would give only 96 points: group 1-minute rows
+        (12, 1000, "1m", 60),  # 720 stored 1-minute rows
+        (24, 1000, "2m", 120),  # 720 stored 2-minute rows (15-minute rows would give only 96 points)
+        (48, 1000, "2m", 240),  # 2-minute rows grouped in pairs
         (24, 100, "15m", 900),  # 96 stored rows fit a budget of 100 well: read as stored
         (24 * 7, 1000, "15m", 900),  # 672 stored rows
         (24 * 30, 1000, "1h", 3600),  # 720 stored rows
@@ -78,7 +80,7 @@ def test_downsampled_values_match_python(history, clock, tier_hours, points):
     assert len(result["t"]) <= points + 1
     for metric in ("battery_voltage", "pv_input_power"):
         # Rollup tiers hold whole buckets: the expectation uses the bucket edges the tier used.
-        res = {"raw": 1, "1m": 60, "15m": 900, "1h": 3600}[result["tier"]]
+        res = {"raw": 1, "1m": 60, "2m": 120, "15m": 900, "1h": 3600}[result["tier"]]
         edge_lo, edge_hi = lo // res * res, -(-hi // res) * res
         buckets = expected_buckets(sent[metric], base, step, edge_lo, edge_hi)
         series = result["series"][metric]
@@ -128,9 +130,12 @@ def test_retention_deletes_each_tier_at_its_age(make_history, clock):
     clock.now = T0
     assert hist.flush(retention=True)
     db = sqlite3.connect(hist.path)
-    oldest = {t: db.execute(f"SELECT min(ts) FROM {t}").fetchone()[0] for t in ("raw", "roll_1m", "roll_15m")}
+    tables = ("raw", "roll_1m", "roll_2m", "roll_15m")
+    oldest = {t: db.execute(f"SELECT min(ts) FROM {t}").fetchone()[0] for t in tables}
     assert oldest["raw"] >= T0 - 86400
     assert oldest["roll_1m"] >= T0 - 3 * 86400
+    assert oldest["roll_2m"] >= T0 - 3 * 86400  # kept as long as the 1-minute tier
+    assert oldest["roll_2m"] < T0 - 2.9 * 86400
     assert oldest["roll_15m"] < T0 - 4.9 * 86400  # kept forever
     # A chart of the whole range falls back to the tiers that still hold it.
     assert hist.historical(SRC, ["battery_voltage"], T0 - 5 * 86400, T0, 100_000)["tier"] == "15m"
@@ -267,7 +272,7 @@ def test_nonsense_readings_never_stop_the_writer(history, bad):
     assert list(history.export_rows(SRC, ["a"], T0 + 5, T0 + 6)) == [(T0 + 5, [2.0])]
 
 
-@pytest.mark.parametrize("tier_hours", [1, 24, 24 * 7])  # raw grouped, 1m grouped, 15m stored
+@pytest.mark.parametrize("tier_hours", [1, 24, 48, 24 * 7])  # raw grouped, 2m stored, 2m grouped, 15m stored
 def test_arrays_are_sqlites_round_to_3_decimals(history, clock, tier_hours):
     """The arrays are printed by printf('%!.3f') (issue 14.18: ~2x faster to format); the numbers
     must be exactly json_group_array(round(x, 3))'s, edge values included (beyond 15 significant
@@ -281,7 +286,7 @@ def test_arrays_are_sqlites_round_to_3_decimals(history, clock, tier_hours):
     step, tier = body["step_s"], body["tier"]
     table, avg = ("raw", "avg(value)") if tier == "raw" else (f"roll_{tier}", "sum(vavg * n) / sum(n)")
     low, high = ("value", "value") if tier == "raw" else ("vmin", "vmax")
-    resolution = {"raw": 1, "1m": 60, "15m": 900, "1h": 3600}[tier]
+    resolution = {"raw": 1, "1m": 60, "2m": 120, "15m": 900, "1h": 3600}[tier]
     db = sqlite3.connect(history.path)
     reference = db.execute(
         "SELECT json_group_array(round(a, 3)), json_group_array(round(mn, 3)),"

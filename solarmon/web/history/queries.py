@@ -3,10 +3,12 @@
 A chart asks for a time range and a point budget (a maximum). Two ways to answer, cheapest first:
 1. a rollup tier whose stored rows already fit the budget well (at least MIN_FILL of it) is read
    as stored: one primary-key range per metric, no GROUP BY (30 days / 1000 points reads the
-   720 rows of the 1-hour tier, 7 days the 672 rows of the 15-minute tier);
+   720 rows of the 1-hour tier, 7 days the 672 rows of the 15-minute tier, 24 hours the 720 rows
+   of the 2-minute tier);
 2. otherwise the coarsest tier whose resolution is still fine enough is grouped into buckets of
    a multiple of its resolution (so buckets line up with the rollups).
-Only tiers that still hold the whole range are considered (raw 30 days, 1-minute rollups a year,
+Only tiers that still hold the whole range are considered (raw 30 days, 1- and 2-minute rollups a
+year,
 15 minutes and 1 hour forever, by default). SQLite builds the JSON arrays itself
 (json_group_array, in C), so the body of /api/historical never becomes Python floats.
 """
@@ -22,12 +24,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from solarmon.web.history.blockcache import BLOCK_BUCKETS, BlockCache
-from solarmon.web.history.rollups import HOUR_S, MINUTE_S, QUARTER_S, Retention
+from solarmon.web.history.rollups import HOUR_S, MINUTE_S, QUARTER_S, TWO_MINUTES_S, Retention
 
 # (name, table, resolution in seconds), finest first.
 TIERS: tuple[tuple[str, str, int], ...] = (
     ("raw", "raw", 1),
     ("1m", "roll_1m", MINUTE_S),
+    ("2m", "roll_2m", TWO_MINUTES_S),
     ("15m", "roll_15m", QUARTER_S),
     ("1h", "roll_1h", HOUR_S),
 )
