@@ -365,3 +365,25 @@ def test_first_query_reads_each_metric_in_one_statement_and_fills_the_block_cach
     assert chart_reads() == 2 * 2  # the head before the cached run, then the rest in one read
     assert after == uncached() != first
     assert history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000) == after
+
+
+def test_block_cache_cuts_a_run_on_demand_and_invalidation_drops_it():
+    """A first query's read is kept whole (a run) and cut into blocks only when a block is asked
+    for; a write to the series before that drops the run, so nothing stale is ever served."""
+    from solarmon.web.history.blockcache import BlockCache
+
+    times = [100, 160, 220, 280, 400, 460]  # blocks of 120 s from 120: [160, 220] [280] [] [400, 460]
+    arrays = ("[" + ",".join(map(str, times)) + "]", "[1,2,3,4,5,6]", "[0,1,2,3,4,5]", "[2,3,4,5,6,7]")
+    cache = BlockCache()
+    cache.put_run((7, "2m", 60), 120, 480, 120, arrays, cache.generation(7))
+    assert cache.get((7, "2m", 60, 120)) == ("[160,220]", "[2,3]", "[1,2]", "[3,4]")
+    assert cache.get((7, "2m", 60, 240)) == ("[280]", "[4]", "[3]", "[5]")
+    assert cache.get((7, "2m", 60, 360)) == ("[400,460]", "[5,6]", "[4,5]", "[6,7]")
+    assert cache.get((7, "2m", 60, 480)) is None  # past the run's whole blocks
+    stale = cache.generation(7)
+    cache.invalidate({7: (0, 0)})
+    cache.put_run((7, "2m", 60), 120, 480, 120, arrays, stale)  # read before that write: refused
+    assert cache.get((7, "2m", 60, 120)) is None
+    cache.put_run((7, "2m", 60), 120, 480, 120, arrays, cache.generation(7))
+    cache.invalidate({7: (0, 0)})  # a write after the read: the uncut run goes too
+    assert cache.get((7, "2m", 60, 120)) is None

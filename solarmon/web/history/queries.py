@@ -15,7 +15,6 @@ year,
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import json
 import math
@@ -180,8 +179,8 @@ def _blocks(
     Block edges are multiples of the bucket width, so no bucket is split between two blocks. The
     leading run of cached blocks is served from the cache (with the partial block before it read
     now); from the first missing block on, everything up to `hi` is one query (a first query is
-    then one statement per metric, not one per block), and the whole blocks in it are cut out of
-    its text and stored for the next query.
+    then one statement per metric, not one per block), and its text is left in the cache as a
+    run, cut into whole blocks when a later query asks for one.
     """
     span = step * BLOCK_BUCKETS
     first = -(-max(base, scan_lo) // span) * span
@@ -200,30 +199,13 @@ def _blocks(
         miss = first + len(cached) * span
         generation = cache.generation(sid)
         rest = read(miss if cached else scan_lo, hi)
-        for start, fragments in _cut(rest, miss, last, span):
-            cache.put((sid, tier, step, start), fragments, generation)
+        cache.put_run((sid, tier, step), miss, last, span, rest, generation)
         if not cached:
             return rest
         pieces = [read(scan_lo, first), *cached, rest]
     return tuple(  # type: ignore[return-value]
         "[" + ",".join(p[i][1:-1] for p in pieces if len(p[i]) > 2) + "]" for i in range(4)
     )
-
-
-def _cut(
-    arrays: tuple[str, str, str, str], first: int, last: int, span: int,
-) -> Iterator[tuple[int, tuple[str, str, str, str]]]:
-    """(block start, its four arrays) for each whole block [start, start + span) in [first, last),
-    cut out of the arrays' text (each element is a number without commas: integer times and
-    printf'd reals)."""
-    if len(arrays[0]) <= 2:
-        items: list[list[str]] = [[], [], [], []]
-    else:
-        items = [a[1:-1].split(",") for a in arrays]
-    times = [int(t) for t in items[0]]
-    for start in range(first, last, span):
-        i, j = bisect.bisect_left(times, start), bisect.bisect_left(times, start + span)
-        yield start, tuple("[" + ",".join(col[i:j]) + "]" for col in items)  # type: ignore[misc]
 
 
 def _merge_uneven(
