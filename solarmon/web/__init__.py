@@ -17,7 +17,19 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from solarmon.web import alerts, api, auth, forecast, house, metrics, openapi, pages, settings, stream
+from solarmon.web import (
+    alerts,
+    api,
+    auth,
+    fastpath,
+    forecast,
+    house,
+    metrics,
+    openapi,
+    pages,
+    settings,
+    stream,
+)
 from solarmon.web.config import WebConfig, config_from_mapping
 from solarmon.web.control import ControlClient
 from solarmon.web.energy import Energy
@@ -63,6 +75,9 @@ def create_app(config: WebConfig | Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(Exception, _unexpected_error)
     for _name, init_app in PARTS:
         init_app(app, ctx)
+    # Last, so it is the outermost layer and sees the whole app: anonymous plain GET /api/data
+    # answered below Flask with the same answer (fastpath.py; issue 14.15).
+    fastpath.install(app, ctx)
     return app
 
 

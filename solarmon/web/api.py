@@ -110,25 +110,15 @@ def data() -> Response:
     state = need(ctx, "state")
     devices = tuple(state.devices())
     source = pick_device(ctx, list(devices))
-    version, now = _data_version(state, source, devices)
-    cache: dict[str, _DataBody] = ctx.parts.data_body_cache
-    body = cache.get(source)
-    if body is None or body.version != version or body.devices != devices \
-            or not body.built_at <= now < body.expires:
+    body, version, now = cached_data_body(ctx, source, devices)
+    if body is None:
         body = _build_data_body(ctx, source, devices, version)
         now = body.built_at
-        cache[source] = body
+        ctx.parts.data_body_cache[source] = body
     if request.if_none_match.contains_weak(body.etag[3:-1]):
         response = Response(status=304)
     else:
-        ages: dict[float, str] = {}
-        for _, ts in (*body.live, *body.stale):
-            if ts not in ages:
-                ages[ts] = f"{max(0.0, now - ts):.3f}"
-        tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in body.live) + '},"stale":{'
-                + ",".join(f"{k}:{ages[ts]}" for k, ts in body.stale)
-                + f'}},"age_s":{max(0.0, now - body.ts):.3f}}}')
-        response = Response(body.head + tail.encode(), mimetype="application/json")
+        response = Response(data_payload(body, now), mimetype="application/json")
     response.headers["ETag"] = body.etag
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -141,6 +131,31 @@ def _data_version(state: Any, source: str, devices: tuple[str, ...]) -> tuple[tu
     own, now = state.version(source)
     units = systems.units_of(list(devices)).get(source.split(":", 1)[1], [])
     return (own, *(state.version(inverter_source(unit))[0] for unit in units)), now
+
+
+def cached_data_body(
+    ctx: WebContext, source: str, devices: tuple[str, ...],
+) -> tuple[_DataBody | None, tuple[int, ...], float]:
+    """(the encoded body of `source` if it is still current, else None; the version it must be
+    of; the state's time now)."""
+    version, now = _data_version(need(ctx, "state"), source, devices)
+    body: _DataBody | None = ctx.parts.data_body_cache.get(source)
+    if body is None or body.version != version or body.devices != devices \
+            or not body.built_at <= now < body.expires:
+        return None, version, now
+    return body, version, now
+
+
+def data_payload(body: _DataBody, now: float) -> bytes:
+    """/api/data's bytes at `now`: the encoded head and the ages written now."""
+    ages: dict[float, str] = {}
+    for _, ts in (*body.live, *body.stale):
+        if ts not in ages:
+            ages[ts] = f"{max(0.0, now - ts):.3f}"
+    tail = (',"ages":{' + ",".join(f"{k}:{ages[ts]}" for k, ts in body.live) + '},"stale":{'
+            + ",".join(f"{k}:{ages[ts]}" for k, ts in body.stale)
+            + f'}},"age_s":{max(0.0, now - body.ts):.3f}}}')
+    return body.head + tail.encode()
 
 
 def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...],

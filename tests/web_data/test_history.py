@@ -48,7 +48,9 @@ def expected_buckets(points: list[tuple[int, float]], base: int, step: int, lo: 
     [
         (1, 1000, "raw", 4),
         (6, 1000, "raw", 22),
-        (24, 1000, "1m", 120),  # 15-minute rows would give only 96 points: group 1-minute rows
+        (12, 1000, "1m", 60),  # 720 stored 1-minute rows
+        (24, 1000, "2m", 120),  # 720 stored 2-minute rows (15-minute rows would give only 96 points)
+        (48, 1000, "2m", 240),  # 2-minute rows grouped in pairs
         (24, 100, "15m", 900),  # 96 stored rows fit a budget of 100 well: read as stored
         (24 * 7, 1000, "15m", 900),  # 672 stored rows
         (24 * 30, 1000, "1h", 3600),  # 720 stored rows
@@ -78,7 +80,7 @@ def test_downsampled_values_match_python(history, clock, tier_hours, points):
     assert len(result["t"]) <= points + 1
     for metric in ("battery_voltage", "pv_input_power"):
         # Rollup tiers hold whole buckets: the expectation uses the bucket edges the tier used.
-        res = {"raw": 1, "1m": 60, "15m": 900, "1h": 3600}[result["tier"]]
+        res = {"raw": 1, "1m": 60, "2m": 120, "15m": 900, "1h": 3600}[result["tier"]]
         edge_lo, edge_hi = lo // res * res, -(-hi // res) * res
         buckets = expected_buckets(sent[metric], base, step, edge_lo, edge_hi)
         series = result["series"][metric]
@@ -128,9 +130,12 @@ def test_retention_deletes_each_tier_at_its_age(make_history, clock):
     clock.now = T0
     assert hist.flush(retention=True)
     db = sqlite3.connect(hist.path)
-    oldest = {t: db.execute(f"SELECT min(ts) FROM {t}").fetchone()[0] for t in ("raw", "roll_1m", "roll_15m")}
+    tables = ("raw", "roll_1m", "roll_2m", "roll_15m")
+    oldest = {t: db.execute(f"SELECT min(ts) FROM {t}").fetchone()[0] for t in tables}
     assert oldest["raw"] >= T0 - 86400
     assert oldest["roll_1m"] >= T0 - 3 * 86400
+    assert oldest["roll_2m"] >= T0 - 3 * 86400  # kept as long as the 1-minute tier
+    assert oldest["roll_2m"] < T0 - 2.9 * 86400
     assert oldest["roll_15m"] < T0 - 4.9 * 86400  # kept forever
     # A chart of the whole range falls back to the tiers that still hold it.
     assert hist.historical(SRC, ["battery_voltage"], T0 - 5 * 86400, T0, 100_000)["tier"] == "15m"
@@ -267,7 +272,7 @@ def test_nonsense_readings_never_stop_the_writer(history, bad):
     assert list(history.export_rows(SRC, ["a"], T0 + 5, T0 + 6)) == [(T0 + 5, [2.0])]
 
 
-@pytest.mark.parametrize("tier_hours", [1, 24, 24 * 7])  # raw grouped, 1m grouped, 15m stored
+@pytest.mark.parametrize("tier_hours", [1, 24, 48, 24 * 7])  # raw grouped, 2m stored, 2m grouped, 15m stored
 def test_arrays_are_sqlites_round_to_3_decimals(history, clock, tier_hours):
     """The arrays are printed by printf('%!.3f') (issue 14.18: ~2x faster to format); the numbers
     must be exactly json_group_array(round(x, 3))'s, edge values included (beyond 15 significant
@@ -281,7 +286,7 @@ def test_arrays_are_sqlites_round_to_3_decimals(history, clock, tier_hours):
     step, tier = body["step_s"], body["tier"]
     table, avg = ("raw", "avg(value)") if tier == "raw" else (f"roll_{tier}", "sum(vavg * n) / sum(n)")
     low, high = ("value", "value") if tier == "raw" else ("vmin", "vmax")
-    resolution = {"raw": 1, "1m": 60, "15m": 900, "1h": 3600}[tier]
+    resolution = {"raw": 1, "1m": 60, "2m": 120, "15m": 900, "1h": 3600}[tier]
     db = sqlite3.connect(history.path)
     reference = db.execute(
         "SELECT json_group_array(round(a, 3)), json_group_array(round(mn, 3)),"
@@ -321,3 +326,64 @@ def test_block_cache_serves_whole_blocks_and_late_samples_invalidate_them(histor
     assert after == uncached()
     assert after != first
     assert 99.0 in json.loads(after)["series"]["v"]["max"]
+
+
+def test_first_query_reads_each_metric_in_one_statement_and_fills_the_block_cache(history, clock):
+    """Issue 14.18: a first (uncached) 24-hour chart is one SELECT per metric, not one per block of
+    buckets; the whole blocks are cut out of that read and cached, so the next query reads only the
+    partial blocks at its two ends, and every body equals the uncached query's, byte for byte,
+    also after a late sample dropped some of the blocks."""
+    from solarmon.web.history import queries
+
+    for i in range(0, 2 * 86400, 60):
+        history.submit(SourceUpdate(SRC, T0 - 2 * 86400 + i, {"v": 50 + (i % 977) / 100, "w": i % 300}))
+    assert history.flush()
+    conn = history._reader()
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+
+    def uncached() -> bytes:
+        series = history._series_of(conn, SRC, ["v", "w"])
+        return queries.historical_json(conn, series, SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000,
+                                       history.retention, clock())
+
+    def chart_reads() -> int:
+        return sum(1 for s in statements if "group_concat" in s)
+
+    first = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert chart_reads() == 2  # one per metric
+    statements.clear()
+    hits = history._blocks.hits
+    again = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert chart_reads() == 2 * 2  # the partial blocks at both ends
+    assert history._blocks.hits - hits >= 2 * 8
+    assert first == again == uncached()
+    history.submit(SourceUpdate(SRC, T0 - 43200 + 30, {"v": 99.0}))  # late: drops the newer blocks
+    assert history.flush()
+    statements.clear()
+    after = history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000)
+    assert chart_reads() == 2 * 2  # the head before the cached run, then the rest in one read
+    assert after == uncached() != first
+    assert history.historical_json(SRC, ["v", "w"], T0 - 86400 + 7, T0, 1000) == after
+
+
+def test_block_cache_cuts_a_run_on_demand_and_invalidation_drops_it():
+    """A first query's read is kept whole (a run) and cut into blocks only when a block is asked
+    for; a write to the series before that drops the run, so nothing stale is ever served."""
+    from solarmon.web.history.blockcache import BlockCache
+
+    times = [100, 160, 220, 280, 400, 460]  # blocks of 120 s from 120: [160, 220] [280] [] [400, 460]
+    arrays = ("[" + ",".join(map(str, times)) + "]", "[1,2,3,4,5,6]", "[0,1,2,3,4,5]", "[2,3,4,5,6,7]")
+    cache = BlockCache()
+    cache.put_run((7, "2m", 60), 120, 480, 120, arrays, cache.generation(7))
+    assert cache.get((7, "2m", 60, 120)) == ("[160,220]", "[2,3]", "[1,2]", "[3,4]")
+    assert cache.get((7, "2m", 60, 240)) == ("[280]", "[4]", "[3]", "[5]")
+    assert cache.get((7, "2m", 60, 360)) == ("[400,460]", "[5,6]", "[4,5]", "[6,7]")
+    assert cache.get((7, "2m", 60, 480)) is None  # past the run's whole blocks
+    stale = cache.generation(7)
+    cache.invalidate({7: (0, 0)})
+    cache.put_run((7, "2m", 60), 120, 480, 120, arrays, stale)  # read before that write: refused
+    assert cache.get((7, "2m", 60, 120)) is None
+    cache.put_run((7, "2m", 60), 120, 480, 120, arrays, cache.generation(7))
+    cache.invalidate({7: (0, 0)})  # a write after the read: the uncut run goes too
+    assert cache.get((7, "2m", 60, 120)) is None

@@ -135,3 +135,40 @@ def test_v5_renames_stored_metrics_to_catalog_keys(tmp_path, make_history):
     assert list(hist.export_rows(SRC, ["battery_voltage_high"], T0, T0 + 1)) == [(T0, [1.0])]
     # both names held rows: merged into the catalog key's series
     assert list(hist.export_rows(SRC, ["line_fail"], T0, T0 + 11)) == [(T0, [1.0]), (T0 + 10, [0.0])]
+
+
+def test_v6_derives_the_2_minute_tier_from_the_1_minute_rows(tmp_path, make_history):
+    """Issue 14.18: a v5 database gains the 2-minute tier, built from its 1-minute rows (weighted by
+    sample count), and a chart whose budget it fits reads it as stored."""
+    path = tmp_path / "v5.db"
+    conn = connect(path)
+    migrate(conn, target=5)
+    conn.execute("BEGIN")
+    sid = conn.execute("INSERT INTO series (source, metric) VALUES (?, 'x')", (SRC,)).lastrowid
+    # One-minute rows with unequal counts, so an unweighted mean would differ; one lone minute.
+    minutes = [(T0 + 60 * i, 1 + i % 3, 10.0 + i, 20.0 + i * i % 7, 30.0 + i) for i in range(30)]
+    minutes.append((T0 + 60 * 40, 2, 1.0, 2.0, 3.0))
+    conn.executemany("INSERT INTO roll_1m (series, ts, n, vmin, vavg, vmax) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(sid, ts, n, lo, avg, hi) for ts, n, lo, avg, hi in minutes])
+    conn.execute("COMMIT")
+    assert "roll_2m" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    hist = make_history(path, clock=lambda: T0 + 3600)
+    assert hist.status()["migrated_from"] == 5
+    expected: dict[int, list[tuple[int, float, float, float]]] = {}
+    for ts, n, lo, avg, hi in minutes:
+        expected.setdefault(ts // 120 * 120, []).append((n, lo, avg, hi))
+    db = sqlite3.connect(path)
+    stored = db.execute("SELECT ts, n, vmin, vavg, vmax FROM roll_2m WHERE series = ? ORDER BY ts",
+                        (sid,)).fetchall()
+    assert [row[0] for row in stored] == sorted(expected)
+    for ts, n, low, avg, high in stored:
+        group = expected[ts]
+        assert n == sum(g[0] for g in group)
+        assert low == min(g[1] for g in group)
+        assert high == max(g[3] for g in group)
+        assert avg == pytest.approx(sum(g[0] * g[2] for g in group) / n)
+    chart = hist.historical(SRC, ["x"], T0 - T0 % 120, T0 - T0 % 120 + 3600, 30)
+    assert (chart["tier"], chart["step_s"]) == ("2m", 120)
+    assert chart["t"] == [row[0] for row in stored if row[0] < T0 - T0 % 120 + 3600]
+    assert chart["series"]["x"]["avg"] == [round(row[3], 3) for row in stored if row[0] in chart["t"]]

@@ -3,10 +3,12 @@
 A chart asks for a time range and a point budget (a maximum). Two ways to answer, cheapest first:
 1. a rollup tier whose stored rows already fit the budget well (at least MIN_FILL of it) is read
    as stored: one primary-key range per metric, no GROUP BY (30 days / 1000 points reads the
-   720 rows of the 1-hour tier, 7 days the 672 rows of the 15-minute tier);
+   720 rows of the 1-hour tier, 7 days the 672 rows of the 15-minute tier, 24 hours the 720 rows
+   of the 2-minute tier);
 2. otherwise the coarsest tier whose resolution is still fine enough is grouped into buckets of
    a multiple of its resolution (so buckets line up with the rollups).
-Only tiers that still hold the whole range are considered (raw 30 days, 1-minute rollups a year,
+Only tiers that still hold the whole range are considered (raw 30 days, 1- and 2-minute rollups a
+year,
 15 minutes and 1 hour forever, by default). SQLite builds the JSON arrays itself
 (json_group_array, in C), so the body of /api/historical never becomes Python floats.
 """
@@ -21,12 +23,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from solarmon.web.history.blockcache import BLOCK_BUCKETS, BlockCache
-from solarmon.web.history.rollups import HOUR_S, MINUTE_S, QUARTER_S, Retention
+from solarmon.web.history.rollups import HOUR_S, MINUTE_S, QUARTER_S, TWO_MINUTES_S, Retention
 
 # (name, table, resolution in seconds), finest first.
 TIERS: tuple[tuple[str, str, int], ...] = (
     ("raw", "raw", 1),
     ("1m", "roll_1m", MINUTE_S),
+    ("2m", "roll_2m", TWO_MINUTES_S),
     ("15m", "roll_15m", QUARTER_S),
     ("1h", "roll_1h", HOUR_S),
 )
@@ -171,24 +174,35 @@ def _blocks(
     cache: BlockCache, read: Callable[[int, int], tuple[str, str, str, str]], sid: int, tier: str, step: int,
     base: int, scan_lo: int, hi: int,
 ) -> tuple[str, str, str, str]:
-    """The four arrays over [scan_lo, hi): the partial blocks at both ends read now, the whole
-    blocks between them from the cache (read and stored on a miss). Block edges are multiples of
-    the bucket width, so no bucket is split between two reads."""
+    """The four arrays over [scan_lo, hi): whole blocks from the cache, the rest in one read.
+
+    Block edges are multiples of the bucket width, so no bucket is split between two blocks. The
+    leading run of cached blocks is served from the cache (with the partial block before it read
+    now); from the first missing block on, everything up to `hi` is one query (a first query is
+    then one statement per metric, not one per block), and its text is left in the cache as a
+    run, cut into whole blocks when a later query asks for one.
+    """
     span = step * BLOCK_BUCKETS
     first = -(-max(base, scan_lo) // span) * span
     last = hi // span * span
     if first >= last:
         return read(scan_lo, hi)
-    pieces = [read(scan_lo, first)]
+    cached: list[tuple[str, str, str, str]] = []
     for start in range(first, last, span):
-        key = (sid, tier, step, start)
-        fragments = cache.get(key)
+        fragments = cache.get((sid, tier, step, start))
         if fragments is None:
-            generation = cache.generation(sid)
-            fragments = read(start, start + span)
-            cache.put(key, fragments, generation)
-        pieces.append(fragments)
-    pieces.append(read(last, hi))
+            break
+        cached.append(fragments)
+    if len(cached) == (last - first) // span:
+        pieces = [read(scan_lo, first), *cached, read(last, hi)]
+    else:
+        miss = first + len(cached) * span
+        generation = cache.generation(sid)
+        rest = read(miss if cached else scan_lo, hi)
+        cache.put_run((sid, tier, step), miss, last, span, rest, generation)
+        if not cached:
+            return rest
+        pieces = [read(scan_lo, first), *cached, rest]
     return tuple(  # type: ignore[return-value]
         "[" + ",".join(p[i][1:-1] for p in pieces if len(p[i]) > 2) + "]" for i in range(4)
     )

@@ -3,7 +3,8 @@
 Rollups are recomputed for the buckets that new raw rows touched (INSERT OR REPLACE of whole
 buckets), so an open minute is simply recomputed when more samples arrive and late or
 back-filled samples are folded in the same way. Each tier is built from the one before it
-(1 minute from raw, 15 minutes from 1 minute, 1 hour from 15 minutes; weighted by sample count),
+(1 minute from raw, 2 and 15 minutes from 1 minute, 1 hour from 15 minutes; weighted by sample
+count),
 so the coarse tiers stay exact after the fine rows have expired.
 
 Retention deletes per series, so every DELETE is a range on the (series, ts) primary key rather
@@ -18,12 +19,14 @@ from dataclasses import dataclass
 
 DAY_S = 86400
 MINUTE_S = 60
+TWO_MINUTES_S = 120
 QUARTER_S = 900
 HOUR_S = 3600
 # Each rollup tier is built from the one before it, weighted by sample count:
 # (table, resolution, source table, source's avg / min / max / count expressions).
 ROLLUP_CHAIN = (
     ("roll_1m", MINUTE_S, "raw", "avg(value)", "min(value)", "max(value)", "count(*)"),
+    ("roll_2m", TWO_MINUTES_S, "roll_1m", "sum(vavg * n) / sum(n)", "min(vmin)", "max(vmax)", "sum(n)"),
     ("roll_15m", QUARTER_S, "roll_1m", "sum(vavg * n) / sum(n)", "min(vmin)", "max(vmax)", "sum(n)"),
     ("roll_1h", HOUR_S, "roll_15m", "sum(vavg * n) / sum(n)", "min(vmin)", "max(vmax)", "sum(n)"),
 )
@@ -31,7 +34,8 @@ ROLLUP_CHAIN = (
 
 @dataclass(frozen=True)
 class Retention:
-    """How long each tier is kept, in days; None keeps it forever."""
+    """How long each tier is kept, in days; None keeps it forever. The 2-minute tier (a 24-hour
+    chart's rows, stored) is kept as long as the 1-minute tier it is built from."""
 
     raw_days: float | None = 30.0
     minute_days: float | None = 365.0
@@ -40,8 +44,8 @@ class Retention:
 
     def cutoff(self, tier: str, now: float) -> int | None:
         """Return the oldest ts a tier still holds at `now` (None: everything is kept)."""
-        days = {"raw": self.raw_days, "1m": self.minute_days, "15m": self.quarter_days,
-                "1h": self.hour_days}[tier]
+        days = {"raw": self.raw_days, "1m": self.minute_days, "2m": self.minute_days,
+                "15m": self.quarter_days, "1h": self.hour_days}[tier]
         return None if days is None else int(now - days * DAY_S)
 
 
@@ -51,7 +55,7 @@ def floor_to(ts: int, step: int) -> int:
 
 
 def rollup(conn: sqlite3.Connection, touched: Mapping[int, tuple[int, int]]) -> int:
-    """Recompute the 1-minute, 15-minute and 1-hour rollups of each series over its touched range.
+    """Recompute the 1-minute, 2-minute, 15-minute and 1-hour rollups of each series over its touched range.
 
     `touched` maps series id to the smallest and largest raw ts written since the last rollup.
     Runs inside the caller's transaction; returns the number of series rolled up.
@@ -85,7 +89,8 @@ def apply_retention(conn: sqlite3.Connection, retention: Retention, now: float) 
     """
     series_ids = [row[0] for row in conn.execute("SELECT id FROM series")]
     deleted: dict[str, int] = {}
-    for tier, table in (("raw", "raw"), ("1m", "roll_1m"), ("15m", "roll_15m"), ("1h", "roll_1h")):
+    for tier, table in (("raw", "raw"), ("1m", "roll_1m"), ("2m", "roll_2m"), ("15m", "roll_15m"),
+                        ("1h", "roll_1h")):
         cutoff = retention.cutoff(tier, now)
         if cutoff is None:
             continue

@@ -20,6 +20,7 @@ export class LiveFeed {
     this.clockOffsetS = 0; // browser clock minus server clock, from /api/data's ts + age_s
     this.devices = [];
     this.others = new Map(); // latest snapshot of every inverter, for the system totals
+    this.held = new Map(); // stream snapshots of devices /api/data has not listed (yet)
     this.source = null;
     this.sseErrors = 0;
     this.pollTimer = null;
@@ -118,6 +119,13 @@ export class LiveFeed {
     this.devices = list;
     if (!this.device && list.length) this.device = list[0];
     if (changed) this.onDevices(list, this.device);
+    // Snapshots that came on the stream before their device was listed count from now on.
+    for (const device of list) {
+      const held = this.held.get(device);
+      if (held === undefined) continue;
+      this.held.delete(device);
+      if (!this.others.has(device)) this.accept(held);
+    }
   }
 
   // Every snapshot (from /api/data or a stream event) is the whole live picture of its device:
@@ -129,6 +137,7 @@ export class LiveFeed {
     // its events come on the same stream. An event of another source, or one that arrives before
     // the list is known, is not shown (the list, and the device shown, come from /api/data).
     if (!device || !this.devices.includes(device)) {
+      if (device) this.held.set(device, { ...snap, device }); // shown if /api/data lists it later
       this.emitState();
       return;
     }
