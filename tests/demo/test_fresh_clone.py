@@ -175,7 +175,10 @@ def test_a_fresh_clone_runs_the_demo_with_every_part_and_no_seam(tmp_path: Path)
             time.sleep(2)
         assert "grid_lost" in inbox.read_text()
         active = get(f"{base}/api/alerts")[1]["active"]
-        assert [a["rule"] for a in active] == ["grid_lost"]
+        # The scripted outage, and nothing from the BMS or the inverter. The predictive rule may
+        # join it: its evening window follows the web app's real clock, not DEMO_TIME (FORECAST.md).
+        rules = [a["rule"] for a in active]
+        assert [r for r in rules if r != "battery_cutoff_before_sunrise"] == ["grid_lost"], rules
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)  # the manage_web.sh process: exec'd into the demo
