@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from solarmon.alerts.channels import AppriseTarget, MqttChannel, read_url_file
 from solarmon.alerts.config import AlertsConfig, load_alerts_config
@@ -27,7 +27,7 @@ from solarmon.alerts.store import AlertStore
 from solarmon.mqtt.client import MqttConnection
 from solarmon.mqtt.credentials import mqtt_settings_from_config
 from solarmon.web.auth import audit_event, current_identity, read_access, require_role
-from solarmon.web.pages import CONTENT_SECURITY_POLICY, PAGES, missing_vendor_files
+from solarmon.web.pages import CONTENT_SECURITY_POLICY, render_part_page
 from solarmon.web.params import ApiError, arg_int, need
 from solarmon.web.runtime import WebContext, get_context
 
@@ -168,16 +168,8 @@ bp.add_url_rule("/api/alerts/ack", "acknowledge", require_role("operator")(_ackn
 
 def _page(theme: str) -> str:
     """The alerts page in one theme, framed like the other pages (their navigation, plus this one)."""
-    suffix = "" if theme == "standard" else f"_{theme}"
-    # The alerts entry itself comes from `extra_nav`, as on every other page.
-    nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
-           for p in PAGES]
-    other = "lcars" if theme == "standard" else "standard"
     page = {"endpoint": "alerts", "label": "Alerts", "icon": "fa-bell", "template": "alerts/page.html"}
-    return render_template("alerts/page.html", layout=f"{theme}/base.html", theme=theme, page=page, nav=nav,
-                           other_theme_url="/alerts/lcars" if other == "lcars" else "/alerts",
-                           other_theme_label="LCARS" if other == "lcars" else "Standard",
-                           vendor_missing=missing_vendor_files(), settings_spec_json="[]")
+    return render_part_page(theme, page, "/alerts")
 
 
 @bp.get("/alerts")

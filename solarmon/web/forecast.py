@@ -19,7 +19,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from solarmon.forecast.config import parse_forecast_settings
 from solarmon.forecast.service import LIVE_SOURCE, ConnectHistory, ForecastService, LiveValue, Publish
@@ -28,7 +28,7 @@ from solarmon.mqtt.credentials import mqtt_settings_from_config
 from solarmon.web.auth import read_access
 from solarmon.web.energy import _system_tz  # the zone energy days use: one rule for "today"
 from solarmon.web.history.schema import connect
-from solarmon.web.pages import CONTENT_SECURITY_POLICY, PAGES, missing_vendor_files
+from solarmon.web.pages import CONTENT_SECURITY_POLICY, render_part_page
 from solarmon.web.params import ApiError
 from solarmon.web.runtime import WebContext, get_context
 from solarmon.web.state import LiveState, SourceUpdate
@@ -120,15 +120,8 @@ def forecast() -> Response:
 
 def _page(theme: str) -> str:
     """The forecast page in one theme, framed like the other pages."""
-    suffix = "" if theme == "standard" else f"_{theme}"
-    nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
-           for p in PAGES]
-    other = "lcars" if theme == "standard" else "standard"
     page = {"endpoint": "forecast", "label": "Forecast", "icon": "fa-sun", "template": "forecast/page.html"}
-    return render_template("forecast/page.html", layout=f"{theme}/base.html", theme=theme, page=page, nav=nav,
-                           other_theme_url="/forecast/lcars" if other == "lcars" else "/forecast",
-                           other_theme_label="LCARS" if other == "lcars" else "Standard",
-                           vendor_missing=missing_vendor_files(), settings_spec_json="[]")
+    return render_part_page(theme, page, "/forecast")
 
 
 @bp.get("/forecast")

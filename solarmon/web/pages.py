@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, render_template, send_from_directory
+from flask import Blueprint, Flask, Response, abort, render_template, send_from_directory, url_for
 from flask.sansio.blueprints import BlueprintSetupState
 
 LOG = logging.getLogger(__name__)
@@ -145,6 +145,19 @@ def render_page(endpoint: str, theme: str) -> str:
         vendor_missing=missing_vendor_files(),
         settings_url=_page_url("settings", theme),
     )
+
+
+def render_part_page(theme: str, page: dict[str, str], path: str) -> str:
+    """A page of another part (alerts, forecast) in one theme, framed like the pages here: their
+    navigation (the part's own entry comes from `extra_nav`) and a theme switch to `path`."""
+    suffix = "" if theme == "standard" else f"_{theme}"
+    nav = [{"label": p.label, "icon": p.icon, "url": url_for(f"pages.{p.endpoint}{suffix}"), "active": False}
+           for p in PAGES]
+    other = "lcars" if theme == "standard" else "standard"
+    return render_template(page["template"], layout=f"{theme}/base.html", theme=theme, page=page, nav=nav,
+                           other_theme_url=f"{path}/lcars" if other == "lcars" else path,
+                           other_theme_label="LCARS" if other == "lcars" else "Standard",
+                           vendor_missing=missing_vendor_files(), settings_spec_json="[]")
 
 
 @pages.after_request
