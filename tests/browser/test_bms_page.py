@@ -79,7 +79,9 @@ def test_a_bms_on_the_stream_never_becomes_the_dashboards_inverter(browser, smal
     page = browser.new_page()
     try:
         page.goto(url + "/")
-        page.wait_for_function("window.solarmon && window.solarmon.feed && window.solarmon.feed.snapshot")
+        # a function, not an expression: Playwright polls a bare expression through eval, which the
+        # page's Content-Security-Policy forbids (it passed only when true on the first try)
+        page.wait_for_function("() => window.solarmon?.feed?.snapshot")
         for _ in range(6):  # BMS readings keep arriving on the stream while the page is open
             pack.step(1.0)
             _write(paths.prom_dir, "pack1", [jk.decode(JkFirmware(pack).feed(jk.request())[0])])
