@@ -125,3 +125,10 @@ def test_no_rating_no_load_percent_and_a_missing_unit_withholds_every_system_val
     short = system.totals({0: _with(reply), 1: None}, decode("QPIRI", reply(QPIRI_25))).as_dict()
     assert set(short) == {"system_units_expected", "system_units_answering", "system_units_faulted",
                           "system_totals_complete"}
+
+
+def test_the_shared_batterys_entries_read_like_a_units() -> None:
+    """Home Assistant shows the system's SoC as a battery and its voltage with a unit's precision."""
+    assert info("system_battery_capacity").ha_device_class == info("battery_capacity").ha_device_class
+    assert info("system_battery_voltage").precision == info("battery_voltage").precision == 2
+    assert info("phase_l2_ac_input_voltage").label == "Phase L2 AC input voltage"
