@@ -15,10 +15,15 @@ What each system value is (docs/SYSTEMS.md, "The system's values"):
 - the grid and the output are one supply of a parallel system: its voltage and frequency are the
   units' mean; a three-phase system has one voltage per phase (``phase_l1_ac_input_voltage``...,
   the mean of that phase's units), never a mean over phases, and one frequency;
+- a mean is over the units without a fault (:func:`_on_bus`): a faulted unit's output is off and
+  its readings are suspect (faults 83/84: "battery / line voltage detect different"), so it would
+  skew the shared value; a group of faulted units only (a phase whose unit faulted) gives what they
+  read;
 - PV arrays are the units' own: the PV voltage is the highest of the units' (the array nearest its
   unit's PV voltage limit), the PV current the sum;
-- the load in % is the total load over the total rating: the larger of active power / (units x
-  rated W) and apparent power / (units x rated VA), as a unit computes its own ``ac_output_load``;
+- the load in % is the total load over the total rating of the units carrying it: the larger of
+  active power / (units x rated W) and apparent power / (units x rated VA), as a unit computes its
+  own ``ac_output_load`` (a faulted unit carries nothing and adds no capacity);
   the rating is the host's QPIRI (a parallel bus takes identical models only), and without it this
   one value is absent.
 """
@@ -98,11 +103,19 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
+def _on_bus(units: Sequence[ParallelStatus]) -> list[ParallelStatus]:
+    """The units whose readings make a shared value: those without a fault, or all when every one
+    of them faulted (then what they read is all there is, e.g. a dead phase's 0 V)."""
+    return [r for r in units if not r.faulted] or list(units)
+
+
 def _load_percent(units: Sequence[ParallelStatus], rating: Reading | None) -> int | None:
-    """Total load in % of all units' rating (the larger of W% and VA%), or None without a rating."""
+    """Total load in % of the carrying units' rating (the larger of W% and VA%), or None without a
+    rating."""
+    carrying = len(_on_bus(units))
     rated_w = rating.get("rated_ac_output_active_power") if rating is not None else None
     rated_va = rating.get("rated_ac_output_apparent_power") if rating is not None else None
-    shares = [100.0 * sum(load) / (len(units) * rated)
+    shares = [100.0 * sum(load) / (carrying * rated)
               for rated, load in ((rated_w, [r.ac_output_active_power_w for r in units]),
                                   (rated_va, [r.ac_output_apparent_power_va for r in units]))
               if isinstance(rated, int | float) and not isinstance(rated, bool) and rated > 0]
@@ -111,23 +124,25 @@ def _load_percent(units: Sequence[ParallelStatus], rating: Reading | None) -> in
 
 def _supply(units: Sequence[ParallelStatus]) -> list[Field]:
     """Grid and output: one voltage for a parallel system, one per phase for a three-phase one."""
+    bus = _on_bus(units)
     fields = [
-        _field("system_ac_input_frequency", round(_mean([r.ac_input_frequency_hz for r in units]), 2)),
-        _field("system_ac_output_frequency", round(_mean([r.ac_output_frequency_hz for r in units]), 2)),
+        _field("system_ac_input_frequency", round(_mean([r.ac_input_frequency_hz for r in bus]), 2)),
+        _field("system_ac_output_frequency", round(_mean([r.ac_output_frequency_hz for r in bus]), 2)),
     ]
     by_phase = {phase: [r for r in units if r.phase == phase] for phase in PHASES}
     if not any(by_phase.values()):
         fields += [
-            _field("system_ac_input_voltage", round(_mean([r.ac_input_voltage_v for r in units]), 1)),
-            _field("system_ac_output_voltage", round(_mean([r.ac_output_voltage_v for r in units]), 1)),
+            _field("system_ac_input_voltage", round(_mean([r.ac_input_voltage_v for r in bus]), 1)),
+            _field("system_ac_output_voltage", round(_mean([r.ac_output_voltage_v for r in bus]), 1)),
         ]
     elif all(by_phase.values()):
         for phase, members in by_phase.items():
+            feeding = _on_bus(members)
             fields += [
                 _field(f"phase_{phase.lower()}_ac_input_voltage",
-                       round(_mean([r.ac_input_voltage_v for r in members]), 1)),
+                       round(_mean([r.ac_input_voltage_v for r in feeding]), 1)),
                 _field(f"phase_{phase.lower()}_ac_output_voltage",
-                       round(_mean([r.ac_output_voltage_v for r in members]), 1)),
+                       round(_mean([r.ac_output_voltage_v for r in feeding]), 1)),
             ]
     return fields
 
@@ -161,7 +176,8 @@ def totals(units: Mapping[int, ParallelStatus | None], rating: Reading | None = 
     if complete:
         charge = sum(r.battery_charging_current_a for r in answering)
         discharge = sum(r.battery_discharge_current_a for r in answering)
-        volts = _mean([r.battery_voltage_v for r in answering])
+        bus = _on_bus(answering)
+        volts = _mean([r.battery_voltage_v for r in bus])
         fields += [
             _field("system_pv_power", round(sum(r.pv_power_w for r in answering), 1)),
             _field("system_load_power", sum(r.ac_output_active_power_w for r in answering)),
@@ -171,7 +187,7 @@ def totals(units: Mapping[int, ParallelStatus | None], rating: Reading | None = 
             _field("system_discharge_power", round(volts * discharge, 1)),
             _field("system_battery_charging_current", charge),
             _field("system_battery_voltage", round(volts, 2)),
-            _field("system_battery_capacity", round(_mean([r.battery_capacity_pct for r in answering]))),
+            _field("system_battery_capacity", round(_mean([r.battery_capacity_pct for r in bus]))),
             _field("system_pv_input_voltage", max(r.pv_input_voltage_v for r in answering)),
             _field("system_pv_input_current", round(sum(r.pv_input_current_a for r in answering), 1)),
         ]

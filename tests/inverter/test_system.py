@@ -68,8 +68,8 @@ def test_every_system_field_is_a_catalog_entry(reply) -> None:
 
 
 # Positions in a QPGSn reply (PROTOCOLS-QPGS.md §2) of the values the system's tiles read.
-POSITION = {"GRID_V": 4, "GRID_HZ": 5, "OUT_V": 6, "OUT_HZ": 7, "VA": 8, "WATTS": 9, "BATTERY_V": 11,
-            "CHARGE_A": 12, "SOC": 13, "PV_V": 14, "MODE": 20, "PV_A": 25}
+POSITION = {"WORK": 2, "FAULT": 3, "GRID_V": 4, "GRID_HZ": 5, "OUT_V": 6, "OUT_HZ": 7, "VA": 8, "WATTS": 9,
+            "BATTERY_V": 11, "CHARGE_A": 12, "SOC": 13, "PV_V": 14, "MODE": 20, "PV_A": 25}
 
 
 def _with(reply, **tokens: str):
@@ -132,3 +132,24 @@ def test_the_shared_batterys_entries_read_like_a_units() -> None:
     assert info("system_battery_capacity").ha_device_class == info("battery_capacity").ha_device_class
     assert info("system_battery_voltage").precision == info("battery_voltage").precision == 2
     assert info("phase_l2_ac_input_voltage").label == "Phase L2 AC input voltage"
+
+
+def test_a_faulted_unit_does_not_skew_a_shared_value(reply) -> None:
+    """A faulted unit's output is off and its readings suspect: the shared battery, grid and output
+    are the others' mean and the load % is of the units carrying it; a phase of faulted units only
+    shows what they read (a dead phase's 0 V)."""
+    fault = {"WORK": "F", "FAULT": "83", "BATTERY_V": "00.0", "SOC": "000", "OUT_V": "000.0",
+             "OUT_HZ": "00.00", "WATTS": "0000", "VA": "0000"}
+    units = {0: _with(reply, BATTERY_V="51.2", OUT_V="230.0", WATTS="1200", VA="1200"),
+             1: _with(reply, BATTERY_V="51.6", OUT_V="231.0", WATTS="1200", VA="1200"),
+             2: _with(reply, **fault)}
+    assert units[2].faulted
+    values = system.totals(units, decode("QPIRI", reply(QPIRI_25))).as_dict()
+    assert values["system_battery_voltage"] == pytest.approx(51.4)
+    assert values["system_battery_capacity"] == 100
+    assert (values["system_ac_output_voltage"], values["system_ac_output_frequency"]) == (230.5, 50.0)
+    assert values["system_ac_output_load"] == 30  # 2400 W of the 2 carrying units' 2 x 4000 W
+    phased = {0: _with(reply, MODE="2", OUT_V="230.0"), 1: _with(reply, MODE="3", OUT_V="231.0"),
+              2: _with(reply, MODE="4", **fault)}
+    values = system.totals(phased).as_dict()
+    assert [values[f"phase_l{n}_ac_output_voltage"] for n in (1, 2, 3)] == [230.0, 231.0, 0.0]
