@@ -82,8 +82,10 @@ class Units:
         if self.numbers is None:
             self.discover(exchange)
 
-    def poll(self, exchange: Callable[[str], Reading]) -> set[str]:
-        """Ask every unit once (not again right after discovery); returns the commands that answered."""
+    def poll(self, exchange: Callable[[str], Reading], rating: Reading | None = None) -> set[str]:
+        """Ask every unit once (not again right after discovery); returns the commands that answered.
+
+        ``rating`` is the host's latest QPIRI, for the system's load in % of its rating."""
         if self.numbers is None:
             return set()
         if self._just_found:
@@ -109,7 +111,7 @@ class Units:
                 answered.add(command)
         if self.numbers:
             latest = {n: (self.readings[n].reading if n in self.readings else None) for n in self.numbers}
-            self.total = TimedReading(system.totals(latest), self.clock())
+            self.total = TimedReading(system.totals(latest, rating), self.clock())
         return answered
 
     def rediscover(self) -> None:

@@ -260,7 +260,7 @@ class DeviceWorker:
     def _poll_units(self) -> set[str]:
         """The units of a parallel section: each QPGSn once, then the system totals."""
         assert self.units is not None
-        answered = self.units.poll(self.exchange)
+        answered = self.units.poll(self.exchange, self.latest("QPIRI"))
         with self._readings_lock:
             if self.units.total is not None:
                 self._readings[self.units.total.reading.command] = self.units.total

@@ -73,15 +73,16 @@ _HA_CLASS_BY_UNIT: Mapping[str, str] = MappingProxyType({
     "W": "power", "VA": "apparent_power", "V": "voltage", "A": "current", "Hz": "frequency",
     "°C": "temperature", "Wh": "energy",
 })
-_HA_CLASS_BY_KEY: Mapping[str, str] = MappingProxyType({"battery_capacity": "battery"})
+_HA_CLASS_BY_KEY: Mapping[str, str] = MappingProxyType({"battery_capacity": "battery",
+                                                        "system_battery_capacity": "battery"})
 # Decimals to show; a float field of another unit shows one decimal, an integer field none.
 _PRECISION_BY_KEY: Mapping[str, int] = MappingProxyType({
-    "battery_voltage": 2, "battery_voltage_from_scc": 2,
+    "battery_voltage": 2, "battery_voltage_from_scc": 2, "system_battery_voltage": 2,
 })
 # Words whose capitals a label keeps.
 _ACRONYMS: Mapping[str, str] = MappingProxyType({
     w: w.upper() for w in ("ac", "pv", "pv2", "scc", "sbu", "lcd", "eeprom", "cv", "mppt", "opv",
-                           "dsp", "cpu", "id", "dc")
+                           "dsp", "cpu", "id", "dc", "l1", "l2", "l3")
 })
 # QPIRI fields that a setting command changes (the rest of QPIRI is the nameplate).
 SETTING_KEYS = frozenset(setting_rules.CURRENT_KEYS.values())

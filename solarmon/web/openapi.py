@@ -16,6 +16,7 @@ from solarmon.inverter import catalog
 from solarmon.web.api import DEFAULT_POINTS, MAX_POINTS
 from solarmon.web.params import MAX_HOURS, MAX_METRICS, SENSOR_SOURCES
 from solarmon.web.runtime import WebContext
+from solarmon.web.systems import TILE_KEYS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -90,10 +91,14 @@ _SYSTEM_UNIT = {"type": "object", "additionalProperties": False,
                                "load_percent": NULLABLE_NUMBER, "load_power": NULLABLE_NUMBER,
                                "pv_power": NULLABLE_NUMBER, "battery_power": NULLABLE_NUMBER,
                                "error": NULLABLE_TEXT}}
+# A system's tile: a number, a three-phase voltage per phase, or null while withheld.
+_SYSTEM_TILE = {"oneOf": [NULLABLE_NUMBER,
+                          {"type": "object", "additionalProperties": False, "required": ["L1", "L2", "L3"],
+                           "properties": {"L1": NUMBER, "L2": NUMBER, "L3": NUMBER}}]}
 # The system block of a system's own device: its units, and totals only while all answered.
 SYSTEM = {"type": "object", "additionalProperties": False,
           "required": ["layout", "units", "expected", "answering", "faulted", "totals_complete", "missing",
-                       "flow", "tiles", "phases", "imbalance_percent"],
+                       "flow", "tiles", "unreported", "phases", "imbalance_percent"],
           "properties": {"layout": {"type": "string", "enum": ["parallel", "three-phase"]},
                          "units": {"type": "array", "items": _SYSTEM_UNIT},
                          "expected": {"type": "integer"}, "answering": {"type": "integer"},
@@ -102,9 +107,9 @@ SYSTEM = {"type": "object", "additionalProperties": False,
                          "flow": {"type": "object", "additionalProperties": NUMBER,
                                   "propertyNames": {"enum": ["pv_power_total", "load_power", "battery_power",
                                                              "grid_power"]}},
-                         "tiles": {"type": "object", "additionalProperties": NUMBER,
-                                   "propertyNames": {"enum": ["ac_output_active_power",
-                                                              "ac_output_apparent_power"]}},
+                         "tiles": {"type": "object", "additionalProperties": _SYSTEM_TILE,
+                                   "propertyNames": {"enum": list(TILE_KEYS)}},
+                         "unreported": KEYS,
                          "phases": {"type": "object", "additionalProperties": NUMBER,
                                     "propertyNames": {"enum": ["L1", "L2", "L3"]}},
                          "imbalance_percent": NULLABLE_NUMBER}}

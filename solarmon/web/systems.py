@@ -10,7 +10,11 @@ declared shape and never re-derives a rule:
 - per unit: up or not answering (its file's ``up``), phase L1/L2/L3 or parallel (its output mode
   code, solarmon/inverter/parallel.py ``PHASES``), work mode, fault, load %, load power;
 - the system's power flow (PV, load, battery, grid) only while ``system_totals_complete``: a total
-  over fewer units would be wrong, so with a unit missing ``flow`` is empty and ``missing`` names it.
+  over fewer units would be wrong, so with a unit missing ``flow`` is empty and ``missing`` names it;
+- the dashboard's tiles (battery, solar, load, grid): the daemon's system values
+  (solarmon/inverter/system.py computes them, once) under the single-unit keys the tiles read, each
+  null while withheld; three-phase voltages per phase; and the tiles no system can fill
+  (``unreported``: QPIGS-only values that QPGSn does not carry).
 """
 
 from __future__ import annotations
@@ -29,9 +33,25 @@ SYSTEM_KEY = "system_units_expected"  # present on a system's own device, and on
 PHASE_OF_MODE = {OUTPUT_MODES[code]: phase for code, phase in PHASES.items()}
 PHASE_KEYS = {"L1": "phase_l1_load_power", "L2": "phase_l2_load_power", "L3": "phase_l3_load_power"}
 NO_FAULT = "No fault"
-# The dashboard's load tiles of a system: the daemon's system totals under the single-unit keys.
-TILE_KEYS = {"ac_output_active_power": "system_load_power",
-             "ac_output_apparent_power": "system_load_apparent_power"}
+# The dashboard's tiles of a system: tile key (the single-unit key it reads) -> the daemon's system
+# value (solarmon/inverter/system.py). battery_capacity is the SoC bar's.
+TILE_KEYS = {"battery_voltage": "system_battery_voltage",
+             "battery_charging_current": "system_battery_charging_current",
+             "battery_capacity": "system_battery_capacity",
+             "pv_input_voltage": "system_pv_input_voltage",
+             "pv_input_current_for_battery": "system_pv_input_current",
+             "ac_output_active_power": "system_load_power",
+             "ac_output_apparent_power": "system_load_apparent_power",
+             "ac_output_load": "system_ac_output_load",
+             "ac_output_voltage": "system_ac_output_voltage",
+             "ac_output_frequency": "system_ac_output_frequency",
+             "ac_input_voltage": "system_ac_input_voltage",
+             "ac_input_frequency": "system_ac_input_frequency"}
+# A three-phase system's voltages: one per phase (``phase_l1_<tile>``...), never a mean over phases.
+PHASE_TILES = ("ac_output_voltage", "ac_input_voltage")
+# The single-unit tiles no system can fill: QPIGS values of one unit that QPGSn does not carry
+# (a system's units are read by QPGSn only; the host's own would not be the system's).
+UNREPORTED = ("inverter_heat_sink_temperature", "bus_voltage", "battery_voltage_from_scc")
 
 
 def units_of(devices: Iterable[str]) -> dict[str, list[str]]:
@@ -77,20 +97,34 @@ def _unit(device: str, snap: SourceSnapshot | None) -> dict[str, Any]:
     }
 
 
+def _tiles(values: Mapping[str, Any], complete: bool, three_phase: bool) -> dict[str, Any]:
+    """Every system tile: a number, {"L1": .., "L2": .., "L3": ..} for a three-phase voltage, or None
+    while withheld (a unit missing, or no rating yet for the load %)."""
+    tiles: dict[str, Any] = {}
+    for tile, key in TILE_KEYS.items():
+        value: Any = _number(values, key) if complete else None
+        if three_phase and tile in PHASE_TILES:
+            phases = {phase: _number(values, f"phase_{phase.lower()}_{tile}")
+                      for phase in PHASE_KEYS}
+            value = phases if complete and None not in phases.values() else None
+        tiles[tile] = value
+    return tiles
+
+
 def describe(device: str, snap: SourceSnapshot, units: list[str],
              snapshots: Mapping[str, SourceSnapshot]) -> dict[str, Any] | None:
     """The ``system`` block of the system device ``device`` (None when it is not a system).
 
     ``flow`` holds the power-flow values (the keys the single-unit flow uses: ``pv_power_total``,
-    ``load_power``, ``battery_power``, ``grid_power``) and ``tiles`` (the load tiles' keys) only while
-    every unit answered; the grid is the sum of the units' own estimates (catalog.derive, one rule)."""
+    ``load_power``, ``battery_power``, ``grid_power``) only while every unit answered; the grid is
+    the sum of the units' own estimates (catalog.derive, one rule). ``tiles`` has every tile key
+    of :data:`TILE_KEYS`, each None while withheld."""
     values = snap.values
     if SYSTEM_KEY not in values:
         return None
     strip = [_unit(unit, snapshots.get(inverter_source(unit))) for unit in units]
     complete = bool(values.get("system_totals_complete")) and all(u["up"] for u in strip)
     flow: dict[str, float] = {}
-    tiles: dict[str, float] = {}
     if complete:
         charge = _number(values, "system_charge_power") or 0.0
         discharge = _number(values, "system_discharge_power") or 0.0
@@ -102,9 +136,6 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
         grids = [_number(snapshots[inverter_source(u)].values, "grid_power") for u in units]
         if grids and all(g is not None for g in grids):
             flow["grid_power"] = round(sum(g for g in grids if g is not None), 1)
-        for tile, key in TILE_KEYS.items():
-            if (value := _number(values, key)) is not None:
-                tiles[tile] = value
     phases = {phase: watts for phase, key in PHASE_KEYS.items()
               if (watts := _number(values, key)) is not None}
     three_phase = any(u["phase"] for u in strip)
@@ -117,7 +148,8 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
         "totals_complete": complete,
         "missing": [u["device"] for u in strip if not u["up"]],
         "flow": flow,
-        "tiles": tiles,
+        "tiles": _tiles(values, complete, three_phase),
+        "unreported": list(UNREPORTED),
         "phases": phases if complete and len(phases) == 3 else {},
         "imbalance_percent": _number(values, "phase_load_imbalance") if complete else None,
     }

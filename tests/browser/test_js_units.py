@@ -89,6 +89,20 @@ def test_the_page_computes_no_power_and_no_fault_rule(js) -> None:
         assert word not in served
 
 
+def test_a_systems_tiles_are_the_apis_values_and_the_page_maps_no_key(js) -> None:
+    """A system's tiles are /api/data's `system.tiles` (null: a dash; three-phase: per phase) and its
+    flow; a tile no system has is dropped. The page names no daemon key: the mapping is the server's."""
+    phases = {"L1": 229.0, "L2": 231.0, "L3": 232.5}
+    tiles = {"battery_voltage": 52.1, "ac_input_voltage": phases, "pv_input_voltage": None}
+    own = {"device_mode": "Line", "battery_voltage": 48.0, "bus_voltage": 400, "pv_input_voltage": 90.0}
+    snap = {"values": own,
+            "system": {"flow": {"load_power": 900.0}, "unreported": ["bus_voltage"], "tiles": tiles}}
+    assert js("lib/system.js", "m.systemValues(arg)", snap) == {
+        "device_mode": "Line", "battery_voltage": 52.1, "ac_input_voltage": phases, "load_power": 900.0}
+    served = js("lib/system.js", "fetch('/static/app/js/lib/system.js').then((r) => r.text())")
+    assert "system_" not in served
+
+
 @pytest.mark.parametrize(
     ("snap", "reported", "alarms"),
     [

@@ -25,6 +25,17 @@ CARD = '#system-units .sm-unit[data-device="{device}"]'
 DASH = "\N{EN DASH}"  # what a tile or flow label shows without a value
 FLOW_LOAD_IS = ("([op, dash]) => (document.getElementById('flow-load-value').textContent === dash)"
                 " === (op === '=')")
+# Every shown tile of the single-unit panels (not the totals panel), and the SoC: [key, text] pairs.
+SHOWN_TILES = ("() => [...document.querySelectorAll('.sm-panel:not([hidden]):not(#totals-panel) "
+               ".sm-metric[data-metric]:not([hidden])')].map((t) => [t.dataset.metric, "
+               "t.querySelector('.v').textContent]).concat([['soc', "
+               "document.getElementById('soc-value').textContent]])")
+ALL_TILES_ARE = (f"([op, dash]) => ({SHOWN_TILES})().every(([, text]) => (text === dash) === (op === '='))")
+
+
+def _tiles(page: Any) -> dict[str, str]:
+    """The shown tiles' texts by key (the SoC as ``soc``)."""
+    return dict(page.evaluate(SHOWN_TILES))
 
 
 @pytest.fixture
@@ -90,6 +101,15 @@ def test_a_parallel_system_is_one_flow_with_a_unit_strip(browser, system_server,
         page.wait_for_function(  # the load tile is the system's load too
             "(dash) => document.querySelector('#load-panel [data-metric=ac_output_active_power] .v')"
             ".textContent !== dash", arg=DASH)
+        # Every tile is the system's, a number: battery (the shared bank), solar, load, grid, SoC;
+        # the tiles no system has (heat sink, DC bus, charger: QPIGS only) are not shown at all.
+        page.wait_for_function(ALL_TILES_ARE, arg=["!", DASH], timeout=15000)
+        tiles = _tiles(page)
+        assert {"battery_voltage", "battery_charging_current", "pv_input_voltage", "ac_output_load",
+                "ac_output_voltage", "ac_input_voltage", "ac_input_frequency", "soc"} <= set(tiles)
+        assert [text for text in tiles.values() if text == DASH] == []
+        assert page.locator("#inverter-panel").is_hidden()
+        assert "bus_voltage" not in tiles
         screenshot(page, f"system-parallel{path.replace('/', '-')}")
 
         sim.control({"op": "unit", "unit": 2, "present": False})
@@ -104,6 +124,8 @@ def test_a_parallel_system_is_one_flow_with_a_unit_strip(browser, system_server,
         page.wait_for_function(FLOW_LOAD_IS, arg=["=", DASH])
         assert page.locator("#flow-pv-value").text_content() == DASH  # no short total anywhere
         assert page.locator('#load-panel [data-metric="ac_output_active_power"] .v').text_content() == DASH
+        page.wait_for_function(ALL_TILES_ARE, arg=["=", DASH], timeout=5000)  # withheld: every tile
+        assert _tiles(page)["battery_voltage"] == DASH
         screenshot(page, f"system-dropout{path.replace('/', '-')}")
         if AXE.is_file():  # the greyed card stays readable; without axe-core: reported at the end
             page.add_script_tag(path=str(AXE))
@@ -145,6 +167,12 @@ def test_a_three_phase_system_shows_l1_l2_l3_and_the_imbalance(browser, system_s
             assert page.locator(f'#system-phases [data-phase="{phase}"] .v').text_content().endswith(" W")
         assert page.locator('#system-phases [data-phase="imbalance"] .v').text_content() != DASH
         assert "Three-phase system" in page.locator("#system-summary").text_content()
+        # Grid and output voltage per phase, never a mean over phases; every other tile a number.
+        page.wait_for_function(ALL_TILES_ARE, arg=["!", DASH], timeout=15000)
+        for key in ("ac_input_voltage", "ac_output_voltage"):
+            tile = page.locator(f'#grid-panel [data-metric="{key}"], #load-panel [data-metric="{key}"]')
+            assert tile.get_attribute("data-phases") == "L1 L2 L3"
+            assert len(tile.locator(".v").text_content().split(" · ")) == 3
         screenshot(page, f"system-three-phase{path.replace('/', '-')}", docs=True)
         assert seen.problems() == []
     finally:
@@ -162,6 +190,7 @@ def test_a_single_inverter_shows_no_system_parts(browser, small_server, path: st
         assert page.locator("#system-panel").is_hidden()
         assert page.locator("#flow-system-note").is_hidden()
         assert page.locator("#flow-note").is_visible()
+        assert page.locator("#inverter-panel").is_visible()  # a single unit has its heat sink tile
     finally:
         page.close()
 

@@ -17,6 +17,7 @@ import pytest
 
 from solarmon.simulator.runner import SimulatorProcess
 from solarmon.web.openapi import DATA
+from solarmon.web.systems import TILE_KEYS, UNREPORTED
 from tests.daemon.conftest import REPO, wait_until
 
 pytestmark = pytest.mark.timeout(150)
@@ -89,8 +90,16 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert (system["expected"], system["answering"], system["missing"]) == (3, 3, [])
     assert system["flow"]["load_power"] == body["values"]["system_load_power"]
     assert system["flow"]["pv_power_total"] == body["values"]["system_pv_power"]
-    assert system["tiles"] == {"ac_output_active_power": body["values"]["system_load_power"],
-                               "ac_output_apparent_power": body["values"]["system_load_apparent_power"]}
+    values = body["values"]
+    # Every tile is the system's: the daemon's system value (system.py) under the tile's key.
+    assert system["tiles"] == {tile: values[key] for tile, key in TILE_KEYS.items()}
+    assert None not in system["tiles"].values()
+    assert system["unreported"] == list(UNREPORTED)
+    shares = (100 * values["system_load_power"] / (3 * values["rated_ac_output_active_power"]),
+              100 * values["system_load_apparent_power"] / (3 * values["rated_ac_output_apparent_power"]))
+    assert system["tiles"]["ac_output_load"] == round(max(shares))  # of the host's QPIRI rating x 3
+    assert 40 < system["tiles"]["battery_voltage"] < 60
+    assert 0 <= system["tiles"]["battery_capacity"] <= 100
     assert (system["phases"], system["imbalance_percent"]) == ({}, None)
     unit = _body(client, "sys-unit1")
     assert unit["member_of"] == "sys"
@@ -127,8 +136,9 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert system["units"][2]["load_power"] is None
     assert system["units"][2]["error"]
     assert (system["totals_complete"], system["flow"], system["missing"]) == (False, {}, ["sys-unit2"])
-    assert system["tiles"] == {}
+    assert set(system["tiles"].values()) == {None}  # every tile withheld, none a short or skewed value
     assert "system_load_power" not in body["values"]  # never a short total
+    assert "system_battery_voltage" not in body["values"]
     firing = wait_until(lambda: _active(client, "system_unit_missing"), timeout_s=30,
                         what="the system_unit_missing alert")
     assert firing[0]["source"] == "inverter:sys"
@@ -162,3 +172,9 @@ def test_three_phase_system_shows_each_phase(start_system, client, web_runtime) 
     loads = system["phases"].values()
     mean = sum(loads) / 3
     assert system["imbalance_percent"] == pytest.approx(100 * (max(loads) - min(loads)) / mean, abs=0.1)
+    # Grid and output voltages per phase (never a mean over phases); every other tile a number.
+    values, tiles = body["values"], system["tiles"]
+    for tile in ("ac_input_voltage", "ac_output_voltage"):
+        assert tiles[tile] == {p: values[f"phase_{p.lower()}_{tile}"] for p in ("L1", "L2", "L3")}
+    assert None not in tiles.values()
+    assert "system_ac_input_voltage" not in values

@@ -8,7 +8,8 @@ from solarmon.web.systems import describe, member_of, units_of
 
 SYSTEM_VALUES = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
                  "system_totals_complete": 1, "system_pv_power": 900.0, "system_load_power": 500,
-                 "system_charge_power": 100.0, "system_discharge_power": 0.0}
+                 "system_charge_power": 100.0, "system_discharge_power": 0.0, "system_battery_voltage": 50.05,
+                 "system_battery_capacity": 80, "system_ac_input_voltage": 0.0, "system_ac_output_load": 7}
 UNIT_VALUES = {"output_mode": "parallel output", "device_mode": "Battery", "fault_code": "No fault",
                "ac_output_active_power": 250, "ac_output_load": 5, "ac_input_voltage": 0.0,
                "battery_voltage": 50.0, "battery_charging_current": 1, "pv_input_voltage": 100.0,
@@ -50,6 +51,11 @@ def test_the_flow_is_the_systems_totals_while_every_unit_answers() -> None:
     assert [(u["up"], u["phase"], u["fault"], u["load_percent"]) for u in block["units"]] == [
         (True, None, None, 5.0), (True, None, None, 5.0)]
     assert block["layout"] == "parallel"
+    tiles = block["tiles"]  # the daemon's system values under the tiles' keys; none it lacks made up
+    shown = ("battery_voltage", "battery_capacity", "ac_input_voltage", "ac_output_active_power",
+             "ac_output_load", "pv_input_voltage")
+    assert [tiles[key] for key in shown] == [50.05, 80, 0.0, 500, 7, None]
+    assert "bus_voltage" in block["unreported"]
 
 
 def test_a_unit_down_is_shown_and_no_total_is_given() -> None:
@@ -58,8 +64,21 @@ def test_a_unit_down_is_shown_and_no_total_is_given() -> None:
     assert (block["totals_complete"], block["flow"], block["missing"]) == (False, {}, ["sys-unit1"])
     assert block["units"][1]["up"] is False
     assert block["units"][1]["error"] == "down"
+    assert set(block["tiles"].values()) == {None}  # every tile withheld, none dropped from the list
     block = _block(_state(unit1_up=True, complete=False))
     assert (block["totals_complete"], block["flow"]) == (False, {})
+    assert set(block["tiles"].values()) == {None}
+
+
+def test_a_three_phase_systems_voltages_are_per_phase() -> None:
+    state = _state(unit1_up=True, complete=True)
+    phased = {**UNIT_VALUES, "output_mode": "Phase 1 of 3 Phase output"}
+    state.apply(SourceUpdate("inverter:sys-unit0", 1000.0, phased, kinds=KINDS, scope="source"))
+    per_phase = {f"phase_l{n}_ac_output_voltage": 229.0 + n for n in (1, 2, 3)}
+    state.apply(SourceUpdate("inverter:sys", 1000.0, {**SYSTEM_VALUES, **per_phase}, scope="source"))
+    tiles = _block(state)["tiles"]
+    assert tiles["ac_output_voltage"] == {"L1": 230.0, "L2": 231.0, "L3": 232.0}
+    assert tiles["ac_input_voltage"] is None  # no per-phase grid voltages: withheld, not a mean
 
 
 def test_a_plain_inverter_has_no_block() -> None:

@@ -17,13 +17,19 @@ export function renderMetrics(values, units = {}, root = document, stale = {}) {
     // A tile may say what an exact 0 means (data-zero): a solar charger reads 0 V at night, which
     // is not a dead battery.
     const zero = element.dataset.zero && all[key] !== undefined && Number(all[key]) === 0;
-    valueElement.textContent = zero ? element.dataset.zero : formatValue(all[key], digits);
+    // A three-phase system's voltage is one value per phase ({L1, L2, L3}: the API's system tiles).
+    const phases = all[key] !== null && typeof all[key] === 'object' ? all[key] : null;
+    valueElement.textContent = zero ? element.dataset.zero
+      : phases ? Object.values(phases).map((v) => formatValue(v, digits)).join(' · ') : formatValue(all[key], digits);
     element.classList.toggle('zero', Boolean(zero));
     const unitShown = element.querySelector('.u');
     if (unitShown) unitShown.hidden = Boolean(zero);
     element.classList.toggle('aged', key in stale);
     if (key in stale) element.title = `no live value: the last one is ${formatAge(stale[key])} old`;
+    else if (phases) element.title = Object.keys(phases).join(' · ');
     else element.removeAttribute('title');
+    if (phases) element.dataset.phases = Object.keys(phases).join(' ');
+    else delete element.dataset.phases;
     const unitElement = element.querySelector('.u');
     if (unitElement && units[key] && !unitElement.textContent) unitElement.textContent = units[key];
   }

@@ -35,11 +35,32 @@ function unitCard(unit) {
   return card;
 }
 
+// Hide the tiles a system cannot fill (the API's `unreported`), and a panel left without a tile;
+// a single inverter gets them all back.
+function hideUnreported(keys) {
+  for (const element of document.querySelectorAll('[data-system-hidden]')) {
+    element.hidden = false;
+    delete element.dataset.systemHidden;
+  }
+  for (const key of keys) {
+    for (const tile of document.querySelectorAll(`.sm-metric[data-metric="${key}"]`)) {
+      tile.hidden = true;
+      tile.dataset.systemHidden = 'true';
+      const panel = tile.closest('.sm-panel');
+      if (panel && ![...panel.querySelectorAll('.sm-metric[data-metric]')].some((t) => !t.hidden)) {
+        panel.hidden = true;
+        panel.dataset.systemHidden = 'true';
+      }
+    }
+  }
+}
+
 // The system panel: hidden for a single inverter (the page then looks exactly as before).
 export function renderSystem(system) {
   const panel = document.getElementById('system-panel');
   if (!panel) return;
   panel.hidden = !system;
+  hideUnreported(system ? system.unreported : []);
   if (!system) return;
   document.getElementById('system-units').replaceChildren(...system.units.map(unitCard));
   const summary = document.getElementById('system-summary');
@@ -61,17 +82,21 @@ export function renderSystem(system) {
     ? '–' : formatValue(system.imbalance_percent, 1);
 }
 
-// The values the power flow and the load tiles show for a system: its totals stand for a unit's own
-// (the API's `flow` and `tiles`; without every unit answering both are empty: dashes).
+// The values the power flow and the tiles show for a system: its totals stand for a unit's own (the
+// API's `flow`, and `tiles` with every tile key: a number, a three-phase voltage per phase, or null
+// while withheld: a dash). A tile no system can fill (`unreported`) has no value.
 export function systemValues(snap) {
   if (!snap.system) return snap.values;
-  const flow = snap.system.flow;
   const values = { ...snap.values };
-  const shown = { ...flow, ...snap.system.tiles };
-  for (const key of ['pv_power_total', 'load_power', 'battery_power', 'grid_power',
-    'ac_output_active_power', 'ac_output_apparent_power']) {
-    if (key in shown) values[key] = shown[key];
+  const { flow, tiles, unreported } = snap.system;
+  for (const key of ['pv_power_total', 'load_power', 'battery_power', 'grid_power']) {
+    if (key in flow) values[key] = flow[key];
     else delete values[key];
   }
+  for (const [key, value] of Object.entries(tiles)) {
+    if (value === null) delete values[key];
+    else values[key] = value;
+  }
+  for (const key of unreported) delete values[key];
   return values;
 }
