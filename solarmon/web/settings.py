@@ -178,8 +178,8 @@ def _units(status: Mapping[str, Any]) -> list[dict[str, Any]]:
 OUTPUT_MODE_ROW: Mapping[str, Any] = {
     "prefix": "POPM", "label": "Output mode", "kind": "info", "per_unit": True, "read_only": True,
     "current_key": "output_mode", "available": True, "dangerous": False, "choices": [],
-    "note": "read-only: set it on each unit's panel (program 28) with the system off; the public "
-            "descriptions of POPM disagree on its unit digit",
+    "note": "set it on each unit's panel (program 28) with the system off; the public descriptions "
+            "of POPM disagree on whether it carries a unit digit, so it is never sent from here",
 }
 
 
