@@ -38,8 +38,8 @@ def verified_values(command: str, ratings: Reading | None, flags: Reading | None
         return flags.as_dict() if flags is not None else {}
     if command == "PF":
         return (ratings.as_dict() if ratings else {}) | (flags.as_dict() if flags else {})
-    unit = unit_settings.parse(command)
-    if unit is not None and not command.startswith("PCP"):  # MNCHGC0120, PPCP001: the host's own
+    unit = unit_settings.addressed(command)
+    if unit is not None:  # MNCHGC0120, PPCP001: the host's own
         return {unit.key: ratings.get(unit.key) if ratings is not None else None}
     for family in sorted(CURRENT_KEYS, key=len, reverse=True):
         if command.startswith(family):
@@ -131,7 +131,7 @@ class Actions:
             checked = spec.validate(command, ratings, self.currents(command))
         except SettingRejected as exc:
             return fail("invalid", str(exc))
-        unit = unit_settings.parse(checked) if spec.name == "pi30" else None
+        unit = unit_settings.addressed(checked) if spec.name == "pi30" else None
         if unit is not None and unit.unit not in self._addressable():
             return fail("invalid", f"{checked} is addressed to unit {unit.unit}, which [{self.name}] "
                         f"does not have (units {', '.join(map(str, self._addressable()))})")

@@ -28,10 +28,6 @@ UNIT_FAMILIES: Mapping[str, str] = MappingProxyType({
     "MUCHGC": "max_ac_charging_current",
     "PCP": "charger_source_priority",
 })
-# Wire prefix -> the family it belongs to (what allowed_settings names).
-FAMILY_OF: Mapping[str, str] = MappingProxyType({
-    "MCHGC": "MCHGC", "MNCHGC": "MCHGC", "MUCHGC": "MUCHGC", "PPCP": "PCP", "PCP": "PCP",
-})
 _PATTERNS = (
     (re.compile(r"MNCHGC(\d)(\d{3})"), "MCHGC"),
     (re.compile(r"MCHGC(\d)(\d{2})"), "MCHGC"),
@@ -91,6 +87,11 @@ def parse(command: str) -> UnitSetting | None:
     if plain:
         return UnitSetting("PCP", 0, int(plain.group(1)))
     return None
+
+
+def addressed(command: str) -> UnitSetting | None:
+    """The per-unit setting of a command that carries a unit digit (not plain ``PCP<nn>``), else None."""
+    return None if _PLAIN_PCP.fullmatch(command) else parse(command)
 
 
 def family_of(command: str) -> str | None:

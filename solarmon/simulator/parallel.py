@@ -126,8 +126,8 @@ class ParallelSystem(Inverter):
     def _set(self, command: str) -> Answer:
         """A setter addressed to a unit (MCHGC<u><nn>, PPCP<u><nn>...) goes to that unit over the bus;
         a NAK for a unit that is not there or a value off the unit's list. Others go to the host."""
-        found = unit_settings.parse(command)
-        if found is None or command.startswith("PCP"):
+        found = unit_settings.addressed(command)
+        if found is None:
             return super()._set(command)
         try:
             command = validate_setting(command, ratings=self.ratings(), currents=self.currents())

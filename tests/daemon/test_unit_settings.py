@@ -119,3 +119,7 @@ def test_the_safety_rules_hold_for_the_expansion(running) -> None:
     # A command addressed to a unit the section does not have is refused too.
     reply = request(ctl, {"command": "MCHGC760"})
     assert (reply["ok"], reply["error"]) == (False, "invalid"), reply
+    # Without "units" a setting is sent once, as it is: plain PCP has no unit (the unit on the cable).
+    reply = request(ctl, {"command": "PCP02", "confirm": True})
+    assert reply["ok"], reply
+    assert reply["verified"] == {"charger_source_priority": "Solar + Utility"}

@@ -30,6 +30,12 @@ def test_build_and_parse(family: str, unit: int, value: int, wire: str) -> None:
     assert unit_settings.parse(wire) == unit_settings.UnitSetting(family, unit, value)
 
 
+def test_plain_pcp_is_not_addressed() -> None:
+    assert unit_settings.parse("PCP01") == unit_settings.UnitSetting("PCP", 0, 1)  # the value, for expansion
+    assert unit_settings.addressed("PCP01") is None  # but it carries no unit: the unit on the cable
+    assert unit_settings.addressed("PPCP001") == unit_settings.UnitSetting("PCP", 0, 1)
+
+
 def test_a_current_from_100_a_is_sent_as_mnchgc() -> None:
     assert setters.validate_setting("MNCHGC0120", currents=CURRENTS) == "MNCHGC0120"
     assert setters.current_command("MCHGC", 120) == "MNCHGC0120"

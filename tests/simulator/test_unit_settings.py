@@ -51,3 +51,5 @@ def test_a_unit_off_the_bus_or_a_value_off_the_list_is_naked() -> None:
     assert _ask(system, "MCHGC245") == b"(NAK"  # 45 A is not in QMCHGCR
     assert _ask(system, "PPCP207") == b"(NAK"
     assert _unit(system, 2)["max_charging_current"] != 45
+    assert _ask(system, "MCHGC260") == b"(ACK"  # the same unit, a listed value: taken
+    assert _unit(system, 2)["max_charging_current"] == 60
