@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from solarmon.daemon.audit import AuditLog
+from solarmon.daemon.unit_actions import run_units
 from solarmon.daemon.worker import DeviceWorker
-from solarmon.inverter import catalog
+from solarmon.inverter import catalog, unit_settings
 from solarmon.inverter.errors import CommandRefused, InverterError, SettingRejected
 from solarmon.inverter.policy import CommandClass
 from solarmon.inverter.readings import Reading
@@ -37,6 +38,9 @@ def verified_values(command: str, ratings: Reading | None, flags: Reading | None
         return flags.as_dict() if flags is not None else {}
     if command == "PF":
         return (ratings.as_dict() if ratings else {}) | (flags.as_dict() if flags else {})
+    unit = unit_settings.addressed(command)
+    if unit is not None:  # MNCHGC0120, PPCP001: the host's own
+        return {unit.key: ratings.get(unit.key) if ratings is not None else None}
     for family in sorted(CURRENT_KEYS, key=len, reverse=True):
         if command.startswith(family):
             values = ratings.as_dict() if ratings is not None else {}
@@ -83,11 +87,15 @@ class Actions:
         return {"ok": True, "device": self.name, "command": command, "class": "query",
                 "reply": reply, **describe(reply)}
 
-    def _currents(self, command: str) -> list[Reading] | None:
-        # MCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4); without the list
-        # validate_setting refuses them, which is the safe answer when the query fails.
+    def currents(self, command: str) -> list[Reading] | None:
+        """The current list a charging-current setting is checked against (None: not one, or unread).
+
+        MCHGC / MNCHGC / MUCHGC only take a value from the unit's own list (PI30.md §4); without
+        the list validate_setting refuses them, which is the safe answer when the query fails.
+        """
         assert self.worker.spec is not None
-        prefix = "MUCHGC" if command.startswith("MUCHGC") else "MCHGC" if command.startswith("MCHGC") else ""
+        prefix = "MUCHGC" if command.startswith("MUCHGC") else (
+            "MCHGC" if command.startswith(("MCHGC", "MNCHGC")) else "")
         list_command = self.worker.spec.current_lists.get(prefix)
         if list_command is None:
             return None
@@ -115,17 +123,18 @@ class Actions:
                         reason="confirm_required")
         spec = self.worker.spec
         assert spec is not None
-        ratings = self.worker.latest(spec.ratings)
-        if ratings is None:
-            try:
-                ratings = self.worker.exchange(spec.ratings)
-                self.worker.store(ratings)
-            except InverterError as exc:
-                return fail(exc.kind, f"cannot read {spec.ratings} to check the value: {exc}")
         try:
-            checked = spec.validate(command, ratings, self._currents(command))
+            ratings = self.ratings()
+        except InverterError as exc:
+            return fail(exc.kind, f"cannot read {spec.ratings} to check the value: {exc}")
+        try:
+            checked = spec.validate(command, ratings, self.currents(command))
         except SettingRejected as exc:
             return fail("invalid", str(exc))
+        unit = unit_settings.addressed(checked) if spec.name == "pi30" else None
+        if unit is not None and unit.unit not in self._addressable():
+            return fail("invalid", f"{checked} is addressed to unit {unit.unit}, which [{self.name}] "
+                        f"does not have (units {', '.join(map(str, self._addressable()))})")
         try:
             self.worker.exchange(checked, setting=True)
         except CommandRefused as exc:
@@ -152,6 +161,20 @@ class Actions:
                 **describe(verified), "verified": verified,
                 "verify_complete": all(reread.values())}
 
+    def ratings(self) -> Reading:
+        """The unit's ratings (QPIRI / PIRI) the checks need: the latest, else read now."""
+        assert self.worker.spec is not None
+        ratings = self.worker.latest(self.worker.spec.ratings)
+        if ratings is None:
+            ratings = self.worker.exchange(self.worker.spec.ratings)
+            self.worker.store(ratings)
+        return ratings
+
+    def _addressable(self) -> tuple[int, ...]:
+        """The unit numbers a PI30 setter may carry here: a system's units, else 0 (a single unit)."""
+        units = self.worker.units
+        return tuple(units.numbers or ()) if units is not None and units.active else (0,)
+
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one parsed request (``command`` already checked to be a non-empty string)."""
         command = request["command"].strip()
@@ -159,6 +182,8 @@ class Actions:
             return error_reply(self.name, command, "refused", "the protocol of this unit is not known yet "
                                "(protocol = auto): nothing is sent until it is", reason="protocol_unknown")
         command_class = self.worker.spec.classify(command)
+        if "units" in request and command_class in (CommandClass.SETTING, CommandClass.DANGEROUS):
+            return run_units(self, command, command_class, request["units"], request.get("confirm") is True)
         if command_class is CommandClass.QUERY:
             return self.query(command)
         if command_class is CommandClass.UNKNOWN:

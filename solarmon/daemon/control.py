@@ -7,6 +7,8 @@ the wire) and writes the reply as one JSON line, in request order. Any ``"id"`` 
 echoed in its reply. Requests:
 
 - ``{"command": "QPIRI"}`` / ``{"command": "POP02", "confirm": true, "device": "inverter"}``
+- ``{"command": "MCHGC060", "units": "all"}`` (or ``"units": 1``): a per-unit setting sent to
+  each unit of a parallel system (``solarmon.daemon.unit_actions``)
 - ``{"request": "status"}``: health of every device, answered without touching a device.
 
 A connection that sends nothing for `idle_timeout_s` is closed. A request nested deeper than
@@ -93,6 +95,10 @@ def parse_request(line: bytes) -> dict[str, Any]:
         raise ValueError("\"confirm\" must be true or false")
     if "device" in request and not isinstance(request["device"], str):
         raise ValueError("\"device\" must be a section name")
+    if "units" in request:
+        units = request["units"]
+        if units != "all" and (not isinstance(units, int) or isinstance(units, bool) or not 0 <= units <= 8):
+            raise ValueError("\"units\" must be \"all\" or a unit number 0-8")
     return request
 
 

@@ -19,6 +19,7 @@ from solarmon.daemon.bms_worker import BmsLinkFactory, BmsWorker, open_bms_link
 from solarmon.daemon.config import Config
 from solarmon.daemon.control import ControlServer, SocketInUse
 from solarmon.daemon.notify import Notifier
+from solarmon.daemon.units import unit_label
 from solarmon.daemon.worker import DeviceWorker, LinkFactory
 from solarmon.inverter.parallel import MAX_UNITS
 
@@ -29,6 +30,15 @@ STALL_MARGIN_S = 30.0
 WORST_CASE_EXCHANGE_S = 5.0
 # How long a control request may wait for its device's queue (a cycle of timeouts, then ours).
 REPLY_TIMEOUT_S = 120.0
+
+
+def _units_of(name: str, worker: DeviceWorker | BmsWorker) -> dict[str, Any]:
+    """``{"units": [{"unit": n, "device": "<section>-unit<n>"}...]}`` of a parallel section, else {}."""
+    units = getattr(worker, "units", None)
+    numbers = units.numbers if units is not None else None
+    if not numbers:
+        return {}
+    return {"units": [{"unit": n, "device": unit_label(name, n)} for n in numbers]}
 
 
 class Daemon:
@@ -72,7 +82,7 @@ class Daemon:
         offers only those)."""
         return {name: {"port": w.device.port, "porttype": w.device.porttype, "cycles": w.cycles,
                        "allowed_settings": list(w.device.allowed_settings),
-                       **w.health.snapshot()} for name, w in self.workers.items()}
+                       **_units_of(name, w), **w.health.snapshot()} for name, w in self.workers.items()}
 
     # -- modes ---------------------------------------------------------------------------------
 

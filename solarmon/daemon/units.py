@@ -53,6 +53,7 @@ class Units:
         self.dropouts: Counter[int] = Counter()
         self.total: TimedReading | None = None
         self._just_found = False
+        self._rating: Reading | None = None  # the host's latest QPIRI, kept for reread()
 
     @property
     def active(self) -> bool:
@@ -88,31 +89,47 @@ class Units:
         ``rating`` is the host's latest QPIRI, for the system's load in % of its rating."""
         if self.numbers is None:
             return set()
+        self._rating = rating
         if self._just_found:
             self._just_found = False
             answered = {f"QPGS{n}" for n in self.readings}
         else:
-            answered = set()
-            for number in self.numbers:
-                command = f"QPGS{number}"
-                try:
-                    reading = exchange(command)
-                except InverterError as exc:
-                    self.readings.pop(number, None)
-                    self.dropouts[number] += 1
-                    LOG.debug("[%s] unit %d did not answer: %s", self.section, number, exc)
-                    if isinstance(exc, DeviceGone | DeviceBusy):
-                        for rest in self.numbers[self.numbers.index(number) + 1:]:
-                            self.readings.pop(rest, None)
-                            self.dropouts[rest] += 1
-                        break
-                    continue
-                self.readings[number] = TimedReading(reading, self.clock())
-                answered.add(command)
+            answered = self._ask_all(exchange)
+        self._total()
+        return answered
+
+    def reread(self, exchange: Callable[[str], Reading]) -> set[str]:
+        """Ask every unit again now (after a setting), totals included; returns the commands that answered."""
+        if not self.numbers:
+            return set()
+        answered = self._ask_all(exchange)
+        self._total()
+        return answered
+
+    def _ask_all(self, exchange: Callable[[str], Reading]) -> set[str]:
+        answered: set[str] = set()
+        for number in self.numbers or ():
+            command = f"QPGS{number}"
+            try:
+                reading = exchange(command)
+            except InverterError as exc:
+                self.readings.pop(number, None)
+                self.dropouts[number] += 1
+                LOG.debug("[%s] unit %d did not answer: %s", self.section, number, exc)
+                if isinstance(exc, DeviceGone | DeviceBusy):
+                    for rest in self.numbers[self.numbers.index(number) + 1:]:  # type: ignore[union-attr]
+                        self.readings.pop(rest, None)
+                        self.dropouts[rest] += 1
+                    break
+                continue
+            self.readings[number] = TimedReading(reading, self.clock())
+            answered.add(command)
+        return answered
+
+    def _total(self) -> None:
         if self.numbers:
             latest = {n: (self.readings[n].reading if n in self.readings else None) for n in self.numbers}
-            self.total = TimedReading(system.totals(latest, rating), self.clock())
-        return answered
+            self.total = TimedReading(system.totals(latest, self._rating), self.clock())
 
     def rediscover(self) -> None:
         """Forget an empty auto result so the next cycle asks again."""

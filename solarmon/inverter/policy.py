@@ -14,6 +14,9 @@ from __future__ import annotations
 import enum
 import re
 
+from solarmon.inverter.unit_settings import UNIT_FAMILIES
+from solarmon.inverter.unit_settings import family_of as unit_family_of
+
 
 class CommandClass(enum.Enum):
     """How a command is treated by the daemon and the web app."""
@@ -46,8 +49,10 @@ _SETTERS: tuple[tuple[str, CommandClass], ...] = (
     (r"PCVV" + _VOLTAGE, CommandClass.DANGEROUS),
     (r"PBFT" + _VOLTAGE, CommandClass.DANGEROUS),
     (r"F\d\d", CommandClass.DANGEROUS),
-    (r"MCHGC\d{3}", CommandClass.SETTING),
-    (r"MUCHGC\d{3}", CommandClass.SETTING),
+    (r"MCHGC\d{3}", CommandClass.SETTING),  # MCHGC<unit><nn> (unit_settings.py)
+    (r"MNCHGC\d{4}", CommandClass.SETTING),  # MNCHGC<unit><nnn>: 100 A and more
+    (r"MUCHGC\d{3,4}", CommandClass.SETTING),  # MUCHGC<unit><nn> / <unit><nnn>
+    (r"PPCP\d0\d", CommandClass.DANGEROUS),  # PPCP<unit><nn>: one unit's charger priority
     (r"PF", CommandClass.DANGEROUS),
 )
 _QUERY_RE = re.compile("|".join(f"(?:{q})" for q in _QUERIES))
@@ -85,4 +90,7 @@ def family_allows(family: str, command: str) -> bool:
         return command == "PF"
     if family == "F":
         return re.fullmatch(r"F\d{2}", command) is not None
+    # A per-unit command (MNCHGC1120, PPCP101) belongs to its setting's family (MCHGC, PCP).
+    if family in UNIT_FAMILIES and unit_family_of(command) == family:
+        return True
     return command.startswith(family) and command[len(family):][:1].isdigit()

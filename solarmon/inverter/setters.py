@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from solarmon.inverter import unit_settings
 from solarmon.inverter.errors import SettingRejected
 from solarmon.inverter.policy import FLAG_LETTERS, CommandClass, classify
 from solarmon.inverter.readings import CurrentOptions, Reading
@@ -36,7 +37,7 @@ from solarmon.inverter.tables import FLAG_LETTERS as FLAG_BITS
 Ratings = Reading | Mapping[str, Any]
 Currents = Mapping[str, Iterable[int]] | Iterable[CurrentOptions]
 
-_SETTING = re.compile(r"(POP|PCP|PGR|PBT|PBCV|PBDV|PSDV|PCVV|PBFT|MUCHGC|MCHGC|F|PE|PD|PF)(.*)",
+_SETTING = re.compile(r"(POP|PPCP|PCP|PGR|PBT|PBCV|PBDV|PSDV|PCVV|PBFT|MUCHGC|MNCHGC|MCHGC|F|PE|PD|PF)(.*)",
                       re.IGNORECASE)
 
 
@@ -145,7 +146,7 @@ def _allowed_currents(prefix: str, currents: Currents | None) -> tuple[int, ...]
     return None
 
 
-def _current(prefix: str, amps: int, currents: Currents | None) -> str:
+def _current(prefix: str, amps: int, currents: Currents | None, unit: int = 0) -> str:
     query, _key, label = CURRENT_RULES[prefix]
     allowed = _allowed_currents(prefix, currents)
     if allowed is None:
@@ -153,11 +154,13 @@ def _current(prefix: str, amps: int, currents: Currents | None) -> str:
     if amps not in allowed:
         listed = ", ".join(str(a) for a in allowed)
         raise SettingRejected(f"{label} ({prefix}): {amps} A is not one the unit allows ({listed} A)")
-    return f"{prefix}{amps:03d}"
+    return unit_settings.build(prefix, unit, amps)
 
 
-
-
+def current_command(prefix: str, amps: int, unit: int = 0) -> str:
+    """The wire command for a charging current: MCHGC<u><nn> below 100 A, MNCHGC<u><nnn> from 100 A
+    (MUCHGC<u><nn> / MUCHGC<u><nnn>); unit 0 on a single inverter (PROTOCOLS-QPGS.md §4)."""
+    return unit_settings.build(prefix, unit, amps)
 
 
 def flag(letter_or_key: str, enabled: bool) -> str:
@@ -215,10 +218,23 @@ def validate_setting(command: str, ratings: Ratings | None = None, currents: Cur
         if not value.isdigit():
             raise SettingRejected(f"Output frequency (F): {value!r} is not 50 or 60")
         return output_frequency(int(value))
-    if not value.isdigit() or len(value) > 3:
-        raise SettingRejected(f"{CURRENT_RULES[prefix][2]} ({prefix}): {value!r} is not a current "
-                              "like 030")
-    return _current(prefix, int(value), currents)
+    return _unit_setting(prefix + value, currents)
+
+
+def _unit_setting(text: str, currents: Currents | None) -> str:
+    """MCHGC<u><nn>, MNCHGC<u><nnn>, MUCHGC<u><nn(n)>, PPCP<u><nn>: the unit digit, then the value."""
+    found = unit_settings.parse(text)
+    if found is None:
+        if text.startswith("PPCP"):
+            raise SettingRejected(f"Charger source priority (PPCP): {text!r} is not <unit digit><code> "
+                                  "like PPCP101")
+        label = CURRENT_RULES["MUCHGC" if text.startswith("MUCHGC") else "MCHGC"][2]
+        raise SettingRejected(f"{label}: {text!r} is not a current like MCHGC060 (<unit digit><amps>: "
+                              "unit 0, 60 A) or MNCHGC0120 (from 100 A)")
+    if found.family == "PCP":
+        _choice(CHOICE_RULES["PCP"], found.value)
+        return found.command()
+    return _current(found.family, found.value, currents, found.unit)
 
 
 
@@ -279,8 +295,8 @@ def describe_settings(ratings: Ratings | None = None,
         if allowed is None:
             entry.update(available=False, reason=f"allowed currents unknown: read {query}", choices=[])
         else:
-            entry["choices"] = [{"value": f"{a:03d}", "label": f"{a} A", "command": f"{prefix}{a:03d}"}
-                                for a in allowed]
+            entry["choices"] = [{"value": f"{a:03d}", "label": f"{a} A",
+                                 "command": current_command(prefix, a)} for a in allowed]
         entries.append(entry)
     for letter, bit in sorted(FLAG_BITS.items()):
         entries.append({

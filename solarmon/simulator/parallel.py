@@ -21,11 +21,15 @@ import random
 import threading
 from dataclasses import dataclass
 
+from solarmon.inverter import unit_settings
+from solarmon.inverter.errors import SettingRejected
+from solarmon.inverter.setters import validate_setting
 from solarmon.simulator import replies
 from solarmon.simulator.clock import Clock
-from solarmon.simulator.inverter import Inverter
+from solarmon.simulator.inverter import ACK, NAK, Answer, Inverter
 from solarmon.simulator.profiles import Profile
 from solarmon.simulator.replies import Reply
+from solarmon.simulator.settings import Settings, apply_unit_setting
 
 LAYOUTS = ("parallel", "three-phase")
 MAX_UNITS = 9
@@ -57,6 +61,8 @@ class Unit:
     output_mode: int
     fault_code: str = "00"
     present: bool = True
+    # The unit's own settings (PROTOCOLS-QPGS.md §4); unit 0's are the model's (QPIRI).
+    settings: Settings | None = None
 
     @property
     def working(self) -> bool:
@@ -94,6 +100,8 @@ class ParallelSystem(Inverter):
         ]
         self.serial = self.units[0].serial
         self.model.settings.output_mode = self.units[0].output_mode
+        for unit in self.units[1:]:
+            unit.settings = self.model.settings.copy()
         self.unit_lock = threading.Lock()
 
     # --- control ----------------------------------------------------------------------------
@@ -110,6 +118,30 @@ class ParallelSystem(Inverter):
                 unit.fault_code = fault_code
             if present is not None:
                 unit.present = present
+
+    def unit_settings(self, index: int) -> Settings:
+        """Unit ``index``'s settings: the host's (what QPIRI reports) for unit 0, else its own."""
+        return self.units[index].settings or self.model.settings
+
+    def _set(self, command: str) -> Answer:
+        """A setter addressed to a unit (MCHGC<u><nn>, PPCP<u><nn>...) goes to that unit over the bus;
+        a NAK for a unit that is not there or a value off the unit's list. Others go to the host."""
+        found = unit_settings.addressed(command)
+        if found is None:
+            return super()._set(command)
+        try:
+            command = validate_setting(command, ratings=self.ratings(), currents=self.currents())
+        except SettingRejected as exc:
+            return Answer(command, NAK, str(exc))
+        with self.unit_lock:
+            if found.unit >= len(self.units) or not self.units[found.unit].present:
+                return Answer(command, NAK, f"no unit {found.unit} on the bus")
+            error = apply_unit_setting(self.unit_settings(found.unit), self.unit_profile, found)
+        if error is not None:
+            return Answer(command, NAK, error)
+        self.model.config_changed = True
+        self.model.advance(0.0)
+        return Answer(command, ACK)
 
     # --- the split --------------------------------------------------------------------------
 
@@ -208,7 +240,7 @@ class ParallelSystem(Inverter):
         total_va = sum(float(u["ac_output_apparent_power"]) for u in working)
         total_charge = sum(float(u["battery_charging_current"]) for u in working)
         total_pct = 100.0 * total_w / (self.unit_profile.rated_w * max(1, len(working)))
-        s, p = self.model.settings, self.unit_profile
+        s, p = self.unit_settings(index), self.unit_profile
         status = "".join("1" if flag else "0" for flag in (
             v["is_scc_ok"], v["is_ac_charging_on"], v["is_scc_charging_on"], False, False,
             float(v["ac_input_voltage"]) < 90.0, v["is_load_on"], self.model.config_changed))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 
+from solarmon.inverter import unit_settings
+from solarmon.inverter.unit_settings import UnitSetting
 from solarmon.simulator.profiles import Profile
 
 # Setter prefixes, longest first so PBCV is not taken for a shorter one.
@@ -27,7 +29,8 @@ _INT_SETTERS = {
     "PGR": "input_range",
     "PBT": "battery_type",
 }
-_SETTER_RE = re.compile(r"^(PBCV|PBDV|PSDV|PCVV|PBFT|POP|PCP|PGR|PBT|MUCHGC|MNCHGC|MCHGC|PE|PD|PF|F)(.*)$")
+_SETTER_RE = re.compile(
+    r"^(PBCV|PBDV|PSDV|PCVV|PBFT|POP|PPCP|PCP|PGR|PBT|MUCHGC|MNCHGC|MCHGC|PE|PD|PF|F)(.*)$")
 
 
 @dataclass(slots=True)
@@ -110,17 +113,13 @@ def _apply(settings: Settings, profile: Profile, prefix: str, rest: str) -> str 
         setattr(settings, _INT_SETTERS[prefix], int(rest))
     elif prefix == "F":
         settings.output_frequency = int(rest)
-    elif prefix in ("MCHGC", "MNCHGC"):
-        # MCHGC<m><nn> on parallel-capable firmware: the trailing digits carry the current.
-        current = int(rest[-3:])
-        if current not in profile.charge_currents:
-            return f"{current} A is not in QMCHGCR {profile.charge_currents}"
-        settings.max_charge_a = current
-    elif prefix == "MUCHGC":
-        current = int(rest[-3:])
-        if current not in profile.utility_charge_currents:
-            return f"{current} A is not in QMUCHGCR {profile.utility_charge_currents}"
-        settings.max_ac_charge_a = current
+    elif prefix in ("MCHGC", "MNCHGC", "MUCHGC", "PPCP"):
+        found = unit_settings.parse(prefix + rest)
+        if found is None:
+            return f"{prefix}{rest}: not <unit><value>"
+        if found.unit != 0:
+            return f"no unit {found.unit}: a single unit is unit 0"
+        return apply_unit_setting(settings, profile, found)
     elif prefix in ("PE", "PD"):
         unknown = [letter for letter in rest if letter not in settings.flags]
         if unknown:
@@ -131,4 +130,19 @@ def _apply(settings: Settings, profile: Profile, prefix: str, rest: str) -> str 
         factory = Settings.factory(profile)
         for f in fields(Settings):
             setattr(settings, f.name, getattr(factory, f.name))
+    return None
+
+
+def apply_unit_setting(settings: Settings, profile: Profile, setting: UnitSetting) -> str | None:
+    """Apply a per-unit setting (charging currents, charger priority) to one unit's ``settings``."""
+    if setting.family == "MCHGC":
+        if setting.value not in profile.charge_currents:
+            return f"{setting.value} A is not in QMCHGCR {profile.charge_currents}"
+        settings.max_charge_a = setting.value
+    elif setting.family == "MUCHGC":
+        if setting.value not in profile.utility_charge_currents:
+            return f"{setting.value} A is not in QMUCHGCR {profile.utility_charge_currents}"
+        settings.max_ac_charge_a = setting.value
+    else:
+        settings.charger_priority = setting.value
     return None

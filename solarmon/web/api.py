@@ -392,7 +392,8 @@ def command() -> Response:
 
     The guard (solarmon.web.auth) has let in only an operator (session + CSRF, or an API token);
     `authorize_command` adds that dangerous and unknown commands need an admin. Every command is
-    audited with who sent it and the daemon's result.
+    audited with who sent it and the daemon's result. `units` ("all" or a unit number) sends a
+    per-unit setting to the units of a parallel system (docs/SYSTEMS.md, "Settings").
     """
     ctx = get_context()
     request.get_data(cache=True)  # raises 413 for an oversized body, which get_json(silent) would hide
@@ -414,8 +415,15 @@ def command() -> Response:
         if not isinstance(device, str) or not NAME_RE.match(device):
             raise ApiError(400, "bad_parameter", "device must be a device name")
         payload["device"] = device
+    units = body.get("units")
+    if units is not None:
+        if units != "all" and (not isinstance(units, int) or isinstance(units, bool) or not 0 <= units <= 8):
+            raise ApiError(400, "bad_parameter", 'units must be "all" or a unit number 0-8')
+        payload["units"] = units
     authorize_command(cmd)
     target = f"{device or ''}:{cmd}" if device else cmd
+    if units is not None:
+        target += f" (units {units})"
     try:
         reply = need(ctx, "control").request(payload)
     except ControlError as exc:

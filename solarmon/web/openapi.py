@@ -216,7 +216,9 @@ def build_document() -> dict[str, Any]:
                 "type": "object", "required": ["command"],
                 "properties": {"command": {"type": "string", "pattern": r"^[A-Za-z0-9.]{1,32}$"},
                                "confirm": {"type": "boolean"},
-                               "device": {"type": "string", "pattern": NAME_PATTERN}}}}}},
+                               "device": {"type": "string", "pattern": NAME_PATTERN},
+                               "units": {"oneOf": [{"const": "all"},
+                                                   {"type": "integer", "minimum": 0, "maximum": 8}]}}}}}},
             "responses": {"200": _json({"type": "object", "required": ["ok"]}, "the daemon's reply"),
                           **_errors(400, 401, 403, 409, 413, 422, 502, 503, 504)}}},
         "/api/settings": {"get": {
@@ -229,6 +231,7 @@ def build_document() -> dict[str, Any]:
                                         "properties": {"device": TEXT,
                                                        "devices": {"type": "array", "items": TEXT},
                                                        "allowed_settings": {"type": "array", "items": TEXT},
+                                                       "units": {"type": "array", "items": JSON_OBJECT},
                                                        "settings": {"type": "array", "items": JSON_OBJECT}}},
                                        "the allowed settings"),
                           **_errors(403, 404, 502, 503, 504)}}},

@@ -9,7 +9,9 @@ runs, so they are kept per device once read.
 
 Each row carries `current_key` (the catalog key of `/api/data` holding the inverter's value now)
 and, per choice, `data_value`: the value `/api/data` shows when that choice is set, so the page
-presets its control without deriving anything itself.
+presets its control without deriving anything itself. On a parallel system (`units`, from the
+daemon's status) the per-unit settings are marked `per_unit`: the page reads each unit's value
+from `/api/data?device=<unit device>` and applies a value to all units or one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from solarmon.inverter.policy import family_allows
 from solarmon.inverter.setters import describe_settings
 from solarmon.inverter.setting_rules import CURRENT_RULES, VOLTAGE_RULES
+from solarmon.inverter.unit_settings import UNIT_FAMILIES
 from solarmon.web.auth.roles import require_role
 from solarmon.web.control import ControlClient, ControlError
 from solarmon.web.params import NAME_RE, ApiError
@@ -153,6 +156,39 @@ def settings() -> Response:
             found = lists.get(control, device, query)
             if found is not None:
                 currents[prefix] = found
+    rows = allowed_rows(families, _ratings(ctx, device), currents)
+    units = _units(devices[device])
+    if units:
+        rows = system_rows(rows)
     return jsonify({"device": device, "devices": sorted(devices), "allowed_settings": families,
-                    "settings": allowed_rows(families, _ratings(ctx, device), currents)})
+                    "units": units, "settings": rows})
+
+
+def _units(status: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The units of a parallel system as the daemon found them ([{unit, device}]), else []."""
+    found = status.get("units")
+    if not isinstance(found, list):
+        return []
+    return [{"unit": u["unit"], "device": str(u["device"])} for u in found
+            if isinstance(u, Mapping) and isinstance(u.get("unit"), int)
+            and NAME_RE.match(str(u.get("device")))]
+
+
+# What the settings page shows of each unit's output mode (read-only, see system_rows).
+OUTPUT_MODE_ROW: Mapping[str, Any] = {
+    "prefix": "POPM", "label": "Output mode", "kind": "info", "per_unit": True, "read_only": True,
+    "current_key": "output_mode", "available": True, "dangerous": False, "choices": [],
+    "note": "set it on each unit's panel (program 28) with the system off; the public descriptions "
+            "of POPM disagree on whether it carries a unit digit, so it is never sent from here",
+}
+
+
+def system_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A parallel system's rows: the per-unit settings (charging currents, charger priority) marked
+    `per_unit` (the page shows each unit's value and sends with `units`), system-wide ones as they
+    are (sent once, to the unit on the cable), and each unit's output mode, read-only."""
+    for row in rows:
+        if row["prefix"] in UNIT_FAMILIES:
+            row["per_unit"] = True
+    return [*rows, dict(OUTPUT_MODE_ROW)]
 

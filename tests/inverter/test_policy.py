@@ -48,9 +48,9 @@ def test_setters(command: str, expected: CommandClass) -> None:
 @pytest.mark.parametrize(
     "command",
     ["", "qpigs", "QPIGS ", "QPIGS3", "QEY24", "QED2024031", "QEYabcd", "POP2", "POP002", "POPab",
-     "PBCV48", "PBCV048.0", "PBCV48.00", "F5", "F500", "MCHGC30", "MUCHGC0300", "PEq", "PE",
-     "PEab", "PEA", "PF1", "PSAVE", "POPLG01", "PPCP000", "DAT20240101000000", "BTA-01",
-     "Q1", "QPGS", "QPGS10", "PBATCD111", "MNCHGC1120"],
+     "PBCV48", "PBCV048.0", "PBCV48.00", "F5", "F500", "MCHGC30", "MUCHGC03000", "PEq", "PE",
+     "PEab", "PEA", "PF1", "PSAVE", "POPLG01", "PPCP010", "POPM13", "DAT20240101000000", "BTA-01",
+     "Q1", "QPGS", "QPGS10", "PBATCD111", "MNCHGC120"],
 )
 def test_everything_else_is_unknown(command: str) -> None:
     assert classify(command) is UNKNOWN

@@ -159,7 +159,7 @@ def test_current_settings_take_only_listed_values(currents: dict) -> None:
 
 def test_currents_from_decoded_readings(reply) -> None:
     readings = [decode("QMCHGCR", reply(samples.QMCHGCR)), decode("QMUCHGCR", reply(samples.QMUCHGCR))]
-    assert setters.validate_setting("MCHGC120", currents=readings) == "MCHGC120"
+    assert setters.validate_setting("MNCHGC0120", currents=readings) == "MNCHGC0120"
     assert setters.validate_setting("MUCHGC002", currents=readings) == "MUCHGC002"
     with pytest.raises(SettingRejected):
         setters.validate_setting("MCHGC002", currents=readings)

@@ -135,7 +135,7 @@ def _qpiri(inverter) -> dict:
         ("axpert-5k", "MUCHGC010", "max_ac_charging_current", 10),
         ("hs-3k", "PBCV23.5", "battery_recharge_voltage", 23.5),
         ("hs-3k", "MCHGC050", "max_charging_current", 50),
-        ("max-8k", "MCHGC150", "max_charging_current", 150),
+        ("max-8k", "MNCHGC0150", "max_charging_current", 150),
         ("max-8k", "PBCV47", "battery_recharge_voltage", 47.0),
     ],
 )
@@ -157,6 +157,7 @@ def test_setters_ack_and_show_in_qpiri(make_inverter, profile, command, key, exp
         ("hs-3k", "MCHGC100"),  # not in this unit's QMCHGCR
         ("axpert-5k", "POP05"),
         ("axpert-5k", "F55"),
+        ("axpert-5k", "MCHGC140"),  # unit 1 (40 A): a single unit is unit 0
         ("axpert-5k", "PEq"),  # no such flag
         ("axpert-5k", "PEd"),  # a MAX-only flag this firmware does not know
         ("axpert-5k", "PF1"),
