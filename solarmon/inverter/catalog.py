@@ -26,8 +26,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from solarmon.inverter import parallel, setting_rules, tables
-from solarmon.inverter import tables_system as system_tables
 from solarmon.inverter import tables_pi18 as pi18_tables
+from solarmon.inverter import tables_system as system_tables
 from solarmon.inverter.readings import Field
 from solarmon.inverter.shapes import base_command
 from solarmon.inverter.tables import Bit, FieldSpec

@@ -35,6 +35,7 @@ What each system value is (docs/SYSTEMS.md, "The system's values"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from solarmon.inverter import catalog
 from solarmon.inverter.frame import CrcState
@@ -43,6 +44,16 @@ from solarmon.inverter.readings import Field, Reading
 from solarmon.inverter.tables_system import COMMAND, SYSTEM
 
 _SPECS = {spec.key: spec for spec in SYSTEM}
+
+SYSTEM_KEY = "system_units_expected"  # on a system's own device, and only there
+# The shared battery: a single unit's key -> the system's value that stands for it. Each unit's
+# battery voltage and state of charge are its reading of the one bank the units share (a copy, not
+# its own battery), so whatever watches the battery (the alert rules, the tiles, /battery) reads the
+# system's value under the unit's key, once per system.
+SHARED_BATTERY: Mapping[str, str] = MappingProxyType({
+    "battery_voltage": "system_battery_voltage",
+    "battery_capacity": "system_battery_capacity",
+})
 
 
 PHASES = ("L1", "L2", "L3")

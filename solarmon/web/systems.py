@@ -25,12 +25,13 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from solarmon.inverter import system
 from solarmon.inverter.parallel import PHASES
 from solarmon.inverter.tables import OUTPUT_MODES
 from solarmon.web.state import SourceSnapshot, inverter_source
 
 UNIT_RE = re.compile(r"^(?P<system>.+)-unit(?P<number>[0-9])$")
-SYSTEM_KEY = "system_units_expected"  # present on a system's own device, and only there
+SYSTEM_KEY = system.SYSTEM_KEY  # present on a system's own device, and only there
 # Output mode text -> phase (the catalog's enum text, the code's phase in parallel.PHASES).
 PHASE_OF_MODE = {OUTPUT_MODES[code]: phase for code, phase in PHASES.items()}
 PHASE_KEYS = {"L1": "phase_l1_load_power", "L2": "phase_l2_load_power", "L3": "phase_l3_load_power"}
@@ -41,10 +42,9 @@ FLOW_KEYS = {"pv_power_total": "system_pv_power", "load_power": "system_load_pow
              "battery_power": "system_battery_power", "grid_power": "system_grid_power"}
 # The dashboard's tiles of a system: tile key (the single-unit key it reads) -> the daemon's system
 # value (solarmon/inverter/system.py). battery_capacity is the SoC bar's.
-TILE_KEYS = {"battery_voltage": "system_battery_voltage",
+TILE_KEYS = {**system.SHARED_BATTERY,
              "battery_charging_current": "system_battery_charging_current",
              "battery_discharge_current": "system_battery_discharge_current",
-             "battery_capacity": "system_battery_capacity",
              "pv_input_voltage": "system_pv_input_voltage",
              "pv_input_current_for_battery": "system_pv_input_current",
              "ac_output_active_power": "system_load_power",
