@@ -83,14 +83,16 @@ NULLABLE_NUMBER = {"type": ["number", "null"]}
 # One unit of a parallel / three-phase system (solarmon/web/systems.py).
 _SYSTEM_UNIT = {"type": "object", "additionalProperties": False,
                 "required": ["device", "source", "number", "up", "phase", "output_mode", "mode", "fault",
-                             "load_percent", "load_power", "pv_power", "battery_power", "error"],
+                             "load_percent", "load_power", "pv_power", "battery_power",
+                             "battery_charging_current", "battery_discharge_current", "error"],
                 "properties": {"device": TEXT, "source": TEXT, "number": {"type": "integer"},
                                "up": {"type": "boolean"},
                                "phase": {"type": ["string", "null"], "enum": ["L1", "L2", "L3", None]},
                                "output_mode": NULLABLE_TEXT, "mode": NULLABLE_TEXT, "fault": NULLABLE_TEXT,
                                "load_percent": NULLABLE_NUMBER, "load_power": NULLABLE_NUMBER,
                                "pv_power": NULLABLE_NUMBER, "battery_power": NULLABLE_NUMBER,
-                               "error": NULLABLE_TEXT}}
+                               "battery_charging_current": NULLABLE_NUMBER,
+                               "battery_discharge_current": NULLABLE_NUMBER, "error": NULLABLE_TEXT}}
 # A system's tile: a number, a three-phase voltage per phase, or null while withheld.
 _SYSTEM_TILE = {"oneOf": [NULLABLE_NUMBER,
                           {"type": "object", "additionalProperties": False, "required": ["L1", "L2", "L3"],

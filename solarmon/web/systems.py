@@ -8,7 +8,8 @@ declared shape and never re-derives a rule:
 
 - which devices are the units of which system (:func:`units_of`, by the daemon's label rule);
 - per unit: up or not answering (its file's ``up``), phase L1/L2/L3 or parallel (its output mode
-  code, solarmon/inverter/parallel.py ``PHASES``), work mode, fault, load %, load power;
+  code, solarmon/inverter/parallel.py ``PHASES``), work mode, fault, load %, load power, its battery
+  charge and discharge current;
 - the system's power flow (PV, load, battery, grid): the daemon's system values, mapped, never
   re-derived here (the grid import too: solarmon/inverter/system.py adds up each unit's
   catalog.derive estimate), only while ``system_totals_complete``: a total over fewer units would
@@ -99,6 +100,9 @@ def _unit(device: str, snap: SourceSnapshot | None) -> dict[str, Any]:
         "load_power": _number(values, "load_power"),
         "pv_power": _number(values, "pv_power_total"),
         "battery_power": _number(values, "battery_power"),
+        # Its own charger's share of the shared battery's current (the /battery page's unit list).
+        "battery_charging_current": _number(values, "battery_charging_current"),
+        "battery_discharge_current": _number(values, "battery_discharge_current"),
         "error": None if up else (snap.health.error if snap is not None and snap.health.error
                                   else "not answering"),
     }

@@ -1,4 +1,5 @@
-// The battery page: live values, today's energy in and out, 24 h charts and the per-cell section.
+// The battery page: live values (a system's shared battery: its system values), today's energy in
+// and out, 24 h charts and the per-cell section.
 
 import { apiJSON, withQuery } from './lib/api.js';
 import { describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
@@ -8,6 +9,7 @@ import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { cellsOf, readingsOf } from './lib/sensors.js';
 import { chosenDevice, deviceSwitch } from './lib/devices.js';
 import { startBms, watchBmsSoc } from './bms.js';
+import { followSystems, renderBatteryUnits, systemValues } from './lib/system.js';
 
 const el = (id) => document.getElementById(id);
 const device = () => chosenDevice() || undefined;
@@ -91,10 +93,16 @@ function main() {
   feed.onDevices = deviceSwitch(() => window.location.reload());
   let last = { values: {} };
   let bmsSoc = null; // the BMS's SoC, preferred over the inverter's estimate
+  // A parallel / three-phase system: its one shared battery, from the system's values (the API's
+  // `system` block, as on the dashboard; withheld ones are dashes), and each unit's current.
+  const follow = followSystems(feed);
   feed.onUpdate = (snap) => {
-    last = snap;
-    renderMetrics(snap.values, snap.units, el('battery-now'), snap.stale);
-    renderSoc(snap.values, bmsSoc);
+    const { system } = follow(snap);
+    const shown = system ? systemValues({ ...snap, system }) : snap.values;
+    last = { ...snap, values: shown };
+    renderMetrics(shown, snap.units, el('battery-now'), snap.stale);
+    renderSoc(shown, bmsSoc);
+    renderBatteryUnits(system);
   };
   watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
   feed.onState = renderFeedState;
