@@ -17,7 +17,8 @@ declared shape and never re-derives a rule:
 - the dashboard's tiles (battery, solar, load, grid): the daemon's system values
   (solarmon/inverter/system.py computes them, once) under the single-unit keys the tiles read, each
   null while withheld; three-phase voltages per phase; and the tiles no system can fill
-  (``unreported``: QPIGS-only values that QPGSn does not carry).
+  (``unreported``: QPIGS-only values that QPGSn does not carry); and which system value each flow
+  and tile key shows (``keys``), for the history a page charts.
 """
 
 from __future__ import annotations
@@ -122,6 +123,13 @@ def _tiles(values: Mapping[str, Any], complete: bool, three_phase: bool) -> dict
     return tiles
 
 
+def history_keys(three_phase: bool) -> dict[str, str]:
+    """Flow and tile key -> the system value it shows, the key of the system's history (a page's
+    charts of a system ask /api/historical for these); a three-phase voltage has none (per phase)."""
+    return {**FLOW_KEYS, **{tile: key for tile, key in TILE_KEYS.items()
+                            if not (three_phase and tile in PHASE_TILES)}}
+
+
 def describe(device: str, snap: SourceSnapshot, units: list[str],
              snapshots: Mapping[str, SourceSnapshot]) -> dict[str, Any] | None:
     """The ``system`` block of the system device ``device`` (None when it is not a system).
@@ -151,6 +159,7 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
         "flow": flow,
         "tiles": _tiles(values, complete, three_phase),
         "unreported": list(UNREPORTED),
+        "keys": history_keys(three_phase),
         "phases": phases if complete and len(phases) == 3 else {},
         "imbalance_percent": _number(values, "phase_load_imbalance") if complete else None,
     }

@@ -269,6 +269,10 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
         assert page.evaluate(BATTERY_UNITS) == [["sys-unit0", "charging 3 A · discharging 0 A"],
                                                 ["sys-unit1", "charging 5 A · discharging 2 A"]]
         assert "One battery shared by 2 units" in page.locator("#battery-units-note").text_content()
+        # The charts are the system's history (its own keys, from the API's system.keys), not empty.
+        page.wait_for_function("() => { const c = window.solarmon.charts; return c && c.battery && "
+                               "c.battery.data.datasets.length === 2 && c.batteryPower && "
+                               "c.batteryPower.data.datasets.length === 3; }", timeout=15000)
         screenshot(page, f"system-battery{path.replace('/', '-')}")
 
         # Unit 1 off the bus: the system withholds its battery; the page shows dashes, never a unit's copy.

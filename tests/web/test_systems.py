@@ -59,6 +59,10 @@ def test_the_flow_is_the_systems_totals_while_every_unit_answers() -> None:
              "ac_output_load", "pv_input_voltage")
     assert [tiles[key] for key in shown] == [50.05, 80, 0.0, 500, 7, None]
     assert "bus_voltage" in block["unreported"]
+    # Which system value each shown key is: the keys of the system's history a page charts.
+    assert block["keys"]["battery_voltage"] == "system_battery_voltage"
+    assert block["keys"]["battery_power"] == "system_battery_power"
+    assert block["keys"]["ac_output_voltage"] == "system_ac_output_voltage"
 
 
 def test_a_flow_value_the_daemon_did_not_write_is_not_made_up() -> None:
@@ -90,6 +94,7 @@ def test_a_three_phase_systems_voltages_are_per_phase() -> None:
     tiles = _block(state)["tiles"]
     assert tiles["ac_output_voltage"] == {"L1": 230.0, "L2": 231.0, "L3": 232.0}
     assert tiles["ac_input_voltage"] is None  # no per-phase grid voltages: withheld, not a mean
+    assert "ac_output_voltage" not in _block(state)["keys"]  # per phase: no one system key
 
 
 def test_a_plain_inverter_has_no_block() -> None:
