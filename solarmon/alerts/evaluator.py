@@ -107,6 +107,11 @@ class Evaluator:
         """The (rule, source) pairs currently firing (or waiting to clear)."""
         return [key for key, t in self._tracks.items() if t.phase in ("firing", "clearing")]
 
+    def drop(self, rule_name: str, source: str) -> bool:
+        """Drop the track of one (rule, source) pair; True when it was firing (nothing is sent)."""
+        track = self._tracks.pop((rule_name, source), None)
+        return track is not None and track.phase in ("firing", "clearing")
+
     def forget(self, source: str) -> None:
         """Drop the tracks of a source that went away (nothing is sent)."""
         for key in [k for k in self._tracks if k[1] == source]:

@@ -1,7 +1,8 @@
 """The alert service: one thread evaluating the rules on each new sample and on a periodic tick.
 
 It subscribes to the live state like a dashboard does (a bounded queue: it never slows the
-reader), evaluates the rules over the source's merged values plus the derived `data_age_s`,
+reader), evaluates the rules over the source's merged values plus the derived `data_age_s`
+(a parallel / three-phase system's shared battery on the system, not on each unit: scope.py),
 records every transition in the store at once, and hands the messages the flap limiter lets
 through to the delivery workers, which send them on their own threads. Build cold; `start()` opens
 the store (after the history migrated it), restores the alerts that were active before a restart,
@@ -21,7 +22,9 @@ from solarmon.alerts.delivery import Delivery
 from solarmon.alerts.evaluator import FIRED, Evaluator, Transition
 from solarmon.alerts.notify import Notification, Throttle
 from solarmon.alerts.rules import Rule
+from solarmon.alerts.scope import rule_values
 from solarmon.alerts.store import AlertStore
+from solarmon.inverter.system import SHARED_BATTERY
 
 LOG = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 5.0
@@ -49,8 +52,13 @@ class AlertService:
 
     def __init__(self, rules: tuple[Rule, ...], *, state: Any, store: AlertStore, delivery: Delivery,
                  notify_interval_s: float = 300.0, tick_s: float = 5.0, log_retention_days: float = 365.0,
-                 clock: Callable[[], float] = time.time) -> None:
-        """Build cold: nothing is opened or started here."""
+                 clock: Callable[[], float] = time.time,
+                 unit_of_system: Callable[[str], bool] | None = None) -> None:
+        """Build cold: nothing is opened or started here.
+
+        ``unit_of_system(source)`` says whether a source is a unit of a parallel / three-phase
+        system, whose shared battery the rules watch on the system instead (solarmon/alerts/scope.py);
+        the web app, which knows its systems, passes it."""
         self.rules = rules
         self.state = state
         self.store = store
@@ -60,6 +68,7 @@ class AlertService:
         self.tick_s = tick_s
         self.log_retention_days = log_retention_days
         self._clock = clock
+        self._unit_of_system = unit_of_system or (lambda _source: False)
         self._lock = threading.Lock()  # one evaluation at a time (thread, tests, API refresh)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -149,7 +158,11 @@ class AlertService:
         units = dict(snap.units)
         values["data_age_s"] = round(max(0.0, now - snap.ts), 1)
         units["data_age_s"] = "s"
+        unit_of_system = self._unit_of_system(source)
+        values, units = rule_values(values, units, unit_of_system=unit_of_system)
         with self._lock:
+            if unit_of_system:
+                self._hand_over(source, now)
             try:
                 transitions = self.evaluator.evaluate(source, values, units, now)
                 self.evaluations += 1
@@ -161,6 +174,19 @@ class AlertService:
                 LOG.exception("alerts: evaluating %s failed", source)
                 return []
         return transitions
+
+    def _hand_over(self, source: str, now: float) -> None:
+        """A unit's alert on the shared battery (fired before the unit was known as one, e.g. before
+        an upgrade) is closed: the system's alert watches that battery now, and the unit's would
+        otherwise never clear."""
+        for rule in self.rules:
+            if rule.metric in SHARED_BATTERY and self.evaluator.drop(rule.name, source):
+                try:
+                    self.store.close_active(rule.name, source, now, None,
+                                            "the shared battery is watched on its system")
+                except Exception:
+                    LOG.exception("alerts: closing %s/%s failed", rule.name, source)
+                LOG.info("alerts: %s/%s closed (the system watches the shared battery)", rule.name, source)
 
     def _handle(self, transition: Transition, now: float) -> None:
         """Record a transition and pass its message on (unless the flap limiter holds it)."""

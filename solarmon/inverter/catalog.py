@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from solarmon.inverter import parallel, setting_rules, system, tables
+from solarmon.inverter import parallel, setting_rules, tables
 from solarmon.inverter import tables_pi18 as pi18_tables
+from solarmon.inverter import tables_system as system_tables
 from solarmon.inverter.readings import Field
 from solarmon.inverter.shapes import base_command
 from solarmon.inverter.tables import Bit, FieldSpec
@@ -88,7 +89,7 @@ _ACRONYMS: Mapping[str, str] = MappingProxyType({
 SETTING_KEYS = frozenset(setting_rules.CURRENT_KEYS.values())
 _COMMAND_KIND: Mapping[str, Kind] = MappingProxyType({
     "QPIGS": Kind.MEASUREMENT, "QPIGS2": Kind.MEASUREMENT, "QPIRI": Kind.RATING, "QDI": Kind.DEFAULT,
-    "QPGS": Kind.MEASUREMENT, system.COMMAND: Kind.MEASUREMENT,
+    "QPGS": Kind.MEASUREMENT, system_tables.COMMAND: Kind.MEASUREMENT,
     "GS": Kind.MEASUREMENT, "PIRI": Kind.RATING, "FLAG": Kind.SETTING,
 })
 # QPGS keys that are a unit's limit rather than a live value.
@@ -245,7 +246,7 @@ def _build_catalog() -> tuple[Mapping[str, FieldInfo], Mapping[tuple[str, str], 
         catalog[entry.key] = entry
     aliases = dict(_ALSO_FROM)
     _join(parallel.COMMAND, parallel.QPGS, catalog, aliases)
-    _join(system.COMMAND, system.SYSTEM, catalog, aliases)
+    _join(system_tables.COMMAND, system_tables.SYSTEM, catalog, aliases)
     _join_pi18(catalog, aliases)
     return MappingProxyType(catalog), MappingProxyType(aliases)
 

@@ -10,6 +10,10 @@ each phase's load, grid and output voltage, and the imbalance between phases.
 What each system value is (docs/SYSTEMS.md, "The system's values"):
 
 - powers and currents are sums over the units (PV, load, battery currents, PV current);
+- the grid import is the sum of the units' own estimates: the catalog's rule for one unit
+  (:func:`solarmon.inverter.catalog.derive`, ``grid_power``) applied to each unit, never re-derived
+  downstream (the web app maps ``system_grid_power`` onto the power flow);
+- the battery power is the shared battery's voltage (below) x the summed currents, + charging;
 - the battery is shared: one voltage and one state of charge, the mean of the units' readings of
   the same bank (each unit measures it; the mean evens out their sensor offsets);
 - the grid and the output are one supply of a parallel system: its voltage and frequency are the
@@ -31,64 +35,25 @@ What each system value is (docs/SYSTEMS.md, "The system's values"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
+from solarmon.inverter import catalog
 from solarmon.inverter.frame import CrcState
 from solarmon.inverter.parallel import ParallelStatus
 from solarmon.inverter.readings import Field, Reading
-from solarmon.inverter.tables import FieldSpec
+from solarmon.inverter.tables_system import COMMAND, SYSTEM
 
-COMMAND = "SYSTEM"
-
-SYSTEM = (
-    FieldSpec("system_units_expected", "system_units_expected", "int",
-              help="units the section polls (parallel = N, or found by parallel = auto)"),
-    FieldSpec("system_units_answering", "system_units_answering", "int",
-              help="units that answered this cycle"),
-    FieldSpec("system_units_faulted", "system_units_faulted", "int",
-              help="answering units with a fault code"),
-    FieldSpec("system_totals_complete", "system_totals_complete", "bool",
-              help="every expected unit answered, so the totals below are given"),
-    FieldSpec("system_pv_power", "system_pv_power", "float", "W", "PV power of all units"),
-    FieldSpec("system_load_power", "system_load_power", "int", "W", "AC output active power of all units"),
-    FieldSpec("system_load_apparent_power", "system_load_apparent_power", "int", "VA",
-              "AC output apparent power of all units"),
-    FieldSpec("system_battery_current", "system_battery_current", "int", "A",
-              "battery current of all units, + charging, - discharging"),
-    FieldSpec("system_charge_power", "system_charge_power", "float", "W",
-              "battery charging power of all units"),
-    FieldSpec("system_discharge_power", "system_discharge_power", "float", "W",
-              "battery discharging power of all units"),
-    FieldSpec("system_battery_charging_current", "system_battery_charging_current", "int", "A",
-              "battery charging current of all units"),
-    FieldSpec("system_battery_voltage", "system_battery_voltage", "float", "V",
-              "voltage of the shared battery: the mean of the units' readings"),
-    FieldSpec("system_battery_capacity", "system_battery_capacity", "int", "%",
-              "state of charge of the shared battery: the mean of the units' estimates"),
-    FieldSpec("system_pv_input_voltage", "system_pv_input_voltage", "float", "V",
-              "the highest PV input 1 voltage of the units (each unit has its own array)"),
-    FieldSpec("system_pv_input_current", "system_pv_input_current", "float", "A",
-              "PV input 1 current of all units, panel side"),
-    FieldSpec("system_ac_output_load", "system_ac_output_load", "int", "%",
-              "load of the system: max of W% and VA% of all units' rating (needs the host's QPIRI)"),
-    FieldSpec("system_ac_input_voltage", "system_ac_input_voltage", "float", "V",
-              "grid voltage: the units' mean (parallel; three-phase: per phase)"),
-    FieldSpec("system_ac_input_frequency", "system_ac_input_frequency", "float", "Hz",
-              "grid frequency: the units' mean"),
-    FieldSpec("system_ac_output_voltage", "system_ac_output_voltage", "float", "V",
-              "output voltage: the units' mean (parallel; three-phase: per phase)"),
-    FieldSpec("system_ac_output_frequency", "system_ac_output_frequency", "float", "Hz",
-              "output frequency: the units' mean"),
-    FieldSpec("phase_l1_load_power", "phase_l1_load_power", "int", "W", "load of phase L1 (three-phase)"),
-    FieldSpec("phase_l2_load_power", "phase_l2_load_power", "int", "W", "load of phase L2 (three-phase)"),
-    FieldSpec("phase_l3_load_power", "phase_l3_load_power", "int", "W", "load of phase L3 (three-phase)"),
-    *(FieldSpec(f"phase_{phase}_{key}", f"phase_{phase}_{key}", "float", "V",
-                f"{what} of phase {phase.upper()}: the mean of its units (three-phase)")
-      for key, what in (("ac_input_voltage", "grid voltage"), ("ac_output_voltage", "output voltage"))
-      for phase in ("l1", "l2", "l3")),
-    FieldSpec("phase_load_imbalance", "phase_load_imbalance", "float", "%",
-              "largest phase load minus smallest, in % of the mean phase load (three-phase)"),
-)
 _SPECS = {spec.key: spec for spec in SYSTEM}
+
+SYSTEM_KEY = "system_units_expected"  # on a system's own device, and only there
+# The shared battery: a single unit's key -> the system's value that stands for it. Each unit's
+# battery voltage and state of charge are its reading of the one bank the units share (a copy, not
+# its own battery), so whatever watches the battery (the alert rules, the tiles, /battery) reads the
+# system's value under the unit's key, once per system.
+SHARED_BATTERY: Mapping[str, str] = MappingProxyType({
+    "battery_voltage": "system_battery_voltage",
+    "battery_capacity": "system_battery_capacity",
+})
 
 
 PHASES = ("L1", "L2", "L3")
@@ -107,6 +72,16 @@ def _on_bus(units: Sequence[ParallelStatus]) -> list[ParallelStatus]:
     """The units whose readings make a shared value: those without a fault, or all when every one
     of them faulted (then what they read is all there is, e.g. a dead phase's 0 V)."""
     return [r for r in units if not r.faulted] or list(units)
+
+
+def _grid_power(units: Sequence[ParallelStatus]) -> float | None:
+    """Grid import of the system: each unit's own estimate (the catalog's one rule for a unit,
+    :func:`catalog.derive`: its load + battery - PV, 0 without grid) added up; None when a unit's
+    readings do not allow one."""
+    grids = [catalog.derive(unit.as_dict()).get("grid_power") for unit in units]
+    if any(grid is None for grid in grids):
+        return None
+    return round(sum(grid for grid in grids if grid is not None), 1)
 
 
 def _load_percent(units: Sequence[ParallelStatus], rating: Reading | None) -> int | None:
@@ -186,11 +161,16 @@ def totals(units: Mapping[int, ParallelStatus | None], rating: Reading | None = 
             _field("system_charge_power", round(volts * charge, 1)),
             _field("system_discharge_power", round(volts * discharge, 1)),
             _field("system_battery_charging_current", charge),
+            _field("system_battery_discharge_current", discharge),
+            _field("system_battery_power", round(volts * (charge - discharge), 1)),
             _field("system_battery_voltage", round(volts, 2)),
             _field("system_battery_capacity", round(_mean([r.battery_capacity_pct for r in bus]))),
             _field("system_pv_input_voltage", max(r.pv_input_voltage_v for r in answering)),
             _field("system_pv_input_current", round(sum(r.pv_input_current_a for r in answering), 1)),
         ]
+        grid = _grid_power(answering)
+        if grid is not None:
+            fields.append(_field("system_grid_power", grid))
         load = _load_percent(answering, rating)
         if load is not None:
             fields.append(_field("system_ac_output_load", load))

@@ -26,6 +26,7 @@ from solarmon.alerts.service import AlertService
 from solarmon.alerts.store import AlertStore
 from solarmon.mqtt.client import MqttConnection
 from solarmon.mqtt.credentials import mqtt_settings_from_config
+from solarmon.web import systems
 from solarmon.web.auth import audit_event, current_identity, read_access, require_role
 from solarmon.web.pages import CONTENT_SECURITY_POLICY, render_part_page
 from solarmon.web.params import ApiError, arg_int, need
@@ -72,6 +73,17 @@ def check_channels(config: AlertsConfig, delivery: Delivery, where: str) -> None
                                    f"(configured: {', '.join(delivery.names()) or 'none'})") from None
 
 
+def unit_of_system(state: Any) -> Callable[[str], bool]:
+    """``source -> bool``: is it a unit of a parallel / three-phase system among the live state's
+    devices (solarmon/web/systems.py's rule)? The alerts then watch the shared battery on the system."""
+    def check(source: str) -> bool:
+        kind, _, device = source.partition(":")
+        if kind != "inverter" or state is None:
+            return False
+        return systems.member_of(device, systems.units_of(state.devices())) is not None
+    return check
+
+
 def init_app(app: Flask, ctx: WebContext) -> None:
     """Load `alerts:`, build the service (not started) and register the routes and the banner."""
     where = ctx.config.source
@@ -93,7 +105,8 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     store = AlertStore(ctx.config.path(ctx.config.history.db_path))
     service = AlertService(config.parsed_rules, state=ctx.parts.state, store=store, delivery=delivery,
                            notify_interval_s=config.notify_interval_s, tick_s=config.tick_s,
-                           log_retention_days=config.log_retention_days)
+                           log_retention_days=config.log_retention_days,
+                           unit_of_system=unit_of_system(ctx.parts.state))
     relay.append(service)
     ctx.parts.alerts = service
     ctx.add_service(service, PART)  # after the history: its migration makes the alert tables

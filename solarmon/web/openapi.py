@@ -83,14 +83,16 @@ NULLABLE_NUMBER = {"type": ["number", "null"]}
 # One unit of a parallel / three-phase system (solarmon/web/systems.py).
 _SYSTEM_UNIT = {"type": "object", "additionalProperties": False,
                 "required": ["device", "source", "number", "up", "phase", "output_mode", "mode", "fault",
-                             "load_percent", "load_power", "pv_power", "battery_power", "error"],
+                             "load_percent", "load_power", "pv_power", "battery_power",
+                             "battery_charging_current", "battery_discharge_current", "error"],
                 "properties": {"device": TEXT, "source": TEXT, "number": {"type": "integer"},
                                "up": {"type": "boolean"},
                                "phase": {"type": ["string", "null"], "enum": ["L1", "L2", "L3", None]},
                                "output_mode": NULLABLE_TEXT, "mode": NULLABLE_TEXT, "fault": NULLABLE_TEXT,
                                "load_percent": NULLABLE_NUMBER, "load_power": NULLABLE_NUMBER,
                                "pv_power": NULLABLE_NUMBER, "battery_power": NULLABLE_NUMBER,
-                               "error": NULLABLE_TEXT}}
+                               "battery_charging_current": NULLABLE_NUMBER,
+                               "battery_discharge_current": NULLABLE_NUMBER, "error": NULLABLE_TEXT}}
 # A system's tile: a number, a three-phase voltage per phase, or null while withheld.
 _SYSTEM_TILE = {"oneOf": [NULLABLE_NUMBER,
                           {"type": "object", "additionalProperties": False, "required": ["L1", "L2", "L3"],
@@ -98,7 +100,7 @@ _SYSTEM_TILE = {"oneOf": [NULLABLE_NUMBER,
 # The system block of a system's own device: its units, and totals only while all answered.
 SYSTEM = {"type": "object", "additionalProperties": False,
           "required": ["layout", "units", "expected", "answering", "faulted", "totals_complete", "missing",
-                       "flow", "tiles", "unreported", "phases", "imbalance_percent"],
+                       "flow", "tiles", "unreported", "keys", "phases", "imbalance_percent"],
           "properties": {"layout": {"type": "string", "enum": ["parallel", "three-phase"]},
                          "units": {"type": "array", "items": _SYSTEM_UNIT},
                          "expected": {"type": "integer"}, "answering": {"type": "integer"},
@@ -110,6 +112,7 @@ SYSTEM = {"type": "object", "additionalProperties": False,
                          "tiles": {"type": "object", "additionalProperties": _SYSTEM_TILE,
                                    "propertyNames": {"enum": list(TILE_KEYS)}},
                          "unreported": KEYS,
+                         "keys": {"type": "object", "additionalProperties": TEXT},
                          "phases": {"type": "object", "additionalProperties": NUMBER,
                                     "propertyNames": {"enum": ["L1", "L2", "L3"]}},
                          "imbalance_percent": NULLABLE_NUMBER}}

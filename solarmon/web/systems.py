@@ -8,13 +8,17 @@ declared shape and never re-derives a rule:
 
 - which devices are the units of which system (:func:`units_of`, by the daemon's label rule);
 - per unit: up or not answering (its file's ``up``), phase L1/L2/L3 or parallel (its output mode
-  code, solarmon/inverter/parallel.py ``PHASES``), work mode, fault, load %, load power;
-- the system's power flow (PV, load, battery, grid) only while ``system_totals_complete``: a total
-  over fewer units would be wrong, so with a unit missing ``flow`` is empty and ``missing`` names it;
+  code, solarmon/inverter/parallel.py ``PHASES``), work mode, fault, load %, load power, its battery
+  charge and discharge current;
+- the system's power flow (PV, load, battery, grid): the daemon's system values, mapped, never
+  re-derived here (the grid import too: solarmon/inverter/system.py adds up each unit's
+  catalog.derive estimate), only while ``system_totals_complete``: a total over fewer units would
+  be wrong, so with a unit missing ``flow`` is empty and ``missing`` names it;
 - the dashboard's tiles (battery, solar, load, grid): the daemon's system values
   (solarmon/inverter/system.py computes them, once) under the single-unit keys the tiles read, each
   null while withheld; three-phase voltages per phase; and the tiles no system can fill
-  (``unreported``: QPIGS-only values that QPGSn does not carry).
+  (``unreported``: QPIGS-only values that QPGSn does not carry); and which system value each flow
+  and tile key shows (``keys``), for the history a page charts.
 """
 
 from __future__ import annotations
@@ -23,21 +27,26 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from solarmon.inverter import system
 from solarmon.inverter.parallel import PHASES
 from solarmon.inverter.tables import OUTPUT_MODES
 from solarmon.web.state import SourceSnapshot, inverter_source
 
 UNIT_RE = re.compile(r"^(?P<system>.+)-unit(?P<number>[0-9])$")
-SYSTEM_KEY = "system_units_expected"  # present on a system's own device, and only there
+SYSTEM_KEY = system.SYSTEM_KEY  # present on a system's own device, and only there
 # Output mode text -> phase (the catalog's enum text, the code's phase in parallel.PHASES).
 PHASE_OF_MODE = {OUTPUT_MODES[code]: phase for code, phase in PHASES.items()}
 PHASE_KEYS = {"L1": "phase_l1_load_power", "L2": "phase_l2_load_power", "L3": "phase_l3_load_power"}
 NO_FAULT = "No fault"
+# The power flow of a system: flow key (the single-unit derived key) -> the daemon's system value
+# (solarmon/inverter/system.py computes each once, the grid import from catalog.derive per unit).
+FLOW_KEYS = {"pv_power_total": "system_pv_power", "load_power": "system_load_power",
+             "battery_power": "system_battery_power", "grid_power": "system_grid_power"}
 # The dashboard's tiles of a system: tile key (the single-unit key it reads) -> the daemon's system
 # value (solarmon/inverter/system.py). battery_capacity is the SoC bar's.
-TILE_KEYS = {"battery_voltage": "system_battery_voltage",
+TILE_KEYS = {**system.SHARED_BATTERY,
              "battery_charging_current": "system_battery_charging_current",
-             "battery_capacity": "system_battery_capacity",
+             "battery_discharge_current": "system_battery_discharge_current",
              "pv_input_voltage": "system_pv_input_voltage",
              "pv_input_current_for_battery": "system_pv_input_current",
              "ac_output_active_power": "system_load_power",
@@ -92,6 +101,9 @@ def _unit(device: str, snap: SourceSnapshot | None) -> dict[str, Any]:
         "load_power": _number(values, "load_power"),
         "pv_power": _number(values, "pv_power_total"),
         "battery_power": _number(values, "battery_power"),
+        # Its own charger's share of the shared battery's current (the /battery page's unit list).
+        "battery_charging_current": _number(values, "battery_charging_current"),
+        "battery_discharge_current": _number(values, "battery_discharge_current"),
         "error": None if up else (snap.health.error if snap is not None and snap.health.error
                                   else "not answering"),
     }
@@ -111,31 +123,28 @@ def _tiles(values: Mapping[str, Any], complete: bool, three_phase: bool) -> dict
     return tiles
 
 
+def history_keys(three_phase: bool) -> dict[str, str]:
+    """Flow and tile key -> the system value it shows, the key of the system's history (a page's
+    charts of a system ask /api/historical for these); a three-phase voltage has none (per phase)."""
+    return {**FLOW_KEYS, **{tile: key for tile, key in TILE_KEYS.items()
+                            if not (three_phase and tile in PHASE_TILES)}}
+
+
 def describe(device: str, snap: SourceSnapshot, units: list[str],
              snapshots: Mapping[str, SourceSnapshot]) -> dict[str, Any] | None:
     """The ``system`` block of the system device ``device`` (None when it is not a system).
 
     ``flow`` holds the power-flow values (the keys the single-unit flow uses: ``pv_power_total``,
-    ``load_power``, ``battery_power``, ``grid_power``) only while every unit answered; the grid is
-    the sum of the units' own estimates (catalog.derive, one rule). ``tiles`` has every tile key
-    of :data:`TILE_KEYS`, each None while withheld."""
+    ``load_power``, ``battery_power``, ``grid_power``: the daemon's system values of
+    :data:`FLOW_KEYS`) only while every unit answered. ``tiles`` has every tile key of
+    :data:`TILE_KEYS`, each None while withheld."""
     values = snap.values
     if SYSTEM_KEY not in values:
         return None
     strip = [_unit(unit, snapshots.get(inverter_source(unit))) for unit in units]
     complete = bool(values.get("system_totals_complete")) and all(u["up"] for u in strip)
-    flow: dict[str, float] = {}
-    if complete:
-        charge = _number(values, "system_charge_power") or 0.0
-        discharge = _number(values, "system_discharge_power") or 0.0
-        for key, value in (("pv_power_total", _number(values, "system_pv_power")),
-                           ("load_power", _number(values, "system_load_power")),
-                           ("battery_power", charge - discharge)):
-            if value is not None:
-                flow[key] = value
-        grids = [_number(snapshots[inverter_source(u)].values, "grid_power") for u in units]
-        if grids and all(g is not None for g in grids):
-            flow["grid_power"] = round(sum(g for g in grids if g is not None), 1)
+    flow = {key: value for key, system_key in FLOW_KEYS.items()
+            if complete and (value := _number(values, system_key)) is not None}
     phases = {phase: watts for phase, key in PHASE_KEYS.items()
               if (watts := _number(values, key)) is not None}
     three_phase = any(u["phase"] for u in strip)
@@ -150,6 +159,7 @@ def describe(device: str, snap: SourceSnapshot, units: list[str],
         "flow": flow,
         "tiles": _tiles(values, complete, three_phase),
         "unreported": list(UNREPORTED),
+        "keys": history_keys(three_phase),
         "phases": phases if complete and len(phases) == 3 else {},
         "imbalance_percent": _number(values, "phase_load_imbalance") if complete else None,
     }

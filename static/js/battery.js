@@ -1,4 +1,5 @@
-// The battery page: live values, today's energy in and out, 24 h charts and the per-cell section.
+// The battery page: live values (a system's shared battery: its system values), today's energy in
+// and out, 24 h charts and the per-cell section.
 
 import { apiJSON, withQuery } from './lib/api.js';
 import { describeHistory, loadHistory, pointsFor, register, timeChart } from './lib/charts.js';
@@ -8,19 +9,27 @@ import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { cellsOf, readingsOf } from './lib/sensors.js';
 import { chosenDevice, deviceSwitch } from './lib/devices.js';
 import { startBms, watchBmsSoc } from './bms.js';
+import { followSystems, renderBatteryUnits, systemValues } from './lib/system.js';
 
 const el = (id) => document.getElementById(id);
 const device = () => chosenDevice() || undefined;
 
+const built = {};
+const asked = {}; // the latest request per chart: an earlier answer arriving late is not drawn
+
 async function chart(name, canvasId, statusId, kind, metrics) {
   const canvas = el(canvasId);
+  const ticket = (asked[name] || 0) + 1;
+  asked[name] = ticket;
   try {
     const result = await loadHistory({ device: device(), metrics, hours: 24, points: pointsFor(canvas) });
-    const built = timeChart(canvas, kind, result.series);
-    register(name, built);
+    if (asked[name] !== ticket) return;
+    if (built[name]) built[name].destroy(); // drawn again: a system's own keys
+    built[name] = timeChart(canvas, kind, result.series);
+    register(name, built[name]);
     el(statusId).textContent = describeHistory(result.body, result.series);
   } catch (error) {
-    el(statusId).textContent = `Could not load the history: ${error.message}.`;
+    if (asked[name] === ticket) el(statusId).textContent = `Could not load the history: ${error.message}.`;
   }
 }
 
@@ -91,10 +100,21 @@ function main() {
   feed.onDevices = deviceSwitch(() => window.location.reload());
   let last = { values: {} };
   let bmsSoc = null; // the BMS's SoC, preferred over the inverter's estimate
+  // A parallel / three-phase system: its one shared battery, from the system's values (the API's
+  // `system` block, as on the dashboard; withheld ones are dashes), and each unit's current.
+  const follow = followSystems(feed);
+  let charted = false;
   feed.onUpdate = (snap) => {
-    last = snap;
-    renderMetrics(snap.values, snap.units, el('battery-now'), snap.stale);
-    renderSoc(snap.values, bmsSoc);
+    const { system } = follow(snap);
+    if (system && !charted) {
+      charted = true;
+      charts(system.keys);
+    }
+    const shown = system ? systemValues({ ...snap, system }) : snap.values;
+    last = { ...snap, values: shown };
+    renderMetrics(shown, snap.units, el('battery-now'), snap.stale);
+    renderSoc(shown, bmsSoc);
+    renderBatteryUnits(system);
   };
   watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
   feed.onState = renderFeedState;
@@ -105,15 +125,22 @@ function main() {
   startBms();
   setInterval(cells, 10000);
   setInterval(energyToday, 60000);
-  chart('battery', 'battery-chart', 'battery-chart-status', 'line', [
+  charts();
+}
+
+// The 24 h charts. A system's history is under its own keys (the API's `system.keys`: the system
+// value each shown key stands for), so its charts are drawn again with them once its block arrives.
+function charts(keys = {}) {
+  const mine = (metrics) => metrics.map((m) => ({ ...m, key: keys[m.key] || m.key }));
+  chart('battery', 'battery-chart', 'battery-chart-status', 'line', mine([
     { key: 'battery_voltage', label: 'Voltage', unit: 'V' },
     { key: 'battery_capacity', label: 'Charge', unit: '%' },
-  ]);
-  chart('batteryPower', 'battery-power-chart', 'battery-power-chart-status', 'line', [
+  ]));
+  chart('batteryPower', 'battery-power-chart', 'battery-power-chart-status', 'line', mine([
     { key: 'battery_charging_current', label: 'Charge current', unit: 'A' },
     { key: 'battery_discharge_current', label: 'Discharge current', unit: 'A' },
     { key: 'battery_power', label: 'Power (+ charging)', unit: 'W' },
-  ]);
+  ]));
 }
 
 main();

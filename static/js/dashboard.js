@@ -8,7 +8,7 @@ import { renderFeedState, renderMetrics, renderSoc } from './lib/render.js';
 import { initConsole } from './console.js';
 import { chosenDevice, deviceSwitch } from './lib/devices.js';
 import { watchBmsSoc } from './bms.js';
-import { renderSystem, systemValues } from './lib/system.js';
+import { followSystems, renderSystem, systemValues } from './lib/system.js';
 
 const HUB = { x: 170, y: 125 };
 const FLOW_MIN_W = 5; // below this a path counts as idle (sensor noise)
@@ -169,19 +169,9 @@ function main() {
   let last = { values: {} };
   let bmsSoc = null; // the BMS's SoC (issue 18), preferred over the inverter's estimate
   watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
-  // A system's block comes with /api/data only: a streamed sample of a system asks for it again
-  // (at most every half second) and keeps the last one meanwhile.
-  let systems = {};
-  let kept = { device: null, system: null };
-  let refresh = null;
+  const follow = followSystems(feed); // a system's block, kept between streamed samples
   feed.onUpdate = (snap) => {
-    if (snap.systems) systems = snap.systems;
-    let system = null;
-    if (snap.system) kept = { device: snap.device, system: snap.system };
-    if (snap.device in systems) {
-      system = snap.system || (kept.device === snap.device ? kept.system : null);
-      if (!snap.system && !refresh) refresh = setTimeout(() => { refresh = null; feed.poll(); }, 500);
-    }
+    const { system, systems } = follow(snap);
     const shown = system ? systemValues({ ...snap, system }) : snap.values;
     last = { ...snap, values: shown };
     renderMetrics(shown, snap.units, document, snap.stale);

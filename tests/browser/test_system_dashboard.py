@@ -228,3 +228,76 @@ def test_the_totals_count_a_system_once_and_withhold_a_short_sum(browser, small_
         assert load.text_content() == DASH
     finally:
         page.close()
+
+
+# The battery panel's tiles by key ("battery_state" in words), the SoC, and the units' list.
+BATTERY_TILES = ("() => Object.fromEntries("
+                 "[...document.querySelectorAll('#battery-now .sm-metric[data-metric]')]"
+                 ".map((t) => [t.dataset.metric, t.querySelector('.v').textContent])"
+                 ".concat([['soc', document.getElementById('soc-value').textContent]]))")
+BATTERY_UNITS = ("() => [...document.querySelectorAll('#battery-units .sm-unit')].map((u) => "
+                 "[u.dataset.device, u.querySelector('.sm-unit-current').textContent])")
+
+
+@pytest.mark.parametrize("path", ["/battery", "/battery/lcars"])
+def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_server, path: str) -> None:
+    """/battery?device=sys: the one battery the units share, from the system's values (not a unit's
+    copy, not dashes), each unit's current; withheld while a unit is missing: dashes."""
+    url, paths = small_server()
+    unit = {"output_mode": "parallel output", "device_mode": "Line", "fault_code": "No fault",
+            "ac_output_active_power": 250, "battery_voltage": 49.0, "battery_capacity": 40,
+            "battery_charging_current": 3, "battery_discharge_current": 0}
+    system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
+              "system_totals_complete": 1, "system_battery_voltage": 51.25, "system_battery_capacity": 64,
+              "system_battery_charging_current": 8, "system_battery_discharge_current": 2,
+              "system_battery_power": 307.5, "system_pv_power": 700.0, "system_load_power": 500,
+              "system_grid_power": 0.0}
+    write_prom(paths.prom_dir, "sys", system)
+    write_prom(paths.prom_dir, "sys-unit0", unit)
+    write_prom(paths.prom_dir, "sys-unit1",
+               {**unit, "battery_charging_current": 5, "battery_discharge_current": 2})
+    page = browser.new_page()
+    seen = watch(page)
+    try:
+        page.goto(f"{url}{path}?device=sys")
+        page.wait_for_function(f"() => ({BATTERY_TILES})().battery_voltage === '51.25'", timeout=15000)
+        tiles = page.evaluate(BATTERY_TILES)
+        assert tiles == {"battery_voltage": "51.25", "battery_charging_current": "8.0",
+                         "battery_discharge_current": "2.0", "battery_power": "308",
+                         "battery_state": "Charging", "soc": "64"}
+        assert page.locator("#battery-units-panel").is_visible()
+        assert page.evaluate(BATTERY_UNITS) == [["sys-unit0", "charging 3 A · discharging 0 A"],
+                                                ["sys-unit1", "charging 5 A · discharging 2 A"]]
+        assert "One battery shared by 2 units" in page.locator("#battery-units-note").text_content()
+        # The charts are the system's history (its own keys, from the API's system.keys), not empty.
+        page.wait_for_function("() => { const c = window.solarmon.charts; return c && c.battery && "
+                               "c.battery.data.datasets.length === 2 && c.batteryPower && "
+                               "c.batteryPower.data.datasets.length === 3; }", timeout=15000)
+        screenshot(page, f"system-battery{path.replace('/', '-')}")
+
+        # Unit 1 off the bus: the system withholds its battery; the page shows dashes, never a unit's copy.
+        write_prom(paths.prom_dir, "sys-unit1", {}, up=False)
+        write_prom(paths.prom_dir, "sys", {**{k: v for k, v in system.items() if not k.startswith(
+            ("system_battery", "system_pv", "system_load", "system_grid"))},
+            "system_units_answering": 1, "system_totals_complete": 0})
+        page.wait_for_function(f"(dash) => ({BATTERY_TILES})().battery_voltage === dash", arg=DASH,
+                               timeout=15000)
+        tiles = page.evaluate(BATTERY_TILES)
+        assert {key: text for key, text in tiles.items() if text != DASH} == {}
+        page.wait_for_function(f"() => ({BATTERY_UNITS})()[1][1] === 'Not answering'", timeout=15000)
+        assert "withheld: sys-unit1 not answering" in page.locator("#battery-units-note").text_content()
+        assert seen.problems() == []
+    finally:
+        page.close()
+
+
+def test_the_battery_page_of_a_single_inverter_lists_no_units(browser, small_server) -> None:
+    url, paths = small_server()
+    write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
+    page = browser.new_page()
+    try:
+        page.goto(url + "/battery")
+        page.wait_for_function(f"() => ({BATTERY_TILES})().battery_voltage === '52.40'", timeout=15000)
+        assert page.locator("#battery-units-panel").is_hidden()
+    finally:
+        page.close()

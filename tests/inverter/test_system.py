@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from solarmon.inverter import system
-from solarmon.inverter.catalog import by_wire, info
+from solarmon.inverter.catalog import by_wire, derive, info
 from solarmon.inverter.codec import decode
 from tests.inverter.samples import MAX_PV2, PARALLEL, QPIRI_25
 
@@ -69,7 +69,8 @@ def test_every_system_field_is_a_catalog_entry(reply) -> None:
 
 # Positions in a QPGSn reply (PROTOCOLS-QPGS.md §2) of the values the system's tiles read.
 POSITION = {"WORK": 2, "FAULT": 3, "GRID_V": 4, "GRID_HZ": 5, "OUT_V": 6, "OUT_HZ": 7, "VA": 8, "WATTS": 9,
-            "BATTERY_V": 11, "CHARGE_A": 12, "SOC": 13, "PV_V": 14, "MODE": 20, "PV_A": 25}
+            "BATTERY_V": 11, "CHARGE_A": 12, "SOC": 13, "PV_V": 14, "MODE": 20, "PV_A": 25,
+            "DISCHARGE_A": 26}
 
 
 def _with(reply, **tokens: str):
@@ -103,6 +104,29 @@ def test_the_shared_battery_pv_and_supply_of_a_parallel_system(reply) -> None:
     # 2400 W of 3 x 4000 W is 20 %; 2700 VA of 3 x 5000 VA is 18 %: the larger, as a unit's own.
     assert values["system_ac_output_load"] == 20
     assert not [key for key in values if key.startswith("phase_")]  # one supply, no phases
+
+
+def test_the_grid_import_is_each_units_own_estimate_added_up_once_here(reply) -> None:
+    """The catalog's grid rule for one unit (load + battery - PV; 0 without grid), applied per unit
+    and summed by the daemon, so the web app only maps it; the battery's power and discharge current
+    are the system's too."""
+    units = {  # line mode: 1200 W load + 500 W charging - 500 W PV = 1200 W from the grid
+        0: _with(reply, WORK="L", GRID_V="230.0", WATTS="1200", BATTERY_V="50.0", CHARGE_A="010",
+                 DISCHARGE_A="000", PV_V="100.0", PV_A="05"),
+        # line mode: 800 W load - 200 W from the battery, no PV = 600 W
+        1: _with(reply, WORK="L", GRID_V="230.0", WATTS="0800", BATTERY_V="50.0", CHARGE_A="000",
+                 DISCHARGE_A="004", PV_V="000.0", PV_A="00"),
+        # battery mode, no grid: 0 W whatever the balance says
+        2: _with(reply, WORK="B", GRID_V="000.0", WATTS="0700", BATTERY_V="50.0", CHARGE_A="000",
+                 DISCHARGE_A="014", PV_V="000.0", PV_A="00"),
+    }
+    values = system.totals(units).as_dict()
+    assert values["system_grid_power"] == 1800.0
+    assert values["system_grid_power"] == sum(derive(u.as_dict())["grid_power"] for u in units.values())
+    assert (values["system_battery_charging_current"], values["system_battery_discharge_current"]) == (10, 18)
+    assert values["system_battery_power"] == pytest.approx(50.0 * (10 - 18))
+    assert values["system_battery_power"] == pytest.approx(
+        values["system_charge_power"] - values["system_discharge_power"])
 
 
 def test_three_phase_voltages_are_per_phase_never_a_mean_over_phases(reply) -> None:

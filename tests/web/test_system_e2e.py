@@ -25,8 +25,9 @@ pytestmark = pytest.mark.timeout(150)
 
 @pytest.fixture
 def web_config_overrides() -> dict[str, dict[str, Any]]:
-    """The dropout alert without its 30 s wait, so the test sees it fire at once."""
-    return {"alerts": {"defaults": {"system_unit_missing": {"for_s": 0}}}}
+    """The dropout and battery alerts without their wait, so the test sees them fire at once."""
+    return {"alerts": {"defaults": {"system_unit_missing": {"for_s": 0}, "battery_low": {"for_s": 0},
+                                    "battery_near_cutoff": {"for_s": 0}}}}
 
 
 @pytest.fixture
@@ -90,6 +91,9 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert (system["expected"], system["answering"], system["missing"]) == (3, 3, [])
     assert system["flow"]["load_power"] == body["values"]["system_load_power"]
     assert system["flow"]["pv_power_total"] == body["values"]["system_pv_power"]
+    # The grid and battery of the flow are the daemon's (system.py), mapped, not re-derived here.
+    assert system["flow"]["grid_power"] == body["values"]["system_grid_power"]
+    assert system["flow"]["battery_power"] == body["values"]["system_battery_power"]
     values = body["values"]
     # Every tile is the system's: the daemon's system value (system.py) under the tile's key.
     assert system["tiles"] == {tile: values[key] for tile, key in TILE_KEYS.items()}
@@ -158,6 +162,16 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert firing
     wait_until(lambda: not _active(client, "system_unit_missing"), timeout_s=30,
                what="system_unit_missing cleared")
+
+    # The shared battery runs low and near the cut-off (every unit reads it): one alert each, on the
+    # system, with the system's values; none per unit.
+    assert sim.control({"op": "pin", "values": {"battery_capacity": 12, "battery_voltage": 43.0}})["ok"]
+    for rule in ("battery_low", "battery_near_cutoff"):
+        firing = wait_until(lambda r=rule: _active(client, r), timeout_s=30, what=f"{rule} on the system")
+        assert [a["source"] for a in firing] == ["inverter:sys"], firing
+    assert float(_active(client, "battery_low")[0]["fired_value"]) == 12.0
+    assert not [a for a in client.get("/api/alerts").json["active"]
+                if a["rule"].startswith("battery") and a["source"] != "inverter:sys"]
 
 
 def test_three_phase_system_shows_each_phase(start_system, client, web_runtime) -> None:

@@ -8,7 +8,8 @@ from solarmon.web.systems import describe, member_of, units_of
 
 SYSTEM_VALUES = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
                  "system_totals_complete": 1, "system_pv_power": 900.0, "system_load_power": 500,
-                 "system_charge_power": 100.0, "system_discharge_power": 0.0, "system_battery_voltage": 50.05,
+                 "system_charge_power": 100.0, "system_discharge_power": 0.0, "system_battery_power": 100.0,
+                 "system_grid_power": 321.5, "system_battery_voltage": 50.05,
                  "system_battery_capacity": 80, "system_ac_input_voltage": 0.0, "system_ac_output_load": 7}
 UNIT_VALUES = {"output_mode": "parallel output", "device_mode": "Battery", "fault_code": "No fault",
                "ac_output_active_power": 250, "ac_output_load": 5, "ac_input_voltage": 0.0,
@@ -46,8 +47,10 @@ def _block(state: LiveState) -> dict:
 def test_the_flow_is_the_systems_totals_while_every_unit_answers() -> None:
     block = _block(_state(unit1_up=True, complete=True))
     assert block["totals_complete"] is True
+    # The daemon's system values, mapped: the grid is system_grid_power (system.py adds up each unit's
+    # catalog.derive estimate), not the units' own estimates summed again here (0 W: battery mode).
     assert block["flow"] == {"pv_power_total": 900.0, "load_power": 500.0, "battery_power": 100.0,
-                             "grid_power": 0.0}
+                             "grid_power": 321.5}
     assert [(u["up"], u["phase"], u["fault"], u["load_percent"]) for u in block["units"]] == [
         (True, None, None, 5.0), (True, None, None, 5.0)]
     assert block["layout"] == "parallel"
@@ -56,6 +59,18 @@ def test_the_flow_is_the_systems_totals_while_every_unit_answers() -> None:
              "ac_output_load", "pv_input_voltage")
     assert [tiles[key] for key in shown] == [50.05, 80, 0.0, 500, 7, None]
     assert "bus_voltage" in block["unreported"]
+    # Which system value each shown key is: the keys of the system's history a page charts.
+    assert block["keys"]["battery_voltage"] == "system_battery_voltage"
+    assert block["keys"]["battery_power"] == "system_battery_power"
+    assert block["keys"]["ac_output_voltage"] == "system_ac_output_voltage"
+
+
+def test_a_flow_value_the_daemon_did_not_write_is_not_made_up() -> None:
+    state = _state(unit1_up=True, complete=True)
+    left_out = ("system_grid_power", "system_battery_power")
+    written = {k: v for k, v in SYSTEM_VALUES.items() if k not in left_out}
+    state.apply(SourceUpdate("inverter:sys", 1000.0, written, scope="source"))
+    assert _block(state)["flow"] == {"pv_power_total": 900.0, "load_power": 500.0}
 
 
 def test_a_unit_down_is_shown_and_no_total_is_given() -> None:
@@ -79,6 +94,7 @@ def test_a_three_phase_systems_voltages_are_per_phase() -> None:
     tiles = _block(state)["tiles"]
     assert tiles["ac_output_voltage"] == {"L1": 230.0, "L2": 231.0, "L3": 232.0}
     assert tiles["ac_input_voltage"] is None  # no per-phase grid voltages: withheld, not a mean
+    assert "ac_output_voltage" not in _block(state)["keys"]  # per phase: no one system key
 
 
 def test_a_plain_inverter_has_no_block() -> None:

@@ -100,3 +100,53 @@ export function systemValues(snap) {
   for (const key of unreported) delete values[key];
   return values;
 }
+
+// A system's block comes with /api/data only: a streamed sample of a system asks for it again (at
+// most every half second) and the last one is kept meanwhile. Returns snap -> { system, systems }:
+// the block of the device shown (null for a single inverter) and the API's systems (device -> its
+// units). Shared by the dashboard and the battery page.
+export function followSystems(feed) {
+  let systems = {};
+  let kept = { device: null, system: null };
+  let refresh = null;
+  return (snap) => {
+    if (snap.systems) systems = snap.systems;
+    if (snap.system) kept = { device: snap.device, system: snap.system };
+    if (!(snap.device in systems)) return { system: null, systems };
+    if (!snap.system && !refresh) refresh = setTimeout(() => { refresh = null; feed.poll(); }, 500);
+    return { system: snap.system || (kept.device === snap.device ? kept.system : null), systems };
+  };
+}
+
+// The battery page's list of a system's units: each unit's share of the shared battery's current
+// (the API's per-unit `battery_charging_current` / `battery_discharge_current`), or that it is not
+// answering; hidden for a single inverter.
+export function renderBatteryUnits(system) {
+  const panel = document.getElementById('battery-units-panel');
+  if (!panel) return;
+  panel.hidden = !system;
+  if (!system) return;
+  const amps = (value) => (value === null ? '–' : formatValue(value, 0));
+  document.getElementById('battery-units').replaceChildren(...system.units.map((unit) => {
+    const item = document.createElement('li');
+    item.className = 'sm-unit';
+    item.dataset.device = unit.device;
+    item.dataset.up = unit.up ? 'true' : 'false';
+    item.classList.toggle('down', !unit.up);
+    const name = document.createElement('div');
+    name.className = 'sm-unit-name';
+    name.textContent = `Unit ${unit.number} · ${unit.phase || 'parallel'}`;
+    const current = document.createElement('div');
+    current.className = 'sm-unit-load sm-unit-current';
+    current.textContent = unit.up
+      ? `charging ${amps(unit.battery_charging_current)} A · discharging ${amps(unit.battery_discharge_current)} A`
+      : 'Not answering';
+    item.append(name, current);
+    return item;
+  }));
+  const note = document.getElementById('battery-units-note');
+  note.textContent = system.totals_complete
+    ? `One battery shared by ${system.expected} units: the values above are the system's.`
+    : `The battery's values are withheld: ${system.missing.join(', ') || 'a unit'} not answering.`;
+}
+
