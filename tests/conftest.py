@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.broker",
     "tests.fixtures.webapp",
+    "tests.fixtures.chromium",
 ]

@@ -4,7 +4,6 @@ acknowledges it, and the banner goes away — in both themes, without a script e
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,6 @@ from solarmon.web.runtime import Runtime, get_context
 from tests.alerts.conftest import wait_until
 from tests.browser.server import ServerThread
 from tests.fixtures.webapp import SAMPLE_VALUES, TOKEN, make_web_config, write_prom
-from tests.tools import missing_tool, require_module
-
-CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
-    sync_api = require_module("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.timeout(120)

@@ -29,14 +29,8 @@ import pytest
 from tests.browser.server import ServerThread, seed_history
 from tests.fixtures.broker import ACL_FILE, MOSQUITTO, Broker, settings_for
 from tests.fixtures.webapp import TOKEN, WebPaths, make_web_config
-from tests.tools import missing_tool
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 DOC_IMAGES = REPO / "docs" / "img"
 VIEWPORTS = {"phone": {"width": 375, "height": 812}, "desktop": {"width": 1280, "height": 800}}
@@ -47,14 +41,6 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker that selects these tests (`-m browser`, or `-m "not browser"`)."""
     config.addinivalue_line("markers", "browser: drives a real browser (chromium-headless-shell)")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Launch Debian's chromium-headless-shell: Playwright cannot download its own browsers here."""
-    if not CHROMIUM.exists():
-        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:

@@ -6,7 +6,6 @@ page and the dashboard panel in headless Chromium, both themes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -36,8 +35,6 @@ from tests.tools import missing_tool
 from tests.weather.conftest import FakeOpenMeteo, Reply
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("SOLARMON_CHROMIUM", "/usr/bin/chromium-headless-shell"))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -138,15 +135,6 @@ def test_api_forecast_end_to_end(site: Site) -> None:
     assert "/api/forecast" in document["paths"]
     status = site.app.test_client().get("/api/status").get_json()
     assert "forecast" in json.dumps(status)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright's browser is Debian's chromium-headless-shell, as in tests/browser: one
-    Playwright per session, so this module runs beside the other browser tests."""
-    if not CHROMIUM.exists():
-        missing_tool(str(CHROMIUM), "apt-get install chromium-headless-shell (scripts/setup.sh does)")
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": ARGS}
 
 
 def test_forecast_page_and_dashboard_panel_in_both_themes(site: Site, browser: Any) -> None:
