@@ -1,0 +1,263 @@
+"""The fleet as the hub sees it: every site's status and headline values, from a handful of
+instant queries over ALL sites at once, cached for a few seconds; and one site's history for the
+drill-down charts, in /api/historical's shape.
+
+The queries (MetricsQL: VictoriaMetrics' `tlast_over_time` gives a series' newest sample time,
+which PromQL cannot within a long window), each one for the whole fleet whatever its size:
+  1. the newest sample time of `solarmon_source_age_seconds` per site and inverter source;
+  2. its value: the data's own age when that sample was scraped;
+  3. the newest PV, load, battery SoC, battery and grid power per site and source;
+  4. today's energy per site, source and flow;
+  5. the newest sample time of every `solarmon_alert_active` series (active = present in the
+     site's newest scrape);
+  6. the site names seen within `forget_after_s` (label values).
+Status rules (docs/FLEET.md, the fleet contract): `up` when the newest sample is younger than
+stale_after_s AND the data's age in it is below stale_after_s; `stale` with the reason
+(`no_recent_sample`: uplink or agent down; `data_old`: the site's daemon stopped writing, or both);
+`down` when there is no sample within lookback_s.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from solarmon.inverter import catalog
+from solarmon.web.config import FleetConfig
+from solarmon.web.fleet.promql import PromClient, RangeSeries, Sample
+from solarmon.web.metrics import metric_name
+from solarmon.web.state import INVERTER_PREFIX
+
+LOG = logging.getLogger(__name__)
+AGE_METRIC = "solarmon_source_age_seconds"
+ALERT_METRIC = "solarmon_alert_active"
+ENERGY_METRIC = "solarmon_energy_today_watt_hours"
+INVERTER_SOURCES = f'source=~"{INVERTER_PREFIX}.+"'
+# The headline values: our name in /api/fleet -> the catalog key whose series the site exports.
+HEADLINE: dict[str, str] = {
+    "pv_w": "pv_power_total", "load_w": "load_power", "soc_percent": "battery_capacity",
+    "battery_w": "battery_power", "grid_w": "grid_power",
+}
+STATUSES = ("up", "stale", "down")
+# Two samples of one scrape share its timestamp; this much apart they still count as one scrape.
+SAME_SCRAPE_S = 1.0
+MAX_RANGE_POINTS = 11000  # VictoriaMetrics' default -search.maxPointsPerTimeseries is 30e3
+
+
+def series_name(key: str) -> str:
+    """The store's series name of a catalog key, as a site's /metrics names it (one rule:
+    solarmon.web.metrics.metric_name with the catalog's unit)."""
+    info = catalog.info(key)
+    return metric_name(key, info.unit if info is not None else "")
+
+
+def unit_of(key: str) -> str:
+    """The catalog unit of a key ('' when unknown)."""
+    info = catalog.info(key)
+    return info.unit if info is not None else ""
+
+
+@dataclass
+class SiteView:
+    """One site in /api/fleet (`as_dict()` is its JSON)."""
+
+    site: str
+    status: str = "down"
+    stale_reason: str | None = None
+    source: str | None = None
+    sample_ts: float | None = None
+    sample_age_s: float | None = None
+    data_age_s: float | None = None
+    values: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(HEADLINE))
+    values_age_s: float | None = None
+    energy_today_wh: dict[str, float] = field(default_factory=dict)
+    alerts: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of this site."""
+        age = None if self.sample_age_s is None else self.sample_age_s + (self.data_age_s or 0.0)
+        return {
+            "site": self.site, "status": self.status, "stale_reason": self.stale_reason,
+            "source": self.source, "age_s": _round(age), "sample_age_s": _round(self.sample_age_s),
+            "data_age_s": _round(self.data_age_s), "values_age_s": _round(self.values_age_s),
+            **{name: _round(value, 2) for name, value in self.values.items()},
+            "energy_today_wh": {flow: _round(wh, 1) for flow, wh in sorted(self.energy_today_wh.items())},
+            "alerts": self.alerts, "alert_count": len(self.alerts),
+        }
+
+
+@dataclass(frozen=True)
+class FleetSnapshot:
+    """Every site at one moment (`ts`), as built from one set of queries."""
+
+    ts: float
+    sites: dict[str, dict[str, Any]]
+    took_s: float
+
+
+class FleetHub:
+    """Builds the fleet snapshot from the store (cached for `cache_s`) and one site's history."""
+
+    def __init__(self, config: FleetConfig, client: PromClient, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        """`client` is started and stopped by the web app's runtime (a service of its own)."""
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self._cache: FleetSnapshot | None = None
+        self._lock = threading.Lock()  # one rebuild at a time: many browsers wait for one query set
+        self.queries_run = 0  # query sets sent to the store (tests and the bench count them)
+
+    # -- the whole fleet --------------------------------------------------------------------------
+    def snapshot(self) -> tuple[FleetSnapshot, bool]:
+        """The current snapshot and whether it came from the cache."""
+        cached = self._fresh_cache()
+        if cached is not None:
+            return cached, True
+        with self._lock:
+            cached = self._fresh_cache()  # another request rebuilt it while this one waited
+            if cached is not None:
+                return cached, True
+            started = time.monotonic()
+            snap = self._build(self.clock())
+            snap = FleetSnapshot(snap.ts, snap.sites, time.monotonic() - started)
+            self._cache = snap
+            return snap, False
+
+    def _fresh_cache(self) -> FleetSnapshot | None:
+        snap = self._cache
+        if snap is not None and self.config.cache_s > 0 and 0 <= self.clock() - snap.ts < self.config.cache_s:
+            return snap
+        return None
+
+    def _build(self, now: float) -> FleetSnapshot:
+        """Run the query set for time `now` and combine it into every site's view."""
+        lb = f"{int(self.config.lookback_s)}s"
+        names = "|".join(series_name(key) for key in HEADLINE.values())
+        ages = f"{AGE_METRIC}{{{INVERTER_SOURCES}}}[{lb}]"
+        values = f'{{__name__=~"{names}",{INVERTER_SOURCES}}}[{lb}]'
+        energy = f"{ENERGY_METRIC}{{{INVERTER_SOURCES}}}[{lb}]"
+        client = self.client
+        queries: dict[str, Callable[[], Any]] = {
+            "sample_ts": lambda: client.query(f"tlast_over_time({ages})", now),
+            "data_age": lambda: client.query(f"last_over_time({ages})", now),
+            "values": lambda: client.query(f"last_over_time({values}) keep_metric_names", now),
+            "values_ts": lambda: client.query(f"max by (site, source) (tlast_over_time({values}))", now),
+            "energy": lambda: client.query(f"last_over_time({energy})", now),
+            "alerts_ts": lambda: client.query(f"tlast_over_time({ALERT_METRIC}[{lb}])", now),
+            "known": lambda: client.label_values("site", AGE_METRIC, now - self.config.forget_after_s, now),
+        }
+        results = client.run_all(queries)
+        self.queries_run += 1
+        sites = {name: SiteView(name) for name in [*self.config.sites, *results["known"]]}
+        newest_scrape: dict[str, float] = {}
+        # 1 + 2: the site's inverter source (the first by name) and its ages.
+        by_site: dict[str, dict[str, float]] = {}
+        for s in results["sample_ts"]:
+            by_site.setdefault(s.labels.get("site", ""), {})[s.labels.get("source", "")] = s.value
+        for site, sources in by_site.items():
+            if not site:
+                continue
+            view = sites.setdefault(site, SiteView(site))
+            view.source = sorted(sources)[0]
+            view.sample_ts = sources[view.source]
+            view.sample_age_s = max(0.0, now - view.sample_ts)
+            newest_scrape[site] = max(sources.values())
+        for s in results["data_age"]:
+            view = sites.get(s.labels.get("site", ""))
+            if view is not None and s.labels.get("source") == view.source:
+                view.data_age_s = s.value
+        # 3: headline values of the site's source, and how old the newest of them is.
+        keys = {series_name(key): name for name, key in HEADLINE.items()}
+        for s in _of_source(results["values"], sites):
+            name = keys.get(s.labels.get("__name__", ""))
+            if name is not None:
+                sites[s.labels["site"]].values[name] = s.value
+        for s in _of_source(results["values_ts"], sites):
+            sites[s.labels["site"]].values_age_s = max(0.0, now - s.value)
+        # 4: today's energy of the site's source, per flow.
+        for s in _of_source(results["energy"], sites):
+            sites[s.labels["site"]].energy_today_wh[s.labels.get("flow", "")] = s.value
+        # 5: alerts present in the site's newest scrape are active (a cleared alert's series ends).
+        for s in results["alerts_ts"]:
+            site = s.labels.get("site", "")
+            if site in sites and s.value >= newest_scrape.get(site, math.inf) - SAME_SCRAPE_S:
+                labels = ("rule", "severity", "source")
+                sites[site].alerts.append({key: s.labels.get(key, "") for key in labels})
+        for view in sites.values():
+            view.alerts.sort(key=lambda a: (a["severity"] != "critical", a["rule"], a["source"]))
+            self._decide(view)
+        return FleetSnapshot(now, {name: view.as_dict() for name, view in sorted(sites.items())}, 0.0)
+
+    def _decide(self, view: SiteView) -> None:
+        """up / stale (with the reason) / down, by the contract's rules."""
+        limit = self.config.stale_after_s
+        if view.sample_age_s is None:
+            view.status, view.stale_reason = "down", None
+            return
+        late = view.sample_age_s >= limit
+        old = view.data_age_s is None or view.data_age_s >= limit
+        if not late and not old:
+            view.status, view.stale_reason = "up", None
+            return
+        view.status = "stale"
+        view.stale_reason = "no_recent_sample_and_data_old" if late and old else (
+            "no_recent_sample" if late else "data_old")
+
+    # -- one site's history -----------------------------------------------------------------------
+    def history(self, site: str, source: str, keys: list[str], start: float, end: float,
+                points: int) -> dict[str, Any]:
+        """avg/min/max of `keys` for one site's source from `start` to `end`, in at most `points`
+        steps: /api/historical's body (tier `store`), so the charts draw it unchanged."""
+        span = max(1.0, end - start)
+        step = max(1, math.ceil(span / max(1, min(points, MAX_RANGE_POINTS))))
+        names = {series_name(key): key for key in keys}
+        selector = f'{{__name__=~"{"|".join(names)}",site="{site}",source="{source}"}}'
+        window = f"{step}s"
+        client = self.client
+        # Each step's bucket ends at its timestamp, as the history's averages do.
+        results = client.run_all({
+            kind: (lambda k=kind: client.query_range(f"{k}_over_time({selector}[{window}]) keep_metric_names",
+                                                     start + step, end, step))
+            for kind in ("avg", "min", "max")
+        })
+        # A grid of step multiples (the store aligns its steps so too); gaps stay null.
+        first = (math.floor(start / step) + 1) * step
+        times = [float(first + step * i) for i in range(max(0, int((end - first) // step) + 1))]
+        series: dict[str, dict[str, Any]] = {}
+        for kind, found in results.items():
+            for rs in found:
+                key = names.get(rs.labels.get("__name__", ""))
+                if key is None:
+                    continue
+                entry = series.setdefault(key, {"unit": unit_of(key), "avg": [None] * len(times),
+                                                "min": [None] * len(times), "max": [None] * len(times)})
+                _fill(entry[kind], rs, first, step)
+        ordered = {key: series[key] for key in keys if key in series}
+        return {"source": source, "site": site, "tier": "store", "step_s": step, "start": start, "end": end,
+                "t": times, "series": ordered, "unknown": [key for key in keys if key not in series]}
+
+
+def _fill(column: list[float | None], rs: RangeSeries, first: float, step: int) -> None:
+    """Put a range series' points into the column at their nearest grid positions."""
+    for ts, value in rs.points:
+        i = round((ts - first) / step)
+        if 0 <= i < len(column):
+            column[i] = round(value, 4)
+
+
+def _of_source(samples: Iterable[Sample], sites: dict[str, SiteView]) -> Iterable[Sample]:
+    """The samples of each known site's chosen source."""
+    for s in samples:
+        view = sites.get(s.labels.get("site", ""))
+        if view is not None and view.source is not None and s.labels.get("source") == view.source:
+            yield s
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
