@@ -168,7 +168,7 @@ def fleet() -> Response:
                             if s["soc_percent"] is not None and s["soc_percent"] < hub.config.low_soc_percent)
     chosen = [s for s in every if matches(s, problems, search, hub.config.low_soc_percent)]
     return jsonify({
-        "time": snap.ts, "cached": cached, "cache_age_s": round(time.time() - snap.ts, 3),
+        "time": snap.ts, "cached": cached, "cache_age_s": round(hub.clock() - snap.ts, 3),
         "query_s": round(snap.took_s, 4), "stale_after_s": hub.config.stale_after_s,
         "lookback_s": hub.config.lookback_s, "low_soc_percent": hub.config.low_soc_percent,
         "sort": sort, "order": order, "problem": problems, "q": search,

@@ -123,9 +123,16 @@ class PromClient:
         return self._session is not None
 
     # -- queries ----------------------------------------------------------------------------------
-    def query(self, expr: str, at: float) -> list[Sample]:
-        """An instant query at time `at`: one Sample per series (NaN values left out)."""
-        data = self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})
+    def query(self, expr: str, at: float, *, fresh: bool = True) -> list[Sample]:
+        """An instant query at time `at`: one Sample per series (NaN values left out).
+
+        `fresh` asks VictoriaMetrics to bypass its result cache (`nocache=1`): otherwise it hides
+        the last 30 s (-search.latencyOffset) and every site would look 30 s older than it is.
+        """
+        params = {"query": expr, "time": f"{at:.3f}"}
+        if fresh:
+            params["nocache"] = "1"
+        data = self._get("/api/v1/query", params)
         if data.get("resultType") != "vector":
             raise StoreError(f"the store answered a {data.get('resultType')!r}, not a vector, to {expr!r}")
         out = []
@@ -191,6 +198,9 @@ class PromClient:
         except requests.RequestException as exc:
             raise StoreUnavailable(f"the central store {self.base_url} cannot be reached: "
                                    f"{type(exc).__name__}") from None
+        if response.status_code in (401, 403):
+            raise StoreError(f"the central store {self.base_url} refused the hub's credentials (HTTP "
+                             f"{response.status_code}): check fleet.credentials_file")
         try:
             body = response.json()
         except ValueError:
