@@ -6,6 +6,7 @@ status. Shared by tests/fleet/test_hub*.py (module-scoped fixtures there) and be
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,3 +201,49 @@ def feed(store: VictoriaMetrics, specs: Iterable[SiteSpec], now: float) -> int:
     sent = store.write(series)
     store.wait_count('{__name__=~"solarmon_.*|up"}', len(series))
     return sent
+
+
+@dataclass
+class Hub:
+    """A hub served over HTTP (waitress on a free port) on a fed VictoriaMetrics."""
+
+    url: str
+    store: VictoriaMetrics
+    app: object
+
+
+@contextlib.contextmanager
+def served_hub(root: Path, binary: str) -> Iterator[Hub]:
+    """VictoriaMetrics fed with FLEET and a hub web app (no local inverter) served in a thread."""
+    from solarmon.web import create_app
+    from solarmon.web.runtime import Runtime
+    from tests.browser.server import ServerThread
+
+    store = VictoriaMetrics(binary, root / "vm").start()
+    runtime = server = None
+    try:
+        feed(store, FLEET, time.time())
+        (root / "app" / "prometheus").mkdir(parents=True)
+        app = create_app(hub_config(root / "app", store.url))
+        runtime = Runtime.for_app(app).start()
+        server = ServerThread(app).start()
+        yield Hub(server.url, store, app)
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        if server is not None:
+            server.stop()
+        store.stop()
+
+
+def hub_config(root: Path, promql_url: str, **fleet: object) -> dict[str, dict[str, object]]:
+    """web.yaml of a hub without a local inverter, every file under `root`."""
+    return {
+        "fleet": {"promql_url": promql_url, "stale_after_s": STALE_AFTER_S, "lookback_s": LOOKBACK_S,
+                  "sites": [LISTED_ONLY], **fleet},
+        "data": {"prom_dir": str(root / "prometheus")},
+        "history": {"db_path": str(root / "history.db")},
+        "security": {"users_file": str(root / "users.json"), "secret_key_file": str(root / "secret"),
+                     "token_store": str(root / "tokens.json"), "audit_log": str(root / "audit.jsonl"),
+                     "revoked_sessions_file": str(root / "revoked.json")},
+    }

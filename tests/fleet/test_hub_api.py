@@ -17,7 +17,15 @@ import pytest
 from solarmon.web import create_app
 from solarmon.web.openapi import HISTORICAL
 from solarmon.web.runtime import Runtime, get_context
-from tests.fleet.hubstore import FLEET, LISTED_ONLY, LOOKBACK_S, STALE_AFTER_S, VictoriaMetrics, feed
+from tests.fleet.hubstore import (
+    FLEET,
+    LISTED_ONLY,
+    LOOKBACK_S,
+    STALE_AFTER_S,
+    VictoriaMetrics,
+    feed,
+    hub_config,
+)
 from tests.tools import require_tool
 
 pytestmark = pytest.mark.timeout(120)
@@ -38,15 +46,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]
 def hub_app(root: Path, promql_url: str, **fleet: Any) -> Any:
     """A web app in hub mode (no local inverter) on `promql_url`."""
     (root / "prometheus").mkdir(parents=True, exist_ok=True)
-    return create_app({
-        "fleet": {"promql_url": promql_url, "stale_after_s": STALE_AFTER_S, "lookback_s": LOOKBACK_S,
-                  "sites": [LISTED_ONLY], **fleet},
-        "data": {"prom_dir": str(root / "prometheus")},
-        "history": {"db_path": str(root / "history.db")},
-        "security": {"users_file": str(root / "users.json"), "secret_key_file": str(root / "secret"),
-                     "token_store": str(root / "tokens.json"), "audit_log": str(root / "audit.jsonl"),
-                     "revoked_sessions_file": str(root / "revoked.json")},
-    })
+    return create_app(hub_config(root, promql_url, **fleet))
 
 
 @pytest.fixture(scope="module")

@@ -188,7 +188,7 @@ def fleet_site(site: str) -> Response:
         raise ApiError(404, "unknown_site", f"no site {site!r} in the central store "
                        f"(known: {len(snap.sites)}; GET /api/fleet lists them)")
     return jsonify({**entry, "time": snap.ts, "cached": cached, "stale_after_s": hub.config.stale_after_s,
-                    "headline_keys": dict(HEADLINE)})
+                    "lookback_s": hub.config.lookback_s, "headline_keys": dict(HEADLINE)})
 
 
 @bp.get("/api/fleet/<site>/historical")

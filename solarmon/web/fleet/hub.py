@@ -220,15 +220,16 @@ class FleetHub:
         selector = f'{{__name__=~"{"|".join(names)}",site="{site}",source="{source}"}}'
         window = f"{step}s"
         client = self.client
-        # Each step's bucket ends at its timestamp, as the history's averages do.
+        # Buckets start at multiples of the step and are named by their start, as the history's
+        # are; `x_over_time(...[step])` evaluated at a time covers the step before it, so each
+        # bucket is asked at its end. Gaps stay null.
+        first = math.floor(start / step) * step
+        times = [float(first + step * i) for i in range(max(0, int((end - first) // step) + 1))]
         results = client.run_all({
             kind: (lambda k=kind: client.query_range(f"{k}_over_time({selector}[{window}]) keep_metric_names",
-                                                     start + step, end, step))
+                                                     first + step, times[-1] + step, step))
             for kind in ("avg", "min", "max")
         })
-        # A grid of step multiples (the store aligns its steps so too); gaps stay null.
-        first = (math.floor(start / step) + 1) * step
-        times = [float(first + step * i) for i in range(max(0, int((end - first) // step) + 1))]
         series: dict[str, dict[str, Any]] = {}
         for kind, found in results.items():
             for rs in found:
@@ -244,9 +245,9 @@ class FleetHub:
 
 
 def _fill(column: list[float | None], rs: RangeSeries, first: float, step: int) -> None:
-    """Put a range series' points into the column at their nearest grid positions."""
+    """Put a range series' points (at their buckets' ends) into the column of bucket starts."""
     for ts, value in rs.points:
-        i = round((ts - first) / step)
+        i = round((ts - step - first) / step)
         if 0 <= i < len(column):
             column[i] = round(value, 4)
 
