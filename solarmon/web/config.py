@@ -171,10 +171,10 @@ class FleetConfig:
         "a site whose newest sample, or whose data's own age, is older than this is stale",
         min=5, max=86400))
     lookback_s: float = field(default=86400.0, metadata=_meta(
-        "a site with no sample in this many seconds is down", min=60, max=31 * 86400))
-    forget_after_s: float = field(default=30 * 86400.0, metadata=_meta(
-        "sites seen in the store within this many seconds are listed (down when silent for "
-        "lookback_s); older ones are forgotten unless named in sites", min=60, max=3650 * 86400))
+        "a site with no sample in this many seconds is down (at most 7 days)", min=60, max=604800))
+    forget_after_days: float = field(default=30.0, metadata=_meta(
+        "sites seen in the store within this many days are listed (down when silent for "
+        "lookback_s); older ones are forgotten unless named in sites", min=1, max=3650))
     sites: list = field(default_factory=list, metadata=_meta(
         "site names always listed, even when the store has never heard of them (then down)"))
     timeout_s: float = field(default=5.0, metadata=_meta(
@@ -304,11 +304,11 @@ def _check_fleet(fleet: FleetConfig, where: str) -> None:
                           f"fleet.stale_after_s ({fleet.stale_after_s:g})", source=where,
                           key="fleet.lookback_s", value=fleet.lookback_s,
                           allowed=f"> {fleet.stale_after_s:g}")
-    if fleet.forget_after_s < fleet.lookback_s:
-        raise ConfigError(f"{where}: fleet.forget_after_s ({fleet.forget_after_s:g}) must be at least "
-                          f"fleet.lookback_s ({fleet.lookback_s:g})", source=where,
-                          key="fleet.forget_after_s", value=fleet.forget_after_s,
-                          allowed=f">= {fleet.lookback_s:g}")
+    if fleet.forget_after_days * 86400 < fleet.lookback_s:
+        raise ConfigError(f"{where}: fleet.forget_after_days ({fleet.forget_after_days:g}) must be at least "
+                          f"fleet.lookback_s in days ({fleet.lookback_s / 86400:g})", source=where,
+                          key="fleet.forget_after_days", value=fleet.forget_after_days,
+                          allowed=f">= {fleet.lookback_s / 86400:g}")
     for name in fleet.sites:
         if not SITE_NAME_RE.fullmatch(name):
             raise ConfigError(f"{where}: fleet.sites: {name!r} is not a site name (1..64 characters of "

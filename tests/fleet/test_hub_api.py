@@ -251,3 +251,16 @@ def test_credentials_from_the_file_reach_the_store(store: VictoriaMetrics, tmp_p
                 assert "credentials" in response.get_json()["message"]
     finally:
         guarded.stop()
+
+
+@pytest.mark.parametrize("path", ["/api/fleet", "/api/fleet/{site}", "/api/fleet/{site}/historical"])
+def test_generated_requests_get_documented_answers(client: Any, path: str) -> None:
+    """schemathesis against a hub with data: every answer is one /api/openapi.json describes."""
+    import schemathesis
+    from schemathesis.generation import GenerationMode
+
+    from tests.web.test_openapi import fuzz
+
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", client.application)
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        fuzz(schema, path, "GET", mode)

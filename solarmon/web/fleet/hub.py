@@ -10,7 +10,7 @@ which PromQL cannot within a long window), each one for the whole fleet whatever
   4. today's energy per site, source and flow;
   5. the newest sample time of every `solarmon_alert_active` series (active = present in the
      site's newest scrape);
-  6. the site names seen within `forget_after_s` (label values).
+  6. the site names seen within `forget_after_days` (label values).
 Status rules (docs/FLEET.md, the fleet contract): `up` when the newest sample is younger than
 stale_after_s AND the data's age in it is below stale_after_s; `stale` with the reason
 (`no_recent_sample`: uplink or agent down; `data_old`: the site's daemon stopped writing, or both);
@@ -142,6 +142,7 @@ class FleetHub:
         ages = f"{AGE_METRIC}{{{INVERTER_SOURCES}}}[{lb}]"
         values = f'{{__name__=~"{names}",{INVERTER_SOURCES}}}[{lb}]'
         energy = f"{ENERGY_METRIC}{{{INVERTER_SOURCES}}}[{lb}]"
+        since = now - self.config.forget_after_days * 86400
         client = self.client
         queries: dict[str, Callable[[], Any]] = {
             "sample_ts": lambda: client.query(f"tlast_over_time({ages})", now),
@@ -150,7 +151,7 @@ class FleetHub:
             "values_ts": lambda: client.query(f"max by (site, source) (tlast_over_time({values}))", now),
             "energy": lambda: client.query(f"last_over_time({energy})", now),
             "alerts_ts": lambda: client.query(f"tlast_over_time({ALERT_METRIC}[{lb}])", now),
-            "known": lambda: client.label_values("site", AGE_METRIC, now - self.config.forget_after_s, now),
+            "known": lambda: client.label_values("site", AGE_METRIC, since, now),
         }
         results = client.run_all(queries)
         self.queries_run += 1
