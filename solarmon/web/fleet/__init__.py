@@ -14,6 +14,7 @@ Store failures are JSON 502 / 503 / 504 (solarmon.web.fleet.promql), never a han
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -161,19 +162,30 @@ def fleet() -> Response:
     search = arg_search("q")
     hub = _hub()
     snap, cached = _snapshot(hub)
-    every = list(snap.sites.values())
-    counts = {status: sum(1 for s in every if s["status"] == status) for status in STATUSES}
-    counts["alerts"] = sum(1 for s in every if s["alert_count"])
-    counts["low_soc"] = sum(1 for s in every
-                            if s["soc_percent"] is not None and s["soc_percent"] < hub.config.low_soc_percent)
-    chosen = [s for s in every if matches(s, problems, search, hub.config.low_soc_percent)]
-    return jsonify({
+    # The listing of one snapshot and view is serialized once (many browsers, one answer): only
+    # the few fields around it are written per request.
+    low_soc = hub.config.low_soc_percent
+    listing = hub.rendered(snap, (sort, order, tuple(problems), search),
+                           lambda: _listing(snap.sites, low_soc, sort, order, problems, search))
+    head = json.dumps({
         "time": snap.ts, "cached": cached, "cache_age_s": round(hub.clock() - snap.ts, 3),
         "query_s": round(snap.took_s, 4), "stale_after_s": hub.config.stale_after_s,
         "lookback_s": hub.config.lookback_s, "low_soc_percent": hub.config.low_soc_percent,
         "sort": sort, "order": order, "problem": problems, "q": search,
-        "total": len(every), "counts": counts, "sites": sort_sites(chosen, sort, order),
     })
+    return Response(f"{head[:-1]}, {listing}}}", mimetype="application/json")
+
+
+def _listing(sites: dict[str, dict[str, Any]], low_soc: float, sort: str, order: str, problems: list[str],
+             search: str) -> str:
+    """`"total": .., "counts": {..}, "sites": [..]` of one view of a snapshot, as JSON text."""
+    every = list(sites.values())
+    counts = {status: sum(1 for s in every if s["status"] == status) for status in STATUSES}
+    counts["alerts"] = sum(1 for s in every if s["alert_count"])
+    counts["low_soc"] = sum(1 for s in every if s["soc_percent"] is not None and s["soc_percent"] < low_soc)
+    chosen = [s for s in every if matches(s, problems, search, low_soc)]
+    body = json.dumps({"total": len(every), "counts": counts, "sites": sort_sites(chosen, sort, order)})
+    return body[1:-1]
 
 
 @bp.get("/api/fleet/<site>")

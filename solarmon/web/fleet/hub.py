@@ -46,6 +46,7 @@ HEADLINE: dict[str, str] = {
 STATUSES = ("up", "stale", "down")
 # Two samples of one scrape share its timestamp; this much apart they still count as one scrape.
 SAME_SCRAPE_S = 1.0
+RENDERED_VIEWS = 64  # sorted / filtered views of one snapshot kept serialized
 MAX_RANGE_POINTS = 11000  # VictoriaMetrics' default -search.maxPointsPerTimeseries is 30e3
 
 
@@ -112,6 +113,9 @@ class FleetHub:
         self._cache: FleetSnapshot | None = None
         self._lock = threading.Lock()  # one rebuild at a time: many browsers wait for one query set
         self.queries_run = 0  # query sets sent to the store (tests and the bench count them)
+        self._rendered: dict[Any, str] = {}  # per view of the current snapshot: its JSON text
+        self._rendered_ts: float | None = None
+        self._rendered_lock = threading.Lock()
 
     # -- the whole fleet --------------------------------------------------------------------------
     def snapshot(self) -> tuple[FleetSnapshot, bool]:
@@ -128,6 +132,20 @@ class FleetHub:
             snap = FleetSnapshot(snap.ts, snap.sites, time.monotonic() - started)
             self._cache = snap
             return snap, False
+
+    def rendered(self, snap: FleetSnapshot, key: Any, render: Callable[[], str]) -> str:
+        """The text `render()` makes of `snap` for the view `key`, made once per snapshot and view
+        (at most RENDERED_VIEWS views are kept; a new snapshot forgets them all)."""
+        with self._rendered_lock:
+            if self._rendered_ts != snap.ts:
+                self._rendered, self._rendered_ts = {}, snap.ts
+            text = self._rendered.get(key)
+        if text is None:
+            text = render()
+            with self._rendered_lock:
+                if self._rendered_ts == snap.ts and len(self._rendered) < RENDERED_VIEWS:
+                    self._rendered[key] = text
+        return text
 
     def _fresh_cache(self) -> FleetSnapshot | None:
         snap = self._cache
