@@ -189,7 +189,7 @@ FLEET: tuple[SiteSpec, ...] = (
                                                             ("inverter_fault_bits", "critical")),
              cleared=(("grid_lost", "warning"),)),
     SiteSpec("charlie", pv_w=1100, load_w=400, soc=64, last_s=1200),  # uplink down 20 min
-    SiteSpec("delta", pv_w=900, load_w=500, soc=55, data_age_s=900, values_until_s=900),  # daemon stopped
+    SiteSpec("delta.x-1", pv_w=900, load_w=500, soc=55, data_age_s=900, values_until_s=900),  # daemon stopped
     SiteSpec("echo-2", pv_w=50, load_w=100, soc=40, last_s=2 * 86400, history_s=3600),  # silent 2 days
 )
 LISTED_ONLY = "foxtrot"  # in fleet.sites, never heard of: down

@@ -74,7 +74,7 @@ def test_every_status_is_told_apart_and_says_why(client: Any) -> None:
     assert {name: (s["status"], s["stale_reason"]) for name, s in sites.items()} == {
         "alpha": ("up", None), "bravo": ("up", None),
         "charlie": ("stale", "no_recent_sample"),  # the uplink: the newest sample is 20 min old
-        "delta": ("stale", "data_old"),  # the daemon: samples arrive, the data in them is 15 min old
+        "delta.x-1": ("stale", "data_old"),  # the daemon: samples arrive, the data in them is 15 min old
         "echo-2": ("down", None), LISTED_ONLY: ("down", None),
     }
     # Ages: the sample's own age and the data's age in it, each from the store.
@@ -82,9 +82,9 @@ def test_every_status_is_told_apart_and_says_why(client: Any) -> None:
     assert 10 <= sites["alpha"]["sample_age_s"] < 10 + 20
     assert sites["alpha"]["data_age_s"] == 2.0  # the inverter source's, not the house source's 4 s
     assert 1200 <= sites["charlie"]["sample_age_s"] < 1200 + 60
-    assert sites["delta"]["data_age_s"] == 900.0
-    assert sites["delta"]["sample_age_s"] < 60
-    assert sites["delta"]["values_age_s"] >= 900
+    assert sites["delta.x-1"]["data_age_s"] == 900.0
+    assert sites["delta.x-1"]["sample_age_s"] < 60
+    assert sites["delta.x-1"]["values_age_s"] >= 900
     assert sites["echo-2"]["age_s"] is None
     assert sites["echo-2"]["soc_percent"] is None
 
@@ -119,26 +119,26 @@ def test_counts_and_totals(client: Any) -> None:
 
 
 @pytest.mark.parametrize(("query", "order"), [
-    ("", ["alpha", "bravo", "charlie", "delta", "echo-2", "foxtrot"]),
-    ("?sort=name&order=desc", ["foxtrot", "echo-2", "delta", "charlie", "bravo", "alpha"]),
-    ("?sort=status", ["echo-2", "foxtrot", "charlie", "delta", "alpha", "bravo"]),
-    ("?sort=soc&order=desc", ["alpha", "charlie", "delta", "bravo", "echo-2", "foxtrot"]),
-    ("?sort=soc", ["bravo", "delta", "charlie", "alpha", "echo-2", "foxtrot"]),
-    ("?sort=pv&order=desc", ["alpha", "charlie", "delta", "bravo", "echo-2", "foxtrot"]),
-    ("?sort=load&order=desc", ["bravo", "alpha", "delta", "charlie", "echo-2", "foxtrot"]),
-    ("?sort=alerts&order=desc", ["bravo", "foxtrot", "echo-2", "delta", "charlie", "alpha"]),
+    ("", ["alpha", "bravo", "charlie", "delta.x-1", "echo-2", "foxtrot"]),
+    ("?sort=name&order=desc", ["foxtrot", "echo-2", "delta.x-1", "charlie", "bravo", "alpha"]),
+    ("?sort=status", ["echo-2", "foxtrot", "charlie", "delta.x-1", "alpha", "bravo"]),
+    ("?sort=soc&order=desc", ["alpha", "charlie", "delta.x-1", "bravo", "echo-2", "foxtrot"]),
+    ("?sort=soc", ["bravo", "delta.x-1", "charlie", "alpha", "echo-2", "foxtrot"]),
+    ("?sort=pv&order=desc", ["alpha", "charlie", "delta.x-1", "bravo", "echo-2", "foxtrot"]),
+    ("?sort=load&order=desc", ["bravo", "alpha", "delta.x-1", "charlie", "echo-2", "foxtrot"]),
+    ("?sort=alerts&order=desc", ["bravo", "foxtrot", "echo-2", "delta.x-1", "charlie", "alpha"]),
 ])
 def test_sorting(client: Any, query: str, order: list[str]) -> None:
     assert [s["site"] for s in sites_of(client, query)] == order
 
 
 @pytest.mark.parametrize(("query", "names"), [
-    ("?problem=stale", {"charlie", "delta"}),
+    ("?problem=stale", {"charlie", "delta.x-1"}),
     ("?problem=down", {"echo-2", LISTED_ONLY}),
     ("?problem=alerts", {"bravo"}),
     ("?problem=low_soc", {"bravo"}),
-    ("?problem=stale,down", {"charlie", "delta", "echo-2", LISTED_ONLY}),
-    ("?problem=stale&problem=alerts", {"charlie", "delta", "bravo"}),
+    ("?problem=stale,down", {"charlie", "delta.x-1", "echo-2", LISTED_ONLY}),
+    ("?problem=stale&problem=alerts", {"charlie", "delta.x-1", "bravo"}),
     ("?q=HA", {"alpha", "charlie"}),
     ("?q=ha&problem=stale", {"charlie"}),
     ("?q=zulu", set()),

@@ -60,9 +60,9 @@ def test_every_site_with_its_status_and_stale_values_greyed_with_their_age(page:
     seen = watch(page)
     shown = {row["site"]: row for row in open_fleet(page, hub, theme)}
     assert {site: row["badge"] for site, row in shown.items()} == {
-        "alpha": "up", "bravo": "up", "charlie": "stale", "delta": "stale",
+        "alpha": "up", "bravo": "up", "charlie": "stale", "delta.x-1": "stale",
         "echo-2": "down", "foxtrot": "down"}
-    alpha, charlie, delta = shown["alpha"], shown["charlie"], shown["delta"]
+    alpha, charlie, delta = shown["alpha"], shown["charlie"], shown["delta.x-1"]
     assert not alpha["old"]
     assert alpha["grey"] == "normal"
     assert alpha["cells"][2:5] == ["2,400 W", "700 W", "91 %"]
@@ -87,14 +87,14 @@ def test_sorting_by_the_headers_and_filtering_keep_the_view_in_the_url(page: Any
     page.click("button.sm-fleet-sort[data-sort='soc']")
     page.wait_for_function("() => new URLSearchParams(location.search).get('sort') === 'soc'"
                            " && document.querySelector('#fleet-sites tr').dataset.site === 'bravo'")
-    assert [r["site"] for r in rows(page)] == ["bravo", "delta", "charlie", "alpha", "echo-2", "foxtrot"]
+    assert [r["site"] for r in rows(page)] == ["bravo", "delta.x-1", "charlie", "alpha", "echo-2", "foxtrot"]
     assert page.get_attribute("th[data-sort='soc']", "aria-sort") == "ascending"
     page.click("button.sm-fleet-sort[data-sort='soc']")
     page.wait_for_function("() => document.querySelector('#fleet-sites tr').dataset.site === 'alpha'")
     assert page.get_attribute("th[data-sort='soc']", "aria-sort") == "descending"
     page.select_option("#fleet-problem", "stale")
     page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 2")
-    assert {r["site"] for r in rows(page)} == {"charlie", "delta"}
+    assert {r["site"] for r in rows(page)} == {"charlie", "delta.x-1"}
     assert "2 of 6 sites" in page.text_content("#fleet-status")
     page.select_option("#fleet-problem", "")
     page.fill("#fleet-q", "ha")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -154,20 +155,22 @@ class FleetHub:
         return None
 
     def _build(self, now: float) -> FleetSnapshot:
-        """Run the query set for time `now` and combine it into every site's view."""
+        """Run the query set for time `now` and combine it into every site's view.
+
+        Only the ages look back the whole lookback_s; values and energy first look back a short
+        window (`recent_window_s`), which holds every live site's newest scrape, and only the
+        sites without values in it are asked again over lookback_s, by name: the store scans a
+        day of samples for those few, not for the whole fleet.
+        """
         lb = f"{int(self.config.lookback_s)}s"
-        names = "|".join(series_name(key) for key in HEADLINE.values())
+        recent = f"{int(self.recent_window_s)}s"
         ages = f"{AGE_METRIC}{{{INVERTER_SOURCES}}}[{lb}]"
-        values = f'{{__name__=~"{names}",{INVERTER_SOURCES}}}[{lb}]'
-        energy = f"{ENERGY_METRIC}{{{INVERTER_SOURCES}}}[{lb}]"
         since = now - self.config.forget_after_days * 86400
         client = self.client
         queries: dict[str, Callable[[], Any]] = {
             "sample_ts": lambda: client.query(f"tlast_over_time({ages})", now),
             "data_age": lambda: client.query(f"last_over_time({ages})", now),
-            "values": lambda: client.query(f"last_over_time({values}) keep_metric_names", now),
-            "values_ts": lambda: client.query(f"max by (site, source) (tlast_over_time({values}))", now),
-            "energy": lambda: client.query(f"last_over_time({energy})", now),
+            **self._value_queries(INVERTER_SOURCES, recent, now),
             "alerts_ts": lambda: client.query(f"tlast_over_time({ALERT_METRIC}[{lb}])", now),
             "known": lambda: client.label_values("site", AGE_METRIC, since, now),
         }
@@ -191,17 +194,14 @@ class FleetHub:
             view = sites.get(s.labels.get("site", ""))
             if view is not None and s.labels.get("source") == view.source:
                 view.data_age_s = s.value
-        # 3: headline values of the site's source, and how old the newest of them is.
-        keys = {series_name(key): name for name, key in HEADLINE.items()}
-        for s in _of_source(results["values"], sites):
-            name = keys.get(s.labels.get("__name__", ""))
-            if name is not None:
-                sites[s.labels["site"]].values[name] = s.value
-        for s in _of_source(results["values_ts"], sites):
-            sites[s.labels["site"]].values_age_s = max(0.0, now - s.value)
-        # 4: today's energy of the site's source, per flow.
-        for s in _of_source(results["energy"], sites):
-            sites[s.labels["site"]].energy_today_wh[s.labels.get("flow", "")] = s.value
+        # 3 + 4: headline values, how old the newest of them is, today's energy per flow.
+        self._apply_values(results, sites, now)
+        older = sorted(name for name, view in sites.items()
+                       if view.source is not None and view.values_age_s is None)
+        if older:  # stale sites: their last values, wherever they lie in the lookback window
+            pattern = "|".join(re.escape(name).replace("\\", "\\\\") for name in older)
+            selector = f'{INVERTER_SOURCES},site=~"{pattern}"'
+            self._apply_values(client.run_all(self._value_queries(selector, lb, now)), sites, now)
         # 5: alerts present in the site's newest scrape are active (a cleared alert's series ends).
         for s in results["alerts_ts"]:
             site = s.labels.get("site", "")
@@ -212,6 +212,36 @@ class FleetHub:
             view.alerts.sort(key=lambda a: (a["severity"] != "critical", a["rule"], a["source"]))
             self._decide(view)
         return FleetSnapshot(now, {name: view.as_dict() for name, view in sorted(sites.items())}, 0.0)
+
+    def _value_queries(self, selector: str, window: str, now: float) -> dict[str, Callable[[], Any]]:
+        """The headline values, their newest time and today's energy over `window`."""
+        names = "|".join(series_name(key) for key in HEADLINE.values())
+        values = f'{{__name__=~"{names}",{selector}}}[{window}]'
+        energy = f"{ENERGY_METRIC}{{{selector}}}[{window}]"
+        client = self.client
+        return {
+            "values": lambda: client.query(f"last_over_time({values}) keep_metric_names", now),
+            "values_ts": lambda: client.query(f"max by (site, source) (tlast_over_time({values}))", now),
+            "energy": lambda: client.query(f"last_over_time({energy})", now),
+        }
+
+    @staticmethod
+    def _apply_values(results: dict[str, Any], sites: dict[str, SiteView], now: float) -> None:
+        """Put the answers of `_value_queries` into the sites' views (their chosen source only)."""
+        keys = {series_name(key): name for name, key in HEADLINE.items()}
+        for s in _of_source(results["values"], sites):
+            name = keys.get(s.labels.get("__name__", ""))
+            if name is not None:
+                sites[s.labels["site"]].values[name] = s.value
+        for s in _of_source(results["values_ts"], sites):
+            sites[s.labels["site"]].values_age_s = max(0.0, now - s.value)
+        for s in _of_source(results["energy"], sites):
+            sites[s.labels["site"]].energy_today_wh[s.labels.get("flow", "")] = s.value
+
+    @property
+    def recent_window_s(self) -> float:
+        """The short look-back of values: twice stale_after_s, at least 10 minutes, at most lookback_s."""
+        return min(self.config.lookback_s, max(600.0, 2 * self.config.stale_after_s))
 
     def _decide(self, view: SiteView) -> None:
         """up / stale (with the reason) / down, by the contract's rules."""
