@@ -49,12 +49,27 @@ async function drawSite() {
       if (a) li.className = `sm-sev-${a.severity}`;
       return li;
     }));
+    showEvents(body);
     showFleetBadge(body.status === 'up' ? 'online' : 'stale', `site ${body.status}`);
   } catch (error) {
     el('site-status').textContent = `Could not load the site: ${error.message}.`;
     showFleetBadge(error.status === 0 ? 'unreachable' : 'offline', error.status === 404 ? 'unknown site' : 'store unavailable',
       error.message);
   }
+}
+
+// What the site's bridge forwarded to the central broker (fleet.broker): availability per topic and
+// the newest alert messages, as they happened.
+function showEvents(body) {
+  el('site-events').hidden = !body.broker;
+  if (!body.broker) return;
+  const events = body.events || { availability: {}, alerts: [] };
+  const item = (text) => Object.assign(document.createElement('li'), { textContent: text });
+  const availability = Object.entries(events.availability)
+    .map(([topic, v]) => item(`${topic}: ${v.state} (${formatAge(Date.now() / 1000 - v.ts)} ago)`));
+  el('site-availability').replaceChildren(...(availability.length ? availability : [item('no availability heard yet')]));
+  el('site-alert-events').replaceChildren(...events.alerts.map((a) => item(
+    `${a.state === 'firing' ? 'fired' : 'cleared'}: ${a.message || a.rule} (${formatAge(Date.now() / 1000 - a.received_ts)} ago)`)));
 }
 
 function picks() {

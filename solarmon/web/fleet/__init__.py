@@ -24,6 +24,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from solarmon.web.auth import read_access
 from solarmon.web.config import SITE_NAME_RE, FleetConfig
+from solarmon.web.fleet.events import FleetEvents, broker_settings
 from solarmon.web.fleet.hub import HEADLINE, STATUSES, FleetHub
 from solarmon.web.fleet.promql import PromClient, StoreError, read_credentials
 from solarmon.web.pages import CONTENT_SECURITY_POLICY, render_part_page
@@ -65,6 +66,11 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     ctx.parts.fleet = hub
     ctx.add_service(client, PART)
     ctx.health[PART] = lambda: {"ok": client.running, "store": fleet.promql_url}
+    if fleet.broker:
+        events = FleetEvents(broker_settings(fleet.broker, ctx.config.source))
+        hub.events = events
+        ctx.add_service(events, f"{PART}_broker")
+        ctx.health[f"{PART}_broker"] = events.health
     app.context_processor(lambda: {"fleet_nav": _nav_items})
     LOG.info("hub mode: sites from %s (stale after %g s, down after %g s)", fleet.promql_url,
              fleet.stale_after_s, fleet.lookback_s)
@@ -199,8 +205,10 @@ def fleet_site(site: str) -> Response:
     if entry is None:
         raise ApiError(404, "unknown_site", f"no site {site!r} in the central store "
                        f"(known: {len(snap.sites)}; GET /api/fleet lists them)")
+    events = hub.events.site(site) if hub.events is not None else None
     return jsonify({**entry, "time": snap.ts, "cached": cached, "stale_after_s": hub.config.stale_after_s,
-                    "lookback_s": hub.config.lookback_s, "headline_keys": dict(HEADLINE)})
+                    "lookback_s": hub.config.lookback_s, "headline_keys": dict(HEADLINE),
+                    "broker": hub.events is not None, "events": events})
 
 
 @bp.get("/api/fleet/<site>/historical")

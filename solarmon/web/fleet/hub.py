@@ -30,6 +30,7 @@ from typing import Any
 
 from solarmon.inverter import catalog
 from solarmon.web.config import FleetConfig
+from solarmon.web.fleet.events import FleetEvents
 from solarmon.web.fleet.promql import PromClient, RangeSeries, Sample
 from solarmon.web.metrics import metric_name
 from solarmon.web.state import INVERTER_PREFIX
@@ -114,6 +115,7 @@ class FleetHub:
         self._cache: FleetSnapshot | None = None
         self._lock = threading.Lock()  # one rebuild at a time: many browsers wait for one query set
         self.queries_run = 0  # query sets sent to the store (tests and the bench count them)
+        self.events: FleetEvents | None = None  # the central broker's site events (fleet.broker)
         self._rendered: dict[Any, str] = {}  # per view of the current snapshot: its JSON text
         self._rendered_ts: float | None = None
         self._rendered_lock = threading.Lock()

@@ -97,7 +97,9 @@ def openapi_paths() -> dict[str, Any]:
             "responses": {"200": _json({**SITE, "properties": {**SITE["properties"], "time": NUMBER,
                                                                "cached": {"type": "boolean"},
                                                                "stale_after_s": NUMBER, "lookback_s": NUMBER,
-                                                               "headline_keys": {"type": "object"}}},
+                                                               "headline_keys": {"type": "object"},
+                                                               "broker": {"type": "boolean"},
+                                                               "events": {"type": ["object", "null"]}}},
                                        "the site"), **ERRORS}}},
         "/api/fleet/{site}/historical": {"get": {
             "summary": "One site's history from the central store, in /api/historical's shape",
