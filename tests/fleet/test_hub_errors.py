@@ -28,7 +28,11 @@ pytestmark = pytest.mark.timeout(60)
 
 
 class _NotPrometheus(BaseHTTPRequestHandler):
-    """Answers every GET with an HTML page (a promql_url pointing at the wrong server)."""
+    """Answers every GET and POST with an HTML page (a promql_url pointing at the wrong server)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
 
     def do_GET(self) -> None:
         body = b"<html>a router's login page</html>"

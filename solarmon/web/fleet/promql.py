@@ -132,7 +132,7 @@ class PromClient:
         params = {"query": expr, "time": f"{at:.3f}"}
         if fresh:
             params["nocache"] = "1"
-        data = self._get("/api/v1/query", params)
+        data = self._get("/api/v1/query", params, post=True)
         if data.get("resultType") != "vector":
             raise StoreError(f"the store answered a {data.get('resultType')!r}, not a vector, to {expr!r}")
         out = []
@@ -145,7 +145,7 @@ class PromClient:
     def query_range(self, expr: str, start: float, end: float, step_s: float) -> list[RangeSeries]:
         """A range query from `start` to `end` every `step_s` seconds."""
         data = self._get("/api/v1/query_range", {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}",
-                                                 "step": f"{step_s:g}s"})
+                                                 "step": f"{step_s:g}s"}, post=True)
         if data.get("resultType") != "matrix":
             raise StoreError(f"the store answered a {data.get('resultType')!r}, not a matrix, to {expr!r}")
         out = []
@@ -184,14 +184,18 @@ class PromClient:
             raise errors[0]
         return results
 
-    def _get(self, path: str, params: dict[str, str]) -> Any:
-        """GET a query API path; the `data` of a success, or the project's errors."""
+    def _get(self, path: str, params: dict[str, str], *, post: bool = False) -> Any:
+        """GET (or POST, as a form: a query naming many stale sites may outgrow a URL) a query API
+        path; the `data` of a success, or the project's errors."""
         session = self._session
         if session is None:
             raise StoreUnavailable("the fleet query client is not running (see /api/status)")
         url = self.base_url + path
         try:
-            response = session.get(url, params=params, timeout=self.timeout_s)
+            if post:
+                response = session.post(url, data=params, timeout=self.timeout_s)
+            else:
+                response = session.get(url, params=params, timeout=self.timeout_s)
         except requests.Timeout:
             raise StoreUnavailable(f"the central store {self.base_url} did not answer within "
                                    f"{self.timeout_s:g} s", timeout=True) from None
