@@ -150,3 +150,17 @@ def test_an_up_site_is_shown_live_with_its_alerts(page: Any, hub: Hub) -> None:
                            ".map((li) => li.textContent)")
     assert alerts == ["inverter_fault_bits (critical, inverter:main)", "battery_low (warning, inverter:main)"]
     assert seen.problems() == []
+
+
+@pytest.mark.parametrize(("search", "view"), [
+    ("", {"sort": "name", "order": "asc", "problem": "", "q": ""}),
+    ("?sort=soc&order=desc&problem=stale,down&q=farm",
+     {"sort": "soc", "order": "desc", "problem": "stale,down", "q": "farm"}),
+    ("?sort=bogus&order=up&problem=%3Cb%3E&q=a%20b",
+     {"sort": "name", "order": "asc", "problem": "", "q": ""}),
+])
+def test_the_view_from_the_url_keeps_only_what_the_api_accepts(page: Any, hub: Hub, search: str,
+                                                               view: dict[str, str]) -> None:
+    page.goto(f"{hub.url}/static/app/img/icon.svg")  # a document of the hub's origin, no fleet page
+    got = page.evaluate("async (s) => (await import('/static/app/js/fleet.js')).viewFromQuery(s)", search)
+    assert got == view
