@@ -59,6 +59,11 @@ def client(store: VictoriaMetrics, tmp_path_factory: pytest.TempPathFactory) -> 
         runtime.stop()
 
 
+def body_store(client: Any) -> str:
+    """The store URL the hub was configured with."""
+    return get_context(client.application).config.fleet.promql_url
+
+
 def sites_of(client: Any, query: str = "") -> list[dict[str, Any]]:
     response = client.get(f"/api/fleet{query}")
     assert response.status_code == 200, response.get_json()
@@ -112,6 +117,8 @@ def test_values_energy_and_alerts_come_from_each_sites_newest_scrape(client: Any
 
 def test_counts_and_totals(client: Any) -> None:
     body = client.get("/api/fleet").get_json()
+    assert client.get("/api/status").get_json()["sources"]["fleet"] == {"ok": True, "error": None,
+                                                                         "store": body_store(client)}
     assert body["total"] == 6
     assert body["counts"] == {"up": 2, "stale": 2, "down": 2, "alerts": 1, "low_soc": 1}
     assert body["stale_after_s"] == STALE_AFTER_S

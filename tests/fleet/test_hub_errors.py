@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -84,40 +85,56 @@ def html_store() -> Iterator[str]:
     thread.join(2)
 
 
-def _get(root: Path, url: str, path: str = "/api/fleet", **fleet: Any) -> tuple[int, dict[str, Any], float]:
+@dataclass
+class Answer:
+    """A hub's answer to one GET, how long it took, and its /api/status right after."""
+
+    status: int
+    body: dict[str, Any]
+    took_s: float
+    api_status: dict[str, Any]
+
+
+def _get(root: Path, url: str, path: str = "/api/fleet", **fleet: Any) -> Answer:
     app = hub_app(root, url, **fleet)
     runtime = Runtime.for_app(app).start()
     try:
         started = time.monotonic()
         response = app.test_client().get(path)
-        return response.status_code, response.get_json(), time.monotonic() - started
+        took = time.monotonic() - started
+        return Answer(response.status_code, response.get_json(), took,
+                      app.test_client().get("/api/status").get_json())
     finally:
         runtime.stop()
 
 
-def test_a_store_that_refuses_is_a_json_503(tmp_path: Path) -> None:
-    status, body, _took = _get(tmp_path, f"http://127.0.0.1:{free_port()}")
-    assert status == 503
-    assert body["error"] == "store_unavailable"
-    assert "cannot be reached" in body["message"]
+def test_a_store_that_refuses_is_a_json_503_and_api_status_says_so(tmp_path: Path) -> None:
+    answer = _get(tmp_path, f"http://127.0.0.1:{free_port()}")
+    assert answer.status == 503
+    assert answer.body["error"] == "store_unavailable"
+    assert "cannot be reached" in answer.body["message"]
+    fleet = answer.api_status["sources"]["fleet"]
+    assert fleet["ok"] is False
+    assert "cannot be reached" in fleet["error"]
 
 
 def test_a_store_that_never_answers_is_a_504_within_the_timeout(tmp_path: Path, silent_store: str) -> None:
-    status, body, took = _get(tmp_path, silent_store, timeout_s=0.5)
-    assert status == 504
-    assert body["error"] == "store_timeout"
-    assert "0.5 s" in body["message"]
-    assert took < 3  # the queries run side by side: one timeout, not one per query
+    answer = _get(tmp_path, silent_store, timeout_s=0.5)
+    assert answer.status == 504
+    assert answer.body["error"] == "store_timeout"
+    assert "0.5 s" in answer.body["message"]
+    assert answer.took_s < 3  # the queries run side by side: one timeout, not one per query
 
 
 def test_a_drill_down_against_a_silent_store_is_a_504_too(tmp_path: Path, silent_store: str) -> None:
-    status, body, _took = _get(tmp_path, silent_store, path="/api/fleet/alpha/historical", timeout_s=0.3)
-    assert status == 504
-    assert body["error"] == "store_timeout"
+    answer = _get(tmp_path, silent_store, path="/api/fleet/alpha/historical", timeout_s=0.3)
+    assert answer.status == 504
+    assert answer.body["error"] == "store_timeout"
 
 
 def test_a_server_that_is_not_a_prometheus_api_is_a_502(tmp_path: Path, html_store: str) -> None:
-    status, body, _took = _get(tmp_path, html_store)
+    answer = _get(tmp_path, html_store)
+    status, body = answer.status, answer.body
     assert status == 502
     assert body["error"] == "store_error"
     assert "promql_url" in body["message"]

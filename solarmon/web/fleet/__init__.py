@@ -65,7 +65,7 @@ def init_app(app: Flask, ctx: WebContext) -> None:
     hub = FleetHub(fleet, client)
     ctx.parts.fleet = hub
     ctx.add_service(client, PART)
-    ctx.health[PART] = lambda: {"ok": client.running, "store": fleet.promql_url}
+    ctx.health[PART] = client.health
     if fleet.broker:
         events = FleetEvents(broker_settings(fleet.broker, ctx.config.source))
         hub.events = events

@@ -88,6 +88,7 @@ class PromClient:
         self._session: requests.Session | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self.last_error: str | None = None  # the newest query's failure (None: it succeeded)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -121,6 +122,19 @@ class PromClient:
     def running(self) -> bool:
         """True between start() and stop()."""
         return self._session is not None
+
+    def health(self) -> dict[str, Any]:
+        """For /api/status: running and the newest query succeeded; the failure in words if not."""
+        error = self.last_error if self.running else "not running"
+        return {"ok": error is None, "error": error, "store": self.base_url}
+
+    def _outcome(self, error: str | None) -> None:
+        """Remember a query's outcome; log only the transitions (store lost, store back)."""
+        if error is not None and self.last_error is None:
+            LOG.warning("central store: %s", error)
+        elif error is None and self.last_error is not None:
+            LOG.info("central store %s answers again", self.base_url)
+        self.last_error = error
 
     # -- queries ----------------------------------------------------------------------------------
     def query(self, expr: str, at: float, *, fresh: bool = True) -> list[Sample]:
@@ -187,6 +201,16 @@ class PromClient:
     def _get(self, path: str, params: dict[str, str], *, post: bool = False) -> Any:
         """GET (or POST, as a form: a query naming many stale sites may outgrow a URL) a query API
         path; the `data` of a success, or the project's errors."""
+        try:
+            data = self._request(path, params, post=post)
+        except StoreError as exc:
+            self._outcome(str(exc))
+            raise
+        self._outcome(None)
+        return data
+
+    def _request(self, path: str, params: dict[str, str], *, post: bool) -> Any:
+        """One HTTP exchange with the store, its failures as the project's errors."""
         session = self._session
         if session is None:
             raise StoreUnavailable("the fleet query client is not running (see /api/status)")
