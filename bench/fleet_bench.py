@@ -234,6 +234,14 @@ def concurrent_ms(port: int, path: str, clients: int, each: int) -> list[float]:
     return times
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of `values`."""
     ordered = sorted(values)
@@ -312,6 +320,7 @@ def main() -> int:
             body_kb=round(len(json.dumps(body)) / 1024, 1),
         )
         results["cold_ratio_p50"] = results["cold_ms"]["p50"] / results["reference_ms"]["p50"]
+        results["hub_rss_mb"] = {"cold": rss_mb(cold.pid), "cached": rss_mb(cached.pid)}
         if not args.skip_browser:
             loads = page_load_ms(f"http://127.0.0.1:{cached_port}/fleet", args.sites, args.page_rounds)
             results["page_load_ms"] = {"p50": statistics.median(loads), "max": max(loads)}
@@ -333,7 +342,8 @@ def main() -> int:
                      "concurrent_cached_ms"):
             v = r[name]
             print(f"{name:28s} p50 {v['p50']:8.1f} ms  p95 {v['p95']:8.1f} ms")
-        print(f"cold / reference p50: {r['cold_ratio_p50']:.1f}x; body {r['body_kb']} kB")
+        print(f"cold / reference p50: {r['cold_ratio_p50']:.1f}x; body {r['body_kb']} kB; hub RSS "
+              f"{r['hub_rss_mb']['cold']} / {r['hub_rss_mb']['cached']} MB (cold / cached hub)")
         if "page_load_ms" in r:
             load = r["page_load_ms"]
             print(f"/fleet page, navigation to {r['sites']} rows drawn: p50 {load['p50']:.0f} ms, "
