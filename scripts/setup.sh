@@ -10,7 +10,7 @@ SETUP_FOR=${SETUP_FOR:-test}
 case $SETUP_FOR in
     demo) APT_PACKAGES=(python3-venv nodejs npm mosquitto)
           REQUIREMENTS=(requirements.txt) ;;
-    test) APT_PACKAGES=(fuse3 mosquitto prometheus chromium-headless-shell wrk python3-venv nodejs npm
+    test) APT_PACKAGES=(fuse3 mosquitto prometheus victoria-metrics chromium-headless-shell wrk python3-venv nodejs npm
                         systemd prometheus-node-exporter)
           REQUIREMENTS=(requirements.txt requirements-dev.txt) ;;
     *) echo "scripts/setup.sh: SETUP_FOR must be demo or test, not $SETUP_FOR" >&2; return 2 2>/dev/null || exit 2 ;;

@@ -38,6 +38,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "daemon": frozenset({"inverter", "mqtt", "bms"}),
     "alerts": frozenset({"inverter", "mqtt", "bms"}),
     "forecast": frozenset({"inverter", "mqtt", "weather"}),
+    "fleet": frozenset(),  # the remote-write encoder (tests, bench); the hub itself is web/fleet/
     "web": frozenset({"inverter", "mqtt", "alerts", "bms", "forecast"}),
     "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web", "bms",
                        "forecast"}),

@@ -22,6 +22,7 @@ from solarmon.web import (
     api,
     auth,
     fastpath,
+    fleet,
     forecast,
     house,
     metrics,
@@ -53,6 +54,7 @@ PARTS: tuple[tuple[str, Callable[[Flask, WebContext], None]], ...] = (
     ("auth", auth.init_app),  # accounts, roles, sessions, CSRF, API tokens, audit (docs/SECURITY.md)
     ("alerts", alerts.init_app),  # alert rules, /api/alerts, the alerts page and banner
     ("forecast", forecast.init_app),  # PV forecast, calibration, battery outlook (docs/FORECAST.md)
+    ("fleet", fleet.init_app),  # hub mode: many sites from a central store (docs/FLEET.md)
 )
 JSON_PREFIXES = ("/api/", "/metrics")
 

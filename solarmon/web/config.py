@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -25,6 +27,8 @@ from solarmon.confighelper import ConfigError, ConfigSection, KeyInfo
 __all__ = ["ConfigError", "KeyInfo", "WebConfig", "config_from_mapping", "key_table", "load_config"]
 
 LOG = logging.getLogger(__name__)
+# A site's name: the `site` label its agent adds (docs/FLEET.md), also a path segment of the hub's URLs.
+SITE_NAME_RE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 def _meta(help: str, *, min: float | None = None, max: float | None = None,
@@ -153,12 +157,48 @@ class SecurityConfig:
         "seconds failed logins are counted, and how long a refusal lasts", min=1, max=86400))
 
 
+@dataclass(frozen=True)
+class FleetConfig:
+    """`fleet:` — hub mode: the sites in a central Prometheus-API store (docs/FLEET.md "The hub").
+
+    Present only in a hub's web.yaml; `promql_url` is then required.
+    """
+
+    promql_url: str = field(default="", metadata=_meta(
+        "the central store's Prometheus query API base URL, e.g. http://central:8428 for "
+        "VictoriaMetrics (its /api/v1/query is used; the hub's queries use MetricsQL)"))
+    stale_after_s: float = field(default=180.0, metadata=_meta(
+        "a site whose newest sample, or whose data's own age, is older than this is stale",
+        min=5, max=86400))
+    lookback_s: float = field(default=86400.0, metadata=_meta(
+        "a site with no sample in this many seconds is down (at most 7 days)", min=60, max=604800))
+    forget_after_days: float = field(default=30.0, metadata=_meta(
+        "sites seen in the store within this many days are listed (down when silent for "
+        "lookback_s); older ones are forgotten unless named in sites", min=1, max=3650))
+    sites: list = field(default_factory=list, metadata=_meta(
+        "site names always listed, even when the store has never heard of them (then down)"))
+    timeout_s: float = field(default=5.0, metadata=_meta(
+        "seconds one query to the store may take; slower is a 504 naming the store", min=0.1, max=120))
+    cache_s: float = field(default=5.0, metadata=_meta(
+        "seconds /api/fleet's answer is reused, so many open fleet pages cost the store one query "
+        "set (0: no cache)", min=0, max=300))
+    credentials_file: str = field(default="", metadata=_meta(
+        "file (mode 0600) with the store's credentials: `user:password` (HTTP basic) or a bearer "
+        "token on its first line; empty: none"))
+    low_soc_percent: float = field(default=30.0, metadata=_meta(
+        "battery state of charge below which a site counts as problem low_soc", min=0, max=100))
+    broker: dict = field(default_factory=dict, metadata=_meta(
+        "optional central MQTT broker (keys as in mqtt:) whose bridged site events "
+        "(sites/<site>/alerts/..., sites/<site>/.../availability) the hub shows; empty: none"))
+
+
 SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "data": DataConfig,
     "history": HistoryConfig,
     "daemon": DaemonConfig,
     "security": SecurityConfig,
+    "fleet": FleetConfig,
 }
 # Sections other parts validate themselves (e.g. `mqtt:` by solarmon.mqtt.credentials): kept as
 # parsed in WebConfig.raw_sections, neither typed nor warned about here.
@@ -174,6 +214,7 @@ class WebConfig:
     history: HistoryConfig = field(default_factory=HistoryConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    fleet: FleetConfig | None = None  # hub mode only
     raw_sections: dict[str, Any] = field(default_factory=dict)
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = "<defaults>"
@@ -243,9 +284,40 @@ def _check_together(config: WebConfig) -> None:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"{config.source}: history.timezone = {config.history.timezone!r} is not a "
                               "known IANA time zone (e.g. Europe/Berlin, America/New_York)") from exc
+    if config.fleet is not None:
+        _check_fleet(config.fleet, config.source)
     if config.history.minute_retention_days < config.history.raw_retention_days:
         raise ConfigError(f"{config.source}: history.minute_retention_days must be at least "
                           f"history.raw_retention_days ({config.history.raw_retention_days:g})")
+
+
+def _check_fleet(fleet: FleetConfig, where: str) -> None:
+    """`fleet:` needs a http(s) promql_url, a lookback longer than stale_after_s, and site names
+    a label can carry."""
+    url = fleet.promql_url
+    if not url or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise ConfigError(f"{where}: fleet.promql_url must be an http:// or https:// URL of the central "
+                          f"store's Prometheus API (e.g. http://central:8428), got {url!r}",
+                          source=where, key="fleet.promql_url", value=url, allowed="an http(s) URL")
+    if fleet.lookback_s <= fleet.stale_after_s:
+        raise ConfigError(f"{where}: fleet.lookback_s ({fleet.lookback_s:g}) must be longer than "
+                          f"fleet.stale_after_s ({fleet.stale_after_s:g})", source=where,
+                          key="fleet.lookback_s", value=fleet.lookback_s,
+                          allowed=f"> {fleet.stale_after_s:g}")
+    if fleet.forget_after_days * 86400 < fleet.lookback_s:
+        raise ConfigError(f"{where}: fleet.forget_after_days ({fleet.forget_after_days:g}) must be at least "
+                          f"fleet.lookback_s in days ({fleet.lookback_s / 86400:g})", source=where,
+                          key="fleet.forget_after_days", value=fleet.forget_after_days,
+                          allowed=f">= {fleet.lookback_s / 86400:g}")
+    for name in fleet.sites:
+        if not SITE_NAME_RE.fullmatch(name):
+            raise ConfigError(f"{where}: fleet.sites: {name!r} is not a site name (1..64 characters of "
+                              "A-Z a-z 0-9 _ . -)", source=where, key="fleet.sites", value=name,
+                              allowed="1..64 characters of A-Z a-z 0-9 _ . -")
+    if not isinstance(fleet.broker, Mapping):
+        raise ConfigError(f"{where}: fleet.broker must be a mapping of mqtt: keys, got "
+                          f"{type(fleet.broker).__name__}", source=where, key="fleet.broker",
+                          value=fleet.broker, allowed="a mapping (host, port, username, password_file, ...)")
 
 
 def load_config(path: str | os.PathLike[str]) -> WebConfig:

@@ -14,6 +14,7 @@ from solarmon.alerts.openapi import openapi_paths as alerts_openapi_paths
 from solarmon.forecast.openapi import openapi_paths as forecast_openapi_paths
 from solarmon.inverter import catalog
 from solarmon.web.api import DEFAULT_POINTS, MAX_POINTS
+from solarmon.web.fleet.openapi import openapi_paths as fleet_openapi_paths
 from solarmon.web.params import MAX_HOURS, MAX_METRICS, SENSOR_SOURCES
 from solarmon.web.runtime import WebContext
 from solarmon.web.systems import TILE_KEYS
@@ -310,8 +311,8 @@ _BATTERY = {"type": "object", "required": ["sources", "available", "bms", "soc"]
 
 
 def _extension_paths() -> dict[str, Any]:
-    """Endpoints of parts that describe themselves (alerts, forecast)."""
-    return {**alerts_openapi_paths(), **forecast_openapi_paths()}
+    """Endpoints of parts that describe themselves (alerts, forecast, the hub's fleet)."""
+    return {**alerts_openapi_paths(), **forecast_openapi_paths(), **fleet_openapi_paths()}
 
 
 def init_app(app: Flask, ctx: WebContext) -> None:

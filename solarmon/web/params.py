@@ -168,3 +168,33 @@ def history_sources(ctx: WebContext) -> list[str]:
         return list(history.sources())
     except RuntimeError:  # HistoryUnavailableError: not started or broken; /api/status says why
         return []
+
+
+def arg_choice(name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+    """A query parameter that must be one of `choices` (400 naming them otherwise)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise ApiError(400, "bad_parameter", f"{name} must be one of {', '.join(choices)}, not {raw[:40]!r}")
+    return raw
+
+
+def arg_choices(name: str, choices: tuple[str, ...]) -> list[str]:
+    """A comma-separated (or repeated) parameter whose every item is one of `choices`."""
+    raw = [part.strip() for value in request.args.getlist(name) for part in value.split(",")]
+    items = [item for item in raw if item]
+    for item in items:
+        if item not in choices:
+            raise ApiError(400, "bad_parameter", f"{name} must be one or more of {', '.join(choices)} "
+                           f"(comma-separated), not {item[:40]!r}")
+    return list(dict.fromkeys(items))
+
+
+def arg_search(name: str, pattern: re.Pattern[str] = NAME_RE) -> str:
+    """A search text (e.g. part of a name): '' when absent; 400 when it does not fit `pattern`."""
+    raw = request.args.get(name, "")
+    if raw and not pattern.match(raw):
+        raise ApiError(400, "bad_parameter", f"{name}: {raw[:40]!r} is not a name to search for "
+                       "(1..64 characters of A-Z a-z 0-9 _ . : -)")
+    return raw

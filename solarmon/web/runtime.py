@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # types only: these modules import this one (get_context), ne
     from solarmon.web.auth.security import Security
     from solarmon.web.control import ControlClient
     from solarmon.web.energy import Energy
+    from solarmon.web.fleet.hub import FleetHub
     from solarmon.web.history import History
     from solarmon.web.promreader import PromReader
     from solarmon.web.settings import CurrentLists
@@ -84,6 +85,7 @@ class WebParts:
     registry: CollectorRegistry | None = None
     runtime: Runtime | None = None
     current_lists: CurrentLists | None = None  # charging currents per device (settings.py)
+    fleet: FleetHub | None = None  # hub mode only (web.yaml fleet:, solarmon/web/fleet/)
     # /api/data's serialized body per source, reused while the snapshot is unchanged (api.py).
     data_body_cache: dict[str, Any] = field(default_factory=dict)  # api.py: source -> body
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import REPO, settle, sign_in
-from tests.tools import missing_tool
+from tests.tools import missing_tool, require_tool
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -23,6 +23,9 @@ SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "hei
 PUBLIC_PAGES = ["/", "/charts", "/battery", "/house", "/alerts", "/login"]
 SIGNED_IN_PAGES = ["/", "/charts", "/battery", "/house", "/alerts", "/settings", "/admin", "/audit"]
 LIVE_PAGES = ("/", "/charts", "/battery", "/house")
+# A hub's pages (docs/FLEET.md), served by a hub on a real VictoriaMetrics (tests/fleet/hubstore.py):
+# the fleet, a stale site's drill-down and a site with alerts.
+FLEET_PAGES = ["/fleet", "/fleet/site/charlie", "/fleet/site/bravo"]
 BAD = ("serious", "critical")
 RUN_AXE = """async () => {
     const result = await axe.run(document, {resultTypes: ['violations']});
@@ -42,7 +45,7 @@ def _check(context, url: str, path: str) -> list[str]:
     page = context.new_page()
     try:
         page.goto(url)
-        if path in LIVE_PAGES:
+        if path in LIVE_PAGES or path in FLEET_PAGES:
             settle(page)
         page.wait_for_timeout(400)  # tables and charts drawn by their scripts
         page.add_script_tag(path=str(AXE))
@@ -86,6 +89,27 @@ def test_no_serious_violation_signed_in(browser, solar_stack, accounts, axe_read
         page.close()
         problems = {path: _check(context, solar_stack.url + _themed(path, theme), path)
                     for path in SIGNED_IN_PAGES}
+    finally:
+        context.close()
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+@pytest.fixture(scope="module")
+def fleet_hub(tmp_path_factory: pytest.TempPathFactory):
+    from tests.fleet.hubstore import served_hub
+
+    binary = require_tool("victoria-metrics", "apt-get install victoria-metrics (scripts/setup.sh does)")
+    with served_hub(tmp_path_factory.mktemp("axe-hub"), binary) as hub:
+        yield hub
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("theme", ["standard", "lcars"])
+def test_no_serious_violation_on_the_fleet_pages(browser, fleet_hub, axe_ready, theme: str,
+                                                 size: str) -> None:
+    context = browser.new_context(viewport=SIZES[size], bypass_csp=True)
+    try:
+        problems = {path: _check(context, fleet_hub.url + _themed(path, theme), path) for path in FLEET_PAGES}
     finally:
         context.close()
     assert {path: found for path, found in problems.items() if found} == {}

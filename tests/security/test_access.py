@@ -47,10 +47,12 @@ EXPECTED: dict[str, str] = {
     "alerts.page_standard": "read",
     "alerts.page_lcars": "read",
     **{f"forecast.{name}": "read" for name in ("forecast", "page_standard", "page_lcars")},
+    **{f"fleet.{name}": "read" for name in ("fleet", "fleet_site", "fleet_historical", "page_standard",
+                                            "page_lcars", "site_standard", "site_lcars")},
 }
 # Values for the URL converters of the routes (a new converter name needs a sample here).
 SAMPLE_ARGS: dict[str, str] = {"filename": "css/common.css", "token_id": "deadbeef", "name": "nobody",
-                               "package": "bootstrap"}
+                               "package": "bootstrap", "site": "alpha"}
 ENDPOINT_ARGS: dict[str, dict[str, str]] = {"pages.vendor": {"filename": "css/bootstrap.min.css"}}
 WHO = ("anonymous", "viewer", "operator", "admin", "token")
 

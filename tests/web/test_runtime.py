@@ -70,7 +70,7 @@ def test_parts_register_by_name_through_init_app(monkeypatch, web_config):
         app.register_blueprint(extra)
 
     assert [name for name, _ in PARTS] == ["api", "stream", "metrics", "openapi", "house", "pages",
-                                           "settings", "auth", "alerts", "forecast"]
+                                           "settings", "auth", "alerts", "forecast", "fleet"]
     monkeypatch.setattr("solarmon.web.PARTS", (*PARTS, ("extra", init_app)))
     app = create_app(web_config)
     assert calls == [True]

@@ -96,9 +96,10 @@ export function pointsFor(canvas) {
   return Math.max(60, Math.min(1000, Math.round(width * 1.5)));
 }
 
-// Fetch /api/historical and return [{label, unit, points}] for the given metrics (and their labels).
-export async function loadHistory({ source, device, metrics, hours, start, end, points }) {
-  const body = await apiJSON(withQuery('/api/historical', {
+// Fetch /api/historical (or `path`, an endpoint of the same shape: a fleet site's history) and return
+// [{label, unit, points}] for the given metrics (and their labels).
+export async function loadHistory({ path = '/api/historical', source, device, metrics, hours, start, end, points }) {
+  const body = await apiJSON(withQuery(path, {
     source, device, metrics: metrics.map((m) => m.key).join(','), hours, start, end, points,
   }));
   const byMetric = historyPoints(body);
