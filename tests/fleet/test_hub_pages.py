@@ -13,17 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.browser import conftest as browser_conftest
 from tests.browser.conftest import watch
 from tests.fleet.hubstore import Hub, served_hub
 from tests.tools import require_tool
 
 pytestmark = pytest.mark.timeout(120)
-# Debian's chromium-headless-shell for pytest-playwright's `browser`: the browser tests' own launch
-# settings where they live in tests/browser/conftest.py; main's tests/fixtures/chromium.py provides
-# them to every folder (then this line does nothing and can go).
-if hasattr(browser_conftest, "browser_type_launch_args"):
-    browser_type_launch_args = browser_conftest.browser_type_launch_args
 THEMES = {"standard": "", "lcars": "/lcars"}
 ROWS = "#fleet-sites tr"
 NO_VALUE = "\N{EN DASH}"  # what the pages show for a value they do not have
