@@ -282,12 +282,13 @@ def energy() -> Response:
     if period not in ("day", "month", "year"):
         raise ApiError(400, "bad_parameter", f"period must be day, month or year, not {period[:20]!r}")
     count = arg_int("count", None, 1, {"day": 366, "month": 120}.get(period, 20))
+    # A parallel / three-phase system's energy is its own, from its system values (energy.py); in the
+    # total over every device its units are not counted a second time.
     source = pick_device(ctx) if request.args.get("device") else None
-    # A parallel / three-phase system's energy is its units' (solarmon/web/systems.py).
-    units = systems.units_of(need(ctx, "state").devices()).get(source.split(":", 1)[1], []) if source else []
+    found = systems.units_of(need(ctx, "state").devices())
+    units = {inverter_source(unit) for members in found.values() for unit in members}
     try:
-        return jsonify(energy_part.report(period, source=source, count=count,
-                                          members=[inverter_source(u) for u in units]))
+        return jsonify(energy_part.report(period, source=source, count=count, units=units))
     except ValueError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from exc
 

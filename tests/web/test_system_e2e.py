@@ -121,14 +121,17 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
         wait_until(lambda d=device, m=metric: history(d, m), timeout_s=60,
                    what=f"{device} {metric} in the history")
 
-    # The system's energy is its units' (its own source has no power of its own), never 0.
+    # The system's energy is its own: its system values' history, integrated (energy.py), every kind
+    # a figure (the battery's in and out too), never dashes; the units are not counted again.
     def energy() -> dict[str, Any] | None:
         reply = client.get("/api/energy?device=sys&period=day&count=1").json
         return reply if (reply["total"]["pv"][0] or 0) > 0 else None
     reply = wait_until(energy, timeout_s=60, what="the system's energy today")
-    assert sorted(reply["devices"]) == [f"inverter:sys-unit{n}" for n in range(3)]
-    assert reply["total"]["pv"][0] == pytest.approx(sum(d["pv"][0] or 0 for d in reply["devices"].values()),
-                                                   abs=0.002)
+    assert list(reply["devices"]) == ["inverter:sys"]
+    assert None not in [reply["total"][kind][0] for kind in reply["kinds"]], reply["total"]
+    everything = client.get("/api/energy?period=day&count=1").json
+    assert sorted(everything["devices"]) == ["inverter:sys", *(f"inverter:sys-unit{n}" for n in range(3))]
+    assert everything["total"]["pv"][0] == pytest.approx(everything["devices"]["inverter:sys"]["pv"][0])
 
     # A unit off the bus: shown (up false, its error), counted, the totals withheld, the alert fires.
     sim.control({"op": "unit", "unit": 2, "present": False})
