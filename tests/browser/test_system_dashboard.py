@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -252,7 +253,12 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
               "system_battery_charging_current": 8, "system_battery_discharge_current": 2,
               "system_battery_power": 307.5, "system_pv_power": 700.0, "system_load_power": 500,
               "system_grid_power": 0.0}
+    # Two samples of the system 2 min apart: its history, from which its energy today is integrated.
+    write_prom(paths.prom_dir, "sys", system, ts=time.time() - 120)
+    wait_for(lambda: get_json(f"{url}/api/data?device=sys")[0] == 200, 15, "the first system sample")
     write_prom(paths.prom_dir, "sys", system)
+    energy = wait_for(lambda: (body := get_json(f"{url}/api/energy?device=sys&period=day&count=1")[1])
+                      ["total"]["battery_charge"][0] and body["total"], 15, "the system's energy today")
     write_prom(paths.prom_dir, "sys-unit0", unit)
     write_prom(paths.prom_dir, "sys-unit1",
                {**unit, "battery_charging_current": 5, "battery_discharge_current": 2})
@@ -269,6 +275,12 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
         assert page.evaluate(BATTERY_UNITS) == [["sys-unit0", "charging 3 A · discharging 0 A"],
                                                 ["sys-unit1", "charging 5 A · discharging 2 A"]]
         assert "One battery shared by 2 units" in page.locator("#battery-units-note").text_content()
+        # Energy today: the system's own (its history, /api/energy), not dashes.
+        energy_tiles = ("() => [...document.querySelectorAll('#battery-energy .sm-metric .v')]"
+                        ".map((v) => v.textContent)")
+        page.wait_for_function(f"(dash) => !({energy_tiles})().includes(dash)", arg=DASH, timeout=15000)
+        assert page.evaluate(energy_tiles) == [f"{energy['battery_charge'][0]:.2f}",
+                                               f"{energy['battery_discharge'][0]:.2f}"]
         # The charts are the system's history (its own keys, from the API's system.keys), not empty.
         page.wait_for_function("() => { const c = window.solarmon.charts; return c && c.battery && "
                                "c.battery.data.datasets.length === 2 && c.batteryPower && "
