@@ -303,6 +303,53 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
         page.close()
 
 
+HISTORY_CHART = ("() => { const c = window.solarmon && window.solarmon.charts "
+                 "&& window.solarmon.charts.history; return c ? c.data.datasets.map((d) => "
+                 "[d.label, d.data.some((p) => p.y !== null)]) : null; }")
+
+
+def _history_points(url: str, device: str, metric: str) -> int:
+    """How many points a 24 h chart of one metric gets (the page's tier: 2-minute averages)."""
+    body = get_json(f"{url}/api/historical?device={device}&hours=24&metrics={metric}")[1]
+    return len([v for v in (body.get("series", {}).get(metric, {}).get("avg") or []) if v is not None])
+
+
+@pytest.mark.parametrize("path", ["/charts", "/charts/lcars"])
+def test_the_charts_of_a_system_show_its_history(browser, small_server, path: str) -> None:
+    """/charts?device=sys: each shown key is asked as the system value it stands for (the API's
+    system.keys), so the system's history is drawn; a key a system has no value for is offered
+    disabled and said so, never asked and shown empty."""
+    url, paths = small_server()
+    unit = {"output_mode": "parallel output", "device_mode": "Line", "fault_code": "No fault",
+            "ac_output_active_power": 250, "battery_voltage": 49.0}
+    system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
+              "system_totals_complete": 1, "system_battery_voltage": 51.25, "system_load_power": 500,
+              "system_pv_power": 700.0}
+    for section in ("sys-unit0", "sys-unit1"):
+        write_prom(paths.prom_dir, section, unit)
+    write_prom(paths.prom_dir, "sys", system, ts=time.time() - 120)
+    wait_for(lambda: get_json(f"{url}/api/data?device=sys")[0] == 200, 15, "the first system sample")
+    write_prom(paths.prom_dir, "sys", {**system, "system_load_power": 520})
+    wait_for(lambda: _history_points(url, "sys", "system_battery_voltage"), 15, "the system's history")
+    page = browser.new_page()
+    seen = watch(page)
+    try:
+        page.goto(f"{url}{path}?device=sys&metrics=pv_input_power,ac_output_active_power,battery_voltage")
+        page.wait_for_function(f"() => {{ const d = ({HISTORY_CHART})(); return d && d.length === 2; }}",
+                               timeout=15000)
+        assert page.evaluate(HISTORY_CHART) == [["Load (W)", True], ["Battery voltage (V)", True]]
+        status = page.locator("#chart-status").text_content()
+        assert "A system has no PV power of its own." in status
+        assert "No data for" not in status
+        assert page.locator('#metric-picks input[value="pv_input_power"]').is_disabled()
+        assert page.locator('#metric-picks input[value="pv_power_total"]').is_enabled()
+        assert "metrics=system_load_power%2Csystem_battery_voltage" in (
+            page.locator("#csv-link").get_attribute("href") or "")
+        assert seen.problems() == []
+    finally:
+        page.close()
+
+
 def test_the_battery_page_of_a_single_inverter_lists_no_units(browser, small_server) -> None:
     url, paths = small_server()
     write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
