@@ -197,14 +197,15 @@ def test_a_single_inverter_shows_no_system_parts(browser, small_server, path: st
 
 
 def test_the_totals_count_a_system_once_and_withhold_a_short_sum(browser, small_server) -> None:
-    """An inverter beside a 2-unit system: the totals add the inverter and the system's units (the
-    system counted once); with a unit down they are withheld, never short by that unit."""
+    """An inverter beside a 2-unit system: the totals add the inverter and the system (counted once,
+    by its own values: the server's totals); with a unit down they are withheld, never short by it."""
     url, paths = small_server()
     unit = {"output_mode": "parallel output", "device_mode": "Battery", "fault_code": "No fault",
             "ac_output_active_power": 250, "ac_output_load": 5, "battery_voltage": 50.0,
             "battery_charging_current": 0, "pv_input_voltage": 100.0, "pv_input_current": 2.0}
     system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
-              "system_totals_complete": 1, "system_load_power": 500, "system_pv_power": 400.0}
+              "system_totals_complete": 1, "system_load_power": 500, "system_pv_power": 400.0,
+              "system_battery_power": 0.0, "system_grid_power": 0.0}
     write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
     for section, values in (("sys", system), ("sys-unit0", unit), ("sys-unit1", unit)):
         write_prom(paths.prom_dir, section, values)
@@ -216,7 +217,7 @@ def test_the_totals_count_a_system_once_and_withhold_a_short_sum(browser, small_
         load = totals.locator('[data-metric="total_load_power"] .v')
         page.wait_for_function("(want) => document.querySelector("
                                "'#totals-panel [data-metric=total_load_power] .v').textContent === want",
-                               arg="619", timeout=15000)  # 119 + 250 + 250
+                               arg="619", timeout=15000)  # 119 + the system's 500
         assert page.locator("#totals-note").text_content() == "All 2 inverters added up."
 
         write_prom(paths.prom_dir, "sys-unit1", {}, up=False)
