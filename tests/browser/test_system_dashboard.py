@@ -315,17 +315,22 @@ def _history_points(url: str, device: str, metric: str) -> int:
     return len([v for v in (body.get("series", {}).get(metric, {}).get("avg") or []) if v is not None])
 
 
-@pytest.mark.parametrize("path", ["/charts", "/charts/lcars"])
-def test_the_charts_of_a_system_show_its_history(browser, small_server, path: str) -> None:
+ENERGY_ITEMS = ("() => Object.fromEntries([...document.querySelectorAll('#energy-list [data-energy]')]"
+                ".map((i) => [i.dataset.energy, i.querySelector('.v').textContent]))")
+
+
+@pytest.mark.parametrize(("path", "dashboard"), [("/charts", "/"), ("/charts/lcars", "/lcars")])
+def test_the_charts_of_a_system_show_its_history(browser, small_server, path: str, dashboard: str) -> None:
     """/charts?device=sys: each shown key is asked as the system value it stands for (the API's
     system.keys), so the system's history is drawn; a key a system has no value for is offered
-    disabled and said so, never asked and shown empty."""
+    disabled and said so, never asked and shown empty. The dashboard's energy today of the system is
+    its own history's too, not dashes."""
     url, paths = small_server()
     unit = {"output_mode": "parallel output", "device_mode": "Line", "fault_code": "No fault",
             "ac_output_active_power": 250, "battery_voltage": 49.0}
     system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
               "system_totals_complete": 1, "system_battery_voltage": 51.25, "system_load_power": 500,
-              "system_pv_power": 700.0}
+              "system_pv_power": 700.0, "system_battery_power": 200.0, "system_grid_power": 0.0}
     for section in ("sys-unit0", "sys-unit1"):
         write_prom(paths.prom_dir, section, unit)
     write_prom(paths.prom_dir, "sys", system, ts=time.time() - 120)
@@ -346,6 +351,15 @@ def test_the_charts_of_a_system_show_its_history(browser, small_server, path: st
         assert page.locator('#metric-picks input[value="pv_power_total"]').is_enabled()
         assert "metrics=system_load_power%2Csystem_battery_voltage" in (
             page.locator("#csv-link").get_attribute("href") or "")
+
+        energy = get_json(f"{url}/api/energy?device=sys&period=day&count=1")[1]["total"]
+        page.goto(f"{url}{dashboard}?device=sys")
+        page.wait_for_function(f"(dash) => !Object.values(({ENERGY_ITEMS})()).includes(dash)", arg=DASH,
+                               timeout=15000)
+        shown = page.evaluate(ENERGY_ITEMS)
+        assert {kind: shown[kind] for kind in energy} == {kind: f"{kwh[0]:.2f}"
+                                                          for kind, kwh in energy.items()}
+        assert shown["self_sufficiency"] == "100"
         assert seen.problems() == []
     finally:
         page.close()
