@@ -5,6 +5,7 @@ rule stays per unit (the unit of the phase that dropped). The real service, the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from solarmon.alerts.defaults import default_rules
@@ -13,6 +14,7 @@ from solarmon.alerts.scope import rule_values
 from solarmon.alerts.service import AlertService
 from solarmon.alerts.store import AlertStore
 from solarmon.web.alerts import unit_of_system
+from solarmon.web.history.schema import connect, migrate
 from solarmon.web.state import LiveState, SourceUpdate
 
 UNITS = ("sys-unit0", "sys-unit1", "sys-unit2")
@@ -25,11 +27,11 @@ FAST = {"grid_lost": {"for_s": 0, "clear": {"above": 180, "for_s": 0}}}
 class Site:
     """A system of three units in a live state, on a clock the test moves."""
 
-    def __init__(self, layout: str) -> None:
+    def __init__(self, layout: str, db: Path | None = None) -> None:
         self.now = 1000.0
         self.layout = layout
         self.state = LiveState(clock=lambda: self.now)
-        self.service = AlertService(tuple(default_rules(FAST)), state=self.state, store=AlertStore(None),
+        self.service = AlertService(tuple(default_rules(FAST)), state=self.state, store=AlertStore(db),
                                     delivery=Delivery([]), notify_interval_s=0, clock=lambda: self.now,
                                     unit_of_system=unit_of_system(self.state))
         self.service.store.open()
@@ -90,3 +92,28 @@ def test_what_the_rules_see_of_the_grid() -> None:
     three = {"system_units_expected": 3, "phase_l1_ac_input_voltage": 230.0,
              "system_ac_input_frequency": 50.0}
     assert rule_values(three, {}, unit_of_system=False)[0] == three
+
+
+def test_a_units_grid_alert_from_before_is_handed_over_to_the_parallel_system(tmp_path: Path) -> None:
+    """grid_lost active on a parallel system's unit (from before its grid was watched on the system)
+    closes: no rule watches that unit's copy of the grid any more, so it would never clear."""
+    db = tmp_path / "history.db"
+    conn = connect(db)
+    migrate(conn)
+    conn.close()
+    earlier = Site("parallel", db)
+    (rule,) = [r for r in earlier.service.rules if r.name == "grid_lost"]
+    earlier.service.evaluator.restore("grid_lost", "inverter:sys-unit0", 900.0)
+    earlier.service.store.fire(earlier.service.evaluator._transition(
+        rule, "inverter:sys-unit0", "fired", 900.0, 0.0, "V", {}))
+    earlier.service.store.close()
+    site = Site("parallel", db)
+    try:
+        site.service._restore()
+        assert ("grid_lost", "inverter:sys-unit0") in site.service.evaluator.firing()
+        site.grid((0.0, 0.0, 0.0))
+        active = {(row["rule"], row["source"]) for row in site.service.store.active()}
+    finally:
+        site.service.store.close()
+    assert ("grid_lost", "inverter:sys-unit0") not in active
+    assert ("grid_lost", "inverter:sys-unit0") not in site.service.evaluator.firing()
