@@ -75,6 +75,8 @@ def site_totals(devices: Sequence[str], snapshots: Mapping[str, SourceSnapshot])
 
 
 def expires(devices: Sequence[str], snapshots: Mapping[str, SourceSnapshot]) -> float:
-    """When, without a new reading, a value the totals use would age out (the body's expiry)."""
+    """When, without a new reading, a value the totals use would age out (the body's expiry). A device
+    already stale stays so until its next reading, which changes its version instead."""
     return min((snap.expires for device in devices
-                if (snap := snapshots.get(inverter_source(device))) is not None), default=math.inf)
+                if (snap := snapshots.get(inverter_source(device))) is not None and snap.fresh),
+               default=math.inf)

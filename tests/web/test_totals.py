@@ -83,3 +83,16 @@ def test_a_total_a_device_does_not_report_is_withheld_alone(client, site) -> Non
     assert totals["withheld"] == {"total_battery_power": ["east"]}
     assert totals["values"]["total_pv_power"] == 1156.0
     assert totals["missing"] == []
+
+
+def test_an_inverter_ageing_out_withholds_the_totals_without_a_new_reading(client, site, web_config) -> None:
+    """Another device's values ageing out (no new file) changes this device's body: the cached body
+    of /api/data expires with the first value its totals use."""
+    site("east", SAMPLE_VALUES)
+    site("west", WEST, ts=time.time() - web_config.data.stale_after_s + 1.0)  # stale in a second
+    assert client.get("/api/data?device=east").json["totals"]["complete"] is True
+    deadline = time.monotonic() + 5
+    while client.get("/api/data?device=east").json["totals"]["complete"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    totals = client.get("/api/data?device=east").json["totals"]
+    assert (totals["complete"], totals["missing"]) == (False, ["west"])
