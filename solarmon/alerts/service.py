@@ -2,7 +2,8 @@
 
 It subscribes to the live state like a dashboard does (a bounded queue: it never slows the
 reader), evaluates the rules over the source's merged values plus the derived `data_age_s`
-(a parallel / three-phase system's shared battery on the system, not on each unit: scope.py),
+(what a parallel / three-phase system's units share — the battery, a parallel system's grid — on
+the system, not on each unit: scope.py),
 records every transition in the store at once, and hands the messages the flap limiter lets
 through to the delivery workers, which send them on their own threads. Build cold; `start()` opens
 the store (after the history migrated it), restores the alerts that were active before a restart,
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from solarmon.alerts.delivery import Delivery
 from solarmon.alerts.evaluator import FIRED, Evaluator, Transition
 from solarmon.alerts.notify import Notification, Throttle
 from solarmon.alerts.rules import Rule
-from solarmon.alerts.scope import rule_values
+from solarmon.alerts.scope import rule_values, shared_keys
 from solarmon.alerts.store import AlertStore
 from solarmon.inverter.system import SHARED_BATTERY
 
@@ -159,10 +160,11 @@ class AlertService:
         values["data_age_s"] = round(max(0.0, now - snap.ts), 1)
         units["data_age_s"] = "s"
         unit_of_system = self._unit_of_system(source)
+        shared = shared_keys(values, unit_of_system=unit_of_system)
         values, units = rule_values(values, units, unit_of_system=unit_of_system)
         with self._lock:
             if unit_of_system:
-                self._hand_over(source, now)
+                self._hand_over(source, shared, now)
             try:
                 transitions = self.evaluator.evaluate(source, values, units, now)
                 self.evaluations += 1
@@ -175,18 +177,19 @@ class AlertService:
                 return []
         return transitions
 
-    def _hand_over(self, source: str, now: float) -> None:
-        """A unit's alert on the shared battery (fired before the unit was known as one, e.g. before
-        an upgrade) is closed: the system's alert watches that battery now, and the unit's would
-        otherwise never clear."""
+    def _hand_over(self, source: str, shared: Mapping[str, str], now: float) -> None:
+        """A unit's alert on what its system shares (``shared``: the battery, a parallel system's
+        grid), fired before the unit was known as one (e.g. before an upgrade), is closed: the
+        system's alert watches it now, and the unit's would otherwise never clear."""
         for rule in self.rules:
-            if rule.metric in SHARED_BATTERY and self.evaluator.drop(rule.name, source):
+            if rule.metric in shared and self.evaluator.drop(rule.name, source):
+                what = "battery" if rule.metric in SHARED_BATTERY else "grid"
                 try:
                     self.store.close_active(rule.name, source, now, None,
-                                            "the shared battery is watched on its system")
+                                            f"the shared {what} is watched on its system")
                 except Exception:
                     LOG.exception("alerts: closing %s/%s failed", rule.name, source)
-                LOG.info("alerts: %s/%s closed (the system watches the shared battery)", rule.name, source)
+                LOG.info("alerts: %s/%s closed (the system watches the shared %s)", rule.name, source, what)
 
     def _handle(self, transition: Transition, now: float) -> None:
         """Record a transition and pass its message on (unless the flap limiter holds it)."""

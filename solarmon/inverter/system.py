@@ -41,6 +41,7 @@ from solarmon.inverter import catalog
 from solarmon.inverter.frame import CrcState
 from solarmon.inverter.parallel import ParallelStatus
 from solarmon.inverter.readings import Field, Reading
+from solarmon.inverter.tables import OUTPUT_MODES
 from solarmon.inverter.tables_system import COMMAND, SYSTEM
 
 _SPECS = {spec.key: spec for spec in SYSTEM}
@@ -55,8 +56,32 @@ SHARED_BATTERY: Mapping[str, str] = MappingProxyType({
     "battery_capacity": "system_battery_capacity",
 })
 
+# The grid of a parallel system: its units hang on one grid, so each unit's AC input voltage and
+# frequency are its reading of that one supply, and whatever watches the grid (``grid_lost``) reads
+# the system's value, once. Not so on a three-phase (or split-phase) system: each phase is a supply of
+# its own that can drop alone, so there each unit keeps its own reading of its phase.
+SHARED_GRID: Mapping[str, str] = MappingProxyType({
+    "ac_input_voltage": "system_ac_input_voltage",
+    "ac_input_frequency": "system_ac_input_frequency",
+})
+# A unit's output mode (QPGSn / QPIRI text) that puts it on a phase of its own: 2-7, every mode but
+# single (0) and parallel (1).
+PHASE_MODES = frozenset(text for code, text in OUTPUT_MODES.items() if code >= 2)
 
 PHASES = ("L1", "L2", "L3")
+
+
+def one_grid(values: Mapping[str, object]) -> bool:
+    """Whether a system's device, or a unit's, is on the one grid of a parallel system (the
+    :data:`SHARED_GRID` values are then the system's), not on a phase of its own.
+
+    A unit says it by its output mode (:data:`PHASE_MODES`: a phase); the system's own device by its
+    values: a three-phase system's carry one grid voltage per phase (``phase_l1_ac_input_voltage``...)
+    instead of ``system_ac_input_voltage``. While a system withholds its values neither is there, and
+    nothing of the grid is the system's to give."""
+    if SYSTEM_KEY in values:
+        return not any(f"phase_{phase.lower()}_ac_input_voltage" in values for phase in PHASES)
+    return values.get("output_mode") not in PHASE_MODES
 
 
 def _field(key: str, value: float | int | bool) -> Field:

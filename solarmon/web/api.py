@@ -24,7 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request, stream_with_context
 
 from solarmon.inverter import catalog
-from solarmon.web import bms, systems
+from solarmon.web import bms, systems, totals
 from solarmon.web.auth import audit_event, authorize_command, read_access
 from solarmon.web.control import ControlError
 from solarmon.web.history import HistoryUnavailableError
@@ -125,12 +125,12 @@ def data() -> Response:
 
 
 def _data_version(state: Any, source: str, devices: tuple[str, ...]) -> tuple[tuple[int, ...], float]:
-    """What the cached body of `source` depends on — its own version and, for a parallel or
-    three-phase system's device, its units' (the `system` block describes them) — and the state's
-    clock now."""
+    """What the cached body of `source` depends on — its own version and every other inverter's
+    (a parallel or three-phase system's `system` block describes its units; the site's `totals` add
+    up every inverter) — and the state's clock now."""
     own, now = state.version(source)
-    units = systems.units_of(list(devices)).get(source.split(":", 1)[1], [])
-    return (own, *(state.version(inverter_source(unit))[0] for unit in units)), now
+    others = [inverter_source(device) for device in devices if inverter_source(device) != source]
+    return (own, *(state.version(other)[0] for other in others)), now
 
 
 def cached_data_body(
@@ -176,8 +176,18 @@ def _build_data_body(ctx: WebContext, source: str, devices: tuple[str, ...],
     body.update(device=device, devices=list(devices), timestamp=iso(snap.ts),
                 stale_after_s=ctx.config.data.stale_after_s,
                 **_system_fields(need(ctx, "state"), device, list(devices), snap))
+    expires = snap.expires
+    if len(devices) > 1:
+        # The site's totals over several inverters (solarmon/web/totals.py): computed here, once.
+        snaps = {src: s for src in map(inverter_source, devices)
+                 if (s := need(ctx, "state").snapshot(src)) is not None}
+        site = totals.site_totals(list(devices), snaps)
+        if site is not None:
+            body["totals"] = site
+        # A system's block and the totals change when another inverter's values age out.
+        expires = min(expires, totals.expires(list(devices), snaps))
     return _DataBody(
-        version=version, devices=devices, built_at=snap.ts + snap.age_s, expires=snap.expires,
+        version=version, devices=devices, built_at=snap.ts + snap.age_s, expires=expires,
         ts=snap.ts, etag=f'W/"{_BOOT}-{next(_BUILDS)}"',
         head=json.dumps(body, separators=(",", ":")).encode()[:-1],
         live=[(json.dumps(k), snap.times[k]) for k in snap.ages],
@@ -282,12 +292,13 @@ def energy() -> Response:
     if period not in ("day", "month", "year"):
         raise ApiError(400, "bad_parameter", f"period must be day, month or year, not {period[:20]!r}")
     count = arg_int("count", None, 1, {"day": 366, "month": 120}.get(period, 20))
+    # A parallel / three-phase system's energy is its own, from its system values (energy.py); in the
+    # total over every device its units are not counted a second time.
     source = pick_device(ctx) if request.args.get("device") else None
-    # A parallel / three-phase system's energy is its units' (solarmon/web/systems.py).
-    units = systems.units_of(need(ctx, "state").devices()).get(source.split(":", 1)[1], []) if source else []
+    found = systems.units_of(need(ctx, "state").devices())
+    units = {inverter_source(unit) for members in found.values() for unit in members}
     try:
-        return jsonify(energy_part.report(period, source=source, count=count,
-                                          members=[inverter_source(u) for u in units]))
+        return jsonify(energy_part.report(period, source=source, count=count, units=units))
     except ValueError as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from exc
 

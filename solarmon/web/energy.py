@@ -7,6 +7,13 @@ signed battery power, grid import from the power balance, load):
 - battery: `battery_power`, positive is `battery_charge`, negative `battery_discharge`;
 - grid: `grid_power` (PI30 units do not measure it: estimated, 0 without grid).
 
+A parallel / three-phase system's own device (docs/SYSTEMS.md) carries the system's values, which the
+daemon computes once (solarmon/inverter/system.py) and the power flow shows
+(solarmon/web/systems.py's `FLOW_KEYS`: `system_pv_power` for `pv_power_total`...): its energy is
+integrated from those, on its own source, like an inverter's. While a unit is missing the system
+withholds them, so nothing is counted for the system then (a gap, as for an inverter that stops
+answering), never a total over fewer units. Each unit's own energy stays on the unit's source.
+
 Integration (`EnergyIntegrator`) is the trapezoid rule between consecutive samples of one source;
 a gap longer than `max_gap_s` is not bridged. Energy is kept in 15-minute UTC buckets (the history's
 `energy` table): every time zone's midnight falls on a quarter hour, so a local day — 23, 24 or
@@ -22,11 +29,12 @@ import math
 import os
 import sqlite3
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from solarmon.inverter import catalog
 from solarmon.web.state import Value
+from solarmon.web.systems import FLOW_KEYS, SYSTEM_KEY
 
 KINDS = ("pv", "load", "battery_charge", "battery_discharge", "grid")
 BUCKET_S = 900
@@ -43,6 +51,7 @@ POWER_INPUTS = (
     *catalog.DERIVED_KEYS, "pv_input_power", "pv2_charging_power", "pv_input_current_for_battery",
     "battery_voltage_from_scc", "ac_output_active_power", "battery_voltage",
     "battery_charging_current", "battery_discharge_current", "ac_input_voltage",
+    SYSTEM_KEY, *FLOW_KEYS.values(),
 )  # fmt: skip
 
 
@@ -61,11 +70,16 @@ def power_flows(values: Mapping[str, Value]) -> dict[str, float]:
     """Return watts per energy kind from one reading's derived values (missing kinds omitted).
 
     A reading that carries no derived value (raw history rows read at a schema upgrade) is derived
-    here with the same `catalog.derive`, so there is one rule either way.
+    here with the same `catalog.derive`, so there is one rule either way. A system's own reading
+    gives the system's values that stand for them (`FLOW_KEYS`), only those: never a unit's.
     """
-    derived: Mapping[str, Value] = {k: values[k] for k in catalog.DERIVED_KEYS if k in values}
-    if not derived:
-        derived = catalog.derive(values)
+    derived: Mapping[str, Value]
+    if SYSTEM_KEY in values:
+        derived = {key: values[system_key] for key, system_key in FLOW_KEYS.items() if system_key in values}
+    else:
+        derived = {k: values[k] for k in catalog.DERIVED_KEYS if k in values}
+        if not derived:
+            derived = catalog.derive(values)
     flows: dict[str, float] = {}
     pv = _num(derived, "pv_power_total")
     if pv is not None:
@@ -216,17 +230,18 @@ class Energy:
 
     def report(
         self, period: str = "day", *, source: str | None = None, count: int | None = None,
-        now: float | None = None, members: Sequence[str] = (),
+        now: float | None = None, units: Collection[str] = (),
     ) -> dict[str, Any]:
         """Return kWh per kind for the last `count` periods (31 days / 12 months / 5 years by default),
-        and the self-sufficiency of each period in percent. With `members` (the unit sources of a
-        parallel / three-phase system) the devices are those units and the total is theirs: the
-        system's own source carries no power of its own."""
+        and the self-sufficiency of each period in percent. A parallel / three-phase system's source
+        reports its own energy (its system values, integrated by :func:`power_flows`); `units` are
+        the sources that are units of a system: listed among the devices, but not added to the
+        total, where their system counts them once."""
         count = count or {"day": 31, "month": 12}.get(period, 5)
         now = dt.datetime.now().timestamp() if now is None else now
         labels, bounds = period_bounds(period, count, now, self._tz)
-        query = None if members else source
-        wanted = set(members) if members else ({source} if source is not None else None)
+        query = source
+        wanted = {source} if source is not None else None
         devices: dict[str, dict[str, Any]] = {}
         for (src, kind), sums in self._history.energy_sums(bounds, query).items():
             if kind in KINDS and (wanted is None or src in wanted):
@@ -244,10 +259,11 @@ class Energy:
                 dev["method"][kind] = "counter"
         total = _empty(len(bounds))
         del total["method"]
-        for dev in devices.values():
+        for src, dev in devices.items():
             for kind in KINDS:
                 dev[kind] = [None if v is None else round(v, 3) for v in dev[kind]]
-                total[kind] = [_add(a, b) for a, b in zip(total[kind], dev[kind], strict=True)]
+                if src not in units:
+                    total[kind] = [_add(a, b) for a, b in zip(total[kind], dev[kind], strict=True)]
         return {
             "period": period, "timezone": self.timezone, "kinds": list(KINDS), "periods": labels,
             "devices": devices, "total": total,

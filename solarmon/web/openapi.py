@@ -18,6 +18,7 @@ from solarmon.web.fleet.openapi import openapi_paths as fleet_openapi_paths
 from solarmon.web.params import MAX_HOURS, MAX_METRICS, SENSOR_SOURCES
 from solarmon.web.runtime import WebContext
 from solarmon.web.systems import TILE_KEYS
+from solarmon.web.totals import TOTALS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -117,12 +118,24 @@ SYSTEM = {"type": "object", "additionalProperties": False,
                          "phases": {"type": "object", "additionalProperties": NUMBER,
                                     "propertyNames": {"enum": ["L1", "L2", "L3"]}},
                          "imbalance_percent": NULLABLE_NUMBER}}
+# The site's totals over several inverters (solarmon/web/totals.py): null while withheld.
+_TOTAL_KEYS = {"enum": list(TOTALS)}
+SITE_TOTALS = {"type": "object", "additionalProperties": False,
+               "required": ["devices", "values", "units", "complete", "missing", "withheld"],
+               "properties": {"devices": KEYS,
+                              "values": {"type": "object", "additionalProperties": NULLABLE_NUMBER,
+                                         "propertyNames": _TOTAL_KEYS},
+                              "units": {"type": "object", "additionalProperties": TEXT,
+                                        "propertyNames": _TOTAL_KEYS},
+                              "complete": {"type": "boolean"}, "missing": KEYS,
+                              "withheld": {"type": "object", "additionalProperties": KEYS,
+                                           "propertyNames": _TOTAL_KEYS}}}
 DATA = {**SNAPSHOT, "required": [*SNAPSHOT["required"], "device", "devices", "timestamp", "stale_after_s",
                                  "systems"],
         "properties": {**SNAPSHOT["properties"], "device": TEXT, "devices": KEYS, "timestamp": TEXT,
                        "stale_after_s": NUMBER,
                        "systems": {"type": "object", "additionalProperties": KEYS},
-                       "system": SYSTEM, "member_of": TEXT}}
+                       "system": SYSTEM, "member_of": TEXT, "totals": SITE_TOTALS}}
 _SERIES = {"type": "object", "additionalProperties": False, "required": ["unit", "avg", "min", "max"],
            "properties": {"unit": TEXT, **{k: {"type": "array", "items": {"type": ["number", "null"]}}
                                            for k in ("avg", "min", "max")}}}

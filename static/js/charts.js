@@ -1,6 +1,9 @@
 // The charts page (/charts, /charts/lcars): range (24 h, 7 d, 30 d, custom dates) with earlier /
 // later, chart type and metrics — all in the page's URL, so a view can be bookmarked or shared —,
 // a CSV of exactly what is shown (/api/export.csv), and energy bars per day, month or year.
+// A parallel / three-phase system's history is under its own keys: the API's `system.keys` says which
+// system value each key here stands for (solarmon/web/systems.py); a key it has none for is offered
+// disabled.
 
 import { apiJSON, withQuery } from './lib/api.js';
 import { watchStatus } from './lib/live.js';
@@ -105,6 +108,32 @@ export function stepView(v, direction, now = Date.now()) {
   return { ...v, end: end >= now - 60e3 ? null : end };
 }
 
+// The API's `system.keys` of a device (null: not a system, or not known), asked once per device.
+const systemKeys = new Map();
+function keysOf(device) {
+  if (!systemKeys.has(device)) {
+    systemKeys.set(device, apiJSON(withQuery('/api/data', { device: device || undefined }))
+      .then((body) => (body.system ? body.system.keys : null))
+      .catch(() => { systemKeys.delete(device); return null; }));
+  }
+  return systemKeys.get(device);
+}
+
+// A system's keys: the metrics it has a value for, under that value's key; the others are disabled
+// (a single inverter gets them all back).
+export function metricsOfSystem(metrics, keys) {
+  if (!keys) return { metrics, none: [] };
+  return { metrics: metrics.filter((m) => keys[m.key]).map((m) => ({ ...m, key: keys[m.key] })),
+    none: metrics.filter((m) => !keys[m.key]) };
+}
+
+function markSystemPicks(keys) {
+  for (const input of document.querySelectorAll('#metric-picks input')) {
+    input.disabled = Boolean(keys) && !keys[input.value];
+    input.parentElement.title = input.disabled ? 'A parallel / three-phase system has no such value of its own' : '';
+  }
+}
+
 function picks() {
   const box = el('metric-picks');
   METRICS.forEach((metric, i) => {
@@ -152,9 +181,15 @@ async function drawHistory() {
     csv.hidden = true;
     return;
   }
-  let metrics = METRICS.filter((m) => view.metrics.includes(m.key));
+  const seq = ++requestSeq;
+  const keys = await keysOf(chosenDevice());
+  if (seq !== requestSeq) return; // a newer request is on its way
+  markSystemPicks(keys);
+  const chosen = metricsOfSystem(METRICS.filter((m) => view.metrics.includes(m.key)), keys);
+  let { metrics } = chosen;
+  const notOfSystem = chosen.none.length ? ` A system has no ${chosen.none.map((m) => m.label).join(', ')} of its own.` : '';
   if (!metrics.length) {
-    status.textContent = 'Pick at least one metric.';
+    status.textContent = `Pick at least one metric.${notOfSystem}`;
     csv.hidden = true;
     return;
   }
@@ -169,7 +204,6 @@ async function drawHistory() {
   csv.hidden = false;
   csv.href = withQuery('/api/export.csv', { device: chosenDevice() || undefined,
     metrics: metrics.map((m) => m.key).join(','), ...range });
-  const seq = ++requestSeq;
   status.textContent = 'Loading…';
   const canvas = el('history-chart');
   try {
@@ -185,7 +219,7 @@ async function drawHistory() {
     const hidden = dropped.length ? ` On a phone at most ${MAX_PHONE_AXES} units at once: not drawn: `
       + `${dropped.map((m) => m.label).join(', ')}.` : '';
     const when = `${new Date(w.start).toLocaleString()} to ${new Date(w.end).toLocaleString()}`;
-    status.textContent = `${when}: ${describeHistory(result.body, result.series)}${missing}${hidden}`;
+    status.textContent = `${when}: ${describeHistory(result.body, result.series)}${missing}${hidden}${notOfSystem}`;
   } catch (error) {
     if (seq === requestSeq) status.textContent = `Could not load the history: ${error.message}.`;
   }

@@ -1,5 +1,5 @@
 // The live dashboard (/ and /lcars): values, mode and alarms, power flow, device switcher and
-// system totals. The command console lives in console.js.
+// the site's totals (the server's). The command console lives in console.js.
 
 import { alarmsOf, formatPower, formatValue, modeOf, modeTerm } from './lib/format.js';
 import { apiJSON, withQuery } from './lib/api.js';
@@ -81,38 +81,19 @@ function renderStatus(snap) {
   }
 }
 
-// The totals over every inverter. A system counts once, as the sum of its units; while one of its
-// units is not answering the totals are withheld (a sum over fewer units would be wrong).
-function renderTotals(feed, systems) {
+// The site's totals over several inverters: the API's `totals` block (solarmon/web/totals.py adds
+// them up once, a system by its own values; a total waiting for a device is null: a dash), shown.
+function renderTotals(totals) {
   const panel = document.getElementById('totals-panel');
-  const unitOf = new Set(Object.values(systems).flat());
-  const inverters = [...feed.others.keys()].filter((device) => !unitOf.has(device));
-  const many = inverters.length > 1;
-  panel.hidden = !many;
-  if (!many) return;
-  const sum = { total_pv_power: 0, total_load_power: 0, total_battery_power: 0, total_grid_power: 0 };
-  const missing = [];
-  for (const device of inverters) {
-    const parts = systems[device] ? systems[device].map((unit) => feed.others.get(unit)) : [feed.others.get(device)];
-    for (const [i, snap] of parts.entries()) {
-      if (!snap || (systems[device] && !snap.ok)) {
-        missing.push(systems[device] ? systems[device][i] : device);
-        continue;
-      }
-      sum.total_pv_power += watts(snap.values, 'pv_power_total') || 0;
-      sum.total_load_power += watts(snap.values, 'load_power') || 0;
-      sum.total_battery_power += watts(snap.values, 'battery_power') || 0;
-      sum.total_grid_power += watts(snap.values, 'grid_power') || 0;
-    }
-  }
+  panel.hidden = !totals;
+  if (!totals) return;
+  const shown = Object.fromEntries(Object.entries(totals.values).filter(([, w]) => w !== null));
+  renderMetrics(shown, totals.units, panel);
   const note = document.getElementById('totals-note');
-  if (missing.length) {
-    renderMetrics({}, {}, panel);
-    note.textContent = `Totals withheld: ${missing.join(', ')} not answering.`;
-    return;
-  }
-  renderMetrics(sum, {}, panel);
-  note.textContent = `All ${inverters.length} inverters added up.`;
+  const waiting = [...new Set(Object.values(totals.withheld).flat())];
+  if (totals.missing.length) note.textContent = `Totals withheld: ${totals.missing.join(', ')} not answering.`;
+  else if (waiting.length) note.textContent = `Some totals withheld: no live value from ${waiting.join(', ')}.`;
+  else note.textContent = `All ${totals.devices.length} inverters added up.`;
 }
 
 const ENERGY_REFRESH_MS = 60000;
@@ -171,7 +152,7 @@ function main() {
   watchBmsSoc((soc) => { bmsSoc = soc; renderSoc(last.values || {}, bmsSoc); });
   const follow = followSystems(feed); // a system's block, kept between streamed samples
   feed.onUpdate = (snap) => {
-    const { system, systems } = follow(snap);
+    const { system, totals } = follow(snap);
     const shown = system ? systemValues({ ...snap, system }) : snap.values;
     last = { ...snap, values: shown };
     renderMetrics(shown, snap.units, document, snap.stale);
@@ -187,7 +168,7 @@ function main() {
         : 'No system totals while a unit is not answering (see System units).';
     }
     renderStatus(snap);
-    renderTotals(feed, systems);
+    renderTotals(totals);
   };
   apiJSON('/api/catalog').then((body) => {
     LABELS = Object.fromEntries(Object.entries(body.fields).map(([key, f]) => [key, f.label]));

@@ -89,6 +89,16 @@ def test_the_page_computes_no_power_and_no_fault_rule(js) -> None:
         assert word not in served
 
 
+@pytest.mark.parametrize("module", ["dashboard.js", "charts.js", "battery.js", "lib/system.js"])
+def test_the_pages_add_up_no_totals_and_map_no_system_key(js, module: str) -> None:
+    """The site's totals are /api/data's `totals` (solarmon/web/totals.py), a system's history keys
+    its `system.keys`: the pages neither add up devices' powers nor name a daemon's system value."""
+    served = js("lib/format.js", f"fetch('/static/app/js/{module}').then((r) => r.text())")
+    assert "export function" in served or "function main()" in served  # the module itself, served
+    for word in ("+=", "system_", "pv_power_total'] +", "total_pv_power"):
+        assert word not in served, word
+
+
 def test_a_systems_tiles_are_the_apis_values_and_the_page_maps_no_key(js) -> None:
     """A system's tiles are /api/data's `system.tiles` (null: a dash; three-phase: per phase) and its
     flow; a tile no system has is dropped. The page names no daemon key: the mapping is the server's."""

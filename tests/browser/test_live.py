@@ -122,6 +122,34 @@ def test_two_inverters_get_a_switcher_and_system_totals(browser, small_server) -
         page.close()
 
 
+def test_the_totals_are_the_servers_and_a_stale_inverter_withholds_them(browser, small_server) -> None:
+    """The totals panel shows /api/data's totals (added up on the server); when one inverter's daemon
+    stops (its values stale) they are withheld, never the others' short sum shown as live."""
+    url, paths = small_server()
+    for name, pv, load in (("east", 1000, 400), ("west", 300, 150)):
+        values = {**SAMPLE_VALUES, "pv_input_power": pv, "ac_output_active_power": load}
+        write_prom(paths.prom_dir, name, values)
+    page = browser.new_page()
+    try:
+        page.goto(url + "/?device=east")
+        page.wait_for_function(
+            "() => document.querySelector('[data-metric=\"total_pv_power\"] .v').textContent === '1,300'",
+            timeout=10000)
+        body = page.evaluate("() => fetch('/api/data?device=east').then((r) => r.json())")
+        assert body["totals"]["values"]["total_pv_power"] == 1300.0
+        assert page.locator("#totals-note").text_content() == "All 2 inverters added up."
+
+        write_prom(paths.prom_dir, "west", {**SAMPLE_VALUES, "pv_input_power": 300}, ts=time.time() - 7200)
+        page.wait_for_timeout(300)
+        write_prom(paths.prom_dir, "east", {**SAMPLE_VALUES, "pv_input_power": 1000, "battery_voltage": 52.5})
+        page.wait_for_function("() => document.getElementById('totals-note').textContent"
+                               ".includes('west not answering')", timeout=10000)
+        for key in ("total_pv_power", "total_load_power"):
+            assert page.locator(f'#totals-panel [data-metric="{key}"] .v').text_content() == "\N{EN DASH}"
+    finally:
+        page.close()
+
+
 def test_the_alarms_on_the_page_are_the_apis_faults_and_warnings(browser, small_server) -> None:
     """Defect 5: the fault rule was written three times (codec, alerts, page). With a1 + a9 set,
     a9 is a fault; with a9 alone a warning: the page shows exactly the API's lists."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -196,14 +197,15 @@ def test_a_single_inverter_shows_no_system_parts(browser, small_server, path: st
 
 
 def test_the_totals_count_a_system_once_and_withhold_a_short_sum(browser, small_server) -> None:
-    """An inverter beside a 2-unit system: the totals add the inverter and the system's units (the
-    system counted once); with a unit down they are withheld, never short by that unit."""
+    """An inverter beside a 2-unit system: the totals add the inverter and the system (counted once,
+    by its own values: the server's totals); with a unit down they are withheld, never short by it."""
     url, paths = small_server()
     unit = {"output_mode": "parallel output", "device_mode": "Battery", "fault_code": "No fault",
             "ac_output_active_power": 250, "ac_output_load": 5, "battery_voltage": 50.0,
             "battery_charging_current": 0, "pv_input_voltage": 100.0, "pv_input_current": 2.0}
     system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
-              "system_totals_complete": 1, "system_load_power": 500, "system_pv_power": 400.0}
+              "system_totals_complete": 1, "system_load_power": 500, "system_pv_power": 400.0,
+              "system_battery_power": 0.0, "system_grid_power": 0.0}
     write_prom(paths.prom_dir, "main", SAMPLE_VALUES)
     for section, values in (("sys", system), ("sys-unit0", unit), ("sys-unit1", unit)):
         write_prom(paths.prom_dir, section, values)
@@ -215,7 +217,7 @@ def test_the_totals_count_a_system_once_and_withhold_a_short_sum(browser, small_
         load = totals.locator('[data-metric="total_load_power"] .v')
         page.wait_for_function("(want) => document.querySelector("
                                "'#totals-panel [data-metric=total_load_power] .v').textContent === want",
-                               arg="619", timeout=15000)  # 119 + 250 + 250
+                               arg="619", timeout=15000)  # 119 + the system's 500
         assert page.locator("#totals-note").text_content() == "All 2 inverters added up."
 
         write_prom(paths.prom_dir, "sys-unit1", {}, up=False)
@@ -252,7 +254,12 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
               "system_battery_charging_current": 8, "system_battery_discharge_current": 2,
               "system_battery_power": 307.5, "system_pv_power": 700.0, "system_load_power": 500,
               "system_grid_power": 0.0}
+    # Two samples of the system 2 min apart: its history, from which its energy today is integrated.
+    write_prom(paths.prom_dir, "sys", system, ts=time.time() - 120)
+    wait_for(lambda: get_json(f"{url}/api/data?device=sys")[0] == 200, 15, "the first system sample")
     write_prom(paths.prom_dir, "sys", system)
+    energy = wait_for(lambda: (body := get_json(f"{url}/api/energy?device=sys&period=day&count=1")[1])
+                      ["total"]["battery_charge"][0] and body["total"], 15, "the system's energy today")
     write_prom(paths.prom_dir, "sys-unit0", unit)
     write_prom(paths.prom_dir, "sys-unit1",
                {**unit, "battery_charging_current": 5, "battery_discharge_current": 2})
@@ -269,6 +276,12 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
         assert page.evaluate(BATTERY_UNITS) == [["sys-unit0", "charging 3 A · discharging 0 A"],
                                                 ["sys-unit1", "charging 5 A · discharging 2 A"]]
         assert "One battery shared by 2 units" in page.locator("#battery-units-note").text_content()
+        # Energy today: the system's own (its history, /api/energy), not dashes.
+        energy_tiles = ("() => [...document.querySelectorAll('#battery-energy .sm-metric .v')]"
+                        ".map((v) => v.textContent)")
+        page.wait_for_function(f"(dash) => !({energy_tiles})().includes(dash)", arg=DASH, timeout=15000)
+        assert page.evaluate(energy_tiles) == [f"{energy['battery_charge'][0]:.2f}",
+                                               f"{energy['battery_discharge'][0]:.2f}"]
         # The charts are the system's history (its own keys, from the API's system.keys), not empty.
         page.wait_for_function("() => { const c = window.solarmon.charts; return c && c.battery && "
                                "c.battery.data.datasets.length === 2 && c.batteryPower && "
@@ -286,6 +299,67 @@ def test_the_battery_page_of_a_system_shows_its_shared_battery(browser, small_se
         assert {key: text for key, text in tiles.items() if text != DASH} == {}
         page.wait_for_function(f"() => ({BATTERY_UNITS})()[1][1] === 'Not answering'", timeout=15000)
         assert "withheld: sys-unit1 not answering" in page.locator("#battery-units-note").text_content()
+        assert seen.problems() == []
+    finally:
+        page.close()
+
+
+HISTORY_CHART = ("() => { const c = window.solarmon && window.solarmon.charts "
+                 "&& window.solarmon.charts.history; return c ? c.data.datasets.map((d) => "
+                 "[d.label, d.data.some((p) => p.y !== null)]) : null; }")
+
+
+def _history_points(url: str, device: str, metric: str) -> int:
+    """How many points a 24 h chart of one metric gets (the page's tier: 2-minute averages)."""
+    body = get_json(f"{url}/api/historical?device={device}&hours=24&metrics={metric}")[1]
+    return len([v for v in (body.get("series", {}).get(metric, {}).get("avg") or []) if v is not None])
+
+
+ENERGY_ITEMS = ("() => Object.fromEntries([...document.querySelectorAll('#energy-list [data-energy]')]"
+                ".map((i) => [i.dataset.energy, i.querySelector('.v').textContent]))")
+
+
+@pytest.mark.parametrize(("path", "dashboard"), [("/charts", "/"), ("/charts/lcars", "/lcars")])
+def test_the_charts_of_a_system_show_its_history(browser, small_server, path: str, dashboard: str) -> None:
+    """/charts?device=sys: each shown key is asked as the system value it stands for (the API's
+    system.keys), so the system's history is drawn; a key a system has no value for is offered
+    disabled and said so, never asked and shown empty. The dashboard's energy today of the system is
+    its own history's too, not dashes."""
+    url, paths = small_server()
+    unit = {"output_mode": "parallel output", "device_mode": "Line", "fault_code": "No fault",
+            "ac_output_active_power": 250, "battery_voltage": 49.0}
+    system = {"system_units_expected": 2, "system_units_answering": 2, "system_units_faulted": 0,
+              "system_totals_complete": 1, "system_battery_voltage": 51.25, "system_load_power": 500,
+              "system_pv_power": 700.0, "system_battery_power": 200.0, "system_grid_power": 0.0}
+    for section in ("sys-unit0", "sys-unit1"):
+        write_prom(paths.prom_dir, section, unit)
+    write_prom(paths.prom_dir, "sys", system, ts=time.time() - 120)
+    wait_for(lambda: get_json(f"{url}/api/data?device=sys")[0] == 200, 15, "the first system sample")
+    write_prom(paths.prom_dir, "sys", {**system, "system_load_power": 520})
+    wait_for(lambda: _history_points(url, "sys", "system_battery_voltage"), 15, "the system's history")
+    page = browser.new_page()
+    seen = watch(page)
+    try:
+        page.goto(f"{url}{path}?device=sys&metrics=pv_input_power,ac_output_active_power,battery_voltage")
+        page.wait_for_function(f"() => {{ const d = ({HISTORY_CHART})(); return d && d.length === 2; }}",
+                               timeout=15000)
+        assert page.evaluate(HISTORY_CHART) == [["Load (W)", True], ["Battery voltage (V)", True]]
+        status = page.locator("#chart-status").text_content()
+        assert "A system has no PV power of its own." in status
+        assert "No data for" not in status
+        assert page.locator('#metric-picks input[value="pv_input_power"]').is_disabled()
+        assert page.locator('#metric-picks input[value="pv_power_total"]').is_enabled()
+        assert "metrics=system_load_power%2Csystem_battery_voltage" in (
+            page.locator("#csv-link").get_attribute("href") or "")
+
+        energy = get_json(f"{url}/api/energy?device=sys&period=day&count=1")[1]["total"]
+        page.goto(f"{url}{dashboard}?device=sys")
+        page.wait_for_function(f"(dash) => !Object.values(({ENERGY_ITEMS})()).includes(dash)", arg=DASH,
+                               timeout=15000)
+        shown = page.evaluate(ENERGY_ITEMS)
+        assert {kind: shown[kind] for kind in energy} == {kind: f"{kwh[0]:.2f}"
+                                                          for kind, kwh in energy.items()}
+        assert shown["self_sufficiency"] == "100"
         assert seen.problems() == []
     finally:
         page.close()

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(150)
 def web_config_overrides() -> dict[str, dict[str, Any]]:
     """The dropout and battery alerts without their wait, so the test sees them fire at once."""
     return {"alerts": {"defaults": {"system_unit_missing": {"for_s": 0}, "battery_low": {"for_s": 0},
-                                    "battery_near_cutoff": {"for_s": 0}}}}
+                                    "battery_near_cutoff": {"for_s": 0}, "grid_lost": {"for_s": 0}}}}
 
 
 @pytest.fixture
@@ -121,14 +121,17 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
         wait_until(lambda d=device, m=metric: history(d, m), timeout_s=60,
                    what=f"{device} {metric} in the history")
 
-    # The system's energy is its units' (its own source has no power of its own), never 0.
+    # The system's energy is its own: its system values' history, integrated (energy.py), every kind
+    # a figure (the battery's in and out too), never dashes; the units are not counted again.
     def energy() -> dict[str, Any] | None:
         reply = client.get("/api/energy?device=sys&period=day&count=1").json
         return reply if (reply["total"]["pv"][0] or 0) > 0 else None
     reply = wait_until(energy, timeout_s=60, what="the system's energy today")
-    assert sorted(reply["devices"]) == [f"inverter:sys-unit{n}" for n in range(3)]
-    assert reply["total"]["pv"][0] == pytest.approx(sum(d["pv"][0] or 0 for d in reply["devices"].values()),
-                                                   abs=0.002)
+    assert list(reply["devices"]) == ["inverter:sys"]
+    assert None not in [reply["total"][kind][0] for kind in reply["kinds"]], reply["total"]
+    everything = client.get("/api/energy?period=day&count=1").json
+    assert sorted(everything["devices"]) == ["inverter:sys", *(f"inverter:sys-unit{n}" for n in range(3))]
+    assert everything["total"]["pv"][0] == pytest.approx(everything["devices"]["inverter:sys"]["pv"][0])
 
     # A unit off the bus: shown (up false, its error), counted, the totals withheld, the alert fires.
     sim.control({"op": "unit", "unit": 2, "present": False})
@@ -172,6 +175,15 @@ def test_parallel_system_in_the_api_history_and_alerts(start_system, client, web
     assert float(_active(client, "battery_low")[0]["fired_value"]) == 12.0
     assert not [a for a in client.get("/api/alerts").json["active"]
                 if a["rule"].startswith("battery") and a["source"] != "inverter:sys"]
+
+    # The grid goes away: the units share it, so grid_lost fires once, on the system, not per unit.
+    assert _body(client)["system"]["tiles"]["ac_input_voltage"] > 180  # it was there: the rule is armed
+    assert sim.control({"op": "set", "grid": False})["ok"]
+    firing = wait_until(lambda: _active(client, "grid_lost"), timeout_s=30, what="grid_lost on the system")
+    assert [a["source"] for a in firing] == ["inverter:sys"], firing
+    wait_until(lambda: all(u["up"] for u in _body(client)["system"]["units"]) and _body(client)
+               ["system"]["tiles"]["ac_input_voltage"] == 0, timeout_s=30, what="every unit without grid")
+    assert [a["source"] for a in _active(client, "grid_lost")] == ["inverter:sys"]
 
 
 def test_three_phase_system_shows_each_phase(start_system, client, web_runtime) -> None:

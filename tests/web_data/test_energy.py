@@ -157,3 +157,38 @@ def test_period_bounds_years_and_self_sufficiency():
     assert self_sufficiency(10.0, 0.0) == 100.0
     assert self_sufficiency(0.0, 0.0) is None  # no load: no share to tell
     assert self_sufficiency(None, 1.0) is None
+
+
+# A parallel system's own device as the daemon writes it (docs/SYSTEMS.md): its totals, and a unit's.
+SYSTEM = {"system_units_expected": 2, "system_units_answering": 2, "system_totals_complete": 1,
+          "system_pv_power": 1200.0, "system_load_power": 600, "system_battery_power": 400.0,
+          "system_grid_power": 0.0, "battery_under_voltage": 42.0}
+UNIT = {"pv_input_voltage": 100.0, "pv_input_current": 6.0, "ac_output_active_power": 300,
+        "battery_voltage": 50.0, "battery_charging_current": 4, "ac_input_voltage": 230.0}
+
+
+def test_power_flows_of_a_system_are_its_system_values():
+    assert power_flows(SYSTEM) == {"pv": 1200.0, "load": 600.0, "battery_charge": 400.0,
+                                   "battery_discharge": 0.0, "grid": 0.0}
+    # Withheld (a unit missing): nothing, never a unit's value on the system's device.
+    withheld = {"system_units_expected": 2, "system_units_answering": 1, "system_totals_complete": 0,
+                "ac_output_active_power": 300}
+    assert power_flows(withheld) == {}
+
+
+def test_a_systems_energy_is_its_own_and_counted_once_in_the_total(history):
+    start = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC).timestamp()
+    end = start + 3600
+    feed_constant(history, "inverter:sys", start, end, 60.0, SYSTEM)
+    for unit in ("inverter:sys-unit0", "inverter:sys-unit1"):
+        feed_constant(history, unit, start, end, 60.0, UNIT)
+    feed_constant(history, "inverter:a", start, end, 60.0, {"pv_input_power": 500})
+    energy = Energy(history, "UTC")
+    mine = energy.report("day", source="inverter:sys", count=1, now=end + 60)
+    assert list(mine["devices"]) == ["inverter:sys"]
+    assert mine["total"] == {"pv": [1.2], "load": [0.6], "battery_charge": [0.4], "battery_discharge": [0.0],
+                             "grid": [0.0]}
+    units = {"inverter:sys-unit0", "inverter:sys-unit1"}
+    everything = energy.report("day", count=1, now=end + 60, units=units)
+    assert everything["devices"]["inverter:sys-unit1"]["load"] == [0.3]  # each unit's own, listed
+    assert everything["total"]["pv"] == [1.7]  # the system (1.2) and inverter a (0.5): units not again

@@ -97,6 +97,8 @@ export function normalizeSnapshot(body) {
     system: body.system || null,
     systems: body.systems || null,
     memberOf: body.member_of || null,
+    // The site's totals over several inverters (solarmon/web/totals.py): /api/data only.
+    totals: body.totals || null,
   };
 }
 

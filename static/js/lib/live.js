@@ -19,7 +19,7 @@ export class LiveFeed {
     this.snapshot = null;
     this.clockOffsetS = 0; // browser clock minus server clock, from /api/data's ts + age_s
     this.devices = [];
-    this.others = new Map(); // latest snapshot of every inverter, for the system totals
+    this.others = new Map(); // latest snapshot of every inverter: shown at once on a switch
     this.held = new Map(); // stream snapshots of devices /api/data has not listed (yet)
     this.source = null;
     this.sseErrors = 0;

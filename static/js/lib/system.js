@@ -101,20 +101,31 @@ export function systemValues(snap) {
   return values;
 }
 
-// A system's block comes with /api/data only: a streamed sample of a system asks for it again (at
-// most every half second) and the last one is kept meanwhile. Returns snap -> { system, systems }:
-// the block of the device shown (null for a single inverter) and the API's systems (device -> its
-// units). Shared by the dashboard and the battery page.
+// A system's block and the site's totals come with /api/data only: a streamed sample asks for them
+// again (at most every half second) and the last ones are kept meanwhile. Returns snap -> { system,
+// systems, totals }: the block of the device shown (null for a single inverter), the API's systems
+// (device -> its units) and its totals over several inverters (null with one). Shared by the
+// dashboard and the battery page.
 export function followSystems(feed) {
   let systems = {};
   let kept = { device: null, system: null };
+  let totals = null;
   let refresh = null;
+  const ask = () => {
+    if (!refresh) refresh = setTimeout(() => { refresh = null; feed.poll(); }, 500);
+  };
   return (snap) => {
-    if (snap.systems) systems = snap.systems;
+    const polled = Boolean(snap.systems); // an /api/data body, not a streamed sample
+    if (polled) {
+      systems = snap.systems;
+      totals = snap.totals || null;
+    } else if (totals) {
+      ask();
+    }
     if (snap.system) kept = { device: snap.device, system: snap.system };
-    if (!(snap.device in systems)) return { system: null, systems };
-    if (!snap.system && !refresh) refresh = setTimeout(() => { refresh = null; feed.poll(); }, 500);
-    return { system: snap.system || (kept.device === snap.device ? kept.system : null), systems };
+    if (!(snap.device in systems)) return { system: null, systems, totals };
+    if (!snap.system) ask();
+    return { system: snap.system || (kept.device === snap.device ? kept.system : null), systems, totals };
   };
 }
 
