@@ -1,0 +1,163 @@
+"""The site's Prometheus agent: its config, its command line and its systemd unit.
+
+Debian's `prometheus` (2.42) runs in agent mode (`--enable-feature=agent`): it scrapes, keeps the
+samples in a write-ahead log and remote-writes them; no local queries, no rules. Every series gets
+`site="<name>"` from `global.external_labels`. While the central store is unreachable (a mobile
+modem's outage) the remote-write queue retries with backoff up to `max_backoff_s` and the samples
+wait in the WAL, which the agent truncates only below what was sent, and never keeps longer than
+`--storage.agent.retention.max-time` (`agent.max_outage_h`): when the link returns, it replays
+them in order with their own timestamps (docs/FLEET.md, "Sizing").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from solarmon.fleet.settings import SiteSettings
+
+PROMETHEUS = "/usr/bin/prometheus"
+UNIT = "solarmon-fleet-agent.service"
+CONFIG_PATH = "/etc/solarmon/fleet/agent.yml"
+STATE_DIR = "solarmon-fleet-agent"  # systemd's StateDirectory: /var/lib/solarmon-fleet-agent
+# systemd hands the 0600 secret files to the unit's dynamic user here (LoadCredential=).
+CREDENTIALS_DIR = f"/run/credentials/{UNIT}"
+REMOTE_WRITE_SECRET = "remote-write.secret"  # noqa: S105 - a file name, not a secret
+SCRAPE_TOKEN = "scrape.token"  # noqa: S105 - a file name, not a secret
+# From node_exporter only the textfile collector's families (the daemon's mpp_solar_*, the web
+# app's house/weather/battery files, the forecast): the machine's own hundreds of node_* series
+# would multiply what a site sends over a metered link.
+TEXTFILE_KEEP = "mpp_solar_.*|house_.*|weather_.*|battery_.*|forecast_.*|node_textfile_scrape_error"
+WEB_JOB = "solarmon-web"
+TEXTFILE_JOB = "solarmon-textfile"
+
+
+def duration(seconds: float) -> str:
+    """A Prometheus duration: 30 -> '30s', 0.5 -> '500ms', 7200 -> '2h'."""
+    ms = round(seconds * 1000)
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def agent_config(settings: SiteSettings, credentials_dir: str | None = CREDENTIALS_DIR) -> dict[str, Any]:
+    """The agent's configuration as a mapping. With `credentials_dir` (the systemd unit's) the
+    secrets are read from there; None: straight from the files the settings name (tests, demo)."""
+    def secret(path: str, name: str) -> str:
+        return f"{credentials_dir}/{name}" if credentials_dir else path
+
+    scrape_s = settings.scrape.interval_s
+    url = urlsplit(settings.scrape.metrics_url)
+    web_job: dict[str, Any] = {
+        "job_name": WEB_JOB, "scheme": url.scheme, "metrics_path": url.path or "/metrics",
+        "static_configs": [{"targets": [url.netloc]}],
+    }
+    if settings.scrape.token_file:
+        web_job["authorization"] = {"type": "Bearer",
+                                    "credentials_file": secret(settings.scrape.token_file, SCRAPE_TOKEN)}
+    jobs = [web_job]
+    if settings.scrape.node_exporter:
+        jobs.append({"job_name": TEXTFILE_JOB,
+                     "static_configs": [{"targets": [settings.scrape.node_exporter]}],
+                     "metric_relabel_configs": [{"source_labels": ["__name__"], "regex": TEXTFILE_KEEP,
+                                                 "action": "keep"}]})
+    central = settings.central
+    agent = settings.agent
+    write: dict[str, Any] = {
+        "name": "central", "url": central.remote_write_url, "remote_timeout": "30s",
+        "queue_config": {
+            # Catching up after hours offline: big batches, few connections (a modem's uplink).
+            "capacity": 10000, "max_samples_per_send": 5000, "batch_send_deadline": "5s",
+            "min_shards": 1, "max_shards": 4,
+            # A failed send is retried, never dropped, while the store is unreachable or says 5xx
+            # (and 429: too many requests): the samples wait in the WAL meanwhile.
+            "min_backoff": duration(agent.min_backoff_s), "max_backoff": duration(agent.max_backoff_s),
+            "retry_on_http_429": True,
+        },
+        # VictoriaMetrics has no use for metadata; it would only cost the uplink.
+        "metadata_config": {"send": False},
+    }
+    if central.auth == "basic":
+        write["basic_auth"] = {"username": central.username,
+                               "password_file": secret(central.credentials_file, REMOTE_WRITE_SECRET)}
+    elif central.auth == "bearer":
+        write["authorization"] = {"type": "Bearer",
+                                  "credentials_file": secret(central.credentials_file, REMOTE_WRITE_SECRET)}
+    if central.ca_file:
+        write["tls_config"] = {"ca_file": central.ca_file}
+    return {
+        "global": {"scrape_interval": duration(scrape_s), "scrape_timeout": duration(min(10, scrape_s)),
+                   "external_labels": {"site": settings.site}},
+        "scrape_configs": jobs,
+        "remote_write": [write],
+    }
+
+
+def render_agent_config(settings: SiteSettings, credentials_dir: str | None = CREDENTIALS_DIR) -> str:
+    """The agent's YAML (no secret in it: only the files that hold them)."""
+    head = (f"# solarmon fleet agent of site {settings.site!r}: Prometheus in agent mode (docs/FLEET.md).\n"
+            f"# Written by ./manage_web.sh fleet-setup from {settings.source}; edit that, not this.\n")
+    return head + yaml.safe_dump(agent_config(settings, credentials_dir), sort_keys=False)
+
+
+def agent_command(settings: SiteSettings, config_path: str | Path, storage_dir: str | Path, *,
+                  prometheus: str = PROMETHEUS, listen: str | None = None) -> list[str]:
+    """The agent's command line (the unit's ExecStart; tests and the demo run it as it is)."""
+    return [
+        prometheus, "--enable-feature=agent", f"--config.file={config_path}",
+        f"--storage.agent.path={storage_dir}",
+        # The WAL keeps unsent samples this long at most: the longest outage that loses nothing.
+        f"--storage.agent.retention.max-time={duration(settings.agent.max_outage_h * 3600)}",
+        f"--web.listen-address={listen or settings.agent.listen}",
+    ]
+
+
+def render_unit(settings: SiteSettings, config_path: str = CONFIG_PATH) -> str:
+    """The agent's systemd unit: a dynamic user, its WAL in /var/lib, secrets as credentials."""
+    command = agent_command(settings, config_path, f"/var/lib/{STATE_DIR}")
+    credentials = []
+    if settings.central.credentials_file:
+        credentials.append(f"LoadCredential={REMOTE_WRITE_SECRET}:{settings.central.credentials_file}")
+    if settings.scrape.token_file:
+        credentials.append(f"LoadCredential={SCRAPE_TOKEN}:{settings.scrape.token_file}")
+    return "\n".join([
+        "# solarmon fleet agent (docs/FLEET.md): Prometheus in agent mode scrapes this site and",
+        "# remote-writes to the central store. Written by ./manage_web.sh fleet-setup (solarmon/fleet/).",
+        "[Unit]",
+        "Description=solarmon fleet agent (scrape this site, remote-write to the central store)",
+        "Documentation=file:/opt/solarmon/docs/FLEET.md",
+        "Wants=network-online.target",
+        "After=network-online.target mpp-solar-web.service",
+        "",
+        "[Service]",
+        "Type=simple",
+        "ExecStart=" + " ".join(command),
+        "Restart=on-failure",
+        "RestartSec=10",
+        "TimeoutStopSec=30",
+        "# Its own throwaway user; the WAL (the samples waiting for the uplink) survives restarts here.",
+        "DynamicUser=yes",
+        f"StateDirectory={STATE_DIR}",
+        "StateDirectoryMode=0700",
+        "# The 0600 secret files stay root's: systemd hands copies to this service only.",
+        *credentials,
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectControlGroups=yes",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "CapabilityBoundingSet=",
+        "MemoryMax=300M",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ])
