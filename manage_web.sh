@@ -77,6 +77,8 @@ do_fleet_setup() {
         systemctl enable solarmon-fleet-agent.service
         systemctl restart solarmon-fleet-agent.service
         if [ -f /etc/mosquitto/conf.d/solarmon-fleet-bridge.conf ]; then
+            # Still 0600; Mosquitto's own user re-reads it on a reload (SIGHUP).
+            chown mosquitto: /etc/mosquitto/conf.d/solarmon-fleet-bridge.conf 2>/dev/null || true
             systemctl restart mosquitto
         fi
     fi

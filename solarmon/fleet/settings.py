@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,11 +194,3 @@ def check_secret_file(path: str, *, source: str, key: str) -> str:
                           allowed="a file holding the secret on its first line")
     return secret
 
-
-def settings_mapping(settings: SiteSettings) -> Mapping[str, Any]:
-    """The settings back as a plain mapping (what `--print` shows; no secret is in it)."""
-    from dataclasses import asdict
-
-    data = asdict(settings)
-    data.pop("source")
-    return data
