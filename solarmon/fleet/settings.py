@@ -19,6 +19,8 @@ from solarmon.confighelper import ConfigError, ConfigSection
 SITE_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 SITE_ALLOWED = "1-63 of a-z 0-9 _ -, starting with a letter or digit"
 HOST_PORT_RE = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
+HOST_RE = re.compile(r"[A-Za-z0-9.\-:]+")
+PATH_RE = re.compile(r"/[^\s#\"']*")
 AUTH_KINDS = ("basic", "bearer", "none")
 DEFAULT_METRICS_URL = "http://127.0.0.1:5000/metrics"
 DEFAULT_AGENT_LISTEN = "127.0.0.1:9095"
@@ -110,6 +112,15 @@ def load_settings(data: Any, source: str | Path) -> SiteSettings:
                         _agent(sections["agent"]), _bridge(sections["bridge"]))
 
 
+def _path(section: ConfigSection, key: str, default: str) -> str:
+    """An absolute file path ('' allowed: none) without spaces: it goes into a unit's
+    LoadCredential= and Mosquitto's config lines, which a space or a newline would break."""
+    path = section.getstr(key, default)
+    if path and (not path.startswith("/") or PATH_RE.fullmatch(path) is None):
+        raise _bad(section, key, "an absolute path without spaces (e.g. /etc/solarmon/fleet/x.secret)", path)
+    return path
+
+
 def _url(section: ConfigSection, key: str, default: str | None) -> str:
     url = section.getstr(key, default, nonempty=True)
     if url is None:
@@ -123,7 +134,7 @@ def _url(section: ConfigSection, key: str, default: str | None) -> str:
 def _central(section: ConfigSection, site: str) -> Central:
     url = _url(section, "remote_write_url", None)
     auth = section.getchoice("auth", "basic", AUTH_KINDS)
-    credentials = section.getstr("credentials_file", f"{DEFAULT_SECRET_DIR}/remote-write.secret")
+    credentials = _path(section, "credentials_file", f"{DEFAULT_SECRET_DIR}/remote-write.secret")
     if auth != "none" and not credentials:
         raise section.error("credentials_file", f"is empty but auth is {auth}: name the file with the "
                             "password or token", allowed="a file path")
@@ -132,7 +143,7 @@ def _central(section: ConfigSection, site: str) -> Central:
         raise _bad(section, "remote_write_url", "an https:// URL when credentials are sent to another "
                               "host (they would cross the network in clear)", url)
     return Central(url, auth, section.getstr("username", site) or site, credentials if auth != "none" else "",
-                   section.getstr("ca_file", ""))
+                   _path(section, "ca_file", ""))
 
 
 def _scrape(section: ConfigSection) -> Scrape:
@@ -140,7 +151,7 @@ def _scrape(section: ConfigSection) -> Scrape:
     if node and not HOST_PORT_RE.fullmatch(node):
         raise _bad(section, "node_exporter", "host:port (e.g. 127.0.0.1:9100) or empty", node)
     return Scrape(_url(section, "metrics_url", DEFAULT_METRICS_URL),
-                  section.getstr("token_file", f"{DEFAULT_SECRET_DIR}/scrape.token"),
+                  _path(section, "token_file", f"{DEFAULT_SECRET_DIR}/scrape.token"),
                   section.getint("interval_s", 30, minval=1, maxval=3600), node)
 
 
@@ -159,10 +170,12 @@ def _agent(section: ConfigSection) -> Agent:
 def _bridge(section: ConfigSection) -> Bridge:
     enabled = section.getbool("enabled", False)
     host = section.getstr("central_host", "")
+    if host and not HOST_RE.fullmatch(host):
+        raise _bad(section, "central_host", "a host name or IP address", host)
     if enabled and not host:
         raise section.error("central_host", "is missing but bridge.enabled is true",
                             allowed="the central broker's host name (as in its TLS certificate)")
-    ca_file = section.getstr("ca_file", f"{DEFAULT_SECRET_DIR}/central-ca.crt")
+    ca_file = _path(section, "ca_file", f"{DEFAULT_SECRET_DIR}/central-ca.crt")
     if enabled and not ca_file:
         raise section.error("ca_file", "is empty: the bridge speaks TLS only", allowed="the central CA file")
     prefixes = []
@@ -172,7 +185,7 @@ def _bridge(section: ConfigSection) -> Bridge:
             raise _bad(section, key, "a topic prefix without wildcards (e.g. alerts)", value)
         prefixes.append(value)
     return Bridge(enabled, host, section.getint("central_port", 8883, minval=1, maxval=65535), ca_file,
-                  section.getstr("password_file", f"{DEFAULT_SECRET_DIR}/bridge.secret"), *prefixes)
+                  _path(section, "password_file", f"{DEFAULT_SECRET_DIR}/bridge.secret"), *prefixes)
 
 
 def check_secret_file(path: str, *, source: str, key: str) -> str:

@@ -135,6 +135,12 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     ({"scrape": {"interval_s": 0}}, "scrape.interval_s must be an integer in 1..3600, got 0"),
     ({"agent": {"min_backoff_s": 5, "max_backoff_s": 1}}, "agent.max_backoff_s must be at least"),
     ({"bridge": {"central_host": ""}}, "bridge.central_host is missing but bridge.enabled is true"),
+    # Each would break a line of the unit or of Mosquitto's config.
+    ({"bridge": {"central_host": "central\nconnection evil"}},
+     "bridge.central_host must be a host name or IP address"),
+    ({"central": {"credentials_file": "/etc/my secret"}}, "central.credentials_file must be an absolute path "
+                                                          "without spaces"),
+    ({"scrape": {"token_file": "scrape.token"}}, "scrape.token_file must be an absolute path without spaces"),
 ])
 def test_bad_settings_stop_with_exit_2_naming_the_key(tmp_path: Path, changes: dict[str, Any],
                                                       message: str) -> None:
