@@ -72,7 +72,12 @@ do_fleet_setup() {
     "$PYTHON" -m solarmon.fleet setup --settings "${FLEET_YAML:-$ROOT/fleet-site.yaml}" \
         --web-yaml "$WEB_YAML" --checkout "$ROOT" --root "$ROOTDIR" "$@"
     if live; then
-        command -v prometheus >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
+        # agent.kind: Prometheus in agent mode (package prometheus) or vmagent (victoria-metrics).
+        agent=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' /etc/systemd/system/solarmon-fleet-agent.service)
+        if [ ! -x "$agent" ]; then
+            pkg=prometheus; [ "$(basename "$agent")" = vmagent ] && pkg=victoria-metrics
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg"
+        fi
         systemctl daemon-reload
         systemctl enable solarmon-fleet-agent.service
         systemctl restart solarmon-fleet-agent.service

@@ -1,5 +1,9 @@
 """The site's Prometheus agent: its config, its command line and its systemd unit.
 
+`agent.kind: prometheus` (the default) is described here; `vmagent` (Debian's victoria-metrics
+package) scrapes with the same config and keeps its remote-write queue in files, so unlike
+Prometheus it also resends what was pending when it restarted (docs/FLEET.md, "Outages").
+
 Debian's `prometheus` (2.42) runs in agent mode (`--enable-feature=agent`): it scrapes, keeps the
 samples in a write-ahead log and remote-writes them; no local queries, no rules. Every series gets
 `site="<name>"` from `global.external_labels`. While the central store is unreachable (a mobile
@@ -20,6 +24,8 @@ import yaml
 from solarmon.fleet.settings import SiteSettings
 
 PROMETHEUS = "/usr/bin/prometheus"
+VMAGENT = "/usr/bin/vmagent"  # Debian's victoria-metrics package
+BINARIES = {"prometheus": PROMETHEUS, "vmagent": VMAGENT}
 UNIT = "solarmon-fleet-agent.service"
 CONFIG_PATH = "/etc/solarmon/fleet/agent.yml"
 STATE_DIR = "solarmon-fleet-agent"  # systemd's StateDirectory: /var/lib/solarmon-fleet-agent
@@ -97,35 +103,71 @@ def agent_config(settings: SiteSettings, credentials_dir: str | None = CREDENTIA
     }
 
 
+def vmagent_config(settings: SiteSettings, credentials_dir: str | None = CREDENTIALS_DIR) -> dict[str, Any]:
+    """vmagent's `-promscrape.config`: the same scrapes; the site label and the remote write are
+    on its command line (`agent_command`)."""
+    config = agent_config(settings, credentials_dir)
+    del config["global"]["external_labels"], config["remote_write"]
+    return config
+
+
 def render_agent_config(settings: SiteSettings, credentials_dir: str | None = CREDENTIALS_DIR) -> str:
     """The agent's YAML (no secret in it: only the files that hold them)."""
-    head = (f"# solarmon fleet agent of site {settings.site!r}: Prometheus in agent mode (docs/FLEET.md).\n"
+    vm = settings.agent.kind == "vmagent"
+    what = "vmagent's scrapes" if vm else "Prometheus in agent mode"
+    head = (f"# solarmon fleet agent of site {settings.site!r}: {what} (docs/FLEET.md).\n"
             f"# Written by ./manage_web.sh fleet-setup from {settings.source}; edit that, not this.\n")
-    return head + yaml.safe_dump(agent_config(settings, credentials_dir), sort_keys=False)
+    config = (vmagent_config if vm else agent_config)(settings, credentials_dir)
+    return head + yaml.safe_dump(config, sort_keys=False)
 
 
 def agent_command(settings: SiteSettings, config_path: str | Path, storage_dir: str | Path, *,
-                  prometheus: str = PROMETHEUS, listen: str | None = None) -> list[str]:
-    """The agent's command line (the unit's ExecStart; tests and the demo run it as it is)."""
+                  binary: str | None = None, listen: str | None = None,
+                  credentials_dir: str | None = None) -> list[str]:
+    """The agent's command line (the unit's ExecStart; tests and the demo run it as it is).
+    `credentials_dir` as for the config (vmagent takes its remote-write secrets here)."""
+    binary = binary or BINARIES[settings.agent.kind]
+    listen = listen or settings.agent.listen
+    if settings.agent.kind == "vmagent":
+        return _vmagent_command(settings, config_path, storage_dir, binary, listen, credentials_dir)
     return [
-        prometheus, "--enable-feature=agent", f"--config.file={config_path}",
+        binary, "--enable-feature=agent", f"--config.file={config_path}",
         f"--storage.agent.path={storage_dir}",
         # The WAL keeps unsent samples this long at most: the longest outage that loses nothing.
         f"--storage.agent.retention.max-time={duration(settings.agent.max_outage_h * 3600)}",
-        f"--web.listen-address={listen or settings.agent.listen}",
+        f"--web.listen-address={listen}",
     ]
+
+
+def _vmagent_command(settings: SiteSettings, config_path: str | Path, storage_dir: str | Path, binary: str,
+                     listen: str, credentials_dir: str | None) -> list[str]:
+    """vmagent: the scrapes from the config, the rest in flags. Its queue is files under
+    `storage_dir`, kept across restarts (what Prometheus' remote write cannot do)."""
+    central = settings.central
+    secret = f"{credentials_dir}/{REMOTE_WRITE_SECRET}" if credentials_dir else central.credentials_file
+    command = [binary, f"-promscrape.config={config_path}", f"-remoteWrite.url={central.remote_write_url}",
+               f"-remoteWrite.label=site={settings.site}", f"-remoteWrite.tmpDataPath={storage_dir}",
+               f"-httpListenAddr={listen}"]
+    if central.auth == "basic":
+        command += [f"-remoteWrite.basicAuth.username={central.username}",
+                    f"-remoteWrite.basicAuth.passwordFile={secret}"]
+    elif central.auth == "bearer":
+        command.append(f"-remoteWrite.bearerTokenFile={secret}")
+    if central.ca_file:
+        command.append(f"-remoteWrite.tlsCAFile={central.ca_file}")
+    return command
 
 
 def render_unit(settings: SiteSettings, config_path: str = CONFIG_PATH) -> str:
     """The agent's systemd unit: a dynamic user, its WAL in /var/lib, secrets as credentials."""
-    command = agent_command(settings, config_path, f"/var/lib/{STATE_DIR}")
+    command = agent_command(settings, config_path, f"/var/lib/{STATE_DIR}", credentials_dir=CREDENTIALS_DIR)
     credentials = []
     if settings.central.credentials_file:
         credentials.append(f"LoadCredential={REMOTE_WRITE_SECRET}:{settings.central.credentials_file}")
     if settings.scrape.token_file:
         credentials.append(f"LoadCredential={SCRAPE_TOKEN}:{settings.scrape.token_file}")
     return "\n".join([
-        "# solarmon fleet agent (docs/FLEET.md): Prometheus in agent mode scrapes this site and",
+        "# solarmon fleet agent (docs/FLEET.md): Prometheus in agent mode (or vmagent) scrapes this site and",
         "# remote-writes to the central store. Written by ./manage_web.sh fleet-setup (solarmon/fleet/).",
         "[Unit]",
         "Description=solarmon fleet agent (scrape this site, remote-write to the central store)",

@@ -22,6 +22,7 @@ HOST_PORT_RE = re.compile(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}")
 HOST_RE = re.compile(r"[A-Za-z0-9.\-:]+")
 PATH_RE = re.compile(r"/[^\s#\"']*")
 AUTH_KINDS = ("basic", "bearer", "none")
+AGENT_KINDS = ("prometheus", "vmagent")
 DEFAULT_METRICS_URL = "http://127.0.0.1:5000/metrics"
 DEFAULT_AGENT_LISTEN = "127.0.0.1:9095"
 DEFAULT_SECRET_DIR = "/etc/solarmon/fleet"  # noqa: S105 - a folder, not a secret
@@ -29,7 +30,7 @@ KEYS = {
     "": ("site", "central", "scrape", "agent", "bridge"),
     "central": ("remote_write_url", "auth", "username", "credentials_file", "ca_file"),
     "scrape": ("metrics_url", "token_file", "interval_s", "node_exporter"),
-    "agent": ("listen", "max_outage_h", "min_backoff_s", "max_backoff_s"),
+    "agent": ("kind", "listen", "max_outage_h", "min_backoff_s", "max_backoff_s"),
     "bridge": ("enabled", "central_host", "central_port", "ca_file", "password_file", "local_prefix",
                "daemon_prefix"),
 }
@@ -58,8 +59,9 @@ class Scrape:
 
 @dataclass(frozen=True)
 class Agent:
-    """The agent process: its own HTTP port, how long its WAL holds samples for an outage."""
+    """The agent process: which one, its own HTTP port, how long it holds samples for an outage."""
 
+    kind: str  # prometheus (Prometheus in agent mode) | vmagent (its queue survives restarts)
     listen: str
     max_outage_h: float
     min_backoff_s: float
@@ -156,6 +158,7 @@ def _scrape(section: ConfigSection) -> Scrape:
 
 
 def _agent(section: ConfigSection) -> Agent:
+    kind = section.getchoice("kind", "prometheus", AGENT_KINDS)
     listen = section.getstr("listen", DEFAULT_AGENT_LISTEN, nonempty=True)
     if not HOST_PORT_RE.fullmatch(listen):
         raise _bad(section, "listen", "host:port (e.g. 127.0.0.1:9095)", listen)
@@ -163,7 +166,7 @@ def _agent(section: ConfigSection) -> Agent:
     max_backoff = section.getfloat("max_backoff_s", 30.0, minval=0.1, maxval=600)
     if max_backoff < min_backoff:
         raise _bad(section, "max_backoff_s", f"at least agent.min_backoff_s ({min_backoff:g})", max_backoff)
-    return Agent(listen, section.getfloat("max_outage_h", 48.0, minval=1, maxval=24 * 60), min_backoff,
+    return Agent(kind, listen, section.getfloat("max_outage_h", 48.0, minval=1, maxval=24 * 60), min_backoff,
                  max_backoff)
 
 

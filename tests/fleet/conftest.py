@@ -183,10 +183,10 @@ class TcpLink:
 
 
 class Agent:
-    """Debian's prometheus in agent mode with the config solarmon.fleet writes."""
+    """Debian's prometheus in agent mode (or vmagent) with the config solarmon.fleet writes."""
 
     def __init__(self, workdir: Path, settings: SiteSettings) -> None:
-        self.binary = require_tool("prometheus")
+        self.binary = require_tool(settings.agent.kind)
         self.workdir = workdir
         self.settings = settings
         self.port = free_port()
@@ -197,12 +197,13 @@ class Agent:
     def start(self) -> Agent:
         """Write the config (secrets read from their files directly) and start; wait for /-/ready."""
         self.config.write_text(render_agent_config(self.settings, None))
-        command = agent_command(self.settings, self.config, self.storage, prometheus=self.binary,
+        command = agent_command(self.settings, self.config, self.storage, binary=self.binary,
                                 listen=f"127.0.0.1:{self.port}")
         log = (self.workdir / "agent.log").open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=log)
         log.close()
-        if not wait_for(lambda: http_get(f"http://127.0.0.1:{self.port}/-/ready")[0] == 200, READY_TIMEOUT_S):
+        ready = "/health" if self.settings.agent.kind == "vmagent" else "/-/ready"
+        if not wait_for(lambda: http_get(f"http://127.0.0.1:{self.port}{ready}")[0] == 200, READY_TIMEOUT_S):
             stop_process(self.process)
             raise RuntimeError(f"the agent did not start: {(self.workdir / 'agent.log').read_text()[-3000:]}")
         return self
@@ -218,22 +219,27 @@ class Agent:
 
 @dataclass
 class Site:
-    """One site's web app behind waitress, its scrape token and the /metrics request times."""
+    """One site's web app behind waitress, its scrape token and the /metrics requests (arrival
+    time, User-Agent: which agent scraped)."""
 
     url: str
     token: str
     token_file: Path
-    scrapes: list[float]
+    scrapes: list[tuple[float, str]]
+
+    def scrapes_by(self, agent: str, start_s: float, end_s: float) -> list[float]:
+        """Arrival times of the requests of one agent (`Prometheus`, `vm_promscrape`) in (start, end)."""
+        return [t for t, who in self.scrapes if who.startswith(agent) and start_s < t < end_s]
 
 
 def site_settings(site: str, *, remote_write_url: str, metrics_url: str, token_file: Path,
-                  interval_s: int = 1, **central: Any) -> SiteSettings:
+                  interval_s: int = 1, kind: str = "prometheus", **central: Any) -> SiteSettings:
     """SiteSettings as fleet-site.yaml would give them (no auth to the private VictoriaMetrics)."""
     data = {"site": site,
             "central": {"remote_write_url": remote_write_url, "auth": "none", **central},
             "scrape": {"metrics_url": metrics_url, "token_file": str(token_file), "interval_s": interval_s},
             # Seconds, not the production's 30 s: the test waits for the first send after the outage.
-            "agent": {"min_backoff_s": 0.2, "max_backoff_s": 2}}
+            "agent": {"kind": kind, "min_backoff_s": 0.2, "max_backoff_s": 2}}
     return load_settings(data, "test fleet-site.yaml")
 
 

@@ -51,12 +51,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     token_file = root / "scrape.token"
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
-    scrapes: list[float] = []
+    scrapes: list[tuple[float, str]] = []
     inner = app.wsgi_app
 
     def recording(environ, start_response):
         if environ.get("PATH_INFO") == "/metrics":
-            scrapes.append(time.time())
+            scrapes.append((time.time(), environ.get("HTTP_USER_AGENT", "")))
         return inner(environ, start_response)
 
     app.wsgi_app = recording
@@ -115,6 +115,26 @@ def site_target(agent: Agent) -> str:
     return agent.settings.scrape.metrics_url.split("/")[2]
 
 
+def one_sample_per_request(victoria: VictoriaMetrics, match: str, requests: list[float],
+                           interval_s: float) -> list[float]:
+    """Check that every /metrics request has its own stored sample of `match`, stamped when the
+    agent started that scrape (just before the request reached the app). Returns the times of the
+    samples without a request: scrapes that failed (up 0; the app busy past the scrape timeout on a
+    shared machine), which are samples that arrived too."""
+    (series,) = victoria.export(match, requests[0] - interval_s / 2, requests[-1] + interval_s / 2)
+    stored = sorted(zip((ts / 1000 for ts in series["timestamps"]), series["values"], strict=True))
+    times = [ts for ts, _ in stored]
+    matched: dict[float, float] = {}
+    for request in requests:
+        index = bisect.bisect_right(times, request) - 1
+        assert index >= 0, f"no sample before the request at {request}: {stored}"
+        assert request - times[index] < interval_s, f"the request at {request} has no sample: {stored}"
+        matched[times[index]] = request
+    assert len(matched) == len(requests)  # none shared: each request its own sample
+    assert [(ts, v) for ts, v in stored if ts not in matched and v != 0] == []
+    return [ts for ts, _ in stored if ts not in matched]
+
+
 @pytest.mark.timeout(OUTAGE_S + 120)
 def test_a_two_minute_outage_loses_no_sample(victoria: VictoriaMetrics, agent: Agent, link: TcpLink,
                                               site: Site, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,23 +155,9 @@ def test_a_two_minute_outage_loses_no_sample(victoria: VictoriaMetrics, agent: A
         (agent.workdir / "agent.log").read_text()[-3000:]
     caught_up_s = time.time() - back_at
 
-    # One sample per /metrics request the app served during the outage, stamped when the agent
-    # started that scrape (just before the request reached the app).
-    during = [t for t in site.scrapes if cut_at + SCRAPE_S < t < back_at - SCRAPE_S]
+    during = site.scrapes_by("Prometheus", cut_at + SCRAPE_S, back_at - SCRAPE_S)
     assert len(during) >= OUTAGE_S / SCRAPE_S - 5
-    (series,) = victoria.export(UP, during[0] - SCRAPE_S / 2, during[-1] + SCRAPE_S / 2)
-    stored = sorted(zip((ts / 1000 for ts in series["timestamps"]), series["values"], strict=True))
-    times = [ts for ts, _ in stored]
-    matched: dict[float, float] = {}
-    for request in during:
-        index = bisect.bisect_right(times, request) - 1
-        assert index >= 0, f"no sample before the request at {request}"
-        assert request - times[index] < SCRAPE_S, f"the request at {request} has no sample: {stored}"
-        matched[times[index]] = request
-    assert len(matched) == len(during)  # none shared: each request its own sample
-    # A sample without a request of its own is a scrape that failed (the app busy past the scrape
-    # timeout on this shared machine): up 0, and still a sample that arrived.
-    assert [(ts, v) for ts, v in stored if ts not in matched and v != 0] == []
+    failed = one_sample_per_request(victoria, UP, during, SCRAPE_S)
     # And the series has no hole anywhere around the outage.
     whole = victoria.timestamps(UP, cut_at - 10, back_at + SCRAPE_S)
     gaps = [round(b - a, 3) for a, b in itertools.pairwise(whole) if b - a > 1.5 * SCRAPE_S]
@@ -159,9 +165,41 @@ def test_a_two_minute_outage_loses_no_sample(victoria: VictoriaMetrics, agent: A
 
     samples_per_scrape = sum(len(s["values"]) for s in victoria.export(f'{{site="{SITE}"}}', cut_at + 1,
                                                                         cut_at + 1 + SCRAPE_S - 0.001))
-    failed = [round(ts - cut_at) for ts, _ in stored if ts not in matched]
     with capsys.disabled():
         print(f"\nfleet sizing: {samples_per_scrape} samples per scrape, WAL +{wal_growth} B in {OUTAGE_S} s "
               f"({wal_growth / max(1, samples_per_scrape * len(during)):.1f} B/sample), caught up in "
               f"{caught_up_s:.1f} s, {link.bytes_up - sent_before} B sent since the cut, "
-              f"failed scrapes at {failed} s into the outage")
+              f"failed scrapes at {[round(ts - cut_at) for ts in failed]} s into the outage")
+
+
+@pytest.mark.timeout(120)
+def test_vmagent_keeps_its_queue_across_a_restart_during_an_outage(
+        victoria: VictoriaMetrics, site: Site, tmp_path: Path) -> None:
+    """Prometheus' remote write forgets what it had not sent when it restarts (docs/FLEET.md,
+    "Outages"); with `agent.kind: vmagent` a site may reboot in the middle of an outage."""
+    proxy = TcpLink(victoria.port).restore()
+    settings = site_settings("farm", remote_write_url=f"http://127.0.0.1:{proxy.port}/api/v1/write",
+                             metrics_url=site.url, token_file=site.token_file, kind="vmagent")
+    vmagent = Agent(tmp_path, settings).start()
+    up = 'up{site="farm",job="solarmon-web"}'
+    try:
+        assert wait_for(lambda: victoria.timestamps(up), 30), (tmp_path / "agent.log").read_text()[-2000:]
+        cut_at = time.time()
+        proxy.cut()
+        time.sleep(4)
+        vmagent.stop()  # the site reboots, the uplink still down
+        vmagent.start()
+        time.sleep(4)
+        assert victoria.timestamps(up, cut_at + 1) == []
+        back_at = time.time()
+        proxy.restore()
+        assert wait_for(lambda: victoria.timestamps(up, back_at + 1), 60, step_s=0.5), \
+            (tmp_path / "agent.log").read_text()[-2000:]
+        # Every scrape of the outage, before the restart and after, arrived.
+        during = site.scrapes_by("vm_promscrape", cut_at + 1, back_at - 1)
+        assert len(during) >= 5
+        assert sum(1 for t in during if t < cut_at + 4) >= 2  # some from before the restart
+        one_sample_per_request(victoria, up, during, 1)
+    finally:
+        vmagent.stop()
+        proxy.cut()

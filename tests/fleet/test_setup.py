@@ -115,13 +115,29 @@ def test_the_agent_config_passes_promtool(tmp_path: Path) -> None:
     assert "mpp_solar_" in done.stdout  # the textfile job keeps only the solarmon families
 
 
-def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["prometheus", "vmagent"])
+def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path, kind: str) -> None:
     analyze = require_tool("systemd-analyze")
-    assert fleet_setup(tmp_path, settings_file(tmp_path)).returncode == 0
+    require_tool(kind)  # verify checks that ExecStart's program exists
+    assert fleet_setup(tmp_path, settings_file(tmp_path, agent={"kind": kind})).returncode == 0
     unit = tmp_path / "root/etc/systemd/system/solarmon-fleet-agent.service"
     result = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True,
                             timeout=120, check=False)
     assert [line for line in result.stderr.splitlines() if unit.name in line] == []
+
+
+def test_vmagent_takes_the_remote_write_on_its_command_line(tmp_path: Path) -> None:
+    assert fleet_setup(tmp_path, settings_file(tmp_path, agent={"kind": "vmagent"})).returncode == 0
+    unit = (tmp_path / "root/etc/systemd/system/solarmon-fleet-agent.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert exec_start.split()[:6] == [
+        "ExecStart=/usr/bin/vmagent", "-promscrape.config=/etc/solarmon/fleet/agent.yml",
+        "-remoteWrite.url=https://metrics.example.org/api/v1/write", "-remoteWrite.label=site=cabin",
+        "-remoteWrite.tmpDataPath=/var/lib/solarmon-fleet-agent", "-httpListenAddr=127.0.0.1:9095"]
+    assert "-remoteWrite.basicAuth.passwordFile=/run/credentials/solarmon-fleet-agent.service/" \
+           "remote-write.secret" in exec_start
+    config = yaml.safe_load((tmp_path / "root/etc/solarmon/fleet/agent.yml").read_text())
+    assert set(config) == {"global", "scrape_configs"}  # vmagent refuses remote_write there
 
 
 @pytest.mark.parametrize(("changes", "message"), [
