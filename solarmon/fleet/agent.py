@@ -1,16 +1,17 @@
-"""The site's Prometheus agent: its config, its command line and its systemd unit.
+"""The site's agent: its config, its command line and its systemd unit.
 
-`agent.kind: prometheus` (the default) is described here; `vmagent` (Debian's victoria-metrics
-package) scrapes with the same config and keeps its remote-write queue in files, so unlike
-Prometheus it also resends what was pending when it restarted (docs/FLEET.md, "Outages").
+Debian's `prometheus` (2.42) runs in agent mode (`--enable-feature=agent`, `agent.kind: prometheus`,
+the default): it scrapes, keeps the samples in a write-ahead log and remote-writes them; no local
+queries, no rules. Every series gets `site="<name>"` from `global.external_labels`. While the
+central store is unreachable (a mobile modem's outage) the remote-write queue retries with backoff
+up to `max_backoff_s` and the samples wait in the WAL, which the agent truncates only below what was
+sent and never keeps longer than `--storage.agent.retention.max-time` (`agent.max_outage_h`): when
+the link returns, it sends them in order with their own timestamps. What was unsent when the agent
+restarts is not sent (docs/FLEET.md, "Outages").
 
-Debian's `prometheus` (2.42) runs in agent mode (`--enable-feature=agent`): it scrapes, keeps the
-samples in a write-ahead log and remote-writes them; no local queries, no rules. Every series gets
-`site="<name>"` from `global.external_labels`. While the central store is unreachable (a mobile
-modem's outage) the remote-write queue retries with backoff up to `max_backoff_s` and the samples
-wait in the WAL, which the agent truncates only below what was sent, and never keeps longer than
-`--storage.agent.retention.max-time` (`agent.max_outage_h`): when the link returns, it replays
-them in order with their own timestamps (docs/FLEET.md, "Sizing").
+`agent.kind: vmagent` (Debian's victoria-metrics package) scrapes with the same config, takes the
+remote write and the site label as flags and keeps its queue in files, which it sends after a
+restart too.
 """
 
 from __future__ import annotations
