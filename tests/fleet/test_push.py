@@ -135,6 +135,7 @@ def one_sample_per_request(victoria: VictoriaMetrics, match: str, requests: list
     return [ts for ts, _ in stored if ts not in matched]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(OUTAGE_S + 120)
 def test_a_two_minute_outage_loses_no_sample(victoria: VictoriaMetrics, agent: Agent, link: TcpLink,
                                               site: Site, capsys: pytest.CaptureFixture[str]) -> None:
