@@ -9,10 +9,14 @@
 #   manage_web.sh render-unit                   print the unit as install writes it
 #   manage_web.sh mqtt-setup [--rotate USER]    install the Mosquitto config and users (root;
 #                                               runs mosquitto/setup.sh with these arguments)
+#   manage_web.sh fleet-setup [--create-token]  push this site to a fleet (docs/FLEET.md): from
+#                                               fleet-site.yaml, write the Prometheus agent's config
+#                                               and unit and the Mosquitto bridge, start them (root)
 # Environment: WEB_YAML (default: web.yaml next to this script); ROOTDIR stages install/uninstall
 # and mqtt-setup into a folder (no user, no systemctl: for packaging and tests). For the demo
 # (docs/DEMO.md): DEMO_PORT (default 5000), DEMO_DIR (default var/demo), DEMO_DAYS (history to
 # generate, default 30), DEMO_TIME (HH:MM the simulated clock starts at; default the real time).
+# fleet-setup: FLEET_YAML (default: fleet-site.yaml next to this script).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEB_YAML=${WEB_YAML:-$ROOT/web.yaml}
@@ -60,6 +64,31 @@ do_uninstall() {
     echo "removed $UNIT (user $SERVICE_USER and the history database kept)"
 }
 
+# -- fleet-setup: this site's agent and bridge (solarmon/fleet/, docs/FLEET.md) ----------------------
+do_fleet_setup() {
+    need_root fleet-setup
+    [ -x "$PYTHON" ] || die "no Python venv at $PYTHON (run: bash scripts/setup.sh)"
+    # Exit status 2 (a bad setting or secret file, named on stderr) stops here, before systemctl.
+    "$PYTHON" -m solarmon.fleet setup --settings "${FLEET_YAML:-$ROOT/fleet-site.yaml}" \
+        --web-yaml "$WEB_YAML" --checkout "$ROOT" --root "$ROOTDIR" "$@"
+    if live; then
+        # agent.kind: Prometheus in agent mode (package prometheus) or vmagent (victoria-metrics).
+        agent=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' /etc/systemd/system/solarmon-fleet-agent.service)
+        if [ ! -x "$agent" ]; then
+            pkg=prometheus; [ "$(basename "$agent")" = vmagent ] && pkg=victoria-metrics
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg"
+        fi
+        systemctl daemon-reload
+        systemctl enable solarmon-fleet-agent.service
+        systemctl restart solarmon-fleet-agent.service
+        if [ -f /etc/mosquitto/conf.d/solarmon-fleet-bridge.conf ]; then
+            # Still 0600; Mosquitto's own user re-reads it on a reload (SIGHUP).
+            chown mosquitto: /etc/mosquitto/conf.d/solarmon-fleet-bridge.conf 2>/dev/null || true
+            systemctl restart mosquitto
+        fi
+    fi
+}
+
 # -- demo: every part on the simulator, under var/demo/ (solarmon/demo/, docs/DEMO.md) ----------
 do_demo() {
     cd "$ROOT"
@@ -84,5 +113,6 @@ case $cmd in
     run) cd "$ROOT" && exec "$PYTHON" "$ROOT/web_interface.py" -c "$WEB_YAML" "$@" ;;
     render-unit) render_unit ;;
     mqtt-setup) exec bash "$ROOT/mosquitto/setup.sh" "$@" ;;
-    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    fleet-setup) do_fleet_setup "$@" ;;
+    *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

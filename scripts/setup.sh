@@ -2,16 +2,17 @@
 # Sourced by scripts/test.sh (SETUP_FOR=test, the default) and manage_web.sh demo (SETUP_FOR=demo):
 # installs the system packages (when missing and when we may: root or sudo), the Python virtual
 # environment and the front-end packages. The demo needs only the runtime requirements, Mosquitto
-# and the front-end packages; the tests add Chromium, Prometheus, wrk, FUSE and the dev
-# requirements. Each step keeps a stamp, so a second run does nothing, and a test run after a demo
-# installs the dev requirements on top (its own stamp).
+# and the front-end packages; the tests add Chromium, Prometheus (also in agent mode, the fleet's
+# push), VictoriaMetrics (the fleet's central store), openssl (throwaway TLS certificates), wrk,
+# FUSE and the dev requirements. Each step keeps a stamp, so a second run does nothing, and a test
+# run after a demo installs the dev requirements on top (its own stamp).
 set -euo pipefail
 SETUP_FOR=${SETUP_FOR:-test}
 case $SETUP_FOR in
     demo) APT_PACKAGES=(python3-venv nodejs npm mosquitto)
           REQUIREMENTS=(requirements.txt) ;;
-    test) APT_PACKAGES=(fuse3 mosquitto prometheus victoria-metrics chromium-headless-shell wrk python3-venv nodejs npm
-                        systemd prometheus-node-exporter)
+    test) APT_PACKAGES=(fuse3 mosquitto prometheus chromium-headless-shell wrk python3-venv nodejs npm
+                        systemd prometheus-node-exporter victoria-metrics openssl)
           REQUIREMENTS=(requirements.txt requirements-dev.txt) ;;
     *) echo "scripts/setup.sh: SETUP_FOR must be demo or test, not $SETUP_FOR" >&2; return 2 2>/dev/null || exit 2 ;;
 esac

@@ -40,8 +40,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "forecast": frozenset({"inverter", "mqtt", "weather"}),
     "fleet": frozenset(),  # the remote-write encoder (tests, bench); the hub itself is web/fleet/
     "web": frozenset({"inverter", "mqtt", "alerts", "bms", "forecast"}),
+    # The site side of a fleet writes configurations from its own settings: shared modules only.
+    "fleet": frozenset(),
     "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web", "bms",
-                       "forecast"}),
+                       "forecast", "fleet"}),
 }
 SHARED = ""  # the "package" of the modules directly in solarmon/
 # Known exceptions, each with the issue that removes it.
@@ -263,6 +265,8 @@ def test_imports_follow_the_flow():
     ("mqtt", {"daemon", "web", "alerts", "simulator", "weather", "demo"}),
     ("weather", {"forecast", "web", "daemon", "alerts", "simulator", "demo"}),
     ("forecast", {"web", "daemon", "alerts", "simulator", "demo"}),
+    ("fleet", {"inverter", "mqtt", "bms", "daemon", "web", "alerts", "forecast", "weather", "simulator",
+               "demo"}),
 ])
 def test_named_directions(package, forbidden):
     """The directions issue 13 names, spelled out (ALLOWED implies them; this keeps them if it grows)."""

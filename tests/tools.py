@@ -26,6 +26,7 @@ PACKAGES = {
     "prometheus": "prometheus", "prometheus-node-exporter": "prometheus-node-exporter",
     "systemd-analyze": "systemd", "udevadm": "udev", "fusermount3": "fuse3",
     "chromium-headless-shell": "chromium-headless-shell", "npm": "npm",
+    "victoria-metrics": "victoria-metrics", "vmagent": "victoria-metrics", "openssl": "openssl",
 }  # fmt: skip
 
 

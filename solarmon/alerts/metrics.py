@@ -2,7 +2,8 @@
 Grafana and Prometheus' own alerting can see active alerts and failing channels too.
 
 Produced at scrape time from the service (nothing is copied into gauges between scrapes):
-`solarmon_alerts_active{severity}`, `solarmon_alerts_unacknowledged`,
+`solarmon_alerts_active{severity}`, `solarmon_alert_active{rule,severity,source}` (1 per active
+alert, nothing when none: what a fleet hub lists per site, docs/FLEET.md), `solarmon_alerts_unacknowledged`,
 `solarmon_alert_evaluations_total`, `solarmon_alert_channel_up{channel}` and
 `solarmon_alert_messages_total{channel,result}` (result: delivered, failed, dropped, retried).
 """
@@ -34,6 +35,11 @@ class AlertsCollector(Collector):
         for severity in SEVERITIES:
             active.add_metric([severity], summary["counts"].get(severity, 0))
         yield active
+        each = GaugeMetricFamily("solarmon_alert_active", "1 per active alert, by rule, severity and source",
+                                 labels=["rule", "severity", "source"])
+        for row in summary["alerts"]:
+            each.add_metric([row["rule"], row["severity"], row["source"]], 1)
+        yield each
         yield GaugeMetricFamily("solarmon_alerts_unacknowledged", "Active alerts nobody has acknowledged",
                                 value=summary["unacknowledged"])
         yield CounterMetricFamily("solarmon_alert_evaluations", "Rule evaluations of a source",

@@ -272,6 +272,15 @@ class Energy:
         }
 
 
+    def today_wh(self, now: float | None = None) -> dict[tuple[str, str], float]:
+        """Wh so far today (the local day of `report`) per (source, kind), only where there is data:
+        `report`'s own figures (counters where the inverter has them), for `/metrics`."""
+        day = self.report("day", count=1, now=now)
+        return {(source, kind): round(kwh[0] * 1000.0, 3)
+                for source, dev in day["devices"].items() for kind in KINDS
+                if (kwh := dev[kind])[0] is not None}
+
+
 def self_sufficiency(load_kwh: float | None, grid_kwh: float | None) -> float | None:
     """The share of the load not bought from the grid, in percent (None without load or grid data):
     the one rule the dashboard shows, served rather than computed in the browser."""

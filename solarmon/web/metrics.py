@@ -2,12 +2,15 @@
 
 Each app has its own CollectorRegistry (never the process-wide default), so two apps in one test
 process never share or collide. The values are produced at scrape time from the live-state
-snapshots by a custom collector: nothing is copied into gauges between scrapes.
+snapshots by a custom collector: nothing is copied into gauges between scrapes. Today's energy
+per source and flow comes from the energy module (`Energy.today_wh`), the figures /api/energy shows.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -17,13 +20,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from solarmon.inverter.readings import PROMETHEUS_UNIT_WORDS
+from solarmon.web.history import HistoryUnavailableError
 from solarmon.web.runtime import WebContext, get_context
 
+LOG = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 
 PREFIX = "solarmon"
 UNIT_SUFFIX = PROMETHEUS_UNIT_WORDS  # one table with the .prom reader (solarmon/inverter/readings.py)
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
+# The `flow` label of solarmon_energy_today_watt_hours per energy kind (solarmon/web/energy.py KINDS):
+# the fleet contract's names (docs/FLEET.md); the energy module's `grid` is the grid import.
+ENERGY_FLOWS = {"pv": "pv", "load": "load", "grid": "grid_in", "battery_charge": "battery_charge",
+                "battery_discharge": "battery_discharge"}
 
 
 def metric_name(key: str, unit: str) -> str:
@@ -86,7 +95,26 @@ class WebAppCollector(Collector):
                     link.add_metric([source, kind], count)
         yield from families.values()
         yield from (up, age, errors, link)
+        yield from self._energy_today()
         yield from self._app_health()
+
+    def _energy_today(self) -> Iterator[Metric]:
+        """Today's energy per source and flow, as the energy module reports it (never re-derived)."""
+        energy = self.ctx.parts.energy
+        if energy is None:
+            return
+        try:
+            today = energy.today_wh()
+        except (HistoryUnavailableError, sqlite3.Error) as exc:
+            # The live values and the app's health are still worth a scrape; /api/energy says why.
+            LOG.debug("metrics: no energy today (%s)", exc)
+            return
+        family = GaugeMetricFamily(f"{PREFIX}_energy_today_watt_hours",
+                                   "energy so far today (local day) per source and flow [Wh]",
+                                   labels=["source", "flow"])
+        for (source, kind), wh in sorted(today.items()):
+            family.add_metric([source, ENERGY_FLOWS.get(kind, kind)], wh)
+        yield family
 
     def _app_health(self) -> Iterator[Metric]:
         """The web app itself: uptime, open streams, refused streams, reader errors, services."""

@@ -213,6 +213,8 @@ def test_web_interface_exits_2_naming_the_bad_rule(tmp_path):
 def test_metrics_show_active_alerts_and_channel_outcomes(client, web_paths, web_runtime, receiver):
     from prometheus_client.parser import text_string_to_metric_families
 
+    # No alert: the per-alert family has no sample (a fleet hub counts samples as alerts).
+    assert "solarmon_alert_active{" not in client.get("/metrics").text
     low_battery(web_paths, 9)
     assert receiver.wait_for(lambda b: len(b) == 1)
     delivered_line = 'solarmon_alert_messages_total{channel="apprise:1",result="delivered"} 1.0'
@@ -220,6 +222,9 @@ def test_metrics_show_active_alerts_and_channel_outcomes(client, web_paths, web_
     families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
     active = {s.labels["severity"]: s.value for s in families["solarmon_alerts_active"].samples}
     assert active == {"info": 0, "warning": 0, "critical": 1}
+    # One sample per active alert, named by rule, severity and source (docs/FLEET.md).
+    assert [(s.labels, s.value) for s in families["solarmon_alert_active"].samples] == \
+        [({"rule": "battery_low", "severity": "critical", "source": "inverter:main"}, 1)]
     assert families["solarmon_alerts_unacknowledged"].samples[0].value == 1
     assert [s.value for s in families["solarmon_alert_channel_up"].samples] == [1]
     delivered = [s for s in families["solarmon_alert_messages"].samples

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -91,3 +93,38 @@ def test_upstream_flag_bits_are_exported(client, web_paths, scan):
     assert found[("solarmon_over_temperature", source)] == 1
     assert found[("solarmon_bus_over", source)] == 0
     assert found[("solarmon_faults_active", source)] == 2
+
+
+def test_energy_today_per_source_and_flow_is_the_energy_modules(app, client, web_runtime):
+    """Fleet (issue 19): today's Wh per source and flow, exactly what the energy module reports
+    (grid import under the fleet's flow name grid_in); nothing is exported for a kind without data."""
+    import datetime as dt
+
+    from solarmon.web.runtime import get_context
+    from solarmon.web.state import SourceUpdate
+
+    ctx = get_context(app)
+    now = time.time()
+    midnight = dt.datetime.combine(dt.datetime.fromtimestamp(now, dt.UTC).date(), dt.time(), dt.UTC)
+    start = max(now - 300, midnight.timestamp() + 1)  # the history's time zone is UTC (make_web_config)
+    flows = {"pv_power_total": 720.0, "load_power": 360.0, "battery_power": -180.0, "grid_power": 36.0}
+    for step in range(31):  # 300 s at constant power, a reading every 10 s
+        ctx.parts.history.submit(SourceUpdate("inverter:main", start + step * 10, dict(flows)))
+    assert ctx.parts.history.flush(30)
+    found = {labels: value for (name, labels), value in samples(client).items()
+             if name == "solarmon_energy_today_watt_hours"}
+    key = lambda flow: (("flow", flow), ("source", "inverter:main"))  # noqa: E731
+    assert found == pytest.approx({key("pv"): 60.0, key("load"): 30.0, key("battery_charge"): 0.0,
+                                   key("battery_discharge"): 15.0, key("grid_in"): 3.0})
+    report = ctx.parts.energy.report("day", count=1)["devices"]["inverter:main"]
+    assert found[key("load")] == report["load"][0] * 1000
+    assert found[key("grid_in")] == report["grid"][0] * 1000
+
+
+def test_metrics_answer_without_the_history(client, web_paths, scan):
+    """Before the history database is open /metrics still serves the live values, without energy."""
+    write_prom(web_paths.prom_dir, "main", SAMPLE_VALUES)
+    scan()
+    found = samples(client)
+    assert found[("solarmon_battery_voltage_volts", (("source", "inverter:main"),))] == 52.4
+    assert not any(name == "solarmon_energy_today_watt_hours" for name, _ in found)
