@@ -38,10 +38,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "daemon": frozenset({"inverter", "mqtt", "bms"}),
     "alerts": frozenset({"inverter", "mqtt", "bms"}),
     "forecast": frozenset({"inverter", "mqtt", "weather"}),
-    "fleet": frozenset(),  # the remote-write encoder (tests, bench); the hub itself is web/fleet/
-    "web": frozenset({"inverter", "mqtt", "alerts", "bms", "forecast"}),
-    # The site side of a fleet writes configurations from its own settings: shared modules only.
+    # The site side of a fleet writes configurations from its own settings, and the remote-write
+    # encoder feeds tests and bench: shared modules only. The hub itself is web/fleet/.
     "fleet": frozenset(),
+    "web": frozenset({"inverter", "mqtt", "alerts", "bms", "forecast"}),
     "demo": frozenset({"inverter", "mqtt", "simulator", "daemon", "alerts", "weather", "web", "bms",
                        "forecast", "fleet"}),
 }
