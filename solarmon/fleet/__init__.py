@@ -8,5 +8,6 @@ uplink is down. Its Mosquitto bridges the site's alerts and availability to a ce
 credentials files) into those configurations: `settings` (load and check), `agent` (the agent's
 config, command line and systemd unit), `bridge` (the Mosquitto bridge), `setup` (writes them,
 `./manage_web.sh fleet-setup`); and `remotewrite` encodes samples for a store's remote-write API
-(the tests and bench/fleet_bench.py feed a central store with it; the hub is `solarmon/web/fleet/`). It imports only the shared modules (confighelper, atomicfile).
+(the tests and bench/fleet_bench.py feed a central store with it; the hub is `solarmon/web/fleet/`).
+It imports only the shared modules (confighelper, atomicfile).
 """
