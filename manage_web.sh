@@ -3,6 +3,9 @@
 #   manage_web.sh demo                          the whole system on the simulator: inverter, daemon,
 #                                               web app, Mosquitto, house sensors, BMS, weather,
 #                                               alerts, 30 days of history (Ctrl-C stops it)
+#   manage_web.sh fleet-demo                    a fleet on this machine: a central VictoriaMetrics, a
+#                                               hub (/fleet) and three simulated sites, one with an
+#                                               uplink that drops now and then (Ctrl-C stops it)
 #   manage_web.sh install | uninstall           systemd unit + user (root)
 #   manage_web.sh start | stop | restart | status | logs
 #   manage_web.sh run                           the web app in the foreground with web.yaml
@@ -16,7 +19,8 @@
 # and mqtt-setup into a folder (no user, no systemctl: for packaging and tests). For the demo
 # (docs/DEMO.md): DEMO_PORT (default 5000), DEMO_DIR (default var/demo), DEMO_DAYS (history to
 # generate, default 30), DEMO_TIME (HH:MM the simulated clock starts at; default the real time).
-# fleet-setup: FLEET_YAML (default: fleet-site.yaml next to this script).
+# fleet-setup: FLEET_YAML (default: fleet-site.yaml next to this script). fleet-demo: FLEET_DEMO_PORT
+# (the hub's, default 5000), FLEET_DEMO_DIR (default var/fleet-demo).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WEB_YAML=${WEB_YAML:-$ROOT/web.yaml}
@@ -89,6 +93,17 @@ do_fleet_setup() {
     fi
 }
 
+# -- fleet-demo: a store, a hub and three sites (solarmon/demo/fleet.py, docs/FLEET.md) -------------
+do_fleet_demo() {
+    cd "$ROOT"
+    SETUP_FOR=fleet-demo
+    # shellcheck source=scripts/setup.sh
+    source scripts/setup.sh
+    export PYTHONPATH=$ROOT${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+    exec "$ROOT/.venv/bin/python" -m solarmon.demo fleet --dir "${FLEET_DEMO_DIR:-$ROOT/var/fleet-demo}" \
+        --port "${FLEET_DEMO_PORT:-5000}" "$@"
+}
+
 # -- demo: every part on the simulator, under var/demo/ (solarmon/demo/, docs/DEMO.md) ----------
 do_demo() {
     cd "$ROOT"
@@ -106,6 +121,7 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case $cmd in
     demo) do_demo ;;
+    fleet-demo) do_fleet_demo "$@" ;;
     install) do_install ;;
     uninstall) do_uninstall ;;
     start|stop|restart|status) exec systemctl "$cmd" "$UNIT" ;;
@@ -114,5 +130,5 @@ case $cmd in
     render-unit) render_unit ;;
     mqtt-setup) exec bash "$ROOT/mosquitto/setup.sh" "$@" ;;
     fleet-setup) do_fleet_setup "$@" ;;
-    *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

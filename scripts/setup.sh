@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sourced by scripts/test.sh (SETUP_FOR=test, the default) and manage_web.sh demo (SETUP_FOR=demo):
+# Sourced by scripts/test.sh (SETUP_FOR=test, the default), manage_web.sh demo (SETUP_FOR=demo) and
+# manage_web.sh fleet-demo (SETUP_FOR=fleet-demo: Prometheus and VictoriaMetrics instead of Mosquitto):
 # installs the system packages (when missing and when we may: root or sudo), the Python virtual
 # environment and the front-end packages. The demo needs only the runtime requirements, Mosquitto
 # and the front-end packages; the tests add Chromium, Prometheus (also in agent mode, the fleet's
@@ -11,10 +12,13 @@ SETUP_FOR=${SETUP_FOR:-test}
 case $SETUP_FOR in
     demo) APT_PACKAGES=(python3-venv nodejs npm mosquitto)
           REQUIREMENTS=(requirements.txt) ;;
+    fleet-demo) APT_PACKAGES=(python3-venv nodejs npm prometheus victoria-metrics)
+          REQUIREMENTS=(requirements.txt) ;;
     test) APT_PACKAGES=(fuse3 mosquitto prometheus chromium-headless-shell wrk python3-venv nodejs npm
                         systemd prometheus-node-exporter victoria-metrics openssl)
           REQUIREMENTS=(requirements.txt requirements-dev.txt) ;;
-    *) echo "scripts/setup.sh: SETUP_FOR must be demo or test, not $SETUP_FOR" >&2; return 2 2>/dev/null || exit 2 ;;
+    *) echo "scripts/setup.sh: SETUP_FOR must be demo, fleet-demo or test, not $SETUP_FOR" >&2
+       return 2 2>/dev/null || exit 2 ;;
 esac
 if [ "$(id -u)" = 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else SUDO=(false); fi
 missing=()

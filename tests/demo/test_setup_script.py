@@ -89,4 +89,13 @@ def test_an_unknown_purpose_is_refused(checkout: Path) -> None:
     result = subprocess.run(["bash", "-c", "SETUP_FOR=prod; source scripts/setup.sh"], cwd=checkout,
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
-    assert "SETUP_FOR must be demo or test" in result.stderr
+    assert "SETUP_FOR must be demo, fleet-demo or test" in result.stderr
+
+
+def test_the_fleet_demo_installs_the_store_and_the_agent_not_the_test_tools(checkout: Path) -> None:
+    calls = run_setup(checkout, "fleet-demo")
+    packages = apt_packages(calls)
+    assert {"prometheus", "victoria-metrics"} <= packages
+    assert not packages & {"chromium-headless-shell", "wrk", "fuse3", "mosquitto"}
+    assert "pip install -q -r requirements.txt" in calls
+    assert not any("requirements-dev.txt" in c for c in calls)
