@@ -11,10 +11,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TextIO
 
 STOP_GRACE_S = 8.0
 
@@ -93,6 +96,61 @@ class Parts:
                 part.process.kill()
                 part.process.wait(timeout=STOP_GRACE_S)
         self.started.clear()
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+class Supervisor:
+    """What a demo does with its parts: start them, wait for a signal or a part's end, stop them.
+
+    A subclass sets `parts` and implements `_start()` (which may raise PartFailed, OSError,
+    ValueError or one of `failures`) and `_stop()` (called once, whatever happened)."""
+
+    name = "demo"
+    failures: tuple[type[Exception], ...] = ()
+
+    def __init__(self, parts: Parts, out: TextIO = sys.stdout) -> None:
+        self.parts = parts
+        self.out = out
+        self._stopping = False
+
+    def say(self, text: str) -> None:
+        """One line (or block) of the demo's output."""
+        print(text, file=self.out, flush=True)
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self._stopping:
+            raise Stopped(signal.Signals(signum).name)
+
+    def run(self) -> int:
+        """Start every part, wait for a signal or a part's end, stop everything; the exit status."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        status = 0
+        try:
+            self._start()
+            while (dead := self.parts.first_dead()) is None:
+                time.sleep(0.5)
+            self.say(f"the {dead.name} stopped (exit status {dead.process.returncode}); "
+                     f"its log: {dead.log}\n{dead.tail()}")
+            status = 1
+        except Stopped:
+            pass
+        except (PartFailed, ValueError, OSError, *self.failures) as exc:
+            self.say(f"{self.name}: {exc}")
+            status = 1
+        finally:
+            self._stopping = True
+            self._stop()
+        return status
 
 
 def log_has(path: Path, text: str) -> Callable[[], bool]:

@@ -15,7 +15,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import TextIO
 
 from solarmon.demo.broker import mosquitto_paths, write_broker_files
@@ -31,7 +29,7 @@ from solarmon.demo.configs import SECTION, DemoPorts, Plant, write_configs
 from solarmon.demo.feeds import Feeds, control
 from solarmon.demo.history import DEMO_PROFILE, fill_demo_history, model_time
 from solarmon.demo.http import DemoHttp, weather_forecast, weather_source
-from solarmon.demo.parts import PartFailed, Parts, child_env, free_port, lan_address, log_has, port_open
+from solarmon.demo.parts import Parts, Supervisor, child_env, free_port, lan_address, log_has, port_open
 from solarmon.demo.world import World
 from solarmon.mqtt.client import MqttSettings
 from solarmon.simulator.model import PlantModel
@@ -44,10 +42,6 @@ HISTORY_STEP_S = 60.0
 START_TIMEOUT_S = 60.0
 STATE_FILE = "simulator-state.json"
 META_FILE = "history.json"
-
-
-class DemoStopped(Exception):
-    """SIGINT or SIGTERM arrived."""
 
 
 @dataclass(frozen=True)
@@ -74,50 +68,21 @@ def clock_offset_s(time_of_day: str | None, now: float) -> float:
     return target.timestamp() - now
 
 
-class Demo:
-    """One demo run; `run()` returns the exit status."""
+class Demo(Supervisor):
+    """One demo run; `run()` (Supervisor's) returns the exit status."""
+
+    failures = (StateError,)
 
     def __init__(self, options: DemoOptions, out: TextIO = sys.stdout) -> None:
         self.options = options
         self.folder = options.folder.absolute()
-        self.out = out
+        super().__init__(Parts(self.folder, child_env(REPO)), out)
         self.world = World(options.seed)
         self.profile = get_profile(options.profile)
-        self.parts = Parts(self.folder, child_env(REPO))
         self.offset_s = 0.0
         self.http: DemoHttp | None = None
         self.feeds: Feeds | None = None
         self.sockets: Path | None = None  # made by _start(): nothing happens before run()
-        self._stopping = False
-
-    def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
-
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        if not self._stopping:
-            raise DemoStopped(signal.Signals(signum).name)
-
-    def run(self) -> int:
-        """Start every part, wait for a signal or a part's end, stop everything."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
-        status = 0
-        try:
-            self._start()
-            while (dead := self.parts.first_dead()) is None:
-                time.sleep(0.5)
-            self.say(f"the {dead.name} stopped (exit status {dead.process.returncode}); "
-                     f"its log: {dead.log}\n{dead.tail()}")
-            status = 1
-        except DemoStopped:
-            pass
-        except (PartFailed, StateError, ValueError, OSError) as exc:
-            self.say(f"demo: {exc}")
-            status = 1
-        finally:
-            self._stopping = True
-            self._stop()
-        return status
 
     # -- start ------------------------------------------------------------------------------------
 
