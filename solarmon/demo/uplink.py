@@ -30,6 +30,7 @@ class Uplink:
         self._stopping = threading.Event()
         self.port = 0
         self.cuts = 0
+        self.bytes_up = 0  # relayed from the site to the store (what the uplink carried)
 
     @property
     def up(self) -> bool:
@@ -112,6 +113,8 @@ class Uplink:
                         if not data:
                             raise ConnectionError("closed")
                         peer[source].sendall(data)
+                        if source is client:
+                            self.bytes_up += len(data)
             except (OSError, ValueError, ConnectionError):
                 pass
         with self._lock:

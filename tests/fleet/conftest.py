@@ -7,12 +7,9 @@ The tools come through tests/tools.py (skip on a laptop without them, fail on CI
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -113,73 +110,6 @@ class VictoriaMetrics:
         series = self.export(match, start_s, end_s)
         assert len(series) <= 1, series
         return sorted(ts / 1000 for ts in series[0]["timestamps"]) if series else []
-
-
-class TcpLink:
-    """A TCP proxy standing for a site's uplink: `cut()` closes the listener and every open
-    connection (the agent's sends fail at once), `restore()` listens on the same port again."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._conns: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self.bytes_up = 0
-
-    def restore(self) -> TcpLink:
-        """Accept connections again (on the same port)."""
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), name="link-accept", daemon=True).start()
-        return self
-
-    def cut(self) -> None:
-        """Refuse new connections and break the open ones."""
-        with self._lock:
-            listener, self._listener = self._listener, None
-            conns, self._conns = self._conns, set()
-        if listener is not None:
-            listener.close()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                if self._listener is not listener:  # cut meanwhile
-                    client.close()
-                    upstream.close()
-                    return
-                self._conns |= {client, upstream}
-            for a, b, up in ((client, upstream, True), (upstream, client, False)):
-                threading.Thread(target=self._pump, args=(a, b, up), name="link-pump", daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, up: bool) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-                if up:
-                    self.bytes_up += len(chunk)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
 
 
 class Agent:

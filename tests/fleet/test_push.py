@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from solarmon.demo.uplink import Uplink
 from solarmon.web import create_app
 from solarmon.web.auth.tokens import TokenStore
 from solarmon.web.runtime import get_context
 from tests.fixtures.webapp import SAMPLE_VALUES, WebPaths, make_web_config, write_prom
-from tests.fleet.conftest import Agent, Site, TcpLink, VictoriaMetrics, http_get, site_settings, wait_for
+from tests.fleet.conftest import Agent, Site, VictoriaMetrics, http_get, site_settings, wait_for
 from tests.web.conftest import LiveServer
 
 SITE = "cabin"
@@ -71,15 +72,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def link(victoria: VictoriaMetrics) -> Iterator[TcpLink]:
-    """The site's uplink to the central store."""
-    proxy = TcpLink(victoria.port).restore()
+def link(victoria: VictoriaMetrics) -> Iterator[Uplink]:
+    """The site's uplink to the central store (the fleet demo's cuttable relay)."""
+    proxy = Uplink(("127.0.0.1", victoria.port))
+    proxy.start()
     yield proxy
-    proxy.cut()
+    proxy.stop()
 
 
 @pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory, site: Site, link: TcpLink) -> Iterator[Agent]:
+def agent(tmp_path_factory: pytest.TempPathFactory, site: Site, link: Uplink) -> Iterator[Agent]:
     """The site's Prometheus agent, remote-writing through the link."""
     settings = site_settings(SITE, remote_write_url=f"http://127.0.0.1:{link.port}/api/v1/write",
                              metrics_url=site.url, token_file=site.token_file, interval_s=SCRAPE_S)
@@ -137,7 +139,7 @@ def one_sample_per_request(victoria: VictoriaMetrics, match: str, requests: list
 
 @pytest.mark.slow
 @pytest.mark.timeout(OUTAGE_S + 120)
-def test_a_two_minute_outage_loses_no_sample(victoria: VictoriaMetrics, agent: Agent, link: TcpLink,
+def test_a_two_minute_outage_loses_no_sample(victoria: VictoriaMetrics, agent: Agent, link: Uplink,
                                               site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     assert wait_for(lambda: victoria.timestamps(UP, time.time() - 5), 30), "nothing arrives before the outage"
     wal_before, sent_before = agent.wal_bytes(), link.bytes_up
@@ -178,7 +180,8 @@ def test_vmagent_keeps_its_queue_across_a_restart_during_an_outage(
         victoria: VictoriaMetrics, site: Site, tmp_path: Path) -> None:
     """Prometheus' remote write forgets what it had not sent when it restarts (docs/FLEET.md,
     "Outages"); with `agent.kind: vmagent` a site may reboot in the middle of an outage."""
-    proxy = TcpLink(victoria.port).restore()
+    proxy = Uplink(("127.0.0.1", victoria.port))
+    proxy.start()
     settings = site_settings("farm", remote_write_url=f"http://127.0.0.1:{proxy.port}/api/v1/write",
                              metrics_url=site.url, token_file=site.token_file, kind="vmagent")
     vmagent = Agent(tmp_path, settings).start()
@@ -203,4 +206,4 @@ def test_vmagent_keeps_its_queue_across_a_restart_during_an_outage(
         one_sample_per_request(victoria, up, during, 1)
     finally:
         vmagent.stop()
-        proxy.cut()
+        proxy.stop()
