@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.25
 MAX_FILE_BYTES = 1_048_576
+# A file that changed under a read is read again at once, this many times in all (then at the next
+# poll): an atomic writer that replaced it twice meanwhile can leave it on its old inode number.
+READ_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class PromReader:
                     continue
                 self._seen[entry.name] = key
                 count += 1
-                self._read_file(Path(entry.path), st.st_size, st.st_mtime)
+                self._read_changing_file(Path(entry.path), key)
             for gone in set(self._seen) - present:
                 del self._seen[gone]
             return count
@@ -172,36 +175,58 @@ class PromReader:
             watch.close()
             self._watch = None
 
-    def _read_file(self, path: Path, size: int, mtime: float) -> None:
+    def _read_changing_file(self, path: Path, listed: _FileKey) -> None:
+        """Read one file; while it changed under the read, stat and read it again (READ_ATTEMPTS)."""
+        for _ in range(READ_ATTEMPTS):
+            if self._read_file(path, listed):
+                return
+            try:
+                st = path.stat()
+            except OSError:
+                return  # removed meanwhile: the next scan forgets it
+            listed = _FileKey(st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _read_file(self, path: Path, listed: _FileKey) -> bool:
+        """Read and apply one file; `listed` is its stat at the listing. False only when it changed
+        under the read (counted `changing`, forgotten so the next poll reads it again).
+
+        The file judged is the one opened: a writer's atomic rename between the listing and the
+        open replaced it by a whole newer version, which is read (dropping it would leave the older
+        values live). Refused: a size other than the bytes read, or the listed inode with another
+        size or mtime (rewritten in place since the listing: the read may hold half of it)."""
         self._reads += 1
         source = source_for_filename(path.name)
-        if size > self._max_file_bytes:
-            self._count_error("too_large", source, f"{path.name}: {size} bytes > {self._max_file_bytes}")
-            return
+        if listed.size > self._max_file_bytes:
+            self._count_error("too_large", source,
+                              f"{path.name}: {listed.size} bytes > {self._max_file_bytes}")
+            return True
         try:
             with path.open("rb") as fh:
                 raw = fh.read(self._max_file_bytes + 1)
+                st = os.fstat(fh.fileno())  # the file read, not the one listed
         except OSError as exc:
             self._count_error("unreadable", source, f"{path.name}: {exc}")
-            return
+            return True
         if len(raw) > self._max_file_bytes:  # grew after the stat
             self._count_error("too_large", source, f"{path.name}: over {self._max_file_bytes} bytes")
-            return
-        if len(raw) != size:
-            # Rewritten in place while we read it: forget it, so the next poll reads it again
-            # even if the writer's final version ends up with the same size and mtime tick.
+            return True
+        read = _FileKey(st.st_mtime_ns, st.st_size, st.st_ino)
+        if len(raw) != read.size or (read.inode == listed.inode and read != listed):
+            # Forgotten, so the next poll reads it again even if the writer's final version ends
+            # up with the same size and mtime tick.
             self._seen.pop(path.name, None)
             self._errors["changing"] += 1
-            return
+            return False
+        self._seen[path.name] = read
         try:
             text = raw.decode("utf-8")
-            updates = parse_prom_text(text, filename=path.name, mtime=mtime)
+            updates = parse_prom_text(text, filename=path.name, mtime=st.st_mtime)
         except UnicodeDecodeError as exc:
             self._count_error("garbage", source, f"{path.name}: not UTF-8 ({exc.reason})")
-            return
+            return True
         except PromFileError as exc:
             self._count_error(exc.kind, source, str(exc))
-            return
+            return True
         for update in updates:
             update = self._live.apply(update)  # now with its derived values
             for sink in self._sinks:
@@ -210,6 +235,7 @@ class PromReader:
                 except Exception:  # a failing sink (history) must not stop the live view
                     log.exception("sink failed for %s", update.source)
                     self._errors["sink"] += 1
+        return True
 
     def _count_error(self, kind: str, source: str, message: str) -> None:
         self._errors[kind] += 1

@@ -227,3 +227,50 @@ def test_without_inotify_the_reader_polls(prom_dir, live):
         assert not rdr.watching
     finally:
         rdr.stop()
+
+
+def _write_before_the_read(reader, write) -> None:
+    """Force the interleaving seen under CPU load: the scan has listed and stat'ed the file, then
+    the writer acts (`write()`, once), then the reader opens and reads it."""
+    read_file = reader._read_file
+    pending = [write]
+
+    def late_read(*args, **kwargs):
+        while pending:
+            pending.pop()()
+        return read_file(*args, **kwargs)
+
+    reader._read_file = late_read
+
+
+def test_a_file_replaced_between_listing_and_reading_is_read_whole(reader, live, prom_dir):
+    """A daemon restarted without its inverter replaces its file (atomically, 10 times a second)
+    with `up 0` and no readings: a forced scan that stat'ed the previous version must read the new
+    one, never drop it as "changing" and keep serving the previous run's values as live."""
+    write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS, "QMOD": QMOD})
+    reader.scan(force=True)
+    assert live.snapshot("inverter:main").values["battery_voltage"] == 57.5
+    _write_before_the_read(reader, lambda: write_daemon_file(prom_dir, "main", {}, up=False))
+    assert reader.scan(force=True) == 1
+    snap = live.snapshot("inverter:main")
+    assert snap.values == {}, snap.values
+    assert not snap.health.ok
+    assert "changing" not in reader.errors()
+    assert reader.scan() == 0  # the version read is the one remembered: not read a second time
+
+
+def test_a_file_that_changed_under_the_read_is_read_again_at_once(reader, live, prom_dir, tmp_path):
+    """The listed inode with another size after the read: rewritten in place since the listing (the
+    read may hold half of it), or replaced twice by an atomic writer whose temp files take turns
+    on two inode numbers (ext4 does). Not applied, counted `changing`, and read again in the same
+    scan: a forced scan never leaves the previous values live because of it."""
+    path = write_daemon_file(prom_dir, "main", {"QPIGS": QPIGS})
+    reader.scan()
+    whole = write_daemon_file(tmp_path, "main", {"QMOD": QMOD}).read_text()  # outside prom_dir
+    _write_before_the_read(reader, lambda: path.write_text(whole))  # truncate + write: same inode
+    assert reader.scan(force=True) == 1
+    assert reader.errors() == {"changing": 1}
+    snap = live.snapshot("inverter:main")
+    assert "battery_voltage" not in snap.values
+    assert snap.values["device_mode"] == "Battery"
+    assert reader.scan() == 0
