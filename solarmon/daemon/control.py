@@ -248,16 +248,22 @@ class ControlServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Bind (mode 0660), then serve on a thread. Raises SocketInUse or OSError."""
+        """Bind (mode 0660) and listen under a temporary name, then rename the socket into place,
+        so its path appears only once it accepts connections (a client that sees the file never
+        gets "connection refused" from the moment between bind and listen); serve on a thread.
+        Raises SocketInUse or OSError."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _claim_path(self.path)
+        pending = self.path.with_name(f".{self.path.name}~")
+        pending.unlink(missing_ok=True)  # a leftover of a start that crashed before the rename
         old_umask = os.umask(0o117)  # no window in which the socket is world-writable
         try:
-            self._server = _Server(str(self.path), self.dispatch, self.status, self.reply_timeout_s,
+            self._server = _Server(str(pending), self.dispatch, self.status, self.reply_timeout_s,
                                    self.max_connections, self.idle_timeout_s)
         finally:
             os.umask(old_umask)
-        os.chmod(self.path, SOCKET_MODE)
+        os.chmod(pending, SOCKET_MODE)
+        os.rename(pending, self.path)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="control-socket", daemon=True)
         self._thread.start()

@@ -226,3 +226,33 @@ def test_an_idle_connection_is_closed(tmp_path: Path) -> None:
             assert 0.3 < time.monotonic() - started < 5
     finally:
         srv.stop()
+
+
+def test_the_socket_path_appears_only_once_it_listens(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that waits for the file, then connects, is never refused: the socket is bound and
+    listening under a temporary name before it is renamed into place (a test that waited for the
+    file met the moment between bind and listen on a loaded CI machine)."""
+    from solarmon.daemon import control
+
+    path = tmp_path / "ctl.sock"
+    seen_at_listen: list[bool] = []
+    listen = control._Server.server_activate
+
+    def activate(server: control._Server) -> None:
+        seen_at_listen.append(path.exists())
+        listen(server)
+
+    monkeypatch.setattr(control._Server, "server_activate", activate)
+    srv = ControlServer(path, echo_dispatch, dict)
+    srv.start()
+    try:
+        assert seen_at_listen == [False]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o660
+        sock, reader = connect(path)
+        with sock:
+            assert ask(sock, reader, b'{"command": "QPIGS"}\n')["ok"] is True
+        assert [p.name for p in tmp_path.iterdir()] == ["ctl.sock"]  # no temporary name left
+    finally:
+        srv.stop()
+    assert not path.exists()
