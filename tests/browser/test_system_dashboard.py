@@ -5,8 +5,6 @@ three-phase page shows L1/L2/L3 and the imbalance. A single inverter shows none 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,8 +13,9 @@ from typing import Any
 import pytest
 
 from solarmon.simulator.runner import SimulatorProcess
-from tests.browser.conftest import REPO, get_json, screenshot, wait_for, watch
+from tests.browser.conftest import get_json, screenshot, wait_for, watch
 from tests.browser.test_accessibility import AXE, BAD, RUN_AXE
+from tests.fixtures.systems import SystemStack
 from tests.fixtures.webapp import SAMPLE_VALUES, write_prom
 from tests.tools import missing_tool
 
@@ -43,32 +42,16 @@ def _tiles(page: Any) -> dict[str, str]:
 def system_server(small_server, tmp_path: Path) -> Iterator[Callable[[str], tuple[str, SimulatorProcess]]]:
     """``start(layout)``: the web app, and a 3-unit simulator polled by the daemon as section ``sys``
     (``parallel = auto``) into the app's prom folder; returns (url, simulator)."""
-    started: list[Any] = []
+    stack = SystemStack(tmp_path)
 
     def start(layout: str) -> tuple[str, SimulatorProcess]:
         url, paths = small_server()
-        sim = SimulatorProcess(tmp_path / "sim", transport="pty", baud=0, seed=4,
-                               start="2026-06-21T12:00:00", extra_args=("--units", "3", "--layout", layout))
-        started.append(sim)
-        sim.start()
-        conf = tmp_path / "mpp-solar.conf"
-        conf.write_text("\n".join([
-            "[SETUP]", "pause = 0.3", "control_socket =", f"audit_log = {tmp_path / 'audit.jsonl'}",
-            f"[sys]\nport = {sim.port}\nporttype = serial", f"prom_output_dir = {paths.prom_dir}",
-            "dev = sim", "command = QPIGS", "parallel = auto",
-        ]) + "\n")
-        started.append(subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
-                                         stderr=(tmp_path / "daemon.log").open("w")))
+        sim = stack.start(paths.prom_dir, layout)
         wait_for(lambda: get_json(f"{url}/api/data?device=sys")[0] == 200, 30, "the system's first file")
         return url, sim
 
     yield start
-    for item in reversed(started):
-        if isinstance(item, subprocess.Popen):
-            item.terminate()
-            item.wait(20)
-        else:
-            item.stop()
+    stack.stop()
 
 
 def _flow_load(page: Any) -> str:

@@ -6,8 +6,6 @@ total), and a faulted unit fires the mode alert on its own device."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,8 @@ import pytest
 from solarmon.simulator.runner import SimulatorProcess
 from solarmon.web.openapi import DATA
 from solarmon.web.systems import TILE_KEYS, UNREPORTED
-from tests.daemon.conftest import REPO, wait_until
+from tests.daemon.conftest import wait_until
+from tests.fixtures.systems import SystemStack
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -34,30 +33,13 @@ def web_config_overrides() -> dict[str, dict[str, Any]]:
 def start_system(web_paths, tmp_path: Path) -> Iterator[Callable[[str, str], SimulatorProcess]]:
     """``start(layout, parallel)``: the simulator (3 units) and the daemon writing section ``sys``
     into the web app's prom folder."""
-    started: list[Any] = []
+    stack = SystemStack(tmp_path)
 
     def start(layout: str, parallel: str) -> SimulatorProcess:
-        sim = SimulatorProcess(tmp_path / "sim", transport="pty", baud=0, seed=4,
-                               start="2026-06-21T12:00:00", extra_args=("--units", "3", "--layout", layout))
-        started.append(sim)
-        sim.start()
-        conf = tmp_path / "mpp-solar.conf"
-        conf.write_text("\n".join([
-            "[SETUP]", "pause = 0.3", "control_socket =", f"audit_log = {tmp_path / 'audit.jsonl'}",
-            f"[sys]\nport = {sim.port}\nporttype = serial", f"prom_output_dir = {web_paths.prom_dir}",
-            "dev = sim", "command = QPIGS", f"parallel = {parallel}",
-        ]) + "\n")
-        started.append(subprocess.Popen([sys.executable, "-m", "solarmon.daemon", "-C", str(conf)], cwd=REPO,
-                                         stderr=(tmp_path / "daemon.log").open("w")))
-        return sim
+        return stack.start(web_paths.prom_dir, layout, parallel)
 
     yield start
-    for item in reversed(started):
-        if isinstance(item, subprocess.Popen):
-            item.terminate()
-            item.wait(20)
-        else:
-            item.stop()
+    stack.stop()
 
 
 def _body(client, device: str = "sys") -> dict[str, Any]:
